@@ -1,0 +1,293 @@
+"""The provider simulator: a real HTTP/1.1 server on loopback serving all four contracts.
+
+Each provider lives under its own prefix (``/example-ai/v1``, ``/owlbot/api``, ``/chatnode/v1``,
+``/feedloop``). ``/_admin/…`` exposes the virtual clock, the ground truth and the request log;
+admin calls are never faulted. Accepted sockets get ``TCP_NODELAY``: without it keep-alive
+requests stall ~40 ms each on Nagle + delayed ACK.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from typing import Any
+
+from . import chatnode, example_ai, feedloop, owlbot
+from .base import ProviderContext, SimRequest, SimResponse, SimulatorSettings, TruthConversation, TruthMessage
+from .corpus import Corpus
+from .faults import FaultInjector, FaultSpec
+
+CONTRACTS: dict[str, ModuleType] = {
+    "example_ai": example_ai,
+    "owlbot": owlbot,
+    "chatnode": chatnode,
+    "feedloop": feedloop,
+}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One served provider request, for tests that prove what was (not) re-read."""
+
+    at: float
+    provider: str
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int
+    fault: str | None
+
+
+@dataclass
+class Truth:
+    """Exactly what exists at the current virtual time, in canonical terms."""
+
+    conversations: list[TruthConversation] = field(default_factory=list)
+    messages: list[TruthMessage] = field(default_factory=list)
+
+
+class Simulator:
+    """The simulator, usable in-process (tests, demo, benchmarks) or from ``chatsync simulate``.
+
+    Args:
+        corpus: The synthetic world to serve.
+        settings: Keys and behaviour choices of the simulated providers.
+        faults: Fault probabilities.
+        host: Interface to bind; loopback only by default.
+        port: 0 picks a free port.
+    """
+
+    def __init__(
+        self,
+        corpus: Corpus | None = None,
+        settings: SimulatorSettings | None = None,
+        faults: FaultSpec | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.corpus = corpus or Corpus()
+        self.settings = settings or SimulatorSettings()
+        self.faults = FaultInjector(faults or FaultSpec())
+        self.requests: list[RequestRecord] = []
+        self._log_lock = threading.Lock()
+        self._server = _Server((host, port), _Handler, self)
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the running server."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def base_url(self, provider: str) -> str:
+        """The base URL a source should be configured with for ``provider``."""
+        return self.url + CONTRACTS[provider].PREFIX
+
+    def start(self) -> Simulator:
+        """Serves in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, name="simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serves in the calling thread until interrupted."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stops serving and closes the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- in-process API ----------------------------------------------------------------------
+    def set_faults(self, spec: FaultSpec) -> None:
+        """Replaces the fault probabilities."""
+        self.faults = FaultInjector(spec)
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Moves the virtual clock (see ``Corpus.advance``)."""
+        return self.corpus.advance(delta)
+
+    def truth(self, provider: str) -> Truth:
+        """Ground truth for one provider at the current virtual time."""
+        context = ProviderContext(self.corpus, self.settings)
+        contract = CONTRACTS[provider]
+        result = Truth()
+        for conversation in self.corpus.conversations(provider):
+            head, rows = contract.truth(conversation, self.corpus.visible_messages(conversation), context)
+            result.conversations.append(head)
+            result.messages.extend(rows)
+        return result
+
+    def requests_for(self, provider: str) -> list[RequestRecord]:
+        """The log of requests served for one provider."""
+        with self._log_lock:
+            return [r for r in self.requests if r.provider == provider]
+
+    def clear_log(self) -> None:
+        """Forgets the requests served so far."""
+        with self._log_lock:
+            self.requests.clear()
+
+    # --- dispatch ----------------------------------------------------------------------------
+    def route(self, path: str) -> tuple[str | None, str]:
+        """The provider a path belongs to, and the path relative to its prefix."""
+        for name, contract in CONTRACTS.items():
+            if path == contract.PREFIX or path.startswith(contract.PREFIX + "/"):
+                return name, path[len(contract.PREFIX) :]
+        return None, path
+
+    def respond(self, provider: str, request: SimRequest) -> SimResponse:
+        """The contract's answer, with simulated latency."""
+        if self.settings.latency_ms:
+            time.sleep(self.settings.latency_ms / 1000)
+        context = ProviderContext(self.corpus, self.settings)
+        return CONTRACTS[provider].handle(request, context)  # type: ignore[no-any-return]
+
+    def log(self, record: RequestRecord) -> None:
+        """Appends to the request log."""
+        with self._log_lock:
+            self.requests.append(record)
+
+    def admin(self, request: SimRequest) -> SimResponse:
+        """Serves ``/_admin/…``."""
+        query = request.query
+        if request.path == "/_admin/clock":
+            return SimResponse(200, {"now": self.corpus.now.isoformat()})
+        if request.path == "/_admin/advance" and request.method == "POST":
+            body = request.json() or {}
+            seconds = float(body.get("seconds", query.get("seconds", 0)))
+            return SimResponse(200, {"now": self.advance(timedelta(seconds=seconds)).isoformat()})
+        if request.path == "/_admin/conversations":
+            return SimResponse(200, self.corpus.conversation_ids(query.get("provider", "example_ai")))
+        if request.path == "/_admin/truth":
+            truth = self.truth(query.get("provider", "example_ai"))
+            return SimResponse(200, json.loads(json.dumps(asdict(truth), default=str)))
+        if request.path == "/_admin/requests":
+            with self._log_lock:
+                records = [asdict(r) for r in self.requests]
+            return SimResponse(200, records)
+        return SimResponse(404, {"message": f"unknown admin call {request.path}"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], sim: Simulator) -> None:
+        self.sim = sim
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # TCP_NODELAY on every accepted socket
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Silences the default per-request stderr line."""
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def _read_request(self) -> SimRequest:
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        return SimRequest(self.command, path, query, headers, body)
+
+    def _dispatch(self) -> None:
+        sim = self.server.sim
+        request = self._read_request()
+        if request.path.startswith("/_admin/"):
+            self._send(sim.admin(request))
+            return
+        provider, relative = sim.route(request.path)
+        if provider is None:
+            self._send(SimResponse(404, {"message": "no such provider"}))
+            return
+        request.path = relative
+        fault = sim.faults.draw(request.method, self.path, request.body)
+        status = self._serve(sim, provider, request, fault)
+        try:
+            body: Any = request.json()
+        except ValueError:
+            body = None
+        sim.log(RequestRecord(time.time(), provider, request.method, relative, request.query, body, status, fault))
+
+    def _serve(self, sim: Simulator, provider: str, request: SimRequest, fault: str | None) -> int:
+        spec = sim.faults.spec
+        if fault == "reset":
+            self._reset()
+            return 0
+        if fault == "429":
+            return self._send(_fault_body(429, "Too many requests"), {"Retry-After": str(spec.retry_after)})
+        if fault in ("500", "502", "503"):
+            return self._send(_fault_body(int(fault), "Unexpected server error. Please try again later."))
+        if fault == "slow":
+            time.sleep(spec.slow_ms / 1000)
+        response = sim.respond(provider, request)
+        if fault == "truncate":
+            return self._send_truncated(response)
+        if fault == "invalid":
+            body = response.encode()
+            return self._send_raw(200, body[: max(1, len(body) // 2)])
+        return self._send(response)
+
+    def _send(self, response: SimResponse, extra: dict[str, str] | None = None) -> int:
+        return self._send_raw(response.status, response.encode(), {**response.headers, **(extra or {})})
+
+    def _send_raw(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> int:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        return status
+
+    def _send_truncated(self, response: SimResponse) -> int:
+        body = response.encode()
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_WR)
+        return response.status
+
+    def _reset(self) -> None:
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+
+def _fault_body(status: int, message: str) -> SimResponse:
+    return SimResponse(status, {"status": "error", "message": message, "data": None})
+
+
+def iter_contracts() -> Iterator[tuple[str, ModuleType]]:
+    """Provider keys with their contract modules."""
+    yield from CONTRACTS.items()
