@@ -1,0 +1,1 @@
+"""dlt sources, one package per chat-history provider, over a shared HTTP/paging layer."""

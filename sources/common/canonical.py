@@ -1,0 +1,155 @@
+"""The canonical warehouse tables every provider loads into: ``conversations`` and ``messages``.
+
+Both are merged on their keys, so no rerun, retry or overlap ever duplicates a row, and one SQL
+query spans every provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import dlt
+from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
+from dlt.extract.items import DataItemWithMeta
+
+from .timeutil import to_plain_utc
+
+CONVERSATIONS: Final = "conversations"
+MESSAGES: Final = "messages"
+CONVERSATION_KEY: Final = ("provider", "conversation_id")
+MESSAGE_KEY: Final = ("provider", "conversation_id", "message_id")
+ROLES: Final = frozenset({"user", "assistant", "system", "agent", "unknown"})
+
+
+def _text(nullable: bool = True) -> TColumnSchema:
+    return {"data_type": "text", "nullable": nullable}
+
+
+def _timestamp(nullable: bool = True) -> TColumnSchema:
+    return {"data_type": "timestamp", "timezone": True, "nullable": nullable}
+
+
+CONVERSATION_COLUMNS: Final[TTableSchemaColumns] = {
+    "provider": _text(False),
+    "bot_id": _text(),
+    "conversation_id": _text(False),
+    "started_at": _timestamp(),
+    "user_id": _text(),
+    "reported_message_count": {"data_type": "bigint", "nullable": True},
+    "raw": {"data_type": "json", "nullable": True},
+}
+
+MESSAGE_COLUMNS: Final[TTableSchemaColumns] = {
+    "provider": _text(False),
+    "bot_id": _text(),
+    "conversation_id": _text(False),
+    "message_id": _text(False),
+    "role": _text(False),
+    "content": _text(),
+    "created_at": _timestamp(),
+    "sender_id": _text(),
+    "raw": {"data_type": "json", "nullable": True},
+}
+
+_MERGE: Final = {"disposition": "merge", "strategy": "delete-insert"}
+
+def message_row(
+    *,
+    provider: str,
+    bot_id: str | None,
+    conversation_id: str,
+    message_id: str,
+    role: str,
+    content: str | None,
+    created_at: datetime | None,
+    sender_id: str | None,
+    raw: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One ``messages`` row.
+
+    Args:
+        provider: Provider key.
+        bot_id: The bot, where the provider has bots.
+        conversation_id: The provider's conversation id.
+        message_id: The provider's message id, or a derived stable key.
+        role: One of ``ROLES``.
+        content: The text.
+        created_at: When the message was created (UTC).
+        sender_id: The sender, where the provider reports one.
+        raw: The provider's record as received.
+
+    Returns:
+        The row.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not one of {sorted(ROLES)}")
+    return {
+        "provider": provider,
+        "bot_id": bot_id,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "role": role,
+        "content": content,
+        "created_at": to_plain_utc(created_at) if created_at else None,
+        "sender_id": sender_id,
+        "raw": dict(raw),
+    }
+
+
+def conversation_row(
+    *,
+    provider: str,
+    bot_id: str | None,
+    conversation_id: str,
+    started_at: datetime | None,
+    user_id: str | None,
+    reported_message_count: int | None,
+    raw: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One ``conversations`` row (arguments as the columns)."""
+    return {
+        "provider": provider,
+        "bot_id": bot_id,
+        "conversation_id": conversation_id,
+        "started_at": to_plain_utc(started_at) if started_at else None,
+        "user_id": user_id,
+        "reported_message_count": reported_message_count,
+        "raw": dict(raw),
+    }
+
+
+def _routed(rows: Sequence[dict[str, Any]], table: str, key: Sequence[str], columns: TTableSchemaColumns) -> DataItemWithMeta:
+    # Per-item table hints: one resource fills both tables, each with only its own columns
+    hints = dlt.mark.make_hints(
+        table_name=table,
+        write_disposition=dict(_MERGE),  # type: ignore[arg-type]
+        primary_key=list(key),
+        columns={name: dict(column) for name, column in columns.items()},  # type: ignore[misc]
+    )
+    return dlt.mark.with_hints(list(rows), hints, create_table_variant=True)
+
+
+def as_messages(rows: Sequence[dict[str, Any]]) -> DataItemWithMeta:
+    """Marks rows made by ``message_row`` for the ``messages`` table.
+
+    Args:
+        rows: The rows.
+
+    Returns:
+        The rows with the table's hints, ready to yield from any resource.
+    """
+    return _routed(rows, MESSAGES, MESSAGE_KEY, MESSAGE_COLUMNS)
+
+
+def as_conversations(rows: Sequence[dict[str, Any]]) -> DataItemWithMeta:
+    """Marks rows made by ``conversation_row`` for the ``conversations`` table.
+
+    Args:
+        rows: The rows.
+
+    Returns:
+        The rows with the table's hints, ready to yield from any resource.
+    """
+    return _routed(rows, CONVERSATIONS, CONVERSATION_KEY, CONVERSATION_COLUMNS)

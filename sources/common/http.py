@@ -1,0 +1,198 @@
+"""The one HTTP layer every provider uses: dlt's RESTClient over dlt's retrying Client.
+
+- 429 and 5xx are retried with exponential backoff, honouring ``Retry-After``; connection resets,
+  timeouts and bodies that are not JSON (truncated or garbled) are retried the same way. Attempts
+  and delays come from dlt's ``[runtime]`` settings (``request_max_attempts``,
+  ``request_backoff_factor``, ``request_max_retry_delay``, ``request_timeout``).
+- Whatever still fails becomes a ``ProviderError`` naming the provider and the cause; a
+  provider-specific ``ErrorClassifier`` decides which (e.g. OwlBot's HTTP 400 "No verify" is a
+  credentials error). Messages never contain headers, so keys never reach a log or a terminal.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.client import PageData
+from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
+from requests import Response
+from requests.auth import AuthBase
+from requests.exceptions import ConnectionError, HTTPError, Timeout
+
+from .errors import (
+    AccessDeniedError,
+    CredentialsError,
+    MalformedResponseError,
+    NotFoundError,
+    ProviderError,
+    ProviderUnavailableError,
+    RequestRejectedError,
+)
+from .observer import RunObserver
+
+ErrorClassifier = Callable[[str, Response], ProviderError]
+
+
+class _UnparsableBody(Exception):
+    """A 2xx body that is not JSON; retried like a dropped connection."""
+
+
+def error_message(response: Response) -> str:
+    """The human part of an error body: ``message``, ``detail`` or ``error``, else the text.
+
+    Args:
+        response: An error response.
+
+    Returns:
+        A short message, at most 200 characters.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "").strip()[:200]
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error"):
+            if body.get(key):
+                value = body[key]
+                return (value if isinstance(value, str) else str(value))[:200]
+    return str(body)[:200]
+
+
+def classify_error(provider: str, response: Response) -> ProviderError:
+    """The default mapping of an HTTP error status to a ``ProviderError``.
+
+    Args:
+        provider: Provider key, for the message.
+        response: The final error response, after retries.
+
+    Returns:
+        The error to raise.
+    """
+    status = response.status_code
+    detail = error_message(response)
+    if status == 401:
+        return CredentialsError(provider, f"credentials rejected (HTTP 401: {detail})", status)
+    if status == 403:
+        return AccessDeniedError(provider, f"access denied (HTTP 403: {detail})", status)
+    if status == 404:
+        return NotFoundError(provider, f"not found (HTTP 404: {detail})", status)
+    if status == 429 or status >= 500:
+        return ProviderUnavailableError(provider, f"HTTP {status} after every retry: {detail}", status)
+    return RequestRejectedError(provider, f"request rejected (HTTP {status}: {detail})", status)
+
+
+class ProviderHttp:
+    """A provider's HTTP client: retries, error mapping, progress, thread-safe fan-out.
+
+    Args:
+        provider: Provider key, used in errors and progress.
+        base_url: The API root, e.g. ``https://api.example-ai.com/v1``.
+        auth: A requests auth object (dlt's ``BearerTokenAuth`` or ``APIKeyAuth``).
+        classify: Maps a final error response to a ``ProviderError``.
+        observer: Receives one event per response.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        auth: AuthBase,
+        classify: ErrorClassifier = classify_error,
+        observer: RunObserver | None = None,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url
+        self._auth = auth
+        self._classify = classify
+        self._observer = observer or RunObserver(provider)
+        self._retrying = Client(
+            raise_for_status=False,
+            exceptions=(*DEFAULT_RETRY_EXCEPTIONS, _UnparsableBody),
+        )
+        self._retrying.configure()  # attempts, backoff and timeout from dlt's [runtime] config
+        self._local = threading.local()
+
+    @property
+    def _rest(self) -> RESTClient:
+        # requests sessions are not thread-safe: one RESTClient per worker thread
+        rest: RESTClient | None = getattr(self._local, "rest", None)
+        if rest is None:
+            rest = RESTClient(base_url=self.base_url, auth=self._auth, session=self._retrying.session)
+            self._local.rest = rest
+        return rest
+
+    def _check(self, response: Response, *args: Any, **kwargs: Any) -> None:
+        """Response hook, run on every attempt inside the retry loop."""
+        self._observer.on_request()
+        if response.status_code >= 400:
+            raise HTTPError(f"HTTP {response.status_code}", response=response)
+        try:
+            parsed = response.json()
+        except ValueError as exc:
+            raise _UnparsableBody(str(exc)) from None
+        # RESTClient parses again to select data; hand it the parsed body instead
+        response.json = lambda **_: parsed  # type: ignore[method-assign]
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        paginator: BasePaginator | None = None,
+        data_selector: str = "$",
+    ) -> Iterator[PageData[Any]]:
+        """Yields pages of records; raises a ``ProviderError`` when the API fails for good.
+
+        Args:
+            path: Path below the base URL.
+            method: HTTP method.
+            params: Query parameters of the first request.
+            json: JSON body.
+            paginator: The paging strategy; a single page when omitted.
+            data_selector: JSONPath to the records in each response.
+
+        Yields:
+            One ``PageData`` (a list with ``.response``) per response.
+        """
+        pages = self._rest.paginate(
+            path,
+            method=method,  # type: ignore[arg-type]
+            params=params,
+            json=json,
+            paginator=paginator or SinglePagePaginator(),
+            data_selector=data_selector,
+            hooks={"response": [self._check]},
+        )
+        try:
+            yield from pages
+        except HTTPError as exc:
+            raise self._classify(self.provider, exc.response) from None
+        except _UnparsableBody:
+            raise MalformedResponseError(self.provider, "kept answering with a body that is not JSON") from None
+        except (ConnectionError, Timeout) as exc:
+            raise ProviderUnavailableError(
+                self.provider, f"unreachable after every retry ({type(exc).__name__})"
+            ) from None
+
+    def fetch(self, path: str, *, method: str = "GET", json: Any = None, data_selector: str = "$") -> Any:
+        """One request; returns the selected part of the JSON body.
+
+        Args:
+            path: Path below the base URL.
+            method: HTTP method.
+            json: JSON body.
+            data_selector: JSONPath to the part to return.
+
+        Returns:
+            The selected data (a list for list endpoints).
+        """
+        for page in self.paginate(path, method=method, json=json, data_selector=data_selector):
+            return page
+        return []

@@ -1,0 +1,42 @@
+"""How a source tells the CLI what it is doing: progress, warnings and counters."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunObserver:
+    """Collects progress and problems of one provider's run; the CLI renders it.
+
+    Thread-safe, because fan-out workers report concurrently.
+    """
+
+    provider: str
+    requests: int = 0
+    rows: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    counters: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def on_request(self) -> None:
+        """One HTTP response received (retries included)."""
+        with self._lock:
+            self.requests += 1
+
+    def on_rows(self, table: str, count: int) -> None:
+        """Rows handed to dlt for ``table``."""
+        with self._lock:
+            self.rows[table] += count
+
+    def warn(self, message: str) -> None:
+        """A problem that did not stop the run, e.g. one conversation not found."""
+        with self._lock:
+            self.warnings.append(message)
+
+    def count(self, name: str, amount: int = 1) -> None:
+        """A named counter shown in the summary, e.g. unrecognised message shapes."""
+        with self._lock:
+            self.counters[name] += amount

@@ -1,0 +1,53 @@
+"""Timestamps: parsed with pendulum, always timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pendulum
+
+
+def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
+    """Parses an ISO-8601 string, an epoch (seconds or milliseconds) or a date, to aware UTC.
+
+    Args:
+        value: The timestamp as a provider sends it.
+
+    Returns:
+        A timezone-aware datetime in UTC.
+
+    Raises:
+        ValueError: When the value is not a timestamp.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"not a timestamp: {value!r}")
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    try:
+        parsed = pendulum.parse(value, tz="UTC")
+    except (pendulum.parsing.exceptions.ParserError, ValueError) as exc:
+        raise ValueError(f"not a timestamp: {value!r}") from exc
+    if not isinstance(parsed, datetime):
+        if isinstance(parsed, date):
+            return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
+        raise ValueError(f"not a timestamp: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def format_z_seconds(moment: datetime) -> str:
+    """``2026-03-15T13:59:11Z``: whole seconds, UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_plain_utc(moment: datetime) -> datetime:
+    """A stdlib datetime in UTC (pendulum subclasses confuse some writers)."""
+    utc = moment.astimezone(UTC)
+    return datetime(
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC
+    )
