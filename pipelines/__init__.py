@@ -1,0 +1,1 @@
+"""Pipeline assembly, destinations, the ``chatsync`` CLI and the analytics SQL."""

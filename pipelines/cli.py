@@ -1,0 +1,115 @@
+"""``chatsync``: scheduled incremental loads, backfills, the simulator and the demo.
+
+Exit status: 0 on success, 1 when any provider failed, 2 for a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from sources.common.errors import ChatsyncError, ConfigurationError
+from sources.common.observer import RunObserver
+
+from .console import console, live_progress, print_outcomes
+from .destinations import SUPPORTED
+from .registry import PROVIDERS, configured_providers
+from .runner import DATASET_NAME, ProviderOutcome, Target, build_pipeline, scrub, sync
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--destination", default="duckdb", choices=SUPPORTED, help="warehouse (default duckdb)")
+    parser.add_argument("--dataset", default=DATASET_NAME, help=f"dataset/schema (default {DATASET_NAME})")
+    parser.add_argument("--pipelines-dir", default=None, help="where dlt keeps pipeline state (default ~/.dlt)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="chatsync", description=__doc__.splitlines()[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="incremental load of the configured providers (cron-safe)")
+    run.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default all configured")
+    _add_target_options(run)
+
+    backfill = commands.add_parser("backfill", help="re-read a date window without moving cursors")
+    backfill.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
+    backfill.add_argument("--since", required=True, type=_iso_date, help="first day (inclusive), YYYY-MM-DD")
+    backfill.add_argument("--until", type=_iso_date, help="last boundary (exclusive), YYYY-MM-DD; default now")
+    _add_target_options(backfill)
+
+    simulate = commands.add_parser("simulate", help="serve the four provider APIs on loopback")
+    simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--size", type=int, default=2_000, help="approximate number of messages")
+    simulate.add_argument("--faults", default="", help="e.g. 429=0.05,503=0.02,reset=0.01,truncate=0.01")
+    simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
+    simulate.add_argument("--feedloop-shape", default="role_content")
+
+    demo = commands.add_parser("demo", help="simulator → full load → clock advance → incremental load")
+    demo.add_argument("--dir", default="demo", help="where the demo's DuckDB file and state go")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--size", type=int, default=5_000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``chatsync`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "simulate":
+            from .simulate import serve
+
+            return serve(args)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(args.dir, seed=args.seed, size=args.size)
+        return _load(args)
+    except ChatsyncError as exc:
+        console.print(f"[red]error:[/] {scrub(str(exc))}", highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        return 130
+
+
+def _load(args: argparse.Namespace) -> int:
+    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+    if args.command == "backfill":
+        if args.until and args.until <= args.since:
+            raise ConfigurationError("--until must be after --since")
+        providers, window = [args.provider], (args.since, args.until)
+    else:
+        providers, window = args.provider or configured_providers(), None
+    if not providers:
+        raise ConfigurationError("no provider configured: set sources.<provider>.api_key (see README)")
+    outcomes = run_with_progress(target, providers, window)
+    print_outcomes(outcomes, "chatsync backfill" if window else "chatsync run")
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+
+
+def run_with_progress(
+    target: Target, providers: list[str], window: tuple[date, date | None] | None = None
+) -> list[ProviderOutcome]:
+    """Runs the providers with a live progress display."""
+    pipeline = build_pipeline(target)
+    observers: list[RunObserver] = []
+    with live_progress(observers):
+        return sync(pipeline, providers, target, backfill=window, on_start=observers.append)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Queries on the loaded warehouse that work on every destination."""
+
+from __future__ import annotations
+
+import dlt
+
+from sources.common.canonical import CONVERSATIONS, MESSAGES
+
+
+def row_counts(pipeline: dlt.Pipeline) -> dict[tuple[str, str], int]:
+    """Rows per ``(provider, table)`` in the canonical tables.
+
+    Args:
+        pipeline: A pipeline that has loaded at least once.
+
+    Returns:
+        Counts keyed by provider and table name; empty when nothing is loaded.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    with pipeline.sql_client() as client:
+        for table in (CONVERSATIONS, MESSAGES):
+            if not client.has_dataset():
+                return counts
+            qualified = client.make_qualified_table_name(table)
+            try:
+                rows = client.execute_sql(f"SELECT provider, COUNT(*) FROM {qualified} GROUP BY provider")
+            except Exception:  # noqa: BLE001 - the table does not exist yet
+                continue
+            for provider, count in rows or []:
+                counts[(str(provider), table)] = int(count)
+    return counts

@@ -1,0 +1,28 @@
+"""Fixtures: a real simulator on a free loopback port and an isolated dlt environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from simulator import Corpus, Simulator
+
+
+@pytest.fixture(autouse=True)
+def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeps tests away from ~/.dlt and the repo's secrets; retries fast but real."""
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.01")
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_RETRY_DELAY", "2")
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "8")
+    monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "5")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    """A simulator with a small corpus (~600 messages across providers)."""
+    with Simulator(Corpus(seed=11, size=600)) as server:
+        yield server

@@ -1,0 +1,101 @@
+"""Helpers shared by the tests: run a provider into a real DuckDB and compare with ground truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+
+from pipelines.destinations import loader_file_format
+from simulator import Simulator
+
+MessageKey = tuple[str, str]
+
+
+def make_pipeline(tmp_path: Path, name: str = "chat_history") -> dlt.Pipeline:
+    """A pipeline with its own state folder and DuckDB file under ``tmp_path``."""
+    return dlt.pipeline(
+        pipeline_name=name,
+        destination=dlt.destinations.duckdb(str(tmp_path / "chatsync.duckdb")),
+        dataset_name="chat_history",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+
+
+def run_source(pipeline: dlt.Pipeline, source: Any) -> dict[str, int]:
+    """Runs ``source``; returns rows normalized per canonical table in this load."""
+    pipeline.run(source, loader_file_format=loader_file_format("duckdb"))  # type: ignore[arg-type]
+    info = pipeline.last_trace.last_normalize_info
+    counts = info.row_counts if info else {}
+    return {t: c for t, c in counts.items() if not t.startswith("_dlt")}
+
+
+def query(pipeline: dlt.Pipeline, sql: str) -> list[tuple[Any, ...]]:
+    """Runs SQL with ``{messages}`` / ``{conversations}`` replaced by qualified table names."""
+    with pipeline.sql_client() as client:
+        names = {t: client.make_qualified_table_name(t) for t in ("messages", "conversations")}
+        return [tuple(row) for row in client.execute_sql(sql.format(**names)) or []]
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Normalises timestamps read back from a destination to aware UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def warehouse_messages(pipeline: dlt.Pipeline, provider: str) -> dict[MessageKey, tuple[Any, ...]]:
+    """Messages of one provider keyed by ``(conversation_id, message_id)``."""
+    rows = query(
+        pipeline,
+        "SELECT conversation_id, message_id, role, content, created_at, sender_id "
+        f"FROM {{messages}} WHERE provider = '{provider}'",
+    )
+    return {(r[0], r[1]): (r[2], r[3], utc(r[4]), r[5]) for r in rows}
+
+
+def truth_messages(
+    sim: Simulator, provider: str, conversation_ids: list[str] | None = None, with_sender: bool = True
+) -> dict[MessageKey, tuple[Any, ...]]:
+    """Ground truth in the shape of ``warehouse_messages``."""
+    wanted = set(conversation_ids) if conversation_ids is not None else None
+    return {
+        (m.conversation_id, str(m.message_id)): (m.role, m.content, m.created_at, m.sender_id if with_sender else None)
+        for m in sim.truth(provider).messages
+        if wanted is None or m.conversation_id in wanted
+    }
+
+
+def warehouse_conversations(pipeline: dlt.Pipeline, provider: str) -> dict[str, tuple[Any, ...]]:
+    """Conversations of one provider keyed by id: ``(started_at, user_id, reported_message_count)``."""
+    rows = query(
+        pipeline,
+        "SELECT conversation_id, started_at, user_id, reported_message_count "
+        f"FROM {{conversations}} WHERE provider = '{provider}'",
+    )
+    return {r[0]: (utc(r[1]), r[2], r[3]) for r in rows}
+
+
+def truth_conversations(
+    sim: Simulator, provider: str, conversation_ids: list[str] | None = None
+) -> dict[str, tuple[Any, ...]]:
+    """Ground truth in the shape of ``warehouse_conversations``."""
+    wanted = set(conversation_ids) if conversation_ids is not None else None
+    return {
+        c.conversation_id: (c.started_at, c.user_id, c.reported_message_count)
+        for c in sim.truth(provider).conversations
+        if wanted is None or c.conversation_id in wanted
+    }
+
+
+def load_ids(pipeline: dlt.Pipeline) -> list[tuple[Any, ...]]:
+    """Every row's identity and load id, to prove a rerun changed nothing."""
+    return sorted(query(pipeline, "SELECT provider, conversation_id, message_id, _dlt_load_id FROM {messages}"))
+
+
+def resource_state(pipeline: dlt.Pipeline, provider: str, resource: str = "chat_history") -> dict[str, Any]:
+    """The dlt resource state of one provider (empty when none is committed)."""
+    sources = pipeline.state.get("sources", {})
+    return dict(sources.get(provider, {}).get("resources", {}).get(resource, {}))
