@@ -269,12 +269,13 @@ class _Schedule:
         if self.conversation.provider in ("example_ai", "feedloop") and rng.random() < 0.05:
             self._add("system", rng.choice(_SYSTEM_PHRASES), gap_s=0)
         no_reply = rng.random() < 0.08
-        resumes = rng.random() < 0.12
-        exchanges = 1 + min(int(rng.expovariate(1 / 3.5)), 40)
+        resumes = rng.random() < 0.3  # a user who comes back to the same conversation later
+        thread = rng.random() < 0.1  # a long-running thread, revisited every few days for weeks
+        exchanges = rng.randint(5, 15) if thread else 1 + min(int(rng.expovariate(1 / 3.5)), 40)
         for exchange in range(exchanges):
             if exchange > 0:
-                days_later = resumes and rng.random() < 0.3
-                gap = rng.uniform(86_400, 4 * 86_400) if days_later else rng.uniform(5, 300)
+                days_later = thread or (resumes and rng.random() < 0.5)
+                gap = rng.uniform(3_600, 4 * 86_400) if days_later else rng.uniform(5, 300)
                 self._add("user", self._user_text(), gap_s=gap)
             else:
                 self._add("user", self._user_text(), gap_s=0)

@@ -227,16 +227,26 @@ class _Handler(BaseHTTPRequestHandler):
             return
         request.path = relative
         fault = sim.faults.draw(request.method, self.path, request.body)
-        status = self._serve(sim, provider, request, fault)
+        self._pending_log = (provider, request, fault)
+        self._serve(sim, provider, request, fault)
+
+    def _log_served(self, status: int) -> None:
+        """Logs before the answer leaves, so a client never sees its response before the log does."""
+        pending, self._pending_log = getattr(self, "_pending_log", None), None
+        if pending is None:
+            return
+        provider, request, fault = pending
         try:
             body: Any = request.json()
         except ValueError:
             body = None
-        sim.log(RequestRecord(time.time(), provider, request.method, relative, request.query, body, status, fault))
+        record = RequestRecord(time.time(), provider, request.method, request.path, request.query, body, status, fault)
+        self.server.sim.log(record)
 
     def _serve(self, sim: Simulator, provider: str, request: SimRequest, fault: str | None) -> int:
         spec = sim.faults.spec
         if fault == "reset":
+            self._log_served(0)
             self._reset()
             return 0
         if fault == "429":
@@ -257,6 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send_raw(response.status, response.encode(), {**response.headers, **(extra or {})})
 
     def _send_raw(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> int:
+        self._log_served(status)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -268,6 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_truncated(self, response: SimResponse) -> int:
         body = response.encode()
+        self._log_served(response.status)
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
