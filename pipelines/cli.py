@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(args.dir, seed=args.seed, size=args.size)
         return _load(args)
     except ChatsyncError as exc:
-        console.print(f"[red]error:[/] {scrub(str(exc))}", highlight=False)
+        console.print(f"[red]error:[/] {scrub(str(exc))}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]")

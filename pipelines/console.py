@@ -82,9 +82,9 @@ def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
     stdout.print(table)
     for outcome in outcomes:
         for name, value in outcome.observer.counters.items():
-            stdout.print(f"[yellow]{outcome.provider}: {value} {name}[/]")
+            stdout.print(f"[yellow]{outcome.provider}: {value} {name}[/]", soft_wrap=True)
         for warning in outcome.observer.warnings:
-            stdout.print(f"[yellow]warning: {outcome.provider}: {warning}[/]")
+            stdout.print(f"[yellow]warning: {outcome.provider}: {warning}[/]", soft_wrap=True)
     for outcome in outcomes:
         if outcome.error:
-            console.print(f"[red]error:[/] {outcome.error}", highlight=False)
+            console.print(f"[red]error:[/] {outcome.error}", highlight=False, soft_wrap=True)

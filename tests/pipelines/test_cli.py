@@ -1,0 +1,95 @@
+"""The ``chatsync`` CLI as a scheduler would run it: real simulator, real DuckDB, env config."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from simulator import Simulator
+
+SECRET = "sk_test_example_ai"
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, sim: Simulator, tmp_path: Path, key: str = SECRET) -> Path:
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__BASE_URL", sim.base_url("example_ai"))
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__API_KEY", key)
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", json.dumps(sim.corpus.conversation_ids("example_ai")))
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    return warehouse
+
+
+def count(warehouse: Path, table: str) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return int(con.execute(f"SELECT COUNT(*) FROM chat_history.{table}").fetchall()[0][0])
+
+
+def test_run_loads_configured_providers_and_never_prints_the_key(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = configure(monkeypatch, sim, tmp_path)
+    assert main(["run"]) == 0
+    assert count(warehouse, "messages") == len(sim.truth("example_ai").messages)
+    assert count(warehouse, "conversations") == len(sim.truth("example_ai").conversations)
+    sim.advance(timedelta(days=1))
+    assert main(["run", "--provider", "example_ai"]) == 0
+    out = capsys.readouterr()
+    assert "example_ai" in out.out and SECRET not in out.out + out.err
+
+
+def test_bad_credentials_exit_non_zero_with_one_clear_line(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(monkeypatch, sim, tmp_path, key="sk_live_wrong_and_secret")
+    assert main(["run"]) == 1
+    out = capsys.readouterr()
+    errors = [line for line in out.err.splitlines() if line.startswith("error:")]
+    assert errors == ["error: example_ai: credentials rejected (HTTP 401: Missing or invalid Authorization header.)"]
+    assert "sk_live_wrong_and_secret" not in out.out + out.err
+
+
+def test_unreachable_provider_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__API_KEY", SECRET)
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", '["con_1"]')
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
+    assert main(["run"]) == 1
+    assert "error: example_ai: unreachable after every retry (ConnectionError)" in capsys.readouterr().err
+
+
+def test_nothing_configured_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == 2
+    assert "no provider configured" in capsys.readouterr().err
+
+
+def test_missing_conversation_ids_is_reported(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(monkeypatch, sim, tmp_path)
+    monkeypatch.delenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS")
+    assert main(["run"]) == 1
+    assert "example_ai: missing configuration conversation_ids" in capsys.readouterr().err
+
+
+def test_backfill_command(sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warehouse = configure(monkeypatch, sim, tmp_path)
+    assert main(["backfill", "--provider", "example_ai", "--since", "2026-03-03", "--until", "2026-03-05"]) == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        low, high = con.execute("SELECT MIN(created_at), MAX(created_at) FROM chat_history.messages").fetchall()[0]
+    assert low.isoformat() >= "2026-03-03" and high.isoformat() < "2026-03-05"
+    assert main(["backfill", "--provider", "example_ai", "--since", "2026-03-05", "--until", "2026-03-01"]) == 2
+
+
+def test_demo_fills_both_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--dir", str(tmp_path / "demo"), "--size", "800"]) == 0
+    warehouse = tmp_path / "demo" / "chatsync.duckdb"
+    assert count(warehouse, "messages") > 0 and count(warehouse, "conversations") > 0
+    out = capsys.readouterr().out
+    assert "pass 2: incremental load" in out and "rows in the warehouse" in out
