@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="incremental load of the configured providers (cron-safe)")
-    run.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default all configured")
+    run.add_argument(
+        "--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: every configured one"
+    )
     _add_target_options(run)
 
     backfill = commands.add_parser("backfill", help="re-read a date window without moving cursors")

@@ -41,7 +41,9 @@ def configure_for_simulator(sim: Simulator) -> None:
     """Points every implemented provider at the simulator via ``SOURCES__<P>__…`` variables."""
     for provider in PROVIDERS:
         values = {"BASE_URL": sim.base_url(provider), "API_KEY": sim.settings.api_keys[provider]}
-        values |= EXTRA_CONFIG.get(provider, lambda _: {})(sim)
+        extra = EXTRA_CONFIG.get(provider)
+        if extra is not None:
+            values |= extra(sim)
         for key, value in values.items():
             os.environ[f"SOURCES__{provider.upper()}__{key}"] = value
 

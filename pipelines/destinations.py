@@ -32,7 +32,9 @@ def make_destination(name: str, duckdb_path: str | None = None) -> Destination: 
     if name == "duckdb":
         configured = dlt.secrets.get("destination.duckdb.credentials", str)
         return dlt.destinations.duckdb(duckdb_path or configured or DEFAULT_DUCKDB_FILE)
-    return Destination.from_reference(name)
+    destination = Destination.from_reference(name)
+    assert destination is not None  # a known name always resolves
+    return destination
 
 
 def loader_file_format(name: str) -> str | None:

@@ -23,5 +23,5 @@ def configured_providers() -> list[str]:
 
 def secret_values() -> list[str]:
     """Every configured provider key, so output can be scrubbed of them."""
-    values = (dlt.secrets.get(f"sources.{name}.api_key") for name in PROVIDERS)
+    values: list[object] = [dlt.secrets.get(f"sources.{name}.api_key") for name in PROVIDERS]
     return [str(v) for v in values if v]

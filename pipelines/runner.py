@@ -62,7 +62,7 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
         pipeline_name=target.pipeline_name,
         destination=make_destination(target.destination, target.duckdb_path),
         dataset_name=target.dataset,
-        pipelines_dir=target.pipelines_dir,
+        pipelines_dir=target.pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
     )
 
 
@@ -107,7 +107,7 @@ def _run_one(
         source = _make_source(provider, observer, backfill)
         pipeline.run(source, loader_file_format=loader_file_format(target.destination))  # type: ignore[arg-type]
         outcome.loaded_rows = _loaded_rows(pipeline)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one reported line
+    except Exception as exc:
         outcome.error = describe_failure(provider, exc)
     outcome.seconds = time.monotonic() - started
     return outcome

@@ -227,7 +227,7 @@ class Corpus:
 
     def all_messages(self, conversation: Conversation) -> tuple[Message, ...]:
         """Every message the conversation will ever have, visible or not."""
-        return self._messages(conversation.index)  # type: ignore[no-any-return]
+        return self._messages(conversation.index)
 
     def visible_messages(self, conversation: Conversation) -> list[Message]:
         """The messages that exist at the current virtual time, oldest first."""

@@ -64,7 +64,12 @@ def render(conversation: Conversation, message: Message, shape: str) -> dict[str
         return {"type": "text", "role": message.role, "payload": {"content": message.content, "references": []}}
     if shape == "role_content":
         created = truncate_to(message.created_at, 3).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return {"id": _message_uuid(conversation, message), "role": message.role, "content": message.content, "created_at": created}
+        return {
+            "id": _message_uuid(conversation, message),
+            "role": message.role,
+            "content": message.content,
+            "created_at": created,
+        }
     if shape == "sender_message":
         return {"sender": _SENDER[message.role], "message": message.content, "timestamp": millis}
     return {"event": "message", "body": {"value": message.content, "at": millis}}
@@ -81,7 +86,8 @@ def handle(request: SimRequest, ctx: ProviderContext) -> SimResponse:
     if conversation is None:
         return _error(404, "Conversation not found")
     shape = ctx.settings.feedloop_shape
-    items = [render(conversation, m, shape_of(conversation, m, shape)) for m in ctx.corpus.visible_messages(conversation)]
+    visible = ctx.corpus.visible_messages(conversation)
+    items = [render(conversation, m, shape_of(conversation, m, shape)) for m in visible]
     return SimResponse(200, {"status": "success", "data": items})
 
 

@@ -87,11 +87,11 @@ class Simulator:
     def url(self) -> str:
         """``http://host:port`` of the running server."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def base_url(self, provider: str) -> str:
         """The base URL a source should be configured with for ``provider``."""
-        return self.url + CONTRACTS[provider].PREFIX
+        return self.url + str(CONTRACTS[provider].PREFIX)
 
     def start(self) -> Simulator:
         """Serves in a background thread."""
@@ -199,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # TCP_NODELAY on every accepted socket
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Silences the default per-request stderr line."""
 
     def do_GET(self) -> None:
@@ -227,12 +227,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         request.path = relative
         fault = sim.faults.draw(request.method, self.path, request.body)
-        self._pending_log = (provider, request, fault)
+        self._pending_log: tuple[str, SimRequest, str | None] | None = (provider, request, fault)
         self._serve(sim, provider, request, fault)
 
     def _log_served(self, status: int) -> None:
         """Logs before the answer leaves, so a client never sees its response before the log does."""
-        pending, self._pending_log = getattr(self, "_pending_log", None), None
+        pending: tuple[str, SimRequest, str | None] | None = getattr(self, "_pending_log", None)
+        self._pending_log = None
         if pending is None:
             return
         provider, request, fault = pending

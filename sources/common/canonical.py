@@ -120,13 +120,15 @@ def conversation_row(
     }
 
 
-def _routed(rows: Sequence[dict[str, Any]], table: str, key: Sequence[str], columns: TTableSchemaColumns) -> DataItemWithMeta:
+def _routed(
+    rows: Sequence[dict[str, Any]], table: str, key: Sequence[str], columns: TTableSchemaColumns
+) -> DataItemWithMeta:
     # Per-item table hints: one resource fills both tables, each with only its own columns
     hints = dlt.mark.make_hints(
         table_name=table,
         write_disposition=dict(_MERGE),  # type: ignore[arg-type]
         primary_key=list(key),
-        columns={name: dict(column) for name, column in columns.items()},  # type: ignore[misc]
+        columns={name: dict(column) for name, column in columns.items()},
     )
     return dlt.mark.with_hints(list(rows), hints, create_table_variant=True)
 

@@ -17,8 +17,7 @@ from typing import Any
 
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS
-from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.client import PageData
+from dlt.sources.helpers.rest_client.client import PageData, RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 from requests import Response
 from requests.auth import AuthBase

@@ -16,7 +16,7 @@ from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from ..common.canonical import as_conversations, as_messages
-from ..common.errors import ConfigurationError, NotFoundError
+from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.observer import RunObserver
@@ -104,7 +104,7 @@ def messages(
         )
 
     for conversation_id, outcome in fan_out(conversation_ids, read, max_workers, tolerate=(NotFoundError,)):
-        if isinstance(outcome, NotFoundError):
+        if isinstance(outcome, ProviderError):  # only NotFoundError is tolerated
             observer.warn(f"conversation {conversation_id} not found; skipped")
             continue
         yield from _emit(outcome, state, observer, bot_id, move_cursor=backfill is None)

@@ -52,7 +52,11 @@ def test_example_ai_documented_errors(sim: Simulator) -> None:
     conversation_id = sim.corpus.conversation_ids("example_ai")[0]
     both = _history(sim, conversation_id=conversation_id, before="2026-03-02T00:00:00Z", after="2026-03-01T00:00:00Z")
     assert both.status_code == 400
-    assert both.json() == {"status": "error", "message": "Invalid query parameter: before and after cannot both be set.", "data": None}
+    assert both.json() == {
+        "status": "error",
+        "message": "Invalid query parameter: before and after cannot both be set.",
+        "data": None,
+    }
     missing = _history(sim, conversation_id="con_nope")
     assert missing.status_code == 404
     assert missing.json() == {"status": "error", "message": "Conversation not found: con_nope.", "data": None}
@@ -125,7 +129,8 @@ def test_feedloop_token_and_every_shape() -> None:
         seen = set()
         for convo in sim.corpus.conversation_ids("feedloop"):
             url = f"{sim.base_url('feedloop')}/widget/{convo}/chats"
-            seen |= {frozenset(i) for i in requests.get(url, headers={"Token": "fl_test_token"}, timeout=5).json()["data"]}
+            items = requests.get(url, headers={"Token": "fl_test_token"}, timeout=5).json()["data"]
+            seen |= {frozenset(item) for item in items}
         assert len(seen) == 4, "three known shapes and an unrecognisable one"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import timedelta
 
@@ -63,8 +64,7 @@ def test_realistic_shapes() -> None:
         empty += sum(1 for m in messages if m.content == "")
         long_texts += sum(1 for m in messages if len(m.content) > 2_000)
         unicode += sum(1 for m in messages if not m.content.isascii())
-        replies = zip(messages, messages[1:], strict=False)
-        for question, answer in replies:
+        for question, answer in itertools.pairwise(messages):
             if question.role == "user" and answer.role == "assistant":
                 assert 0 <= answer.ts_us - question.ts_us <= 30 * 1_000_000
     assert {"user", "assistant", "system", "agent"} <= set(roles)

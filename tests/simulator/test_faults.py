@@ -41,9 +41,9 @@ def test_status_faults(kind: str) -> None:
 
 def test_reset_truncate_and_invalid_faults() -> None:
     url_path = "/chat/history"
-    with Simulator(Corpus(size=100), faults=FaultSpec.parse("reset=1.0")) as sim:
-        with pytest.raises(requests.ConnectionError):
-            requests.get(sim.base_url("example_ai") + url_path, timeout=5)
+    resetting = Simulator(Corpus(size=100), faults=FaultSpec.parse("reset=1.0"))
+    with resetting as sim, pytest.raises(requests.ConnectionError):
+        requests.get(sim.base_url("example_ai") + url_path, timeout=5)
     for kind in ("truncate", "invalid"):
         with Simulator(Corpus(size=100), faults=FaultSpec.parse(f"{kind}=1.0")) as sim:
             conversation = sim.corpus.conversation_ids("example_ai")[0]
