@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
+from simulator.base import FEEDLOOP_SHAPES
 from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
 
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--size", type=int, default=2_000, help="approximate number of messages")
     simulate.add_argument("--faults", default="", help="e.g. 429=0.05,503=0.02,reset=0.01,truncate=0.01")
     simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
-    simulate.add_argument("--feedloop-shape", default="role_content")
+    simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)
 
     demo = commands.add_parser("demo", help="simulator → full load → clock advance → incremental load")
     demo.add_argument("--dir", default="demo", help="where the demo's DuckDB file and state go")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from .corpus import Conversation, Corpus, Message
+from .corpus import Corpus
 
 FEEDLOOP_SHAPES = ("reply", "role_content", "sender_message", "mixed")
 
@@ -77,9 +76,6 @@ class ProviderContext:
     settings: SimulatorSettings
 
 
-Handler = Callable[[SimRequest, ProviderContext], SimResponse]
-
-
 def iso_z_seconds(moment: datetime) -> str:
     """``2026-03-15T13:59:11Z``: whole seconds, as example-ai documents."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -125,6 +121,3 @@ class TruthConversation:
     started_at: datetime | None
     user_id: str | None
     reported_message_count: int | None
-
-
-TruthBuilder = Callable[[Conversation, list[Message], ProviderContext], tuple[TruthConversation, list[TruthMessage]]]

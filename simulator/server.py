@@ -13,7 +13,6 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -299,8 +298,3 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _fault_body(status: int, message: str) -> SimResponse:
     return SimResponse(status, {"status": "error", "message": message, "data": None})
-
-
-def iter_contracts() -> Iterator[tuple[str, ModuleType]]:
-    """Provider keys with their contract modules."""
-    yield from CONTRACTS.items()

@@ -179,19 +179,3 @@ class ProviderHttp:
             raise ProviderUnavailableError(
                 self.provider, f"unreachable after every retry ({type(exc).__name__})"
             ) from None
-
-    def fetch(self, path: str, *, method: str = "GET", json: Any = None, data_selector: str = "$") -> Any:
-        """One request; returns the selected part of the JSON body.
-
-        Args:
-            path: Path below the base URL.
-            method: HTTP method.
-            json: JSON body.
-            data_selector: JSONPath to the part to return.
-
-        Returns:
-            The selected data (a list for list endpoints).
-        """
-        for page in self.paginate(path, method=method, json=json, data_selector=data_selector):
-            return page
-        return []
