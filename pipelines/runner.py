@@ -107,6 +107,8 @@ def _run_one(
         source = _make_source(provider, observer, backfill)
         pipeline.run(source, loader_file_format=loader_file_format(target.destination))  # type: ignore[arg-type]
         outcome.loaded_rows = _loaded_rows(pipeline)
+        if observer.failures:  # the rest loaded; still a failed run for cron and the exit status
+            outcome.error = scrub(f"{provider}: " + "; ".join(observer.failures))
     except Exception as exc:
         outcome.error = describe_failure(provider, exc)
     outcome.seconds = time.monotonic() - started

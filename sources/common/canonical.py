@@ -50,6 +50,8 @@ MESSAGE_COLUMNS: Final[TTableSchemaColumns] = {
     "content": _text(),
     "created_at": _timestamp(),
     "sender_id": _text(),
+    "sequence": {"data_type": "bigint", "nullable": True},
+    "created_at_observed": {"data_type": "bool", "nullable": True},
     "raw": {"data_type": "json", "nullable": True},
 }
 
@@ -66,6 +68,8 @@ def message_row(
     created_at: datetime | None,
     sender_id: str | None,
     raw: Mapping[str, Any],
+    sequence: int | None = None,
+    observed: bool = False,
 ) -> dict[str, Any]:
     """One ``messages`` row.
 
@@ -79,6 +83,9 @@ def message_row(
         created_at: When the message was created (UTC).
         sender_id: The sender, where the provider reports one.
         raw: The provider's record as received.
+        sequence: The provider's order within the conversation, breaking ties in ``created_at``.
+        observed: True when ``created_at`` is when chatsync first saw the message, because the
+            provider sent no timestamp.
 
     Returns:
         The row.
@@ -94,6 +101,8 @@ def message_row(
         "content": content,
         "created_at": to_plain_utc(created_at) if created_at else None,
         "sender_id": sender_id,
+        "sequence": sequence,
+        "created_at_observed": observed,
         "raw": dict(raw),
     }
 

@@ -18,6 +18,7 @@ class RunObserver:
     requests: int = 0
     rows: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -40,3 +41,8 @@ class RunObserver:
         """A named counter shown in the summary, e.g. unrecognised message shapes."""
         with self._lock:
             self.counters[name] += amount
+
+    def fail(self, message: str) -> None:
+        """A part of the run failed (e.g. one bot forbidden) while the rest loaded; exit status 1."""
+        with self._lock:
+            self.failures.append(message)

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pendulum
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time window ``[since, until)``; either end may be open."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def between(cls, since: str | None, until: str | None) -> Window | None:
+        """The backfill window of two optional ISO-8601 bounds; None when both are absent."""
+        if not since and not until:
+            return None
+        return cls(parse_timestamp(since) if since else None, parse_timestamp(until) if until else None)
+
+    def admits(self, moment: datetime | None) -> bool:
+        """Whether ``moment`` falls inside; an unknown moment never does."""
+        if moment is None:
+            return False
+        return (self.since is None or moment >= self.since) and (self.until is None or moment < self.until)
 
 
 def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
@@ -37,7 +59,7 @@ def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
         if isinstance(parsed, date):
             return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
         raise ValueError(f"not a timestamp: {value!r}")
-    return parsed.astimezone(UTC)
+    return to_plain_utc(parsed)  # pendulum loses the zone in arithmetic with stdlib timezones
 
 
 def format_z_seconds(moment: datetime) -> str:

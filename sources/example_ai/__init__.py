@@ -20,8 +20,8 @@ from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.observer import RunObserver
-from ..common.timeutil import parse_timestamp
-from .helpers import ConversationRead, Progress, Window, read_conversation, to_conversation_row, to_message_rows
+from ..common.timeutil import Window, parse_timestamp
+from .helpers import ConversationRead, Progress, read_conversation, to_conversation_row, to_message_rows
 from .settings import DEFAULT_BASE_URL, DEFAULT_BOT_LABEL, DEFAULT_WORKERS, MAX_PAGE_SIZE, PROVIDER
 
 
@@ -61,9 +61,7 @@ def example_ai(
         raise ConfigurationError(f"{PROVIDER}: no conversation_ids configured ([sources.{PROVIDER}])")
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key), observer=watcher)
-    backfill = None
-    if backfill_since or backfill_until:
-        backfill = Window(_time(backfill_since), _time(backfill_until))
+    backfill = Window.between(backfill_since, backfill_until)
     return messages(http, list(dict.fromkeys(conversation_ids)), watcher, start_date, bot_id, page_size,
                     include_meta, max_workers, backfill)
 

@@ -10,7 +10,7 @@ from ..common.canonical import conversation_row, message_row
 from ..common.errors import MalformedResponseError
 from ..common.http import ProviderHttp
 from ..common.paging import OverlappingTimeCursorPaginator
-from ..common.timeutil import format_z_seconds, parse_timestamp
+from ..common.timeutil import Window, format_z_seconds, parse_timestamp
 from .settings import HISTORY_PATH, MAX_PAGE_SIZE, MESSAGES_SELECTOR, PROVIDER, ROLES
 
 
@@ -50,18 +50,6 @@ class Progress:
             oldest=parse_timestamp(value["oldest"]),
             user_id=value.get("user_id"),
         )
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open time window ``[since, until)``; either end may be open."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def admits(self, moment: datetime) -> bool:
-        """Whether ``moment`` falls inside."""
-        return (self.since is None or moment >= self.since) and (self.until is None or moment < self.until)
 
 
 @dataclass

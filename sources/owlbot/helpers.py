@@ -1,0 +1,162 @@
+"""OwlBot requests and record mapping: bots, sessions, and the messages of one session."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from requests import Response
+
+from ..common.canonical import conversation_row, message_row
+from ..common.errors import CredentialsError, MalformedResponseError, ProviderError
+from ..common.http import ProviderHttp, classify_error, error_message
+from ..common.timeutil import Window, parse_timestamp
+from .settings import CHECK_TOKEN_PATH, CREDENTIAL_ERRORS, MESSAGES_PATH, PROVIDER, ROLES, SESSIONS_PATH
+
+
+def classify_owlbot_error(provider: str, response: Response) -> ProviderError:
+    """OwlBot answers a missing or wrong key with HTTP 400 "No token" / "No verify"."""
+    detail = error_message(response)
+    if response.status_code == 400 and detail in CREDENTIAL_ERRORS:
+        return CredentialsError(provider, f"credentials rejected (HTTP 400: {detail})", 400)
+    return classify_error(provider, response)
+
+
+def _one_response(http: ProviderHttp, path: str, method: str = "GET", selector: str = "$") -> list[Any]:
+    """The records of a single unpaged response (the docs describe no paging for OwlBot)."""
+    return [record for page in http.paginate(path, method=method, data_selector=selector) for record in page]
+
+
+def discover_bots(http: ProviderHttp) -> list[str]:
+    """The ``uuid`` of every chatbot of the key's account (``POST /login/checkToken``)."""
+    bots = _one_response(http, CHECK_TOKEN_PATH, method="POST", selector="chatbot")
+    uuids = [bot.get("uuid") for bot in bots if isinstance(bot, dict)]
+    if not all(isinstance(uuid, str) and uuid for uuid in uuids):
+        raise MalformedResponseError(PROVIDER, "checkToken: a chatbot has no uuid")
+    return [str(uuid) for uuid in uuids]
+
+
+def list_sessions(http: ProviderHttp, chatbot_uuid: str) -> list[dict[str, Any]]:
+    """Every session of one bot, checked for the fields change detection relies on."""
+    sessions = _one_response(http, SESSIONS_PATH.format(chatbot_uuid=chatbot_uuid))
+    for session in sessions:
+        if not isinstance(session, dict) or not session.get("session_uuid") or "messagenbr" not in session:
+            raise MalformedResponseError(PROVIDER, f"chatbot {chatbot_uuid}: a session lacks session_uuid or messagenbr")
+    return sessions
+
+
+def read_messages(http: ProviderHttp, chatbot_uuid: str, session_uuid: str) -> list[dict[str, Any]]:
+    """The whole message history of one session (``messageArr``), ordered by ``created_at`` then ``id``."""
+    path = MESSAGES_PATH.format(chatbot_uuid=chatbot_uuid, session_uuid=session_uuid)
+    records = _one_response(http, path, selector="messageArr")
+    for record in records:
+        if not isinstance(record, dict) or not isinstance(record.get("id"), int) or not record.get("created_at"):
+            raise MalformedResponseError(PROVIDER, f"session {session_uuid}: a message lacks an integer id or created_at")
+    return sorted(records, key=lambda r: (parse_timestamp(r["created_at"]), r["id"]))
+
+
+def session_started(session: dict[str, Any]) -> datetime | None:
+    """The session's ``created_at``, when it has one."""
+    return parse_timestamp(session["created_at"]) if session.get("created_at") else None
+
+
+def to_message_rows(
+    chatbot_uuid: str, session_uuid: str, records: list[dict[str, Any]], window: Window | None
+) -> tuple[list[dict[str, Any]], int]:
+    """Canonical rows (only those inside ``window`` for a backfill), and how many had an undocumented role."""
+    rows, unknown = [], 0
+    for record in records:
+        created = parse_timestamp(record["created_at"])
+        if window is not None and not window.admits(created):
+            continue
+        role = ROLES.get(str(record.get("user")), "unknown")
+        unknown += role == "unknown"
+        rows.append(
+            message_row(
+                provider=PROVIDER,
+                bot_id=chatbot_uuid,
+                conversation_id=session_uuid,
+                message_id=str(record["id"]),
+                role=role,
+                content=record.get("content"),
+                created_at=created,
+                sender_id=None,
+                raw=record,
+                sequence=record["id"],  # ids increase: they order a question and its same-time answer
+            )
+        )
+    return rows, unknown
+
+
+def to_conversation_row(chatbot_uuid: str, session: dict[str, Any]) -> dict[str, Any]:
+    """The session as a ``conversations`` row; ``ip``, ``geo`` and ``user_agent`` stay in ``raw``."""
+    return conversation_row(
+        provider=PROVIDER,
+        bot_id=chatbot_uuid,
+        conversation_id=str(session["session_uuid"]),
+        started_at=session_started(session),
+        user_id=session.get("uuid"),
+        reported_message_count=int(session["messagenbr"]),
+        raw=session,
+    )
+
+
+class AwaitingReplies:
+    """Sessions of one bot whose last loaded message is the user's, and the bot's data clock.
+
+    Bounded: a session leaves once answered or once ``reply_wait`` has passed on the data clock
+    (the newest timestamp seen for the bot, so the provider's clock, not ours, decides).
+    """
+
+    def __init__(self, since: dict[str, datetime], horizon: datetime | None) -> None:
+        self.since = since
+        self.horizon = horizon
+        self.recheck_only: set[str] = set()  # re-read only because they wait for a reply
+
+    @classmethod
+    def from_state(cls, value: dict[str, Any] | None) -> AwaitingReplies:
+        """Reads the form written by ``to_state``."""
+        value = value or {}
+        horizon = parse_timestamp(value["horizon"]) if value.get("horizon") else None
+        return cls({k: parse_timestamp(v) for k, v in value.get("awaiting", {}).items()}, horizon)
+
+    def to_state(self) -> dict[str, Any]:
+        """The JSON-able form kept in dlt state."""
+        return {
+            "horizon": self.horizon.isoformat() if self.horizon else None,
+            "awaiting": {k: v.isoformat() for k, v in sorted(self.since.items())},
+        }
+
+    def _saw(self, moment: datetime) -> None:
+        self.horizon = moment if self.horizon is None else max(self.horizon, moment)
+
+    def observe_listing(self, listing: list[dict[str, Any]]) -> None:
+        """Moves the data clock to the newest session start."""
+        for session in listing:
+            if (started := session_started(session)) is not None:
+                self._saw(started)
+
+    def still_waiting(self, session_uuid: str, records: list[dict[str, Any]]) -> bool:
+        """Whether a session re-read only for its reply still ends with the same user message."""
+        if session_uuid not in self.recheck_only or not records:
+            return False
+        last = records[-1]
+        return last.get("user") == "user" and parse_timestamp(last["created_at"]) == self.since.get(session_uuid)
+
+    def observe_messages(self, session_uuid: str, records: list[dict[str, Any]]) -> None:
+        """Records whether a freshly read session still waits for a reply."""
+        self.since.pop(session_uuid, None)
+        if not records:
+            return
+        last = records[-1]
+        last_at = parse_timestamp(last["created_at"])
+        self._saw(last_at)
+        if last.get("user") == "user":
+            self.since[session_uuid] = last_at
+
+    def pruned(self, reply_wait: timedelta) -> AwaitingReplies:
+        """Without the sessions that waited longer than ``reply_wait``."""
+        if self.horizon is None:
+            return self
+        cutoff = self.horizon - reply_wait
+        return AwaitingReplies({k: v for k, v in self.since.items() if v >= cutoff}, self.horizon)
