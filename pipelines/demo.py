@@ -31,9 +31,20 @@ def _example_ai_config(sim: Simulator) -> dict[str, str]:
     return {"CONVERSATION_IDS": json.dumps(sim.corpus.conversation_ids("example_ai"))}
 
 
+def _chatnode_config(sim: Simulator) -> dict[str, str]:
+    return {"BOT_IDS": json.dumps([bot.bot_id for bot in sim.corpus.bots["chatnode"]])}
+
+
+def _feedloop_config(sim: Simulator) -> dict[str, str]:
+    return {"CONVERSATION_IDS": json.dumps(sim.corpus.conversation_ids("feedloop"))}
+
+
 # Per provider: configuration beyond base_url and api_key that the simulator must supply.
+# OwlBot needs none: it discovers its bots with checkToken.
 EXTRA_CONFIG: dict[str, Callable[[Simulator], dict[str, str]]] = {
     "example_ai": _example_ai_config,
+    "chatnode": _chatnode_config,
+    "feedloop": _feedloop_config,
 }
 
 
@@ -72,7 +83,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         print_outcomes(first, "pass 1: full load")
         before = _counts(target)
         sim.advance(ADVANCE)
-        configure_for_simulator(sim)  # example-ai cannot list conversations: add the new ids
+        configure_for_simulator(sim)  # example-ai and Feedloop cannot list conversations: add new ids
         stdout.print(f"\nvirtual clock advanced by {ADVANCE} to {sim.corpus.now:%Y-%m-%d %H:%M} UTC")
         second = run_with_progress(target, list(PROVIDERS))
         print_outcomes(second, "pass 2: incremental load")

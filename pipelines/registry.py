@@ -7,12 +7,18 @@ from typing import Any, Final
 
 import dlt
 
+from sources.chatnode import chatnode
 from sources.example_ai import example_ai
+from sources.feedloop import feedloop
+from sources.owlbot import owlbot
 
 SourceFactory = Callable[..., Any]
 
 PROVIDERS: Final[dict[str, SourceFactory]] = {
     "example_ai": example_ai,
+    "owlbot": owlbot,
+    "chatnode": chatnode,
+    "feedloop": feedloop,
 }
 
 

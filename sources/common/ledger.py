@@ -18,52 +18,78 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from .canonical import CONVERSATIONS, MESSAGES
 
 
-def _query(table: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Runs ``sql`` with ``{table}`` qualified; no rows while the table does not exist yet."""
-    pipeline: SupportsPipeline = dlt.current.pipeline()
-    if getattr(pipeline, "destination", None) is None:
-        return []
-    try:
-        with pipeline.sql_client() as client:  # type: ignore[attr-defined]
-            qualified = client.make_qualified_table_name(table)
-            return [tuple(row) for row in client.execute_sql(sql.format(table=qualified), *args) or []]
-    except DatabaseUndefinedRelation:
-        return []
+class Ledger:
+    """One connection to the warehouse for a whole extract, opened on first use.
 
-
-def loaded_message_counts(provider: str, bot_id: str) -> dict[str, int | None]:
-    """``reported_message_count`` of every loaded conversation of one bot.
-
-    Args:
-        provider: Provider key.
-        bot_id: The bot.
-
-    Returns:
-        ``{conversation_id: reported_message_count}``.
+    Use as a context manager; a table that does not exist yet reads as empty.
     """
-    rows = _query(
-        CONVERSATIONS,
-        "SELECT conversation_id, reported_message_count FROM {table} WHERE provider = %s AND bot_id = %s",
-        provider,
-        bot_id,
-    )
-    return {str(cid): (None if count is None else int(count)) for cid, count in rows}
 
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._missing: set[str] = set()
 
-def loaded_message_ids(provider: str, conversation_id: str) -> set[str]:
-    """The ``message_id`` of every loaded message of one conversation.
+    def __enter__(self) -> Ledger:
+        return self
 
-    Args:
-        provider: Provider key.
-        conversation_id: The conversation.
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.__exit__(None, None, None)
+            self._client = None
 
-    Returns:
-        The ids.
-    """
-    rows = _query(
-        MESSAGES,
-        "SELECT message_id FROM {table} WHERE provider = %s AND conversation_id = %s",
-        provider,
-        conversation_id,
-    )
-    return {str(mid) for (mid,) in rows}
+    def _open(self) -> Any:
+        if self._client is None:
+            pipeline: SupportsPipeline = dlt.current.pipeline()
+            if getattr(pipeline, "destination", None) is None:
+                return None
+            self._client = pipeline.sql_client().__enter__()  # type: ignore[attr-defined]
+        return self._client
+
+    def query(self, table: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Runs ``sql`` with ``{table}`` replaced by the qualified name of ``table``."""
+        if table in self._missing:
+            return []
+        client = self._open()
+        if client is None:
+            return []
+        try:
+            rows = client.execute_sql(sql.format(table=client.make_qualified_table_name(table)), *args)
+        except DatabaseUndefinedRelation:
+            self._missing.add(table)
+            return []
+        return [tuple(row) for row in rows or []]
+
+    def message_counts(self, provider: str, bot_id: str) -> dict[str, int | None]:
+        """``reported_message_count`` of every loaded conversation of one bot.
+
+        Args:
+            provider: Provider key.
+            bot_id: The bot.
+
+        Returns:
+            ``{conversation_id: reported_message_count}``.
+        """
+        rows = self.query(
+            CONVERSATIONS,
+            "SELECT conversation_id, reported_message_count FROM {table} WHERE provider = %s AND bot_id = %s",
+            provider,
+            bot_id,
+        )
+        return {str(cid): (None if count is None else int(count)) for cid, count in rows}
+
+    def message_ids(self, provider: str, conversation_id: str) -> set[str]:
+        """The ``message_id`` of every loaded message of one conversation.
+
+        Args:
+            provider: Provider key.
+            conversation_id: The conversation.
+
+        Returns:
+            The ids.
+        """
+        rows = self.query(
+            MESSAGES,
+            "SELECT message_id FROM {table} WHERE provider = %s AND conversation_id = %s",
+            provider,
+            conversation_id,
+        )
+        return {str(mid) for (mid,) in rows}

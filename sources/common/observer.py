@@ -39,6 +39,8 @@ class RunObserver:
 
     def count(self, name: str, amount: int = 1) -> None:
         """A named counter shown in the summary, e.g. unrecognised message shapes."""
+        if not amount:
+            return
         with self._lock:
             self.counters[name] += amount
 

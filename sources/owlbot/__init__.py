@@ -22,7 +22,7 @@ from ..common.canonical import as_conversations, as_messages
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
-from ..common.ledger import loaded_message_counts
+from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.timeutil import Window
 from .helpers import (
@@ -72,7 +72,9 @@ def owlbot(
     auth = APIKeyAuth(name="Authorization", api_key=api_key, location="header")
     http = ProviderHttp(PROVIDER, base_url, auth, classify=classify_owlbot_error, observer=watcher)
     wait = timedelta(hours=reply_wait_hours)
-    return sessions(http, list(chatbot_ids or []), watcher, max_workers, wait, Window.between(backfill_since, backfill_until))
+    return sessions(
+        http, list(chatbot_ids or []), watcher, max_workers, wait, Window.between(backfill_since, backfill_until)
+    )
 
 
 @dlt.resource(name="sessions")
@@ -93,7 +95,9 @@ def sessions(
             observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
             continue
         awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid))
-        chosen = _backfill_sessions(listing, backfill) if backfill else _changed_sessions(chatbot_uuid, listing, awaiting)
+        chosen = (
+            _backfill_sessions(listing, backfill) if backfill else _changed_sessions(chatbot_uuid, listing, awaiting)
+        )
         yield from _load_sessions(http, chatbot_uuid, chosen, observer, max_workers, backfill, awaiting)
         if backfill is None:
             awaiting.observe_listing(listing)
@@ -103,7 +107,8 @@ def sessions(
 def _changed_sessions(
     chatbot_uuid: str, listing: list[dict[str, Any]], awaiting: AwaitingReplies
 ) -> list[dict[str, Any]]:
-    loaded = loaded_message_counts(PROVIDER, chatbot_uuid)
+    with Ledger() as ledger:
+        loaded = ledger.message_counts(PROVIDER, chatbot_uuid)
     changed = {s["session_uuid"] for s in listing if loaded.get(s["session_uuid"], -1) != s["messagenbr"]}
     awaiting.recheck_only = {s["session_uuid"] for s in listing if s["session_uuid"] in awaiting.since} - changed
     return [s for s in listing if s["session_uuid"] in changed or s["session_uuid"] in awaiting.recheck_only]
@@ -111,7 +116,9 @@ def _changed_sessions(
 
 def _backfill_sessions(listing: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]:
     # a session started before the window may have messages inside it; one started after may not
-    return [s for s in listing if window.until is None or (started := session_started(s)) is None or started < window.until]
+    return [
+        s for s in listing if window.until is None or (started := session_started(s)) is None or started < window.until
+    ]
 
 
 def _load_sessions(

@@ -41,7 +41,9 @@ def list_sessions(http: ProviderHttp, chatbot_uuid: str) -> list[dict[str, Any]]
     sessions = _one_response(http, SESSIONS_PATH.format(chatbot_uuid=chatbot_uuid))
     for session in sessions:
         if not isinstance(session, dict) or not session.get("session_uuid") or "messagenbr" not in session:
-            raise MalformedResponseError(PROVIDER, f"chatbot {chatbot_uuid}: a session lacks session_uuid or messagenbr")
+            raise MalformedResponseError(
+                PROVIDER, f"chatbot {chatbot_uuid}: a session lacks session_uuid or messagenbr"
+            )
     return sessions
 
 
@@ -51,7 +53,9 @@ def read_messages(http: ProviderHttp, chatbot_uuid: str, session_uuid: str) -> l
     records = _one_response(http, path, selector="messageArr")
     for record in records:
         if not isinstance(record, dict) or not isinstance(record.get("id"), int) or not record.get("created_at"):
-            raise MalformedResponseError(PROVIDER, f"session {session_uuid}: a message lacks an integer id or created_at")
+            raise MalformedResponseError(
+                PROVIDER, f"session {session_uuid}: a message lacks an integer id or created_at"
+            )
     return sorted(records, key=lambda r: (parse_timestamp(r["created_at"]), r["id"]))
 
 

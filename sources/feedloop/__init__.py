@@ -1,0 +1,169 @@
+"""Feedloop: ``GET /widget/{convo_id}/chats`` returns a conversation's whole history in one response.
+
+Not incremental on the wire: the API has no paging and no "since", so every run reads each
+configured conversation once. It is incremental in the warehouse: state keeps, per conversation,
+how many items are loaded and a fingerprint of their keys, and only items past that prefix are
+written. So a rerun rewrites nothing, and the time a timestamp-less message was first seen, which
+stands in for its ``created_at``, is never rewritten. If a history stops being an extension of
+what was loaded, the items whose keys the warehouse does not hold are loaded, with a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+
+from ..common.canonical import as_conversations, as_messages, conversation_row
+from ..common.errors import ConfigurationError, NotFoundError, ProviderError
+from ..common.fanout import fan_out
+from ..common.http import ProviderHttp
+from ..common.ledger import Ledger
+from ..common.observer import RunObserver
+from ..common.timeutil import Window
+from .helpers import MappedItem, history_digest, map_item, message_key, read_history, to_message_row
+from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
+
+UNRECOGNISED = "items in an unrecognised shape (loaded with role unknown, raw kept)"
+UNKNOWN_ROLE = "messages with an unrecognised role (loaded as unknown)"
+NO_TIME = "messages without a timestamp (created_at = first seen)"
+
+
+@dlt.source(name=PROVIDER, max_table_nesting=0)
+def feedloop(
+    conversation_ids: Sequence[str] = dlt.config.value,
+    api_key: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    max_workers: int = DEFAULT_WORKERS,
+    backfill_since: str | None = None,
+    backfill_until: str | None = None,
+    observer: Any = None,
+) -> DltResource:
+    """Feedloop histories of the configured conversations.
+
+    Args:
+        conversation_ids: Conversations to sync (the API cannot list them).
+        api_key: The app token, sent as the ``Token`` header.
+        base_url: API root.
+        max_workers: Conversations read concurrently.
+        backfill_since: With ``backfill_until``, reload only items timestamped in this window.
+        backfill_until: End (exclusive) of the backfill window; open when omitted.
+        observer: A ``RunObserver`` receiving progress, warnings and shape counters.
+
+    Returns:
+        The resource filling ``conversations`` and ``messages``.
+    """
+    if not conversation_ids:
+        raise ConfigurationError(f"{PROVIDER}: no conversation_ids configured ([sources.{PROVIDER}])")
+    watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
+    auth = APIKeyAuth(name="Token", api_key=api_key, location="header")
+    http = ProviderHttp(PROVIDER, base_url, auth, observer=watcher)
+    window = Window.between(backfill_since, backfill_until)
+    return histories(http, list(dict.fromkeys(conversation_ids)), watcher, max_workers, window)
+
+
+@dlt.resource(name="chats")
+def histories(
+    http: ProviderHttp,
+    conversation_ids: list[str],
+    observer: RunObserver,
+    max_workers: int,
+    backfill: Window | None,
+) -> Iterator[Any]:
+    """Items of every configured conversation not loaded yet, and new conversations' rows."""
+    state: dict[str, Any] = dlt.current.resource_state().setdefault("conversations", {})
+    first_seen = datetime.now(UTC)
+
+    def read(convo_id: str) -> list[Any]:
+        return read_history(http, convo_id)
+
+    with Ledger() as ledger:
+        yield from _sync(
+            fan_out(conversation_ids, read, max_workers, tolerate=(NotFoundError,)),
+            state,
+            ledger,
+            observer,
+            first_seen,
+            backfill,
+        )
+    if backfill is None:
+        for stale in set(state) - set(conversation_ids):  # keeps state bounded by the config
+            del state[stale]
+
+
+def _sync(
+    reads: Iterator[tuple[str, list[Any] | ProviderError]],
+    state: dict[str, Any],
+    ledger: Ledger,
+    observer: RunObserver,
+    first_seen: datetime,
+    backfill: Window | None,
+) -> Iterator[Any]:
+    for convo_id, outcome in reads:
+        if isinstance(outcome, ProviderError):
+            observer.warn(f"conversation {convo_id} not found; skipped")
+            continue
+        mapped = [map_item(item) for item in outcome]
+        keys = [message_key(convo_id, n, item, m) for n, (item, m) in enumerate(zip(outcome, mapped, strict=True))]
+        if backfill is not None:
+            fresh = [n for n, m in enumerate(mapped) if backfill.admits(m.created_at)]
+            observer.count(
+                "items without a timestamp, which no backfill window can select",
+                sum(m.created_at is None for m in mapped),
+            )
+        else:
+            fresh = _not_loaded(convo_id, keys, state.get(convo_id), ledger, observer)
+        yield from _emit(convo_id, outcome, mapped, keys, fresh, first_seen, observer, new=convo_id not in state)
+        if backfill is None:
+            state[convo_id] = {"n": len(keys), "h": history_digest(keys)}
+
+
+def _not_loaded(
+    convo_id: str, keys: list[str], loaded: dict[str, Any] | None, ledger: Ledger, observer: RunObserver
+) -> list[int]:
+    """Positions of the items to write: past the loaded prefix, or absent from the warehouse."""
+    if loaded and loaded["n"] <= len(keys) and history_digest(keys[: loaded["n"]]) == loaded["h"]:
+        return list(range(loaded["n"], len(keys)))
+    if loaded:
+        observer.warn(f"conversation {convo_id}: history changed since the last load; loading the new items")
+    present = ledger.message_ids(PROVIDER, convo_id)  # also covers state lost or reset
+    return [n for n, key in enumerate(keys) if key not in present]
+
+
+def _emit(
+    convo_id: str,
+    items: list[Any],
+    mapped: list[MappedItem],
+    keys: list[str],
+    fresh: list[int],
+    first_seen: datetime,
+    observer: RunObserver,
+    new: bool,
+) -> Iterator[Any]:
+    rows = [to_message_row(convo_id, n, items[n], mapped[n], keys[n], first_seen) for n in fresh]
+    observer.count(UNRECOGNISED, sum(not mapped[n].recognised for n in fresh))
+    observer.count(UNKNOWN_ROLE, sum(mapped[n].recognised and not mapped[n].role_known for n in fresh))
+    observer.count(NO_TIME, sum(mapped[n].created_at is None for n in fresh))
+    if rows:
+        observer.on_rows("messages", len(rows))
+        yield as_messages(rows)
+    if new:
+        observer.on_rows("conversations", 1)
+        raw = {"convo_id": convo_id}
+        yield as_conversations(
+            [
+                conversation_row(
+                    provider=PROVIDER,
+                    bot_id=None,
+                    conversation_id=convo_id,
+                    started_at=None,
+                    user_id=None,
+                    reported_message_count=None,
+                    raw=raw,
+                )
+            ]
+        )
