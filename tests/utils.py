@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 import dlt
 
@@ -99,3 +102,35 @@ def resource_state(pipeline: dlt.Pipeline, provider: str, resource: str = "chat_
     """The dlt resource state of one provider (empty when none is committed)."""
     sources = pipeline.state.get("sources", {})
     return dict(sources.get(provider, {}).get("resources", {}).get(resource, {}))
+
+
+def loaded_order(pipeline: dlt.Pipeline, provider: str) -> dict[str, list[str]]:
+    """Message ids per conversation in the order analytics sees them: ``created_at``, then ``sequence``."""
+    rows = query(
+        pipeline,
+        "SELECT conversation_id, message_id FROM {messages} "
+        f"WHERE provider = '{provider}' ORDER BY conversation_id, created_at, sequence",
+    )
+    order: dict[str, list[str]] = {}
+    for cid, mid in rows:
+        order.setdefault(cid, []).append(mid)
+    return order
+
+
+def truth_order(truth: list[Any]) -> dict[str, list[str]]:
+    """Message ids per conversation in the simulator's true order."""
+    order: dict[str, list[str]] = {}
+    for m in sorted(truth, key=lambda m: (m.conversation_id, m.position)):
+        order.setdefault(m.conversation_id, []).append(str(m.message_id))
+    return order
+
+
+def failure_cause(run: Callable[[], Any], expected: type[BaseException]) -> BaseException:
+    """Runs ``run``, which must fail, and digs the ``expected`` error out of dlt's wrapping."""
+    with pytest.raises(Exception) as failure:
+        run()
+    cause: BaseException | None = failure.value
+    while cause is not None and not isinstance(cause, expected):
+        cause = cause.__cause__ or cause.__context__
+    assert isinstance(cause, expected), f"no {expected.__name__} in {failure.value!r}"
+    return cause
