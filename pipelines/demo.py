@@ -48,15 +48,21 @@ EXTRA_CONFIG: dict[str, Callable[[Simulator], dict[str, str]]] = {
 }
 
 
-def configure_for_simulator(sim: Simulator) -> None:
-    """Points every implemented provider at the simulator via ``SOURCES__<P>__…`` variables."""
+def simulator_environment(sim: Simulator) -> dict[str, str]:
+    """The ``SOURCES__<P>__…`` variables that point every implemented provider at ``sim``."""
+    environment = {}
     for provider in PROVIDERS:
         values = {"BASE_URL": sim.base_url(provider), "API_KEY": sim.settings.api_keys[provider]}
         extra = EXTRA_CONFIG.get(provider)
         if extra is not None:
             values |= extra(sim)
-        for key, value in values.items():
-            os.environ[f"SOURCES__{provider.upper()}__{key}"] = value
+        environment |= {f"SOURCES__{provider.upper()}__{key}": value for key, value in values.items()}
+    return environment
+
+
+def configure_for_simulator(sim: Simulator) -> None:
+    """Points every implemented provider at the simulator through the environment."""
+    os.environ.update(simulator_environment(sim))
 
 
 def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 import dlt
+import pytest
 
 from pipelines.destinations import loader_file_format
 from simulator import Simulator

@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from simulator import Simulator
+from pipelines.demo import simulator_environment
+from simulator import Corpus, Simulator, SimulatorSettings
 
 SECRET = "sk_test_example_ai"
 
@@ -93,3 +94,36 @@ def test_demo_fills_both_tables(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert count(warehouse, "messages") > 0 and count(warehouse, "conversations") > 0
     out = capsys.readouterr().out
     assert "pass 2: incremental load" in out and "rows in the warehouse" in out
+
+
+def test_run_loads_all_four_providers(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    warehouse = tmp_path / "all.duckdb"
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    assert main(["run"]) == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        loaded = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
+    assert loaded == {p: len(sim.truth(p).messages) for p in ("example_ai", "owlbot", "chatnode", "feedloop")}
+    for provider in ("owlbot", "chatnode", "feedloop"):
+        assert main(["backfill", "--provider", provider, "--since", "2026-03-03", "--until", "2026-03-05"]) == 0
+    out = capsys.readouterr()
+    assert not any(key in out.out + out.err for key in sim.settings.api_keys.values())
+
+
+def test_a_forbidden_bot_loads_the_rest_and_exits_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = Corpus(seed=11, size=600)
+    forbidden = corpus.bots["chatnode"][0].bot_id
+    with Simulator(corpus, settings=SimulatorSettings(chatnode_forbidden_bots=frozenset({forbidden}))) as sim:
+        for key, value in simulator_environment(sim).items():
+            monkeypatch.setenv(key, value)
+        warehouse = tmp_path / "cn.duckdb"
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+        assert main(["run", "--provider", "chatnode"]) == 1
+        assert count(warehouse, "messages") > 0
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: chatnode: bot {forbidden}: access denied (HTTP 403: Bot access not allowed)"]

@@ -46,7 +46,8 @@ def assert_exact(pipeline: Any, sim: Simulator) -> None:
 def messagenbr(sim: Simulator) -> dict[str, int]:
     corpus = sim.corpus
     return {
-        c.external_id: session_record(c, corpus.visible_messages(c))["messagenbr"] for c in corpus.conversations(PROVIDER)
+        c.external_id: session_record(c, corpus.visible_messages(c))["messagenbr"]
+        for c in corpus.conversations(PROVIDER)
     }
 
 
@@ -76,8 +77,9 @@ def test_incremental_reads_only_changed_sessions(tmp_path: Path) -> None:
         pipeline = make_pipeline(tmp_path)
         run_source(pipeline, source(sim))
         before = messagenbr(sim)
-        awaiting = {sid for bot in resource_state(pipeline, PROVIDER, "sessions")["bots"].values()
-                    for sid in bot["awaiting"]}
+        awaiting = {
+            sid for bot in resource_state(pipeline, PROVIDER, "sessions")["bots"].values() for sid in bot["awaiting"]
+        }
         sim.advance(timedelta(days=2))
         sim.clear_log()
         run_source(pipeline, source(sim))
