@@ -50,7 +50,7 @@ EXTRA_CONFIG: dict[str, Callable[[Simulator], dict[str, str]]] = {
 
 def simulator_environment(sim: Simulator) -> dict[str, str]:
     """The ``SOURCES__<P>__…`` variables that point every implemented provider at ``sim``."""
-    environment = {}
+    environment: dict[str, str] = {}
     for provider in PROVIDERS:
         values = {"BASE_URL": sim.base_url(provider), "API_KEY": sim.settings.api_keys[provider]}
         extra = EXTRA_CONFIG.get(provider)

@@ -22,7 +22,7 @@ def serve(args: argparse.Namespace) -> int:
     """
     settings = SimulatorSettings(latency_ms=args.latency_ms, feedloop_shape=args.feedloop_shape)
     sim = Simulator(
-        Corpus(seed=args.seed, size=args.size),
+        Corpus(seed=args.seed, size=args.size, bots_per_provider=args.bots),
         settings=settings,
         faults=FaultSpec.parse(args.faults, seed=args.seed),
         host=args.host,

@@ -6,7 +6,8 @@ query spans every provider.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -56,6 +57,7 @@ MESSAGE_COLUMNS: Final[TTableSchemaColumns] = {
 }
 
 _MERGE: Final = {"disposition": "merge", "strategy": "delete-insert"}
+
 
 def message_row(
     *,
@@ -129,38 +131,59 @@ def conversation_row(
     }
 
 
-def _routed(
-    rows: Sequence[dict[str, Any]], table: str, key: Sequence[str], columns: TTableSchemaColumns
-) -> DataItemWithMeta:
+@dataclass(frozen=True)
+class TableRows:
+    """Canonical rows bound for one table, not yet handed to dlt (see ``batched``)."""
+
+    table: str
+    rows: Sequence[dict[str, Any]]
+
+
+def as_messages(rows: Sequence[dict[str, Any]]) -> TableRows:
+    """Rows made by ``message_row``, bound for ``messages``."""
+    return TableRows(MESSAGES, rows)
+
+
+def as_conversations(rows: Sequence[dict[str, Any]]) -> TableRows:
+    """Rows made by ``conversation_row``, bound for ``conversations``."""
+    return TableRows(CONVERSATIONS, rows)
+
+
+_TABLES: Final = {MESSAGES: (MESSAGE_KEY, MESSAGE_COLUMNS), CONVERSATIONS: (CONVERSATION_KEY, CONVERSATION_COLUMNS)}
+
+
+def _with_hints(table: str, rows: list[dict[str, Any]]) -> DataItemWithMeta:
     # Per-item table hints: one resource fills both tables, each with only its own columns
+    key, columns = _TABLES[table]
     hints = dlt.mark.make_hints(
         table_name=table,
         write_disposition=dict(_MERGE),  # type: ignore[arg-type]
         primary_key=list(key),
         columns={name: dict(column) for name, column in columns.items()},
     )
-    return dlt.mark.with_hints(list(rows), hints, create_table_variant=True)
+    return dlt.mark.with_hints(rows, hints, create_table_variant=True)
 
 
-def as_messages(rows: Sequence[dict[str, Any]]) -> DataItemWithMeta:
-    """Marks rows made by ``message_row`` for the ``messages`` table.
+def batched(stream: Iterable[TableRows], size: int = 10_000) -> Iterator[DataItemWithMeta]:
+    """Gathers a resource's rows into large batches per table, ready for dlt.
 
-    Args:
-        rows: The rows.
-
-    Returns:
-        The rows with the table's hints, ready to yield from any resource.
-    """
-    return _routed(rows, MESSAGES, MESSAGE_KEY, MESSAGE_COLUMNS)
-
-
-def as_conversations(rows: Sequence[dict[str, Any]]) -> DataItemWithMeta:
-    """Marks rows made by ``conversation_row`` for the ``conversations`` table.
+    dlt validates the table hints of every item it is given (about 2 ms each), so one small item
+    per conversation would dominate a run; a few large items cost nothing.
 
     Args:
-        rows: The rows.
+        stream: Rows per table, in any number of small pieces.
+        size: Rows per table to gather before releasing a batch.
 
-    Returns:
-        The rows with the table's hints, ready to yield from any resource.
+    Yields:
+        The rows with their table's hints.
     """
-    return _routed(rows, CONVERSATIONS, CONVERSATION_KEY, CONVERSATION_COLUMNS)
+    pending: dict[str, list[dict[str, Any]]] = {MESSAGES: [], CONVERSATIONS: []}
+    for piece in stream:
+        buffer = pending[piece.table]
+        buffer.extend(piece.rows)
+        if len(buffer) >= size:
+            yield _with_hints(piece.table, buffer)
+            pending[piece.table] = []
+    for table, rows in pending.items():
+        if rows:
+            yield _with_hints(table, rows)

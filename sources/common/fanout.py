@@ -33,6 +33,7 @@ def fan_out(
     Yields:
         ``(item, result or tolerated error)`` pairs.
     """
+
     def guarded(item: Item) -> Result | ProviderError:
         try:
             return work(item)

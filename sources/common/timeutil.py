@@ -70,6 +70,4 @@ def format_z_seconds(moment: datetime) -> str:
 def to_plain_utc(moment: datetime) -> datetime:
     """A stdlib datetime in UTC (pendulum subclasses confuse some writers)."""
     utc = moment.astimezone(UTC)
-    return datetime(
-        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC
-    )
+    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC)

@@ -15,7 +15,7 @@ import dlt
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from ..common.canonical import as_conversations, as_messages
+from ..common.canonical import TableRows, as_conversations, as_messages, batched
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -62,8 +62,17 @@ def example_ai(
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key), observer=watcher)
     backfill = Window.between(backfill_since, backfill_until)
-    return messages(http, list(dict.fromkeys(conversation_ids)), watcher, start_date, bot_id, page_size,
-                    include_meta, max_workers, backfill)
+    return messages(
+        http,
+        list(dict.fromkeys(conversation_ids)),
+        watcher,
+        start_date,
+        bot_id,
+        page_size,
+        include_meta,
+        max_workers,
+        backfill,
+    )
 
 
 def _time(value: str | None) -> Any:
@@ -83,14 +92,37 @@ def messages(
     backfill: Window | None,
 ) -> Iterator[Any]:
     """Messages of every configured conversation, and their ``conversations`` rows."""
+    yield from batched(
+        _history(http, conversation_ids, observer, start_date, bot_id, page_size, include_meta, max_workers, backfill)
+    )
+
+
+def _history(
+    http: ProviderHttp,
+    conversation_ids: list[str],
+    observer: RunObserver,
+    start_date: str | None,
+    bot_id: str,
+    page_size: int,
+    include_meta: bool,
+    max_workers: int,
+    backfill: Window | None,
+) -> Iterator[TableRows]:
     state: dict[str, Any] = dlt.current.resource_state().setdefault("conversations", {})
     floor = _time(start_date)
 
     def read(conversation_id: str) -> ConversationRead:
         progress = Progress.from_state(state.get(conversation_id))
         if backfill is not None:
-            return read_conversation(http, conversation_id, floor=backfill.since, skip_ids=frozenset(),
-                                     window=backfill, page_size=page_size, include_meta=include_meta)
+            return read_conversation(
+                http,
+                conversation_id,
+                floor=backfill.since,
+                skip_ids=frozenset(),
+                window=backfill,
+                page_size=page_size,
+                include_meta=include_meta,
+            )
         return read_conversation(
             http,
             conversation_id,
