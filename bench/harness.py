@@ -89,11 +89,29 @@ def _free_port() -> int:
 
 
 @contextmanager
-def simulator_process(size: int, latency_ms: int = 0, bots: int = 1, seed: int = 5) -> Iterator[RemoteSimulator]:
+def simulator_process(
+    size: int, latency_ms: int = 0, bots: int = 1, seed: int = 5, span_days: float = 14.0
+) -> Iterator[RemoteSimulator]:
     """Runs ``chatsync simulate`` in a child process until the block ends."""
     port = _free_port()
-    command = [sys.executable, "-m", "pipelines.cli", "simulate", "--port", str(port), "--size", str(size),
-               "--seed", str(seed), "--latency-ms", str(latency_ms), "--bots", str(bots)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "simulate",
+        "--port",
+        str(port),
+        "--size",
+        str(size),
+        "--seed",
+        str(seed),
+        "--latency-ms",
+        str(latency_ms),
+        "--bots",
+        str(bots),
+        "--span-days",
+        str(span_days),
+    ]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -22,7 +22,7 @@ def serve(args: argparse.Namespace) -> int:
     """
     settings = SimulatorSettings(latency_ms=args.latency_ms, feedloop_shape=args.feedloop_shape)
     sim = Simulator(
-        Corpus(seed=args.seed, size=args.size, bots_per_provider=args.bots),
+        Corpus(seed=args.seed, size=args.size, bots_per_provider=args.bots, span_days=args.span_days),
         settings=settings,
         faults=FaultSpec.parse(args.faults, seed=args.seed),
         host=args.host,
