@@ -17,7 +17,7 @@ from sources.common.observer import RunObserver
 from .console import console, live_progress, print_outcomes
 from .destinations import SUPPORTED
 from .registry import PROVIDERS, configured_providers
-from .runner import DATASET_NAME, ProviderOutcome, Target, build_pipeline, scrub, sync
+from .runner import DATASET_NAME, ProviderOutcome, Target, build_pipeline, refresh_analytics, scrub, sync
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -103,7 +103,10 @@ def _load(args: argparse.Namespace) -> int:
         raise ConfigurationError("no provider configured: set sources.<provider>.api_key (see README)")
     outcomes = run_with_progress(target, providers, window)
     print_outcomes(outcomes, "chatsync backfill" if window else "chatsync run")
-    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+    views_error = refresh_analytics(build_pipeline(target)) if any(o.ok for o in outcomes) else None
+    if views_error:
+        console.print(f"[red]error:[/] {views_error}", highlight=False, soft_wrap=True)
+    return EXIT_OK if all(o.ok for o in outcomes) and not views_error else EXIT_FAILED
 
 
 def run_with_progress(

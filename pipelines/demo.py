@@ -20,7 +20,7 @@ from simulator import Corpus, Simulator
 
 from .console import print_outcomes, stdout
 from .registry import PROVIDERS
-from .runner import Target, build_pipeline
+from .runner import Target, build_pipeline, refresh_analytics
 from .warehouse import row_counts
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -94,9 +94,12 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         second = run_with_progress(target, list(PROVIDERS))
         print_outcomes(second, "pass 2: incremental load")
         after = _counts(target)
+    views_error = refresh_analytics(build_pipeline(target))
     _print_summary(before, after)
     stdout.print(f"\nwarehouse: [bold]{target.duckdb_path}[/] (dataset [bold]{target.dataset}[/])")
-    ok = all(o.ok for o in first + second)
+    ok = all(o.ok for o in first + second) and views_error is None
+    if views_error:
+        stdout.print(f"[red]error:[/] {views_error}")
     return EXIT_OK if ok else EXIT_FAILED
 
 

@@ -15,6 +15,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
 
+from .analytics import refresh_views
 from .destinations import loader_file_format, make_destination
 from .registry import PROVIDERS, secret_values
 
@@ -178,3 +179,19 @@ def scrub(text: str) -> str:
         if len(secret) >= 4:
             text = text.replace(secret, "***")
     return text
+
+
+def refresh_analytics(pipeline: dlt.Pipeline) -> str | None:
+    """Refreshes the analytics views after a load.
+
+    Args:
+        pipeline: The pipeline that just loaded.
+
+    Returns:
+        None on success, else one line naming the failure.
+    """
+    try:
+        refresh_views(pipeline)
+    except Exception as exc:
+        return scrub(f"analytics views: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    return None
