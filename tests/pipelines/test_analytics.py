@@ -1,0 +1,244 @@
+"""Analytics views: edge cases by hand, values against ground truth, and every dialect."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+import sqlglot
+
+from pipelines.analytics import DIALECTS, TABLES, VIEWS, refresh_views, transpile_view, view_statements
+from pipelines.destinations import make_destination
+from pipelines.runner import Target, build_pipeline, sync
+from simulator import Corpus, Simulator
+from sources.common.canonical import TableRows, as_conversations, as_messages, batched, conversation_row, message_row
+from tests import reference
+from tests.reference import Msg
+from tests.utils import make_pipeline, run_source, utc
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+# (conversation, message_id, role, seconds after T0, sequence)
+EDGE_CASES: list[tuple[str, str, str, float, int | None]] = [
+    # equal timestamps, no sequence: message_id decides, so the assistant ("a") comes first
+    ("tie_by_id", "b", "user", 0, None),
+    ("tie_by_id", "a", "assistant", 0, None),
+    # equal timestamps with a sequence: the sequence decides, whatever the ids
+    ("tie_by_sequence", "b", "user", 0, 1),
+    ("tie_by_sequence", "a", "assistant", 0, 2),
+    # no assistant reply at all
+    ("no_reply", "m1", "user", 0, None),
+    ("no_reply", "m2", "user", 30, None),
+    # system messages are counted but neither ask nor answer
+    ("system", "m1", "system", 0, None),
+    ("system", "m2", "user", 10, None),
+    ("system", "m3", "system", 12, None),
+    ("system", "m4", "assistant", 25, None),
+    # role unknown last: not "unanswered" (the last message is not the user's)
+    ("unknown", "m1", "user", 0, None),
+    ("unknown", "m2", "unknown", 5, None),
+    # a streamed burst is one reply; two user messages, then the reply counts from the later one
+    ("burst", "m1", "user", 0, 1),
+    ("burst", "m2", "assistant", 5, 2),
+    ("burst", "m3", "assistant", 5, 3),
+    ("burst", "m4", "user", 10, 4),
+    ("burst", "m5", "user", 12, 5),
+    ("burst", "m6", "assistant", 20, 6),
+]
+
+
+def edge_case_source() -> Any:
+    @dlt.resource(name="edge_cases")
+    def rows() -> Iterator[Any]:
+        def pieces() -> Iterator[TableRows]:
+            yield as_messages(
+                [
+                    message_row(
+                        provider="example_ai",
+                        bot_id="b1",
+                        conversation_id=cid,
+                        message_id=mid,
+                        role=role,
+                        content=None,
+                        created_at=at(s),
+                        sender_id=None,
+                        raw={},
+                        sequence=seq,
+                    )
+                    for cid, mid, role, s, seq in EDGE_CASES
+                ]
+            )
+            yield as_conversations(
+                [
+                    conversation_row(
+                        provider="example_ai",
+                        bot_id="b1",
+                        conversation_id=cid,
+                        started_at=None,
+                        user_id=None,
+                        reported_message_count=None,
+                        raw={},
+                    )
+                    for cid in {c for c, *_ in EDGE_CASES}
+                ]
+            )
+
+        yield from batched(pieces())
+
+    return rows
+
+
+def metrics_rows(pipeline: dlt.Pipeline) -> dict[str, dict[str, Any]]:
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name("conversation_metrics")
+        cursor_rows = client.execute_sql(f"SELECT * FROM {table}")
+        with client.execute_query(f"SELECT * FROM {table} LIMIT 0") as cursor:
+            names = [d[0] for d in cursor.description]
+    return {row[2]: dict(zip(names, row, strict=True)) for row in cursor_rows or []}
+
+
+def test_edge_cases_have_defined_results(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    run_source(pipeline, edge_case_source())
+    assert refresh_views(pipeline) == list(VIEWS)
+    got = metrics_rows(pipeline)
+    pick = ("message_count", "first_response_seconds", "median_response_seconds", "unanswered", "turns")
+    assert {cid: tuple(row[k] for k in pick) for cid, row in got.items()} == {
+        "tie_by_id": (2, None, None, True, 0),
+        "tie_by_sequence": (2, 0.0, 0.0, False, 1),
+        "no_reply": (2, None, None, True, 0),
+        "system": (4, 15.0, 15.0, False, 1),
+        "unknown": (2, None, None, False, 0),
+        "burst": (6, 5.0, 6.5, False, 2),
+    }
+    assert (got["system"]["system_messages"], got["unknown"]["unknown_messages"]) == (2, 1)
+    assert got["burst"]["duration_seconds"] == 20.0
+
+
+def truth_records(sim: Simulator) -> tuple[list[Msg], dict[tuple[str, str], str | None]]:
+    records, users = [], {}
+    for provider in PROVIDERS:
+        truth = sim.truth(provider)
+        for m in truth.messages:
+            sequence = int(m.message_id) if provider == "owlbot" else None if provider == "example_ai" else m.position
+            records.append(
+                Msg(
+                    provider,
+                    m.bot_id if provider != "example_ai" else "default",
+                    m.conversation_id,
+                    str(m.message_id),
+                    m.role,
+                    m.created_at,
+                    sequence,
+                    m.sender_id,
+                )
+            )
+        users |= {(provider, c.conversation_id): c.user_id for c in truth.conversations}
+    return records, users
+
+
+def view(pipeline: dlt.Pipeline, name: str, order: str) -> list[tuple[Any, ...]]:
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(name)
+        return [tuple(r) for r in client.execute_sql(f"SELECT * FROM {table} ORDER BY {order}") or []]
+
+
+def load_all(sim: Simulator, target: Target) -> dlt.Pipeline:
+    from pipelines.demo import simulator_environment
+
+    pipeline = build_pipeline(target)
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in simulator_environment(sim).items():
+            env.setenv(key, value)
+        outcomes = sync(pipeline, PROVIDERS, target)
+    assert [o.error for o in outcomes] == [None] * len(PROVIDERS)
+    assert refresh_views(pipeline) == list(VIEWS)
+    return pipeline
+
+
+def test_views_match_an_independent_computation_from_ground_truth(tmp_path: Path) -> None:
+    with Simulator(Corpus(seed=31, size=1_200)) as sim:
+        pipeline = load_all(sim, Target(pipelines_dir=str(tmp_path), duckdb_path=str(tmp_path / "w.duckdb")))
+        records, users = truth_records(sim)
+
+    expected_replies = reference.response_times(records)
+    got_replies = {(r[0], r[2], r[3]): r[7] for r in view(pipeline, "response_times", "1, 3, 4")}
+    assert got_replies.keys() == expected_replies.keys()
+    assert all(got_replies[k] == pytest.approx(v, abs=1e-6) for k, v in expected_replies.items())
+
+    expected = reference.conversation_metrics(records)
+    got = {(r[0], r[2]): r for r in view(pipeline, "conversation_metrics", "1, 3")}
+    assert got.keys() == expected.keys()
+    for key, want in expected.items():
+        row = got[key]
+        assert (utc(row[3]), utc(row[4])) == (want["started_at"], want["ended_at"])
+        assert row[6:12] == (
+            want["message_count"],
+            want["user_messages"],
+            want["assistant_messages"],
+            want["agent_messages"],
+            want["system_messages"],
+            want["unknown_messages"],
+        )
+        for column, index in (("duration_seconds", 5), ("first_response_seconds", 12), ("median_response_seconds", 13)):
+            assert row[index] == (None if want[column] is None else pytest.approx(want[column], abs=1e-6)), column
+        assert (row[14], row[15]) == (want["unanswered"], want["turns"])
+
+    daily = reference.daily_activity(records, users)
+    got_daily = {(r[0], r[1], r[2]): r[3:] for r in view(pipeline, "daily_activity", "1, 2, 3")}
+    assert got_daily == {
+        key: (
+            v["conversations_started"],
+            v["active_conversations"],
+            v["messages"],
+            v["user_messages"],
+            v["assistant_messages"],
+            v["agent_messages"],
+            v["system_messages"],
+            v["unknown_messages"],
+            v["distinct_users"],
+        )
+        for key, v in daily.items()
+    }
+    assert any(row[-1] is None for row in got_daily.values()) and any(row[-1] for row in got_daily.values())
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_view_transpiles_and_parses_back(dialect: str) -> None:
+    for name in VIEWS:
+        sql = transpile_view(name, dialect, "chat_history")
+        assert "SECONDS_BETWEEN" not in sql.upper()
+        parsed = sqlglot.parse_one(sql, read=dialect)
+        assert parsed.find(sqlglot.exp.Select) is not None
+        stored = [t for t in parsed.find_all(sqlglot.exp.Table) if t.name in (*TABLES, *VIEWS)]
+        assert stored and all(t.db == "chat_history" for t in stored), "every stored table is qualified"
+    statements = view_statements(dialect, "chat_history")
+    assert all(sqlglot.parse_one(s, read=dialect) for s in statements)
+
+
+def test_bigquery_specifics() -> None:
+    sql = transpile_view("response_times", "bigquery", "chat_history")
+    assert "TIMESTAMP_DIFF(created_at, previous_created_at, MICROSECOND)" in sql
+    assert "`chat_history`.`messages`" in sql
+
+
+def test_bigquery_destination_is_built_from_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTINATION__BIGQUERY__CREDENTIALS__PROJECT_ID", "my-project")
+    monkeypatch.setenv("DESTINATION__BIGQUERY__CREDENTIALS__CLIENT_EMAIL", "loader@my-project.iam.gserviceaccount.com")
+    monkeypatch.setenv("DESTINATION__BIGQUERY__CREDENTIALS__PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----\nx\n")
+    monkeypatch.setenv("DESTINATION__BIGQUERY__LOCATION", "EU")
+    destination = make_destination("bigquery")
+    assert destination.destination_name == "bigquery"
+    config = destination.configuration(destination.spec()._bind_dataset_name("chat_history"))  # type: ignore[attr-defined]
+    assert config.credentials.project_id == "my-project"
+    assert config.location == "EU"
