@@ -26,3 +26,14 @@ def sim() -> Iterator[Simulator]:
     """A simulator with a small corpus (~600 messages across providers)."""
     with Simulator(Corpus(seed=11, size=600)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server for the session (pgserver), as a dlt credentials URI."""
+    import pgserver
+
+    server = pgserver.get_server(str(tmp_path_factory.mktemp("postgres")), cleanup_mode="stop")
+    # dlt needs a host: postgresql://postgres:@/postgres?host=DIR → ...@localhost/postgres?host=DIR
+    yield server.get_uri().replace(":@/", ":@localhost/", 1)
+    server.cleanup()
