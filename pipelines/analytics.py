@@ -49,20 +49,25 @@ def _qualify(node: exp.Expr, dataset: str) -> exp.Expr:
     return node
 
 
-def transpile_view(view: str, dialect: str, dataset: str) -> str:
-    """The ``SELECT`` of one view in ``dialect``, reading from ``dataset``.
+def transpile(sql: str, dialect: str, dataset: str) -> str:
+    """Canonical SQL (DuckDB dialect, unqualified tables) for one destination.
 
     Args:
-        view: One of ``VIEWS``.
+        sql: A query over the canonical tables and views.
         dialect: One of ``DIALECTS``.
         dataset: The dataset (schema) holding the tables and views.
 
     Returns:
         SQL for that destination.
     """
-    tree = sqlglot.parse_one(view_sql(view), read=SOURCE_DIALECT)
+    tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT)
     tree = tree.transform(_seconds_between, dialect).transform(_qualify, dataset)
     return tree.sql(dialect=dialect, pretty=True)
+
+
+def transpile_view(view: str, dialect: str, dataset: str) -> str:
+    """The ``SELECT`` of one of ``VIEWS`` for one destination (see ``transpile``)."""
+    return transpile(view_sql(view), dialect, dataset)
 
 
 def view_statements(dialect: str, dataset: str) -> list[str]:
@@ -103,6 +108,8 @@ def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
     Returns:
         The views refreshed (empty when ``messages`` does not exist yet).
     """
+    if pipeline.default_schema_name is None:
+        return []
     if "messages" not in pipeline.default_schema.tables or "conversations" not in pipeline.default_schema.tables:
         return []
     statements = view_statements(destination_dialect(pipeline), pipeline.dataset_name)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from simulator.base import FEEDLOOP_SHAPES
 from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
 
+from .analytics import refresh_views
 from .console import console, live_progress, print_outcomes
 from .destinations import SUPPORTED
 from .registry import PROVIDERS, configured_providers
@@ -63,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
     simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)
 
+    report = commands.add_parser("report", help="summary of the warehouse; --html writes an offline report")
+    report.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report with charts")
+    _add_target_options(report)
+
     demo = commands.add_parser("demo", help="simulator → full load → clock advance → incremental load")
     demo.add_argument("--dir", default="demo", help="where the demo's DuckDB file and state go")
     demo.add_argument("--seed", type=int, default=7)
@@ -82,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             return run_demo(args.dir, seed=args.seed, size=args.size)
+        if args.command == "report":
+            return _report(args)
         return _load(args)
     except ChatsyncError as exc:
         console.print(f"[red]error:[/] {scrub(str(exc))}", highlight=False, soft_wrap=True)
@@ -107,6 +115,35 @@ def _load(args: argparse.Namespace) -> int:
     if views_error:
         console.print(f"[red]error:[/] {views_error}", highlight=False, soft_wrap=True)
     return EXIT_OK if all(o.ok for o in outcomes) and not views_error else EXIT_FAILED
+
+
+def _report(args: argparse.Namespace) -> int:
+    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+    return write_report(target, args.html)
+
+
+def write_report(target: Target, html_path: str | None) -> int:
+    """Prints the terminal summary and, with ``html_path``, writes the HTML report.
+
+    Args:
+        target: The warehouse to read.
+        html_path: Where to write the HTML report, if anywhere.
+
+    Returns:
+        The exit status.
+    """
+    from .console import stdout
+    from .report import collect, print_report, write_html
+
+    pipeline = build_pipeline(target)
+    if not refresh_views(pipeline):
+        raise ConfigurationError(f"nothing loaded yet in dataset {target.dataset!r}: run `chatsync run` first")
+    data = collect(pipeline)
+    print_report(data, stdout)
+    if html_path:
+        written = write_html(data, Path(html_path), target.dataset, datetime.now(UTC))
+        stdout.print(f"report: [bold]{written}[/]")
+    return EXIT_OK
 
 
 def run_with_progress(

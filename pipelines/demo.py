@@ -76,7 +76,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     Returns:
         The exit status.
     """
-    from .cli import run_with_progress
+    from .cli import run_with_progress, write_report
 
     root = Path(directory).resolve()
     shutil.rmtree(root, ignore_errors=True)
@@ -97,6 +97,9 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     views_error = refresh_analytics(build_pipeline(target))
     _print_summary(before, after)
     stdout.print(f"\nwarehouse: [bold]{target.duckdb_path}[/] (dataset [bold]{target.dataset}[/])")
+    if views_error is None:
+        stdout.print()
+        write_report(target, str(root / "report.html"))
     ok = all(o.ok for o in first + second) and views_error is None
     if views_error:
         stdout.print(f"[red]error:[/] {views_error}")

@@ -1,0 +1,121 @@
+"""``chatsync report``: terminal summary, offline HTML, and a real headless browser rendering it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.report import percentiles
+from pipelines.runner import Target
+from simulator import Corpus, Simulator
+from tests import reference
+from tests.pipelines.test_analytics import load_all, truth_records
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def loaded() -> Iterator[tuple[Path, dict[str, list[float]]]]:
+    """A warehouse with every provider loaded, and the true response times per provider."""
+    root = Path(tempfile.mkdtemp(prefix="chatsync-report-"))
+    with Simulator(Corpus(seed=51, size=1_500)) as sim:
+        load_all(sim, Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "w.duckdb")))
+        records, _ = truth_records(sim)
+    truth: dict[str, list[float]] = {}
+    for (provider, _, _), seconds in reference.response_times(records).items():
+        truth.setdefault(provider, []).append(seconds)
+    yield root, truth
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def report(root: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(root / "w.duckdb"))
+    return main(["report", "--pipelines-dir", str(root / "pipelines"), *extra])
+
+
+def test_terminal_summary_shows_true_percentiles(
+    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, truth = loaded
+    assert report(root, monkeypatch) == 0
+    out = capsys.readouterr().out
+    for title in ("volume per provider and bot", "response time", "busiest 5 days"):
+        assert title in out
+    for provider, values in truth.items():
+        cuts = percentiles(values)
+        line = next(
+            line
+            for line in out.splitlines()
+            if line.startswith(f"│ {provider} ") and "│" in line[2:] and f"{len(values):,}" in line
+        )
+        assert all(f"{cuts[p]:.1f}" in line for p in (50, 90, 99)), line
+
+
+def test_html_report_is_self_contained(
+    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root, truth = loaded
+    path = tmp_path / "out" / "report.html"
+    assert report(root, monkeypatch, "--html", str(path)) == 0
+    page = path.read_text(encoding="utf-8")
+    assert page.count("<svg") == 4
+    for title in (
+        "Daily messages per provider",
+        "Distribution of response times",
+        "Distribution of conversation lengths",
+        "Activity by hour of day",
+    ):
+        assert title in page
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    fetched = re.findall(r'(?:src|href)\s*=\s*"(?!#|data:)([^"]*)"', page)
+    assert fetched == [], "nothing is fetched: the file opens offline"
+    cuts = percentiles(truth["owlbot"])
+    assert f"<td>{cuts[50]:.1f}</td>" in page
+
+
+def test_report_before_any_load_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert report(tmp_path, monkeypatch) == 2
+    assert "nothing loaded yet" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_a_headless_browser_renders_the_charts(
+    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from matplotlib import image
+
+    root, _ = loaded
+    page, shot = tmp_path / "report.html", tmp_path / "report.png"
+    assert report(root, monkeypatch, "--html", str(page)) == 0
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--hide-scrollbars",
+        "--window-size=1100,2600",
+        f"--screenshot={shot}",
+        page.as_uri(),
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    pixels = image.imread(str(shot))[:, :, :3]
+    assert pixels.shape[:2] == (2600, 1100)
+    ink = (pixels.max(axis=2) < 0.9).mean()
+    colour = ((pixels.max(axis=2) - pixels.min(axis=2)) > 0.3).mean()
+    assert ink > 0.02, "text and axes are drawn"
+    assert colour > 0.01, "the coloured series of the charts are drawn"
