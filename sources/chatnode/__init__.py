@@ -17,7 +17,7 @@ import dlt
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from ..common.canonical import TableRows, as_conversations, as_messages, batched
+from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
 from ..common.errors import AccessDeniedError, ConfigurationError, NotFoundError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -76,6 +76,7 @@ def chatnode(
 
 
 @dlt.resource(name="conversations")
+@emits_canonical_rows
 def leads_and_chats(
     http: ProviderHttp,
     bot_ids: list[str],
@@ -84,20 +85,8 @@ def leads_and_chats(
     batch_size: int,
     max_workers: int,
     backfill: Window | None,
-) -> Iterator[Any]:
-    """Leads and chats of every bot; a 403 or 404 on one bot fails that bot, not the others."""
-    yield from batched(_leads_and_chats(http, bot_ids, observer, lookback, batch_size, max_workers, backfill))
-
-
-def _leads_and_chats(
-    http: ProviderHttp,
-    bot_ids: list[str],
-    observer: RunObserver,
-    lookback: timedelta,
-    batch_size: int,
-    max_workers: int,
-    backfill: Window | None,
 ) -> Iterator[TableRows]:
+    """Leads and chats of every bot; a 403 or 404 on one bot fails that bot, not the others."""
     state: dict[str, Any] = dlt.current.resource_state().setdefault("bots", {})
     for bot_id in bot_ids:
         try:

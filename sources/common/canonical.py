@@ -6,10 +6,11 @@ query spans every provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, ParamSpec
 
 import dlt
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
@@ -17,6 +18,7 @@ from dlt.extract.items import DataItemWithMeta
 
 from .timeutil import to_plain_utc
 
+RowsParams = ParamSpec("RowsParams")
 CONVERSATIONS: Final = "conversations"
 MESSAGES: Final = "messages"
 CONVERSATION_KEY: Final = ("provider", "conversation_id")
@@ -187,3 +189,22 @@ def batched(stream: Iterable[TableRows], size: int = 10_000) -> Iterator[DataIte
     for table, rows in pending.items():
         if rows:
             yield _with_hints(table, rows)
+
+
+def emits_canonical_rows(
+    produce: Callable[RowsParams, Iterable[TableRows]],
+) -> Callable[RowsParams, Iterator[DataItemWithMeta]]:
+    """Decorates a resource body that yields ``TableRows`` so it hands dlt ``batched`` items.
+
+    Args:
+        produce: The generator function; put ``@dlt.resource`` above this decorator.
+
+    Returns:
+        The generator function dlt runs.
+    """
+
+    @functools.wraps(produce)
+    def resource_body(*args: RowsParams.args, **kwargs: RowsParams.kwargs) -> Iterator[DataItemWithMeta]:
+        yield from batched(produce(*args, **kwargs))
+
+    return resource_body

@@ -15,7 +15,7 @@ import dlt
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from ..common.canonical import TableRows, as_conversations, as_messages, batched
+from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -80,6 +80,7 @@ def _time(value: str | None) -> Any:
 
 
 @dlt.resource(name="chat_history")
+@emits_canonical_rows
 def messages(
     http: ProviderHttp,
     conversation_ids: list[str],
@@ -90,24 +91,8 @@ def messages(
     include_meta: bool,
     max_workers: int,
     backfill: Window | None,
-) -> Iterator[Any]:
-    """Messages of every configured conversation, and their ``conversations`` rows."""
-    yield from batched(
-        _history(http, conversation_ids, observer, start_date, bot_id, page_size, include_meta, max_workers, backfill)
-    )
-
-
-def _history(
-    http: ProviderHttp,
-    conversation_ids: list[str],
-    observer: RunObserver,
-    start_date: str | None,
-    bot_id: str,
-    page_size: int,
-    include_meta: bool,
-    max_workers: int,
-    backfill: Window | None,
 ) -> Iterator[TableRows]:
+    """Messages of every configured conversation, and their ``conversations`` rows."""
     state: dict[str, Any] = dlt.current.resource_state().setdefault("conversations", {})
     floor = _time(start_date)
 

@@ -18,7 +18,7 @@ import dlt
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
-from ..common.canonical import TableRows, as_conversations, as_messages, batched, conversation_row
+from ..common.canonical import TableRows, as_conversations, as_messages, conversation_row, emits_canonical_rows
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -67,24 +67,15 @@ def feedloop(
 
 
 @dlt.resource(name="chats")
+@emits_canonical_rows
 def histories(
     http: ProviderHttp,
     conversation_ids: list[str],
     observer: RunObserver,
     max_workers: int,
     backfill: Window | None,
-) -> Iterator[Any]:
-    """Items of every configured conversation not loaded yet, and new conversations' rows."""
-    yield from batched(_histories(http, conversation_ids, observer, max_workers, backfill))
-
-
-def _histories(
-    http: ProviderHttp,
-    conversation_ids: list[str],
-    observer: RunObserver,
-    max_workers: int,
-    backfill: Window | None,
 ) -> Iterator[TableRows]:
+    """Items of every configured conversation not loaded yet, and new conversations' rows."""
     state: dict[str, Any] = dlt.current.resource_state().setdefault("conversations", {})
     first_seen = datetime.now(UTC)
 

@@ -18,7 +18,7 @@ import dlt
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
-from ..common.canonical import TableRows, as_conversations, as_messages, batched
+from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -78,6 +78,7 @@ def owlbot(
 
 
 @dlt.resource(name="sessions")
+@emits_canonical_rows
 def sessions(
     http: ProviderHttp,
     chatbot_ids: list[str],
@@ -85,19 +86,8 @@ def sessions(
     max_workers: int,
     reply_wait: timedelta,
     backfill: Window | None,
-) -> Iterator[Any]:
-    """Sessions and messages of every bot, one bot after the other."""
-    yield from batched(_sessions(http, chatbot_ids, observer, max_workers, reply_wait, backfill))
-
-
-def _sessions(
-    http: ProviderHttp,
-    chatbot_ids: list[str],
-    observer: RunObserver,
-    max_workers: int,
-    reply_wait: timedelta,
-    backfill: Window | None,
 ) -> Iterator[TableRows]:
+    """Sessions and messages of every bot, one bot after the other."""
     state: dict[str, Any] = dlt.current.resource_state().setdefault("bots", {})
     for chatbot_uuid in chatbot_ids or discover_bots(http):
         try:
