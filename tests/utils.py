@@ -133,3 +133,15 @@ def failure_cause(run: Callable[[], Any], expected: type[BaseException]) -> Base
         cause = cause.__cause__ or cause.__context__
     assert isinstance(cause, expected), f"no {expected.__name__} in {failure.value!r}"
     return cause
+
+
+def assert_rerun_changes_nothing(
+    pipeline: dlt.Pipeline, make_source: Callable[[], Any], provider: str, resource: str
+) -> None:
+    """Loads, then loads again with nothing new: no row written or rewritten, state unchanged."""
+    run_source(pipeline, make_source())
+    rows, state = load_ids(pipeline), resource_state(pipeline, provider, resource)
+    counts = run_source(pipeline, make_source())
+    assert counts.get("messages", 0) == 0 and counts.get("conversations", 0) == 0
+    assert load_ids(pipeline) == rows, "not a single row rewritten"
+    assert resource_state(pipeline, provider, resource) == state

@@ -15,8 +15,8 @@ from sources.chatnode import chatnode
 from sources.common.errors import CredentialsError
 from sources.common.observer import RunObserver
 from tests.utils import (
+    assert_rerun_changes_nothing,
     failure_cause,
-    load_ids,
     loaded_order,
     make_pipeline,
     query,
@@ -101,13 +101,7 @@ def test_everything_is_caught_when_the_lookback_covers_the_gaps(tmp_path: Path) 
 
 
 def test_rerun_without_change_adds_and_changes_nothing(sim: Simulator, tmp_path: Path) -> None:
-    pipeline = make_pipeline(tmp_path)
-    run_source(pipeline, source(sim))
-    rows, state = load_ids(pipeline), resource_state(pipeline, PROVIDER, "conversations")
-    counts = run_source(pipeline, source(sim))
-    assert counts.get("messages", 0) == 0 and counts.get("conversations", 0) == 0
-    assert load_ids(pipeline) == rows
-    assert resource_state(pipeline, PROVIDER, "conversations") == state
+    assert_rerun_changes_nothing(make_pipeline(tmp_path), lambda: source(sim), PROVIDER, "conversations")
 
 
 def test_millisecond_ties_keep_the_api_order(tmp_path: Path) -> None:

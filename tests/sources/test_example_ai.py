@@ -14,6 +14,7 @@ from simulator import Corpus, FaultSpec, Simulator
 from sources.common.errors import CredentialsError
 from sources.example_ai import example_ai
 from tests.utils import (
+    assert_rerun_changes_nothing,
     load_ids,
     make_pipeline,
     resource_state,
@@ -82,13 +83,7 @@ def test_incremental_reads_only_what_is_new(tmp_path: Path) -> None:
 
 
 def test_rerun_without_change_adds_and_changes_nothing(sim: Simulator, tmp_path: Path) -> None:
-    pipeline = make_pipeline(tmp_path)
-    run_source(pipeline, source(sim))
-    rows, state = load_ids(pipeline), resource_state(pipeline, PROVIDER)
-    counts = run_source(pipeline, source(sim))
-    assert counts.get("messages", 0) == 0 and counts.get("conversations", 0) == 0
-    assert load_ids(pipeline) == rows, "not a single row rewritten"
-    assert resource_state(pipeline, PROVIDER) == state
+    assert_rerun_changes_nothing(make_pipeline(tmp_path), lambda: source(sim), PROVIDER, "chat_history")
 
 
 def test_ties_at_page_boundaries_are_never_lost(tmp_path: Path) -> None:

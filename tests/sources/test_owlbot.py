@@ -17,6 +17,7 @@ from sources.common.errors import CredentialsError
 from sources.common.observer import RunObserver
 from sources.owlbot import owlbot
 from tests.utils import (
+    assert_rerun_changes_nothing,
     failure_cause,
     load_ids,
     loaded_order,
@@ -94,13 +95,7 @@ def test_incremental_reads_only_changed_sessions(tmp_path: Path) -> None:
 
 
 def test_rerun_without_change_adds_and_changes_nothing(sim: Simulator, tmp_path: Path) -> None:
-    pipeline = make_pipeline(tmp_path)
-    run_source(pipeline, source(sim))
-    rows, state = load_ids(pipeline), resource_state(pipeline, PROVIDER, "sessions")
-    counts = run_source(pipeline, source(sim))
-    assert counts.get("messages", 0) == 0 and counts.get("conversations", 0) == 0
-    assert load_ids(pipeline) == rows
-    assert resource_state(pipeline, PROVIDER, "sessions") == state
+    assert_rerun_changes_nothing(make_pipeline(tmp_path), lambda: source(sim), PROVIDER, "sessions")
 
 
 def test_a_question_and_its_same_time_answer_are_ordered_by_id(tmp_path: Path) -> None:
