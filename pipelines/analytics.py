@@ -112,8 +112,14 @@ def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
         return []
     if "messages" not in pipeline.default_schema.tables or "conversations" not in pipeline.default_schema.tables:
         return []
-    statements = view_statements(destination_dialect(pipeline), pipeline.dataset_name)
-    with pipeline.sql_client() as client, client.begin_transaction():
-        for statement in statements:
-            client.execute_sql(statement)
+    dialect = destination_dialect(pipeline)
+    statements = view_statements(dialect, pipeline.dataset_name)
+    with pipeline.sql_client() as client:
+        if dialect == "postgres":  # drop + create: atomic for readers only inside a transaction
+            with client.begin_transaction():
+                for statement in statements:
+                    client.execute_sql(statement)
+        else:  # CREATE OR REPLACE is atomic per view; BigQuery allows no DDL in transactions
+            for statement in statements:
+                client.execute_sql(statement)
     return list(VIEWS)
