@@ -25,6 +25,7 @@ class Msg:
     created_at: datetime
     sequence: int | None
     sender_id: str | None = None
+    observed: bool = False  # created_at is when chatsync first saw it
 
 
 def _order(messages: list[Msg]) -> list[Msg]:
@@ -40,8 +41,8 @@ def by_conversation(messages: list[Msg]) -> dict[tuple[str, str], list[Msg]]:
     return {key: _order(items) for key, items in grouped.items()}
 
 
-def response_times(messages: list[Msg]) -> dict[tuple[str, str, str], float]:
-    """``(provider, conversation, reply id) → seconds`` for every reply."""
+def response_times(messages: list[Msg]) -> dict[tuple[str, str, str], float | None]:
+    """``(provider, conversation, reply id) → seconds`` (None where a time is only observed)."""
     result = {}
     for (provider, cid), items in by_conversation(messages).items():
         previous: Msg | None = None
@@ -49,7 +50,9 @@ def response_times(messages: list[Msg]) -> dict[tuple[str, str, str], float]:
             if m.role not in ("user", "assistant"):
                 continue
             if m.role == "assistant" and previous is not None and previous.role == "user":
-                result[(provider, cid, m.message_id)] = (m.created_at - previous.created_at).total_seconds()
+                made_up = m.observed or previous.observed
+                seconds = None if made_up else (m.created_at - previous.created_at).total_seconds()
+                result[(provider, cid, m.message_id)] = seconds
             previous = m
     return result
 
@@ -59,7 +62,8 @@ def conversation_metrics(messages: list[Msg]) -> dict[tuple[str, str], dict[str,
     replies = response_times(messages)
     result = {}
     for (provider, cid), items in by_conversation(messages).items():
-        latencies = [s for (p, c, _), s in replies.items() if (p, c) == (provider, cid)]
+        replies_here = [s for (p, c, _), s in replies.items() if (p, c) == (provider, cid)]
+        latencies = [s for s in replies_here if s is not None]
         roles = [m.role for m in items]
         first_user = next((n for n, m in enumerate(items) if m.role == "user"), None)
         first_reply = None
@@ -68,15 +72,17 @@ def conversation_metrics(messages: list[Msg]) -> dict[tuple[str, str], dict[str,
         result[(provider, cid)] = {
             "started_at": items[0].created_at,
             "ended_at": items[-1].created_at,
-            "duration_seconds": (items[-1].created_at - items[0].created_at).total_seconds(),
+            "duration_seconds": None
+            if any(m.observed for m in items)
+            else (items[-1].created_at - items[0].created_at).total_seconds(),
             "message_count": len(items),
             **{f"{role}_messages": roles.count(role) for role in ("user", "assistant", "agent", "system", "unknown")},
             "first_response_seconds": None
-            if first_reply is None or first_user is None
+            if first_reply is None or first_user is None or first_reply.observed or items[first_user].observed
             else (first_reply.created_at - items[first_user].created_at).total_seconds(),
             "median_response_seconds": statistics.median(latencies) if latencies else None,
             "unanswered": roles[-1] == "user",
-            "turns": len(latencies),
+            "turns": len(replies_here),
         }
     return result
 

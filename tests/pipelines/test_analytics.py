@@ -29,6 +29,7 @@ def at(seconds: float) -> datetime:
 
 
 # (conversation, message_id, role, seconds after T0, sequence)
+OBSERVED = "observed"  # times are when chatsync first saw the messages: no latency can be known
 EDGE_CASES: list[tuple[str, str, str, float, int | None]] = [
     # equal timestamps, no sequence: message_id decides, so the assistant ("a") comes first
     ("tie_by_id", "b", "user", 0, None),
@@ -54,6 +55,8 @@ EDGE_CASES: list[tuple[str, str, str, float, int | None]] = [
     ("burst", "m4", "user", 10, 4),
     ("burst", "m5", "user", 12, 5),
     ("burst", "m6", "assistant", 20, 6),
+    (OBSERVED, "m1", "user", 100, 1),
+    (OBSERVED, "m2", "assistant", 100, 2),
 ]
 
 
@@ -74,6 +77,7 @@ def edge_case_source() -> Any:
                         sender_id=None,
                         raw={},
                         sequence=seq,
+                        observed=cid == OBSERVED,
                     )
                     for cid, mid, role, s, seq in EDGE_CASES
                 ]
@@ -120,7 +124,9 @@ def test_edge_cases_have_defined_results(tmp_path: Path) -> None:
         "system": (4, 15.0, 15.0, False, 1),
         "unknown": (2, None, None, False, 0),
         "burst": (6, 5.0, 6.5, False, 2),
+        OBSERVED: (2, None, None, False, 1),
     }
+    assert got[OBSERVED]["duration_seconds"] is None
     assert (got["system"]["system_messages"], got["unknown"]["unknown_messages"]) == (2, 1)
     assert got["burst"]["duration_seconds"] == 20.0
 
@@ -174,7 +180,7 @@ def test_views_match_an_independent_computation_from_ground_truth(tmp_path: Path
     expected_replies = reference.response_times(records)
     got_replies = {(r[0], r[2], r[3]): r[7] for r in view(pipeline, "response_times", "1, 3, 4")}
     assert got_replies.keys() == expected_replies.keys()
-    assert all(got_replies[k] == pytest.approx(v, abs=1e-6) for k, v in expected_replies.items())
+    assert all(got_replies[k] == (v if v is None else pytest.approx(v, abs=1e-6)) for k, v in expected_replies.items())
 
     expected = reference.conversation_metrics(records)
     got = {(r[0], r[2]): r for r in view(pipeline, "conversation_metrics", "1, 3")}
