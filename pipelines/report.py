@@ -30,7 +30,7 @@ SELECT provider, bot_id, COUNT(*) AS conversations, SUM(message_count) AS messag
        SUM(CASE WHEN unanswered THEN 1 ELSE 0 END) AS unanswered
 FROM conversation_metrics GROUP BY provider, bot_id ORDER BY provider, bot_id
 """
-_RESPONSES = "SELECT provider, response_seconds FROM response_times"
+_RESPONSES = "SELECT provider, response_seconds FROM response_times WHERE response_seconds IS NOT NULL"
 _LENGTHS = "SELECT provider, message_count FROM conversation_metrics"
 _DAILY = """
 SELECT day, provider, SUM(messages) AS messages, SUM(active_conversations) AS conversations

@@ -119,3 +119,17 @@ def test_a_headless_browser_renders_the_charts(
     colour = ((pixels.max(axis=2) - pixels.min(axis=2)) > 0.3).mean()
     assert ink > 0.02, "text and axes are drawn"
     assert colour > 0.01, "the coloured series of the charts are drawn"
+
+
+def test_first_seen_times_give_no_response_percentiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from simulator import SimulatorSettings
+
+    with Simulator(Corpus(seed=3, size=600), settings=SimulatorSettings(feedloop_shape="reply")) as sim:
+        target = Target(pipelines_dir=str(tmp_path / "pipelines"), duckdb_path=str(tmp_path / "w.duckdb"))
+        load_all(sim, target)
+    assert report(tmp_path, monkeypatch) == 0
+    out = capsys.readouterr().out
+    response_section = out[out.index("response time") : out.index("busiest")]
+    assert "owlbot" in response_section and "feedloop" not in response_section
