@@ -10,17 +10,10 @@ from typing import Any
 from ..common.canonical import conversation_row, message_row
 from ..common.errors import MalformedResponseError, RequestRejectedError
 from ..common.http import ProviderHttp
-from ..common.timeutil import parse_timestamp
+from ..common.timeutil import parse_timestamp, required_timestamp
 from .settings import CHATS_PATH, LEADS_PATH, PROVIDER, ROLES
 
 VALIDATION_ERROR = 422
-
-
-def _timestamp(record: Any, what: str) -> datetime:
-    try:
-        return parse_timestamp(record["created_at"])
-    except (KeyError, TypeError, ValueError):
-        raise MalformedResponseError(PROVIDER, f"{what} without a valid created_at: {str(record)[:120]}") from None
 
 
 def list_leads(http: ProviderHttp, bot_id: str) -> list[dict[str, Any]]:
@@ -29,7 +22,7 @@ def list_leads(http: ProviderHttp, bot_id: str) -> list[dict[str, Any]]:
     for lead in leads:
         if not isinstance(lead, dict) or not lead.get("session_id"):
             raise MalformedResponseError(PROVIDER, f"bot {bot_id}: a conversation without session_id")
-        _timestamp(lead, "a conversation")
+        required_timestamp(PROVIDER, lead, f"bot {bot_id}: conversation {lead['session_id']}")
     return leads
 
 
@@ -52,7 +45,7 @@ def fetch_chats(http: ProviderHttp, bot_id: str, session_ids: Sequence[str]) -> 
     for chat in chats:
         if not isinstance(chat, dict) or not chat.get("id") or not chat.get("session_id"):
             raise MalformedResponseError(PROVIDER, f"bot {bot_id}: a chat without id or session_id")
-        _timestamp(chat, "a chat")
+        required_timestamp(PROVIDER, chat, f"bot {bot_id}: chat {chat['id']}")
     return chats
 
 
@@ -61,7 +54,7 @@ def ordered_by_conversation(chats: list[dict[str, Any]]) -> dict[str, list[dict[
     grouped: dict[str, list[dict[str, Any]]] = {}
     for chat in chats:
         grouped.setdefault(str(chat["session_id"]), []).append(chat)
-    return {sid: sorted(items, key=lambda c: _timestamp(c, "a chat")) for sid, items in grouped.items()}
+    return {sid: sorted(items, key=lambda c: parse_timestamp(c["created_at"])) for sid, items in grouped.items()}
 
 
 def role_and_text(chat: dict[str, Any]) -> tuple[str, str | None]:
@@ -158,7 +151,9 @@ class BotProgress:
         cutoff = self.horizon - lookback
         # A lead seen before and started after the cutoff is still in ``recent``, so any other lead
         # started after the cutoff is new.
-        return [lead for lead in leads if lead["session_id"] in self.recent or _timestamp(lead, "") >= cutoff]
+        return [
+            lead for lead in leads if lead["session_id"] in self.recent or parse_timestamp(lead["created_at"]) >= cutoff
+        ]
 
     def saw(self, moment: datetime) -> None:
         """Moves the data clock forward."""

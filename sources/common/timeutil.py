@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pendulum
+
+from .errors import MalformedResponseError
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,30 @@ def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
             return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
         raise ValueError(f"not a timestamp: {value!r}")
     return to_plain_utc(parsed)  # pendulum loses the zone in arithmetic with stdlib timezones
+
+
+def required_timestamp(provider: str, record: Any, context: str, field: str = "created_at") -> datetime:
+    """A record's timestamp, which the contract says is always there.
+
+    Args:
+        provider: Provider key, for the error.
+        record: A record as received (anything, since it is untrusted).
+        context: Where it came from, e.g. ``conversation con_1``.
+        field: The timestamp field.
+
+    Returns:
+        The timestamp, aware UTC.
+
+    Raises:
+        MalformedResponseError: When the field is missing or not a timestamp.
+    """
+    value = record.get(field) if isinstance(record, dict) else None
+    if value is None or value == "":
+        raise MalformedResponseError(provider, f"{context}: a record lacks {field}")
+    try:
+        return parse_timestamp(value)
+    except (TypeError, ValueError):
+        raise MalformedResponseError(provider, f"{context}: unparsable {field} {value!r}") from None
 
 
 def format_z_seconds(moment: datetime) -> str:

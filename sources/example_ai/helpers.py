@@ -10,7 +10,7 @@ from ..common.canonical import conversation_row, message_row
 from ..common.errors import MalformedResponseError
 from ..common.http import ProviderHttp
 from ..common.paging import OverlappingTimeCursorPaginator
-from ..common.timeutil import Window, format_z_seconds, parse_timestamp
+from ..common.timeutil import Window, format_z_seconds, parse_timestamp, required_timestamp
 from .settings import HISTORY_PATH, MAX_PAGE_SIZE, MESSAGES_SELECTOR, PROVIDER, ROLES
 
 
@@ -148,14 +148,9 @@ def read_conversation(
 
 
 def _checked_timestamp(record: Any, conversation_id: str) -> datetime:
-    if not isinstance(record, dict) or not record.get("id") or not record.get("created_at"):
-        raise MalformedResponseError(PROVIDER, f"conversation {conversation_id}: a message lacks id or created_at")
-    try:
-        return parse_timestamp(record["created_at"])
-    except ValueError:
-        raise MalformedResponseError(
-            PROVIDER, f"conversation {conversation_id}: unparsable created_at {record['created_at']!r}"
-        ) from None
+    if not isinstance(record, dict) or not record.get("id"):
+        raise MalformedResponseError(PROVIDER, f"conversation {conversation_id}: a message lacks id")
+    return required_timestamp(PROVIDER, record, f"conversation {conversation_id}")
 
 
 def to_message_rows(read: ConversationRead, bot_id: str) -> tuple[list[dict[str, Any]], int]:

@@ -10,7 +10,7 @@ from requests import Response
 from ..common.canonical import conversation_row, message_row
 from ..common.errors import CredentialsError, MalformedResponseError, ProviderError
 from ..common.http import ProviderHttp, classify_error, error_message
-from ..common.timeutil import Window, parse_timestamp
+from ..common.timeutil import Window, parse_timestamp, required_timestamp
 from .settings import CHECK_TOKEN_PATH, CREDENTIAL_ERRORS, MESSAGES_PATH, PROVIDER, ROLES, SESSIONS_PATH
 
 
@@ -52,10 +52,9 @@ def read_messages(http: ProviderHttp, chatbot_uuid: str, session_uuid: str) -> l
     path = MESSAGES_PATH.format(chatbot_uuid=chatbot_uuid, session_uuid=session_uuid)
     records = _one_response(http, path, selector="messageArr")
     for record in records:
-        if not isinstance(record, dict) or not isinstance(record.get("id"), int) or not record.get("created_at"):
-            raise MalformedResponseError(
-                PROVIDER, f"session {session_uuid}: a message lacks an integer id or created_at"
-            )
+        if not isinstance(record, dict) or not isinstance(record.get("id"), int):
+            raise MalformedResponseError(PROVIDER, f"session {session_uuid}: a message lacks an integer id")
+        required_timestamp(PROVIDER, record, f"session {session_uuid}: message {record['id']}")
     return sorted(records, key=lambda r: (parse_timestamp(r["created_at"]), r["id"]))
 
 
