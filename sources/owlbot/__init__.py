@@ -89,30 +89,36 @@ def sessions(
 ) -> Iterator[TableRows]:
     """Sessions and messages of every bot, one bot after the other."""
     state: dict[str, Any] = dlt.current.resource_state().setdefault("bots", {})
-    for chatbot_uuid in chatbot_ids or discover_bots(http):
-        try:
-            listing = list_sessions(http, chatbot_uuid)
-        except NotFoundError:
-            observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
-            continue
-        awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid))
-        chosen = (
-            _backfill_sessions(listing, backfill) if backfill else _changed_sessions(chatbot_uuid, listing, awaiting)
-        )
-        yield from _load_sessions(http, chatbot_uuid, chosen, observer, max_workers, backfill, awaiting)
-        if backfill is None:
-            awaiting.observe_listing(listing)
-            state[chatbot_uuid] = awaiting.pruned(reply_wait).to_state()
+    with Ledger() as ledger:
+        for chatbot_uuid in chatbot_ids or discover_bots(http):
+            try:
+                listing = list_sessions(http, chatbot_uuid)
+            except NotFoundError:
+                observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
+                continue
+            awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid))
+            if backfill is not None:
+                chosen, recheck_only = _backfill_sessions(listing, backfill), set[str]()
+            else:
+                chosen, recheck_only = _changed_sessions(
+                    listing, ledger.message_counts(PROVIDER, chatbot_uuid), awaiting
+                )
+            yield from _load_sessions(
+                http, chatbot_uuid, chosen, observer, max_workers, backfill, awaiting, recheck_only
+            )
+            if backfill is None:
+                awaiting.observe_listing(listing)
+                state[chatbot_uuid] = awaiting.pruned(reply_wait).to_state()
 
 
 def _changed_sessions(
-    chatbot_uuid: str, listing: list[dict[str, Any]], awaiting: AwaitingReplies
-) -> list[dict[str, Any]]:
-    with Ledger() as ledger:
-        loaded = ledger.message_counts(PROVIDER, chatbot_uuid)
+    listing: list[dict[str, Any]], loaded: dict[str, int | None], awaiting: AwaitingReplies
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Sessions to read, and which of them are read only because they await a reply."""
     changed = {s["session_uuid"] for s in listing if loaded.get(s["session_uuid"], -1) != s["messagenbr"]}
-    awaiting.recheck_only = {s["session_uuid"] for s in listing if s["session_uuid"] in awaiting.since} - changed
-    return [s for s in listing if s["session_uuid"] in changed or s["session_uuid"] in awaiting.recheck_only]
+    recheck_only = {s["session_uuid"] for s in listing if s["session_uuid"] in awaiting.since} - changed
+    to_read = changed | recheck_only
+    return [s for s in listing if s["session_uuid"] in to_read], recheck_only
 
 
 def _backfill_sessions(listing: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]:
@@ -130,6 +136,7 @@ def _load_sessions(
     max_workers: int,
     backfill: Window | None,
     awaiting: AwaitingReplies,
+    recheck_only: set[str],
 ) -> Iterator[Any]:
     def read(session: dict[str, Any]) -> list[dict[str, Any]]:
         return read_messages(http, chatbot_uuid, session["session_uuid"])
@@ -138,7 +145,7 @@ def _load_sessions(
         if isinstance(outcome, ProviderError):  # deleted between listing and reading
             observer.warn(f"session {session['session_uuid']} vanished before it was read; skipped")
             continue
-        if backfill is None and awaiting.still_waiting(session["session_uuid"], outcome):
+        if session["session_uuid"] in recheck_only and awaiting.still_waiting(session["session_uuid"], outcome):
             continue  # re-read for a reply that has not come: nothing to rewrite
         rows, unknown = to_message_rows(chatbot_uuid, session["session_uuid"], outcome, backfill)
         if unknown:

@@ -114,7 +114,6 @@ class AwaitingReplies:
     def __init__(self, since: dict[str, datetime], horizon: datetime | None) -> None:
         self.since = since
         self.horizon = horizon
-        self.recheck_only: set[str] = set()  # re-read only because they wait for a reply
 
     @classmethod
     def from_state(cls, value: dict[str, Any] | None) -> AwaitingReplies:
@@ -140,8 +139,8 @@ class AwaitingReplies:
                 self._saw(started)
 
     def still_waiting(self, session_uuid: str, records: list[dict[str, Any]]) -> bool:
-        """Whether a session re-read only for its reply still ends with the same user message."""
-        if session_uuid not in self.recheck_only or not records:
+        """Whether a session re-read for its reply still ends with the same user message."""
+        if not records:
             return False
         last = records[-1]
         return last.get("user") == "user" and parse_timestamp(last["created_at"]) == self.since.get(session_uuid)
