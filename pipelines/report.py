@@ -114,38 +114,46 @@ def busiest_days(data: ReportData) -> list[tuple[date, int, int]]:
     return [(day, messages, data.daily_conversations.get(day, 0)) for day, messages in ranked]
 
 
-def _volume_table(data: ReportData) -> Table:
-    table = Table(title="volume per provider and bot")
-    for column in ("provider", "bot", "conversations", "messages", "msgs/conv", "unanswered"):
-        table.add_column(column, justify="left" if column in ("provider", "bot") else "right")
-    for provider, bot, conversations, messages, unanswered in data.volume:
-        table.add_row(
-            provider,
-            bot or "—",
-            f"{conversations:,}",
-            f"{messages:,}",
-            f"{messages / conversations:.1f}",
-            f"{unanswered / conversations:.1%}",
-        )
-    return table
+@dataclass(frozen=True)
+class Section:
+    """One summary table, shown in the terminal and in the HTML report alike."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    text_columns: int = 1  # leading columns that are text, not numbers
 
 
-def _response_table(data: ReportData) -> Table:
-    table = Table(title="response time (seconds, user message → assistant reply)")
-    for column in ("provider", "replies", *(f"p{p}" for p in PERCENTILES)):
-        table.add_column(column, justify="left" if column == "provider" else "right")
+def sections(data: ReportData) -> list[Section]:
+    """Volume and unanswered rate per provider and bot, response-time percentiles, busiest days."""
+    volume = [[p, b or "—", f"{c:,}", f"{m:,}", f"{m / c:.1f}", f"{u / c:.1%}"] for p, b, c, m, u in data.volume]
+    responses = []
     for provider, values in sorted(data.response_seconds.items()):
         cuts = percentiles(values)
-        table.add_row(provider, f"{len(values):,}", *(f"{cuts[p]:.1f}" for p in PERCENTILES))
-    return table
+        responses.append([provider, f"{len(values):,}", *(f"{cuts[p]:.1f}" for p in PERCENTILES)])
+    days = [[d.isoformat(), f"{m:,}", f"{c:,}"] for d, m, c in busiest_days(data)]
+    return [
+        Section(
+            "volume per provider and bot",
+            ["provider", "bot", "conversations", "messages", "msgs/conv", "unanswered"],
+            volume,
+            2,
+        ),
+        Section(
+            "response time (seconds, user message → assistant reply)",
+            ["provider", "replies", *(f"p{p}" for p in PERCENTILES)],
+            responses,
+        ),
+        Section(f"busiest {BUSIEST_DAYS} days (UTC)", ["day", "messages", "active conversations"], days),
+    ]
 
 
-def _busiest_table(data: ReportData) -> Table:
-    table = Table(title=f"busiest {BUSIEST_DAYS} days (UTC)")
-    for column in ("day", "messages", "active conversations"):
-        table.add_column(column, justify="left" if column == "day" else "right")
-    for day, messages, conversations in busiest_days(data):
-        table.add_row(day.isoformat(), f"{messages:,}", f"{conversations:,}")
+def _rich_table(section: Section) -> Table:
+    table = Table(title=section.title)
+    for index, column in enumerate(section.header):
+        table.add_column(column, justify="left" if index < section.text_columns else "right")
+    for row in section.rows:
+        table.add_row(*row)
     return table
 
 
@@ -154,8 +162,8 @@ def print_report(data: ReportData, console: Console) -> None:
     if data.empty:
         console.print("nothing loaded yet: run [bold]chatsync run[/] first")
         return
-    for table in (_volume_table(data), _response_table(data), _busiest_table(data)):
-        console.print(table)
+    for section in sections(data):
+        console.print(_rich_table(section))
 
 
 def _svg(figure: Any) -> str:
@@ -223,41 +231,31 @@ def charts(data: ReportData) -> dict[str, str]:
     return drawn
 
 
-def _html_table(title: str, header: list[str], rows: list[list[str]], text_columns: int = 1) -> str:
+def _html_table(section: Section) -> str:
     def cell(index: int, value: str) -> str:
-        css = ' class="text"' if index < text_columns else ""
+        css = ' class="text"' if index < section.text_columns else ""
         return f"<td{css}>{html.escape(value)}</td>"
 
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<h2>{html.escape(title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in section.header)
+    body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in section.rows)
+    title = html.escape(section.title)
+    return f"<h2>{title}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1000px;color:#222}
 table{border-collapse:collapse;margin-bottom:1.5rem}th,td{padding:.3rem .8rem;border-bottom:1px solid #ddd}
-td{text-align:right}td.text{text-align:left}figure{margin:1rem 0}svg{max-width:100%;height:auto}
+td{text-align:right}td.text{text-align:left}h2::first-letter{text-transform:uppercase}
+figure{margin:1rem 0}svg{max-width:100%;height:auto}
 """
 
 
 def render_html(data: ReportData, dataset: str, generated_at: datetime) -> str:
     """The whole report as one self-contained HTML document."""
-    volume = [[p, b or "—", f"{c:,}", f"{m:,}", f"{m / c:.1f}", f"{u / c:.1%}"] for p, b, c, m, u in data.volume]
-    responses = []
-    for provider, values in sorted(data.response_seconds.items()):
-        cuts = percentiles(values)
-        responses.append([provider, f"{len(values):,}", *(f"{cuts[p]:.1f}" for p in PERCENTILES)])
-    days = [[d.isoformat(), f"{m:,}", f"{c:,}"] for d, m, c in busiest_days(data)]
     parts = [
         f"<h1>chatsync report</h1><p>Dataset <code>{html.escape(dataset)}</code>, "
         f"generated {generated_at:%Y-%m-%d %H:%M} UTC.</p>",
-        _html_table(
-            "Volume per provider and bot",
-            ["provider", "bot", "conversations", "messages", "msgs/conv", "unanswered"],
-            volume,
-        ),
-        _html_table("Response time (seconds)", ["provider", "replies", *(f"p{p}" for p in PERCENTILES)], responses),
-        _html_table("Busiest days (UTC)", ["day", "messages", "active conversations"], days),
+        *(_html_table(section) for section in sections(data)),
         *(f"<figure>{svg}</figure>" for svg in charts(data).values()),
     ]
     return (
