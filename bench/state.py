@@ -22,6 +22,7 @@ from .harness import RemoteSimulator, scratch_pipeline, simulator_process, state
 
 SESSIONS_PER_CORPUS_MESSAGE = 1 / 36  # four providers, ~9 messages per conversation
 BOTS = 2
+SEED = 5
 
 
 def _source(sim: RemoteSimulator, provider: str, bot_ids: list[str]) -> Any:
@@ -35,7 +36,7 @@ def _chatnode_bots() -> list[str]:
     from simulator import Corpus
 
     # bot ids depend only on the seed; the corpus size does not matter for them
-    return [bot.bot_id for bot in Corpus(seed=5, size=10, bots_per_provider=BOTS).bots["chatnode"]]
+    return [bot.bot_id for bot in Corpus(seed=SEED, size=10, bots_per_provider=BOTS).bots["chatnode"]]
 
 
 def main() -> None:
@@ -48,7 +49,7 @@ def main() -> None:
     table = Table(title=f"~{args.sessions:,} sessions per provider over {args.span_days:g} days")
     for column in ("provider", "rows loaded", "full load s", "state bytes", "no-op requests", "no-op s", "no-op rows"):
         table.add_column(column, justify="left" if column == "provider" else "right")
-    with simulator_process(size, bots=BOTS, span_days=args.span_days) as sim:
+    with simulator_process(size, bots=BOTS, seed=SEED, span_days=args.span_days) as sim:
         for provider in ("owlbot", "chatnode"):
             pipeline = scratch_pipeline(provider)
             bots = _chatnode_bots()
