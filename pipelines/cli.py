@@ -1,6 +1,7 @@
 """``chatsync``: scheduled incremental loads, backfills, the simulator and the demo.
 
-Exit status: 0 on success, 1 when any provider failed, 2 for a usage or configuration error.
+Exit status: 0 ok, 1 a provider failed, 2 usage or configuration error, 3 partial (some
+conversations skipped), 75 another run holds the lock (skipped), 130/143 stopped by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
 
 from .analytics import refresh_views
-from .console import console, live_progress, print_outcomes
+from .console import console, live_progress, print_report, warn
 from .destinations import SUPPORTED
+from .locking import RunLocked
 from .registry import PROVIDERS, configured_providers
-from .runner import DATASET_NAME, ProviderOutcome, Target, build_pipeline, refresh_analytics, scrub, sync
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from .runner import DATASET_NAME, ExitCode, RunReport, Target, build_pipeline, execute, scrub
 
 
 def _iso_date(value: str) -> date:
@@ -34,7 +34,9 @@ def _iso_date(value: str) -> date:
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--destination", default="duckdb", choices=SUPPORTED, help="warehouse (default duckdb)")
     parser.add_argument("--dataset", default=DATASET_NAME, help=f"dataset/schema (default {DATASET_NAME})")
-    parser.add_argument("--pipelines-dir", default=None, help="where dlt keeps pipeline state (default ~/.dlt)")
+    parser.add_argument(
+        "--pipelines-dir", default=None, help="pipeline state (default .chatsync/pipelines, or DLT_DATA_DIR)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,12 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         return _load(args)
+    except RunLocked as exc:
+        console.print(f"[yellow]skipped:[/] {scrub(str(exc))}", highlight=False, soft_wrap=True)
+        return ExitCode.LOCKED
     except ChatsyncError as exc:
         console.print(f"[red]error:[/] {scrub(str(exc))}", highlight=False, soft_wrap=True)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]")
-        return 130
+        return ExitCode.SIGINT
 
 
 def _load(args: argparse.Namespace) -> int:
@@ -109,12 +114,9 @@ def _load(args: argparse.Namespace) -> int:
         providers, window = args.provider or configured_providers(), None
     if not providers:
         raise ConfigurationError("no provider configured: set sources.<provider>.api_key (see README)")
-    outcomes = run_with_progress(target, providers, window)
-    print_outcomes(outcomes, "chatsync backfill" if window else "chatsync run")
-    views_error = refresh_analytics(build_pipeline(target)) if any(o.ok for o in outcomes) else None
-    if views_error:
-        console.print(f"[red]error:[/] {views_error}", highlight=False, soft_wrap=True)
-    return EXIT_OK if all(o.ok for o in outcomes) and not views_error else EXIT_FAILED
+    report = run_with_progress(target, providers, window)
+    print_report(report, "chatsync backfill" if window else "chatsync run")
+    return report.exit_code()
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -143,17 +145,20 @@ def write_report(target: Target, html_path: str | None) -> int:
     if html_path:
         written = write_html(data, Path(html_path), target.dataset, datetime.now(UTC))
         stdout.print(f"report: [bold]{written}[/]")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def run_with_progress(
     target: Target, providers: list[str], window: tuple[date, date | None] | None = None
-) -> list[ProviderOutcome]:
-    """Runs the providers with a live progress display."""
-    pipeline = build_pipeline(target)
+) -> RunReport:
+    """Runs the providers under the run lock, with a live progress display.
+
+    Raises:
+        RunLocked: Another run holds the lock.
+    """
     observers: list[RunObserver] = []
     with live_progress(observers):
-        return sync(pipeline, providers, target, backfill=window, on_start=observers.append)
+        return execute(target, providers, backfill=window, on_start=observers.append, on_repair=warn)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from sources.common.observer import RunObserver
 
-from .runner import ProviderOutcome
+from .runner import ExitCode, ProviderOutcome, RunReport, scrub
 
 console = Console(stderr=True)
 stdout = Console()
@@ -64,16 +64,27 @@ def live_progress(observers: list[RunObserver]) -> Iterator[None]:
         stop.set()
 
 
+def warn(message: str) -> None:
+    """One ``warning:`` line on stderr."""
+    console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _row_counts(rows: dict[str, int]) -> str:
+    return ", ".join(f"{count} {table}" for table, count in sorted(rows.items()) if count) or "no rows"
+
+
 def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
-    """The run summary, then warnings and one line per failure."""
+    """The run summary, then warnings, recovered rows and one ``error:`` line per failure or skip."""
     table = Table(title=title)
     for column in ("provider", "status", "requests", "messages", "conversations", "seconds"):
         table.add_column(column, justify="left" if column in ("provider", "status") else "right")
     for outcome in outcomes:
+        if not outcome.started and not outcome.recovered_rows:
+            continue
         observer = outcome.observer
         table.add_row(
             outcome.provider,
-            "[green]ok[/]" if outcome.ok else "[red]failed[/]",
+            STATUS_STYLE.get(outcome.status, "{}").format(outcome.status),
             str(observer.requests),
             str(outcome.loaded_rows.get("messages", 0)),
             str(outcome.loaded_rows.get("conversations", 0)),
@@ -81,10 +92,35 @@ def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
         )
     stdout.print(table)
     for outcome in outcomes:
+        if outcome.recovered_rows:
+            stdout.print(
+                f"[yellow]{outcome.provider}: recovered from an interrupted run: "
+                f"{_row_counts(outcome.recovered_rows)}[/]",
+                soft_wrap=True,
+            )
         for name, value in outcome.observer.counters.items():
             stdout.print(f"[yellow]{outcome.provider}: {value} {name}[/]", soft_wrap=True)
         for warning in outcome.observer.warnings:
             stdout.print(f"[yellow]warning: {outcome.provider}: {warning}[/]", soft_wrap=True)
     for outcome in outcomes:
+        for skipped in outcome.observer.skipped:
+            console.print(f"[red]error:[/] {scrub(f'{outcome.provider}: {skipped}')}", highlight=False, soft_wrap=True)
         if outcome.error:
             console.print(f"[red]error:[/] {outcome.error}", highlight=False, soft_wrap=True)
+
+
+STATUS_STYLE = {"ok": "[green]{}[/]", "partial": "[yellow]{}[/]", "failed": "[red]{}[/]", "interrupted": "[red]{}[/]"}
+
+
+def print_report(report: RunReport, title: str) -> None:
+    """The outcomes of a run, then the views' error and how a signal stopped it, if so."""
+    print_outcomes(report.outcomes, title)
+    if report.views_error:
+        console.print(f"[red]error:[/] {report.views_error}", highlight=False, soft_wrap=True)
+    if report.signal is not None:
+        name = "SIGTERM" if report.exit_code() == ExitCode.SIGTERM else "SIGINT"
+        console.print(
+            f"[red]stopped:[/] {name} received; nothing half-done was committed and the next run continues",
+            highlight=False,
+            soft_wrap=True,
+        )

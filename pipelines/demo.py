@@ -18,12 +18,11 @@ from rich.table import Table
 
 from simulator import Corpus, Simulator
 
-from .console import print_outcomes, stdout
+from .console import print_report, stdout
 from .registry import PROVIDERS
-from .runner import Target, build_pipeline, refresh_analytics
+from .runner import ExitCode, Target, build_pipeline
 from .warehouse import row_counts
 
-EXIT_OK, EXIT_FAILED = 0, 1
 ADVANCE = timedelta(days=1)
 
 
@@ -86,24 +85,25 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         stdout.print(f"[bold]simulator[/] on {sim.url}, virtual clock at {sim.corpus.now:%Y-%m-%d %H:%M} UTC")
         configure_for_simulator(sim)
         first = run_with_progress(target, list(PROVIDERS))
-        print_outcomes(first, "pass 1: full load")
+        print_report(first, "pass 1: full load")
         before = _counts(target)
+        if first.signal is not None:
+            return first.exit_code()
         sim.advance(ADVANCE)
         configure_for_simulator(sim)  # example-ai and Feedloop cannot list conversations: add new ids
         stdout.print(f"\nvirtual clock advanced by {ADVANCE} to {sim.corpus.now:%Y-%m-%d %H:%M} UTC")
         second = run_with_progress(target, list(PROVIDERS))
-        print_outcomes(second, "pass 2: incremental load")
+        print_report(second, "pass 2: incremental load")
+        if second.signal is not None:
+            return second.exit_code()
         after = _counts(target)
-    views_error = refresh_analytics(build_pipeline(target))
     _print_summary(before, after)
     stdout.print(f"\nwarehouse: [bold]{target.duckdb_path}[/] (dataset [bold]{target.dataset}[/])")
-    if views_error is None:
+    if first.views_error is None and second.views_error is None:
         stdout.print()
         write_report(target, str(root / "report.html"))
-    ok = all(o.ok for o in first + second) and views_error is None
-    if views_error:
-        stdout.print(f"[red]error:[/] {views_error}")
-    return EXIT_OK if ok else EXIT_FAILED
+    codes = {first.exit_code(), second.exit_code()}
+    return next((code for code in (ExitCode.FAILED, ExitCode.PARTIAL) if code in codes), ExitCode.OK)
 
 
 def _counts(target: Target) -> dict[tuple[str, str], int]:

@@ -3,24 +3,45 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date
+from enum import IntEnum
+from pathlib import Path
+from signal import SIGINT, SIGTERM
 from typing import Any
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
 
 from .analytics import refresh_views
-from .destinations import loader_file_format, make_destination
+from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination
+from .locking import advisory_lock, file_lock
+from .recovery import repair_working_folders, rows_by_table
 from .registry import PROVIDERS, secret_values
+from .workspace import absolute_duckdb_path, default_pipelines_dir, lock_dir, make_private
 
 PIPELINE_NAME = "chat_history"
 DATASET_NAME = "chat_history"
+
+
+class ExitCode(IntEnum):
+    """The exit status of every command; documented in the README."""
+
+    OK = 0
+    FAILED = 1  # a provider or bot failed (or the views): one ``error:`` line each
+    USAGE = 2  # usage or configuration error
+    PARTIAL = 3  # everything loaded except some conversations, each named in an ``error:`` line
+    LOCKED = 75  # another run holds the pipeline's lock: nothing was done (EX_TEMPFAIL)
+    SIGINT = 130
+    SIGTERM = 143
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,13 @@ class Target:
     pipelines_dir: str | None = None
     duckdb_path: str | None = None
 
+    def resolved(self) -> Target:
+        """This target with project-local defaults made explicit and paths made absolute."""
+        duckdb_path = self.duckdb_path
+        if self.destination == "duckdb":
+            duckdb_path = absolute_duckdb_path(duckdb_path or configured_duckdb_path())
+        return replace(self, pipelines_dir=default_pipelines_dir(self.pipelines_dir), duckdb_path=duckdb_path)
+
 
 @dataclass
 class ProviderOutcome:
@@ -43,11 +71,51 @@ class ProviderOutcome:
     error: str | None = None
     seconds: float = 0.0
     loaded_rows: dict[str, int] = field(default_factory=dict)
+    recovered_rows: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+    started: bool = True
 
     @property
     def ok(self) -> bool:
-        """Whether the provider loaded without error."""
-        return self.error is None
+        """Whether the provider loaded without error (skipped conversations aside)."""
+        return self.error is None and not self.interrupted and self.started
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``partial``, ``failed``, ``interrupted`` or ``not started``."""
+        if not self.started:
+            return "not started"
+        if self.interrupted:
+            return "interrupted"
+        if self.error:
+            return "failed"
+        return "partial" if self.observer.skipped else "ok"
+
+
+@dataclass
+class RunReport:
+    """Everything one ``run`` or ``backfill`` did."""
+
+    outcomes: list[ProviderOutcome] = field(default_factory=list)
+    repairs: str | None = None
+    signal: int | None = None
+    views_error: str | None = None
+
+    def exit_code(self) -> ExitCode:
+        """The documented exit status of this run."""
+        if self.signal is not None:
+            return ExitCode.SIGTERM if self.signal == SIGTERM else ExitCode.SIGINT
+        if self.views_error or any(o.error for o in self.outcomes):
+            return ExitCode.FAILED
+        if any(o.observer.skipped for o in self.outcomes):
+            return ExitCode.PARTIAL
+        return ExitCode.OK
+
+
+def configured_duckdb_path() -> str:
+    """The DuckDB file from dlt config, else ``chatsync.duckdb`` in the working directory."""
+    configured = dlt.secrets.get("destination.duckdb.credentials", str)
+    return configured or DEFAULT_DUCKDB_FILE
 
 
 def build_pipeline(target: Target) -> dlt.Pipeline:
@@ -59,12 +127,141 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
     Returns:
         The dlt pipeline.
     """
+    target = target.resolved()
+    if target.pipelines_dir:
+        make_private(Path(target.pipelines_dir))
     return dlt.pipeline(
         pipeline_name=target.pipeline_name,
         destination=make_destination(target.destination, target.duckdb_path),
         dataset_name=target.dataset,
         pipelines_dir=target.pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
     )
+
+
+@contextmanager
+def locked_pipeline(target: Target) -> Iterator[dlt.Pipeline]:
+    """The pipeline, held exclusively (file lock; on Postgres also an advisory lock).
+
+    Args:
+        target: Where to load.
+
+    Yields:
+        The pipeline, for as long as the lock is held.
+
+    Raises:
+        RunLocked: Another run holds the lock.
+    """
+    target = target.resolved()
+    lock_path = lock_dir(target.pipelines_dir) / f"{target.pipeline_name}.lock"
+    with file_lock(lock_path, f"the lock of pipeline {target.pipeline_name!r} ({lock_path})"):
+        pipeline = build_pipeline(target)
+        with advisory_lock(pipeline):
+            yield pipeline
+
+
+def execute(
+    target: Target,
+    providers: Iterable[str],
+    backfill: tuple[date, date | None] | None = None,
+    on_start: Callable[[RunObserver], None] | None = None,
+    on_repair: Callable[[str], None] | None = None,
+) -> RunReport:
+    """A whole run under the lock: repair, finish pending packages, each provider, the views.
+
+    SIGINT and SIGTERM are intercepted for the duration (dlt's own handler): extraction stops
+    at the next request, normalize and load stop at their next safe point, no further provider
+    starts, and the report carries the signal.
+
+    Args:
+        target: Where to load.
+        providers: Provider keys, in order.
+        backfill: ``(since, until)`` to re-read a window without moving cursors.
+        on_start: Called with each provider's observer before it runs (progress display).
+        on_repair: Called with the one-line description of a crash repair.
+
+    Returns:
+        The report; its ``exit_code`` is the command's exit status.
+
+    Raises:
+        RunLocked: Another run holds the lock.
+    """
+    report = RunReport()
+    with signals.intercepted_signals():
+        try:
+            with locked_pipeline(target) as pipeline:
+                _run_locked(pipeline, list(providers), target, backfill, on_start, on_repair, report)
+        finally:
+            if signals.was_signal_received():
+                report.signal = received_signal()
+    return report
+
+
+def _run_locked(
+    pipeline: dlt.Pipeline,
+    providers: list[str],
+    target: Target,
+    backfill: tuple[date, date | None] | None,
+    on_start: Callable[[RunObserver], None] | None,
+    on_repair: Callable[[str], None] | None,
+    report: RunReport,
+) -> None:
+    repairs = repair_working_folders(pipeline)
+    if repairs:
+        report.repairs = repairs.describe()
+        if on_repair:
+            on_repair(report.repairs)
+    pipeline.sync_destination()
+    recovered = finish_pending(pipeline)
+    report.outcomes = sync(pipeline, providers, target, backfill, on_start)
+    for outcome in report.outcomes:
+        outcome.recovered_rows = dict(recovered.pop(outcome.provider, {}))
+    for provider, rows in recovered.items():  # a provider this run did not ask for
+        report.outcomes.append(
+            ProviderOutcome(provider, RunObserver(provider), recovered_rows=dict(rows), started=False)
+        )
+    if any(o.ok for o in report.outcomes) and not signals.was_signal_received():
+        report.views_error = refresh_analytics(pipeline)
+
+
+def received_signal() -> int:
+    """The number of the signal dlt's handler received (only valid once one was)."""
+    interrupt = signals.exception_for_signal()
+    return int(getattr(interrupt, "signal_code", SIGINT))
+
+
+def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:
+    """Normalizes and loads what an interrupted run left, before any provider extracts again.
+
+    Left to ``pipeline.run``, pending packages would be loaded *instead of* extracting the next
+    provider, silently. Here they are finished first and their rows attributed to the provider
+    (dlt schema) each package belongs to.
+
+    Args:
+        pipeline: The pipeline, repaired.
+
+    Returns:
+        Rows per table of the recovered packages, per provider.
+    """
+    recovered: dict[str, Counter[str]] = {}
+    extracted = list(pipeline.list_extracted_load_packages())
+    if not extracted and not pipeline.list_normalized_load_packages():
+        return recovered
+    schema_of = {load_id: pipeline.get_load_package_info(load_id).schema_name for load_id in extracted}
+    if extracted:
+        info = pipeline.normalize()
+        for load_id, metrics in (info.metrics if info else {}).items():
+            rows = recovered.setdefault(schema_of.get(load_id, "unknown"), Counter())
+            for metric in metrics:
+                for table, table_metrics in metric["table_metrics"].items():
+                    if not table.startswith("_dlt"):
+                        rows[table] += table_metrics.items_count
+    for load_id in pipeline.list_normalized_load_packages():
+        package = pipeline.get_load_package_info(load_id)
+        if load_id not in schema_of:
+            rows = recovered.setdefault(package.schema_name, Counter())
+            rows.update(rows_by_table(package.jobs.get("new_jobs", [])))
+    pipeline.load()
+    return {provider: rows for provider, rows in recovered.items() if provider in PROVIDERS}
 
 
 def sync(
@@ -76,8 +273,10 @@ def sync(
 ) -> list[ProviderOutcome]:
     """Loads each provider in turn; one provider's failure does not stop the others.
 
+    Stops before the next provider once SIGINT or SIGTERM was received.
+
     Args:
-        pipeline: From ``build_pipeline``.
+        pipeline: From ``build_pipeline`` (or ``locked_pipeline``).
         providers: Provider keys.
         target: For the loader file format.
         backfill: ``(since, until)`` to re-read a window without moving cursors.
@@ -89,6 +288,9 @@ def sync(
     outcomes = []
     for provider in providers:
         observer = RunObserver(provider)
+        if signals.was_signal_received():
+            outcomes.append(ProviderOutcome(provider, observer, started=False))
+            continue
         if on_start:
             on_start(observer)
         outcomes.append(_run_one(pipeline, provider, observer, target, backfill))
@@ -106,14 +308,36 @@ def _run_one(
     started = time.monotonic()
     try:
         source = _make_source(provider, observer, backfill)
-        pipeline.run(source, loader_file_format=loader_file_format(target.destination))  # type: ignore[arg-type]
-        outcome.loaded_rows = _loaded_rows(pipeline)
+        outcome.loaded_rows = _extract_normalize_load(pipeline, source, target)
         if observer.failures:  # the rest loaded; still a failed run for cron and the exit status
             outcome.error = scrub(f"{provider}: " + "; ".join(observer.failures))
-    except Exception as exc:
-        outcome.error = describe_failure(provider, exc)
+    except (Exception, KeyboardInterrupt) as exc:
+        if signals.was_signal_received():
+            outcome.interrupted = True
+        elif isinstance(exc, KeyboardInterrupt):
+            raise
+        else:
+            outcome.error = describe_failure(provider, exc)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target) -> dict[str, int]:
+    """One provider's load, step by step, so that nothing pending can replace its extract."""
+    extracted = pipeline.extract(source, loader_file_format=loader_file_format(target.destination))  # type: ignore[arg-type]
+    try:
+        info = pipeline.normalize()
+    except PipelineStepFailed:
+        if not signals.was_signal_received():
+            # a package that cannot be normalized would block every later run: drop it and
+            # rewind the state it carries, so its data is extracted again next time
+            for load_id in extracted.loads_ids:
+                if load_id in pipeline.list_extracted_load_packages():
+                    pipeline.abort_packages(load_id=load_id)
+        raise
+    pipeline.load()
+    counts = info.row_counts if info else {}
+    return {table: count for table, count in counts.items() if not table.startswith("_dlt")}
 
 
 def _make_source(provider: str, observer: RunObserver, backfill: tuple[date, date | None] | None) -> Any:
@@ -125,14 +349,6 @@ def _make_source(provider: str, observer: RunObserver, backfill: tuple[date, dat
         kwargs["backfill_since"] = since.isoformat()
         kwargs["backfill_until"] = until.isoformat() if until else None
     return PROVIDERS[provider](**kwargs)
-
-
-def _loaded_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
-    trace = pipeline.last_trace
-    info = trace.last_normalize_info if trace else None
-    if info is None:
-        return {}
-    return {table: count for table, count in info.row_counts.items() if not table.startswith("_dlt")}
 
 
 def describe_failure(provider: str, exc: BaseException) -> str:

@@ -19,6 +19,7 @@ class RunObserver:
     rows: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -43,6 +44,16 @@ class RunObserver:
             return
         with self._lock:
             self.counters[name] += amount
+
+    def skip(self, what: str, cause: str) -> None:
+        """One conversation was skipped (bad payload, or failing after every retry); exit status 3.
+
+        Args:
+            what: The conversation, e.g. ``conversation con_1`` or ``bot b, session s``.
+            cause: Why, one line.
+        """
+        with self._lock:
+            self.skipped.append(f"{what} skipped: {cause}")
 
     def fail(self, message: str) -> None:
         """A part of the run failed (e.g. one bot forbidden) while the rest loaded; exit status 1."""

@@ -1,0 +1,118 @@
+"""One run per pipeline at a time: an OS file lock, plus a Postgres advisory lock for shared warehouses.
+
+The file lock is ``fcntl``-based (the ``filelock`` package), so it dies with its holder: a killed
+run never blocks the next one. Who holds it (pid, host, since when) is written beside it, because
+the lock file itself is truncated by every process that tries it. On Postgres a session advisory
+lock is taken too, so that two machines loading one warehouse cannot overlap either; it also dies
+with its connection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import dlt
+from filelock import FileLock, Timeout
+
+from sources.common.errors import ChatsyncError
+
+from .workspace import make_private
+
+# Two-int advisory lock key: a fixed class for chatsync, the object is hashtext(pipeline/dataset).
+ADVISORY_CLASS: Final = 0x63687473  # "chts"
+
+
+class RunLocked(ChatsyncError):
+    """Another run holds the lock of this pipeline; this run did nothing."""
+
+
+def _holder_file(lock_path: Path) -> Path:
+    return lock_path.with_name(lock_path.name + ".holder")
+
+
+def describe_holder(lock_path: Path) -> str:
+    """``pid 123 on host since 2026-11-23T03:00:00Z``, or why it cannot be told."""
+    try:
+        holder = json.loads(_holder_file(lock_path).read_text(encoding="utf-8"))
+        return f"pid {holder['pid']} on {holder['host']} since {holder['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not written its name yet"
+
+
+@contextmanager
+def file_lock(lock_path: Path, what: str) -> Iterator[None]:
+    """Holds an exclusive lock on ``lock_path`` or raises ``RunLocked`` at once.
+
+    Args:
+        lock_path: The lock file (created; its folder too).
+        what: What is locked, for the message, e.g. ``pipeline chat_history``.
+
+    Raises:
+        RunLocked: Another process holds it.
+    """
+    make_private(lock_path.parent)
+    lock = FileLock(str(lock_path), timeout=0, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunLocked(f"another chatsync run holds {what}: {describe_holder(lock_path)}; skipped") from None
+    try:
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now()}
+        _holder_file(lock_path).write_text(json.dumps(holder), encoding="utf-8")
+        os.chmod(_holder_file(lock_path), 0o600)
+        yield
+    finally:
+        _holder_file(lock_path).unlink(missing_ok=True)
+        lock.release()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@contextmanager
+def advisory_lock(pipeline: dlt.Pipeline) -> Iterator[None]:
+    """On Postgres, holds a session advisory lock on (pipeline, dataset); elsewhere does nothing.
+
+    Args:
+        pipeline: The pipeline about to write.
+
+    Raises:
+        RunLocked: A session on another machine (or process) holds it.
+    """
+    if pipeline.destination is None or pipeline.destination.destination_name != "postgres":
+        yield
+        return
+    key = f"chatsync:{pipeline.pipeline_name}:{pipeline.dataset_name}"
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql("SELECT pg_try_advisory_lock(%s, hashtext(%s))", ADVISORY_CLASS, key)
+        if not rows or not rows[0][0]:
+            raise RunLocked(
+                f"another chatsync run holds the warehouse lock of dataset {pipeline.dataset_name!r}: "
+                f"{_advisory_holder(client, key)}; skipped"
+            )
+        try:
+            yield
+        finally:
+            client.execute_sql("SELECT pg_advisory_unlock(%s, hashtext(%s))", ADVISORY_CLASS, key)
+
+
+def _advisory_holder(client: Any, key: str) -> str:
+    rows = client.execute_sql(
+        "SELECT a.pid, COALESCE(a.client_hostname, host(a.client_addr), 'local socket'), a.backend_start "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = hashtext(%s)::oid",
+        ADVISORY_CLASS,
+        key,
+    )
+    if not rows:
+        return "a session that just ended"
+    pid, host, since = rows[0]
+    return f"postgres backend pid {pid} from {host} since {since:%Y-%m-%dT%H:%M:%SZ}"

@@ -1,0 +1,140 @@
+"""Crash recovery: repair what a kill leaves in dlt's working folders, then finish pending packages.
+
+What a kill can leave, and the repair (each found by killing runs at every step; see
+``bench/reliability.py``):
+
+- ``normalize/<8 chars>/``: the temporary folder of an extract that never committed. Nothing in
+  it was recorded anywhere; deleted.
+- ``normalize/extracted/<id>`` beside ``load/normalized/<id>`` or ``load/loaded/<id>``: normalize
+  had renamed its output and was deleting its input (the "Committing storage" step). The input
+  is a leftover; deleted.
+- ``load/new/<id>``: normalize output that never committed while its input is still extracted:
+  normalize simply runs again; deleted.
+- A package missing its ``schema.json`` or job folders (e.g. left by two overlapping runs): dlt
+  cannot read it, so it is aborted with dlt's own ``abort_packages``, which rewinds the local
+  state to that package's start snapshot. Its data was never loaded and its cursors are undone,
+  so the next extract reads it again. Without a snapshot, the local state is rebuilt from the
+  destination, which holds the state of the last load that committed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import dlt
+
+EXTRACT_TEMP_NAME: Final = re.compile(r"^[a-z0-9]{8}$")
+PACKAGE_FOLDERS: Final = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
+
+
+@dataclass
+class Repairs:
+    """What ``repair_working_folders`` changed, for one warning line."""
+
+    removed: list[str] = field(default_factory=list)
+    aborted: list[str] = field(default_factory=list)
+    state_rebuilt: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.removed or self.aborted or self.state_rebuilt)
+
+    def describe(self) -> str:
+        """One line naming every repair."""
+        parts = []
+        if self.removed:
+            parts.append(f"removed {len(self.removed)} leftover folder(s) ({', '.join(self.removed)})")
+        if self.aborted:
+            parts.append(
+                f"dropped {len(self.aborted)} broken package(s) ({', '.join(self.aborted)}); "
+                "their data will be extracted again"
+            )
+        if self.state_rebuilt:
+            parts.append("rebuilt the local state from the destination")
+        return "repaired an interrupted run: " + "; ".join(parts)
+
+
+def _folders(path: Path) -> list[Path]:
+    return sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+
+
+def _sound(package: Path) -> bool:
+    return (package / "schema.json").is_file() and all((package / name).is_dir() for name in PACKAGE_FOLDERS)
+
+
+def _remove(folder: Path, root: Path, repairs: Repairs) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    repairs.removed.append(str(folder.relative_to(root)))
+
+
+def _remove_leftovers(root: Path, repairs: Repairs) -> None:
+    normalize, load = root / "normalize", root / "load"
+    for temp in _folders(normalize):
+        if EXTRACT_TEMP_NAME.match(temp.name):
+            _remove(temp, root, repairs)
+    committed = {p.name for p in _folders(load / "normalized")} | {p.name for p in _folders(load / "loaded")}
+    extracted = _folders(normalize / "extracted")
+    for package in extracted:
+        if package.name in committed:
+            _remove(package, root, repairs)
+    still_extracted = {p.name for p in extracted if p.exists()}
+    for output in _folders(load / "new"):
+        if output.name in still_extracted or not _sound(output):
+            _remove(output, root, repairs)
+
+
+def _broken_packages(root: Path) -> list[str]:
+    pending = _folders(root / "normalize" / "extracted") + _folders(root / "load" / "normalized")
+    return sorted(p.name for p in pending if not _sound(p))
+
+
+def repair_working_folders(pipeline: dlt.Pipeline) -> Repairs:
+    """Repairs what a kill left in the pipeline's working folders; a no-op on a clean pipeline.
+
+    Must run while holding the run lock, before anything else touches the pipeline.
+
+    Args:
+        pipeline: The pipeline about to run.
+
+    Returns:
+        What was repaired.
+    """
+    repairs = Repairs()
+    root = Path(pipeline.working_dir)
+    _remove_leftovers(root, repairs)
+    broken = _broken_packages(root)
+    if not broken:
+        return repairs
+    repairs.aborted = broken
+    try:
+        pipeline.abort_packages(load_id=broken[0])
+    except Exception:  # too broken for dlt to plan an abort: fall back to the destination's state
+        _rebuild_from_destination(pipeline)
+        repairs.state_rebuilt = True
+    for name in _broken_packages(root):  # abort deletes newer packages; anything left is unreadable
+        for parent in (root / "normalize" / "extracted", root / "load" / "normalized"):
+            shutil.rmtree(parent / name, ignore_errors=True)
+    return repairs
+
+
+def _rebuild_from_destination(pipeline: dlt.Pipeline) -> None:
+    pipeline.drop()  # wipes the local working folder; sync_destination restores state and schemas
+    pipeline.sync_destination()
+
+
+def rows_by_table(job_infos: Iterable[Any]) -> Counter[str]:
+    """Rows per table in a package's parquet jobs (other formats cannot be counted cheaply)."""
+    import pyarrow.parquet as pq
+
+    counts: Counter[str] = Counter()
+    for job in job_infos:
+        table = job.job_file_info.table_name
+        if table.startswith("_dlt") or job.job_file_info.file_format != "parquet":
+            continue
+        counts[table] += pq.ParquetFile(job.file_path).metadata.num_rows
+    return counts

@@ -1,0 +1,53 @@
+"""Where a run keeps its state: inside the project, never shared with another checkout by accident.
+
+dlt's default pipelines dir (``~/.dlt/pipelines``) belongs to the user account, and dlt resolves
+a relative DuckDB path against the directory where the pipeline was first created. Two checkouts
+would therefore share cursors and even a warehouse file. chatsync instead keeps pipeline state in
+``.chatsync/pipelines`` of the working directory and makes the DuckDB path absolute at start-up.
+``--pipelines-dir`` and ``DLT_DATA_DIR`` still choose another place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+STATE_DIR: Final = ".chatsync"
+PRIVATE_DIR_MODE: Final = 0o700
+
+
+def make_private(folder: Path) -> Path:
+    """Creates ``folder`` (and parents) readable by its owner only; returns it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    return folder
+
+
+def default_pipelines_dir(explicit: str | None) -> str | None:
+    """The pipelines dir a run uses.
+
+    Args:
+        explicit: ``--pipelines-dir``, if given.
+
+    Returns:
+        An absolute path, or None to let dlt use ``DLT_DATA_DIR`` when that is set.
+    """
+    if explicit:
+        return str(Path(explicit).resolve())
+    if os.environ.get("DLT_DATA_DIR"):
+        return None
+    return str(Path(STATE_DIR, "pipelines").resolve())
+
+
+def lock_dir(pipelines_dir: str | None) -> Path:
+    """Where run locks live: beside the pipelines they protect."""
+    if pipelines_dir:
+        return Path(pipelines_dir)
+    return Path(os.environ["DLT_DATA_DIR"], "pipelines") if os.environ.get("DLT_DATA_DIR") else Path(STATE_DIR)
+
+
+def absolute_duckdb_path(path: str) -> str:
+    """A DuckDB path made absolute from the working directory (``:memory:`` and URIs unchanged)."""
+    if path.startswith(":") or "://" in path:
+        return path
+    return str(Path(path).expanduser().resolve())
