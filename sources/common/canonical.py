@@ -21,8 +21,10 @@ from .timeutil import to_plain_utc
 RowsParams = ParamSpec("RowsParams")
 CONVERSATIONS: Final = "conversations"
 MESSAGES: Final = "messages"
+SYNC_ERRORS: Final = "sync_errors"
 CONVERSATION_KEY: Final = ("provider", "conversation_id")
 MESSAGE_KEY: Final = ("provider", "conversation_id", "message_id")
+SYNC_ERROR_KEY: Final = ("provider", "conversation_id")
 ROLES: Final = frozenset({"user", "assistant", "system", "agent", "unknown"})
 
 
@@ -56,6 +58,17 @@ MESSAGE_COLUMNS: Final[TTableSchemaColumns] = {
     "sequence": {"data_type": "bigint", "nullable": True},
     "created_at_observed": {"data_type": "bool", "nullable": True},
     "raw": {"data_type": "json", "nullable": True},
+}
+
+SYNC_ERROR_COLUMNS: Final[TTableSchemaColumns] = {
+    "provider": _text(False),
+    "bot_id": _text(),
+    "conversation_id": _text(False),
+    "error": _text(False),
+    "first_seen": _timestamp(False),
+    "last_seen": _timestamp(False),
+    "failure_count": {"data_type": "bigint", "nullable": False},
+    "resolved_at": _timestamp(),
 }
 
 _MERGE: Final = {"disposition": "merge", "strategy": "delete-insert"}
@@ -151,7 +164,16 @@ def as_conversations(rows: Sequence[dict[str, Any]]) -> TableRows:
     return TableRows(CONVERSATIONS, rows)
 
 
-_TABLES: Final = {MESSAGES: (MESSAGE_KEY, MESSAGE_COLUMNS), CONVERSATIONS: (CONVERSATION_KEY, CONVERSATION_COLUMNS)}
+def as_sync_errors(rows: Sequence[dict[str, Any]]) -> TableRows:
+    """Rows bound for ``sync_errors`` (see ``sources.common.isolation``)."""
+    return TableRows(SYNC_ERRORS, rows)
+
+
+_TABLES: Final = {
+    MESSAGES: (MESSAGE_KEY, MESSAGE_COLUMNS),
+    CONVERSATIONS: (CONVERSATION_KEY, CONVERSATION_COLUMNS),
+    SYNC_ERRORS: (SYNC_ERROR_KEY, SYNC_ERROR_COLUMNS),
+}
 
 
 def _with_hints(table: str, rows: list[dict[str, Any]]) -> DataItemWithMeta:
@@ -179,7 +201,7 @@ def batched(stream: Iterable[TableRows], size: int = 10_000) -> Iterator[DataIte
     Yields:
         The rows with their table's hints.
     """
-    pending: dict[str, list[dict[str, Any]]] = {MESSAGES: [], CONVERSATIONS: []}
+    pending: dict[str, list[dict[str, Any]]] = {table: [] for table in _TABLES}
     for piece in stream:
         buffer = pending[piece.table]
         buffer.extend(piece.rows)

@@ -15,13 +15,15 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from dlt.common.runtime import signals
 from dlt.sources.helpers.requests import Client
-from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS
+from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS, _make_retry
+from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client.client import PageData, RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 from requests import Response
 from requests.auth import AuthBase
-from requests.exceptions import ConnectionError, HTTPError, Timeout
+from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, Timeout
 
 from .errors import (
     AccessDeniedError,
@@ -33,12 +35,54 @@ from .errors import (
     RequestRejectedError,
 )
 from .observer import RunObserver
+from .payload import might_hold_unstorable_text, select_list, storable
 
 ErrorClassifier = Callable[[str, Response], ProviderError]
 
 
 class _UnparsableBody(Exception):
     """A 2xx body that is not JSON; retried like a dropped connection."""
+
+
+class _TooDeep(Exception):
+    """A body nested too deeply to parse; the same every time, so not retried."""
+
+
+def interruptible_sleep(seconds: float) -> None:
+    """A retry backoff that ends at once when SIGINT or SIGTERM arrives (dlt's signal handler)."""
+    signals.raise_if_signalled()
+    signals.exit_event.wait(seconds)
+    signals.raise_if_signalled()
+
+
+class _InterruptibleClient(Client):
+    """dlt's retrying client whose backoff sleeps end when the run is told to stop.
+
+    A ``Retry-After: 60`` would otherwise hold Ctrl-C for a minute. dlt builds the retry in
+    ``_make_session`` with no way to pass a sleep function, so that one method is redone here.
+    """
+
+    def _make_session(self) -> Session:
+        session = Session(**self._session_kwargs)  # type: ignore[arg-type]
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
+        retry = _make_retry(**self._retry_kwargs).copy(sleep=interruptible_sleep)
+        session.send = retry.wraps(session.send)  # type: ignore[method-assign]
+        return session
+
+
+class _ShapeCheckingRESTClient(RESTClient):
+    """Selects records with a plain dotted path and insists on a list.
+
+    dlt's own selection turns ``null`` into ``[]`` and an object into ``[object]``, which hides
+    a broken payload, and compiles a JSONPath on every response.
+    """
+
+    provider: str = ""
+
+    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        """The list at ``data_selector``; a ``MalformedResponseError`` when there is none."""
+        return select_list(self.provider, response.json(), str(data_selector))
 
 
 def error_message(response: Response) -> str:
@@ -109,7 +153,7 @@ class ProviderHttp:
         self._auth = auth
         self._classify = classify
         self._observer = observer or RunObserver(provider)
-        self._retrying = Client(
+        self._retrying = _InterruptibleClient(
             raise_for_status=False,
             exceptions=(*DEFAULT_RETRY_EXCEPTIONS, _UnparsableBody),
         )
@@ -121,19 +165,25 @@ class ProviderHttp:
         # requests sessions are not thread-safe: one RESTClient per worker thread
         rest: RESTClient | None = getattr(self._local, "rest", None)
         if rest is None:
-            rest = RESTClient(base_url=self.base_url, auth=self._auth, session=self._retrying.session)
+            rest = _ShapeCheckingRESTClient(base_url=self.base_url, auth=self._auth, session=self._retrying.session)
+            rest.provider = self.provider
             self._local.rest = rest
         return rest
 
     def _check(self, response: Response, *args: Any, **kwargs: Any) -> None:
         """Response hook, run on every attempt inside the retry loop."""
         self._observer.on_request()
+        signals.raise_if_signalled()
         if response.status_code >= 400:
             raise HTTPError(f"HTTP {response.status_code}", response=response)
         try:
             parsed = response.json()
         except ValueError as exc:
             raise _UnparsableBody(str(exc)) from None
+        except RecursionError:
+            raise _TooDeep() from None
+        if might_hold_unstorable_text(response.content):
+            parsed = storable(parsed)
         # RESTClient parses again to select data; hand it the parsed body instead
         response.json = lambda **_: parsed  # type: ignore[method-assign]
 
@@ -155,7 +205,7 @@ class ProviderHttp:
             params: Query parameters of the first request.
             json: JSON body.
             paginator: The paging strategy; a single page when omitted.
-            data_selector: JSONPath to the records in each response.
+            data_selector: Dotted path to the list of records in each response (``$``: the body).
 
         Yields:
             One ``PageData`` (a list with ``.response``) per response.
@@ -175,6 +225,10 @@ class ProviderHttp:
             raise self._classify(self.provider, exc.response) from None
         except _UnparsableBody:
             raise MalformedResponseError(self.provider, "kept answering with a body that is not JSON") from None
+        except _TooDeep:
+            raise MalformedResponseError(self.provider, "the response is nested too deeply to parse") from None
+        except ChunkedEncodingError:
+            raise ProviderUnavailableError(self.provider, "responses kept arriving truncated") from None
         except (ConnectionError, Timeout) as exc:
             raise ProviderUnavailableError(
                 self.provider, f"unreachable after every retry ({type(exc).__name__})"

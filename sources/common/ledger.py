@@ -15,7 +15,7 @@ import dlt
 from dlt.common.pipeline import SupportsPipeline
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from .canonical import CONVERSATIONS, MESSAGES
+from .canonical import CONVERSATIONS, MESSAGES, SYNC_ERRORS
 
 
 class Ledger:
@@ -93,3 +93,20 @@ class Ledger:
             conversation_id,
         )
         return {str(mid) for (mid,) in rows}
+
+    def open_sync_errors(self, provider: str) -> dict[str, tuple[Any, int]]:
+        """Unresolved ``sync_errors`` of one provider.
+
+        Args:
+            provider: Provider key.
+
+        Returns:
+            ``{conversation_id: (first_seen, count)}``.
+        """
+        rows = self.query(
+            SYNC_ERRORS,
+            "SELECT conversation_id, first_seen, failure_count FROM {table} "
+            "WHERE provider = %s AND resolved_at IS NULL",
+            provider,
+        )
+        return {str(cid): (first_seen, int(count)) for cid, first_seen, count in rows}

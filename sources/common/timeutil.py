@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pendulum
@@ -98,3 +100,48 @@ def to_plain_utc(moment: datetime) -> datetime:
     """A stdlib datetime in UTC (pendulum subclasses confuse some writers)."""
     utc = moment.astimezone(UTC)
     return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC)
+
+
+DEFAULT_FUTURE_TOLERANCE_HOURS = 24.0
+
+
+class FutureGuard:
+    """Keeps timestamps from the future out of every cursor, frontier and data clock.
+
+    A message dated ``9999-12-31`` is loaded as sent, but a cursor moved to it would hide every
+    later message for ever. Anything later than now plus ``tolerance`` (clock skew) is therefore
+    loaded without moving any cursor, with one warning per conversation.
+
+    Args:
+        tolerance: How far ahead of our clock a timestamp may be.
+        warn: Receives the warnings (e.g. ``RunObserver.warn``).
+    """
+
+    def __init__(self, tolerance: timedelta, warn: Callable[[str], None]) -> None:
+        self.limit = datetime.now(UTC) + tolerance
+        self._warn = warn
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def hours(cls, hours: float, warn: Callable[[str], None]) -> FutureGuard:
+        """A guard with a tolerance in hours (the ``future_tolerance_hours`` setting)."""
+        return cls(timedelta(hours=hours), warn)
+
+    def admits(self, moment: datetime, where: str) -> bool:
+        """Whether ``moment`` may move a cursor; warns once per ``where`` when it may not."""
+        if moment <= self.limit:
+            return True
+        with self._lock:
+            first = where not in self._warned
+            self._warned.add(where)
+        if first:
+            self._warn(
+                f"{where}: timestamp {moment.isoformat()} is in the future; loaded, but no cursor moves past it"
+            )
+        return False
+
+    def latest(self, moments: Iterable[datetime], where: str) -> datetime | None:
+        """The latest of ``moments`` that may move a cursor, or None."""
+        admitted = [m for m in moments if self.admits(m, where)]
+        return max(admitted) if admitted else None

@@ -9,6 +9,7 @@ conversation listing, so the ids come from configuration.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dlt
@@ -19,9 +20,18 @@ from ..common.canonical import TableRows, as_conversations, as_messages, emits_c
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
+from ..common.ledger import Ledger
 from ..common.observer import RunObserver
-from ..common.timeutil import Window, parse_timestamp
-from .helpers import ConversationRead, Progress, read_conversation, to_conversation_row, to_message_rows
+from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
+from .helpers import (
+    DUPLICATES,
+    ConversationRead,
+    Progress,
+    read_conversation,
+    to_conversation_row,
+    to_message_rows,
+)
 from .settings import DEFAULT_BASE_URL, DEFAULT_BOT_LABEL, DEFAULT_WORKERS, MAX_PAGE_SIZE, PROVIDER
 
 
@@ -35,6 +45,7 @@ def example_ai(
     page_size: int = MAX_PAGE_SIZE,
     include_meta: bool = False,
     max_workers: int = DEFAULT_WORKERS,
+    future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     observer: Any = None,
@@ -50,6 +61,7 @@ def example_ai(
         page_size: Messages per request, at most 100.
         include_meta: Ask for extended metadata, kept in ``raw``.
         max_workers: Conversations read concurrently.
+        future_tolerance_hours: Timestamps later than now plus this are loaded but move no cursor.
         backfill_since: With ``backfill_until``, re-read only this window and leave cursors alone.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
         observer: A ``RunObserver`` receiving progress and warnings.
@@ -62,17 +74,20 @@ def example_ai(
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key), observer=watcher)
     backfill = Window.between(backfill_since, backfill_until)
-    return messages(
-        http,
-        list(dict.fromkeys(conversation_ids)),
-        watcher,
-        start_date,
-        bot_id,
-        page_size,
-        include_meta,
-        max_workers,
-        backfill,
-    )
+    options = ReadOptions(start_date, bot_id, page_size, include_meta, max_workers)
+    guard = FutureGuard.hours(future_tolerance_hours, watcher.warn)
+    return messages(http, list(dict.fromkeys(conversation_ids)), watcher, options, guard, backfill)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How conversations are read and labelled."""
+
+    start_date: str | None
+    bot_id: str
+    page_size: int
+    include_meta: bool
+    max_workers: int
 
 
 def _time(value: str | None) -> Any:
@@ -85,59 +100,68 @@ def messages(
     http: ProviderHttp,
     conversation_ids: list[str],
     observer: RunObserver,
-    start_date: str | None,
-    bot_id: str,
-    page_size: int,
-    include_meta: bool,
-    max_workers: int,
+    options: ReadOptions,
+    guard: FutureGuard,
     backfill: Window | None,
 ) -> Iterator[TableRows]:
-    """Messages of every configured conversation, and their ``conversations`` rows."""
+    """Messages of every configured conversation, and their ``conversations`` rows.
+
+    A conversation that fails (bad payload, or unreachable after every retry) is skipped and
+    recorded in ``sync_errors``; the others load and advance.
+    """
     state: dict[str, Any] = dlt.current.resource_state().setdefault("conversations", {})
-    floor = _time(start_date)
+    floor = _time(options.start_date)
 
     def read(conversation_id: str) -> ConversationRead:
-        progress = Progress.from_state(state.get(conversation_id))
-        if backfill is not None:
-            return read_conversation(
-                http,
-                conversation_id,
-                floor=backfill.since,
-                skip_ids=frozenset(),
-                window=backfill,
-                page_size=page_size,
-                include_meta=include_meta,
-            )
+        progress = None if backfill else Progress.from_state(state.get(conversation_id))
         return read_conversation(
             http,
             conversation_id,
-            floor=progress.newest if progress else floor,
+            floor=progress.newest if progress else (backfill.since if backfill else floor),
             skip_ids=frozenset(progress.newest_ids) if progress else frozenset(),
-            window=Window(),
-            page_size=page_size,
-            include_meta=include_meta,
+            window=backfill or Window(),
+            page_size=options.page_size,
+            include_meta=options.include_meta,
         )
 
-    for conversation_id, outcome in fan_out(conversation_ids, read, max_workers, tolerate=(NotFoundError,)):
-        if isinstance(outcome, ProviderError):  # only NotFoundError is tolerated
-            observer.warn(f"conversation {conversation_id} not found; skipped")
-            continue
-        yield from _emit(outcome, state, observer, bot_id, move_cursor=backfill is None)
+    breaker = Breaker()
+    with Ledger() as ledger:
+        errors = SyncErrors(PROVIDER, observer, ledger)
+        reads = fan_out(conversation_ids, read, options.max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker)
+        for conversation_id, outcome in reads:
+            if isinstance(outcome, NotFoundError):
+                observer.warn(f"conversation {conversation_id} not found; skipped")
+            elif isinstance(outcome, ProviderError):
+                errors.failed(None, conversation_id, outcome)
+            else:
+                yield from _emit(outcome, state, observer, options.bot_id, guard, move_cursor=backfill is None)
+                errors.loaded(None, conversation_id)
+        yield errors.rows()
+    if breaker.tripped:
+        observer.fail(breaker.describe())
     if backfill is None:
         for stale in set(state) - set(conversation_ids):  # keeps state bounded by the config
             del state[stale]
 
 
 def _emit(
-    read: ConversationRead, state: dict[str, Any], observer: RunObserver, bot_id: str, move_cursor: bool
+    read: ConversationRead,
+    state: dict[str, Any],
+    observer: RunObserver,
+    bot_id: str,
+    guard: FutureGuard,
+    move_cursor: bool,
 ) -> Iterator[Any]:
+    if read.duplicates:
+        observer.count(DUPLICATES, read.duplicates)
+        observer.warn(f"conversation {read.conversation_id}: {read.duplicates} duplicate id(s) in one response")
     if not read.records:
         return
     previous = Progress.from_state(state.get(read.conversation_id))
-    progress = read.progress(previous, move_cursor=move_cursor)
-    rows, unknown = to_message_rows(read, bot_id)
-    if unknown:
-        observer.count("messages with an undocumented sender_type", unknown)
+    progress = read.progress(previous, move_cursor=move_cursor, guard=guard)
+    rows, anomalies = to_message_rows(read, bot_id)
+    for name, amount in anomalies.items():
+        observer.count(name, amount)
     observer.on_rows("messages", len(rows))
     yield as_messages(rows)
     head = progress or read.progress(None)

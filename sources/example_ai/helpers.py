@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from ..common.canonical import conversation_row, message_row
 from ..common.errors import MalformedResponseError
 from ..common.http import ProviderHttp
 from ..common.paging import OverlappingTimeCursorPaginator
-from ..common.timeutil import Window, format_z_seconds, parse_timestamp, required_timestamp
+from ..common.payload import record_id, text_or_none
+from ..common.timeutil import FutureGuard, Window, format_z_seconds, parse_timestamp, required_timestamp
 from .settings import HISTORY_PATH, MAX_PAGE_SIZE, MESSAGES_SELECTOR, PROVIDER, ROLES
+
+DUPLICATES: Final = "duplicate message ids within one response (first copy kept)"
+UNKNOWN_ROLE: Final = "messages with an undocumented sender_type (loaded as unknown)"
+NOT_TEXT: Final = "messages whose text is not a string (content null, raw kept)"
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,17 @@ class ConversationRead:
 
     conversation_id: str
     records: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
 
-    def progress(self, previous: Progress | None, move_cursor: bool = True) -> Progress | None:
+    def progress(
+        self, previous: Progress | None, move_cursor: bool = True, guard: FutureGuard | None = None
+    ) -> Progress | None:
         """The progress after loading these records on top of ``previous``.
 
         Args:
             previous: Progress before this read.
             move_cursor: False for backfills: only ``oldest``/``user_id`` may change.
+            guard: Keeps timestamps from the future out of the cursor.
 
         Returns:
             The new progress; None when there is nothing to record.
@@ -72,15 +82,16 @@ class ConversationRead:
         if not self.records:
             return previous
         stamps = [parse_timestamp(r["created_at"]) for r in self.records]
+        where = f"conversation {self.conversation_id}"
+        latest = guard.latest(stamps, where) if guard else max(stamps)
         if previous is None:
-            if not move_cursor:
+            if not move_cursor or latest is None:
                 return None
-            newest = max(stamps)
-            return Progress(newest, self._ids_at(newest, stamps), min(stamps), self._first_user(stamps))
+            return Progress(latest, self._ids_at(latest, stamps), min(stamps), self._first_user(stamps))
         newest, newest_ids = previous.newest, previous.newest_ids
-        if move_cursor and max(stamps) > newest:
-            newest, newest_ids = max(stamps), self._ids_at(max(stamps), stamps)
-        elif move_cursor and max(stamps) == newest:
+        if move_cursor and latest is not None and latest > newest:
+            newest, newest_ids = latest, self._ids_at(latest, stamps)
+        elif move_cursor and latest == newest:
             newest_ids = tuple(sorted({*newest_ids, *self._ids_at(newest, stamps)}))
         if min(stamps) < previous.oldest:
             return Progress(newest, newest_ids, min(stamps), self._first_user(stamps) or previous.user_id)
@@ -91,7 +102,7 @@ class ConversationRead:
 
     def _first_user(self, stamps: list[datetime]) -> str | None:
         users = [(s, r) for r, s in zip(self.records, stamps, strict=True) if r.get("sender_type") == "user"]
-        return min(users, key=lambda pair: pair[0])[1].get("sender_id") if users else None
+        return record_id(min(users, key=lambda pair: pair[0])[1].get("sender_id")) if users else None
 
 
 def read_conversation(
@@ -125,54 +136,63 @@ def read_conversation(
         params["before"] = format_z_seconds(window.until)
     read = ConversationRead(conversation_id)
     seen: set[str] = set()
+    page_size = min(page_size, MAX_PAGE_SIZE)
     pages = http.paginate(
         HISTORY_PATH,
         params=params,
-        paginator=OverlappingTimeCursorPaginator(PROVIDER, max_limit=MAX_PAGE_SIZE),
+        paginator=OverlappingTimeCursorPaginator(PROVIDER, page_size, max_limit=MAX_PAGE_SIZE),
         data_selector=MESSAGES_SELECTOR,
     )
     for page in pages:
         reached_floor = False
+        on_page: set[str] = set()
         for record in page:
-            stamp = _checked_timestamp(record, conversation_id)
+            identity, stamp = _checked(record, conversation_id)
+            if identity in on_page:
+                read.duplicates += 1  # the first copy in the response is kept
+                continue
+            on_page.add(identity)
             if floor is not None and stamp < floor:
                 reached_floor = True
                 continue
-            if record["id"] in seen or record["id"] in skip_ids or not window.admits(stamp):
+            if identity in seen or identity in skip_ids or not window.admits(stamp):
                 continue
-            seen.add(record["id"])
+            seen.add(identity)
             read.records.append(record)
         if reached_floor:
             break
     return read
 
 
-def _checked_timestamp(record: Any, conversation_id: str) -> datetime:
-    if not isinstance(record, dict) or not record.get("id"):
-        raise MalformedResponseError(PROVIDER, f"conversation {conversation_id}: a message lacks id")
-    return required_timestamp(PROVIDER, record, f"conversation {conversation_id}")
+def _checked(record: Any, conversation_id: str) -> tuple[str, datetime]:
+    identity = record_id(record.get("id")) if isinstance(record, dict) else None
+    if identity is None:
+        raise MalformedResponseError(PROVIDER, f"conversation {conversation_id}: a message without a usable id")
+    return identity, required_timestamp(PROVIDER, record, f"conversation {conversation_id}")
 
 
-def to_message_rows(read: ConversationRead, bot_id: str) -> tuple[list[dict[str, Any]], int]:
-    """Canonical message rows, plus how many had an undocumented ``sender_type``."""
-    rows, unknown = [], 0
+def to_message_rows(read: ConversationRead, bot_id: str) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Canonical message rows, plus counts of what had to be normalised (undocumented role, text)."""
+    rows, anomalies = [], Counter[str]()
     for record in read.records:
-        role = ROLES.get(record.get("sender_type", ""), "unknown")
-        unknown += role == "unknown"
+        role = ROLES.get(str(record.get("sender_type", "")), "unknown")
+        anomalies[UNKNOWN_ROLE] += role == "unknown"
+        text, dropped = text_or_none(record.get("text"))
+        anomalies[NOT_TEXT] += dropped
         rows.append(
             message_row(
                 provider=PROVIDER,
                 bot_id=bot_id,
                 conversation_id=read.conversation_id,
-                message_id=str(record["id"]),
+                message_id=str(record_id(record["id"])),
                 role=role,
-                content=record.get("text"),
+                content=text,
                 created_at=parse_timestamp(record["created_at"]),
-                sender_id=record.get("sender_id"),
+                sender_id=record_id(record.get("sender_id")),
                 raw=record,
             )
         )
-    return rows, unknown
+    return rows, anomalies
 
 
 def to_conversation_row(conversation_id: str, progress: Progress, bot_id: str) -> dict[str, Any]:

@@ -1,0 +1,143 @@
+"""Per-conversation isolation: a bad conversation is skipped, recorded, and retried next run.
+
+A conversation whose payload is broken, or that still fails after every retry, must not hold back
+the healthy ones. It is skipped: its cursor stays where it was, the run names it in an ``error:``
+line and exits 3 ("partial"), and it is recorded in ``sync_errors`` (one row per provider and
+conversation, with first and last time seen and a count) so persistent failures can be queried.
+When it later loads, its row gets ``resolved_at``.
+
+If most conversations fail because the provider is down, the run stops asking (``Breaker``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from .canonical import TableRows, as_sync_errors
+from .errors import (
+    AccessDeniedError,
+    MalformedResponseError,
+    NotFoundError,
+    ProviderError,
+    ProviderUnavailableError,
+    RequestRejectedError,
+)
+from .ledger import Ledger
+from .observer import RunObserver
+
+# Errors that concern one conversation; a CredentialsError concerns every one and fails the provider.
+CONVERSATION_ERRORS: Final = (
+    NotFoundError,
+    MalformedResponseError,
+    ProviderUnavailableError,
+    RequestRejectedError,
+    AccessDeniedError,
+)
+
+
+def cause_of(error: ProviderError) -> str:
+    """The error's text without the ``provider:`` prefix."""
+    return str(error).removeprefix(f"{error.provider}: ")
+
+
+class SyncErrors:
+    """The ``sync_errors`` rows of one provider run.
+
+    Args:
+        provider: Provider key.
+        observer: Receives a ``skip`` for every failed conversation.
+        ledger: Reads the unresolved rows left by earlier runs.
+    """
+
+    def __init__(self, provider: str, observer: RunObserver, ledger: Ledger) -> None:
+        self.provider = provider
+        self._observer = observer
+        self._open = ledger.open_sync_errors(provider)
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._now = datetime.now(UTC)
+        self._lock = threading.Lock()
+
+    @property
+    def unresolved(self) -> set[str]:
+        """Conversations that failed in an earlier run and have not loaded since."""
+        return set(self._open)
+
+    def failed(self, bot_id: str | None, conversation_id: str, error: ProviderError | str) -> None:
+        """Records one skipped conversation (warning, ``error:`` line and a ``sync_errors`` row)."""
+        cause = error if isinstance(error, str) else cause_of(error)
+        label = f"bot {bot_id}, conversation {conversation_id}" if bot_id else f"conversation {conversation_id}"
+        self._observer.skip(label, cause)
+        first_seen, count = self._open.get(conversation_id, (self._now, 0))
+        with self._lock:
+            self._rows[conversation_id] = {
+                "provider": self.provider,
+                "bot_id": bot_id,
+                "conversation_id": conversation_id,
+                "error": cause,
+                "first_seen": first_seen,
+                "last_seen": self._now,
+                "failure_count": count + 1,
+                "resolved_at": None,
+            }
+
+    def loaded(self, bot_id: str | None, conversation_id: str) -> None:
+        """Marks a conversation that failed before as resolved, now that it loaded."""
+        if conversation_id not in self._open:
+            return
+        first_seen, count = self._open[conversation_id]
+        with self._lock:
+            self._rows[conversation_id] = {
+                "provider": self.provider,
+                "bot_id": bot_id,
+                "conversation_id": conversation_id,
+                "error": "resolved",
+                "first_seen": first_seen,
+                "last_seen": first_seen,
+                "failure_count": count,
+                "resolved_at": self._now,
+            }
+
+    def rows(self) -> TableRows:
+        """The rows to merge into ``sync_errors``; yield them after the conversations' rows."""
+        with self._lock:
+            return as_sync_errors(list(self._rows.values()))
+
+
+@dataclass
+class Breaker:
+    """Trips when the provider looks down: most conversations unreachable after every retry.
+
+    Args:
+        min_attempts: Conversations to see before judging.
+        max_failure_ratio: Share of unreachable conversations that trips it.
+    """
+
+    min_attempts: int = 10
+    max_failure_ratio: float = 0.5
+    attempts: int = 0
+    failures: int = 0
+    last_cause: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, outcome: object) -> None:
+        """Counts one conversation's outcome (a result, or the error it ended with)."""
+        with self._lock:
+            self.attempts += 1
+            if isinstance(outcome, ProviderUnavailableError):
+                self.failures += 1
+                self.last_cause = cause_of(outcome)
+
+    @property
+    def tripped(self) -> bool:
+        """Whether to stop asking."""
+        return self.attempts >= self.min_attempts and self.failures > self.max_failure_ratio * self.attempts
+
+    def describe(self) -> str:
+        """Why the run stopped early, for the provider's ``error:`` line."""
+        return (
+            f"stopped early: {self.failures} of {self.attempts} conversations unreachable after every retry "
+            f"(last: {self.last_cause}); the provider looks down"
+        )
