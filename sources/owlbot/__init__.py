@@ -11,6 +11,7 @@ reply arrives (for ``reply_wait_hours``), because a reply does not change ``mess
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,11 +23,14 @@ from ..common.canonical import TableRows, as_conversations, as_messages, emits_c
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_of
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
-from ..common.timeutil import Window
+from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
 from .helpers import (
+    DUPLICATES,
     AwaitingReplies,
+    MessagesRead,
     classify_owlbot_error,
     discover_bots,
     list_sessions,
@@ -47,6 +51,7 @@ def owlbot(
     chatbot_ids: Sequence[str] | None = None,
     max_workers: int = DEFAULT_WORKERS,
     reply_wait_hours: float = DEFAULT_REPLY_WAIT_HOURS,
+    future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     observer: Any = None,
@@ -60,6 +65,7 @@ def owlbot(
         max_workers: Sessions read concurrently.
         reply_wait_hours: How long a session whose last message is the user's is re-read
             while waiting for the reply.
+        future_tolerance_hours: Timestamps later than now plus this move no data clock.
         backfill_since: With ``backfill_until``, re-read only messages in this window and leave
             change detection alone.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
@@ -71,44 +77,68 @@ def owlbot(
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     auth = APIKeyAuth(name="Authorization", api_key=api_key, location="header")
     http = ProviderHttp(PROVIDER, base_url, auth, classify=classify_owlbot_error, observer=watcher)
-    wait = timedelta(hours=reply_wait_hours)
-    return sessions(
-        http, list(chatbot_ids or []), watcher, max_workers, wait, Window.between(backfill_since, backfill_until)
+    run = OwlbotRun(
+        http,
+        watcher,
+        max_workers,
+        timedelta(hours=reply_wait_hours),
+        FutureGuard.hours(future_tolerance_hours, watcher.warn),
+        Window.between(backfill_since, backfill_until),
     )
+    return sessions(run, list(chatbot_ids or []))
+
+
+@dataclass(frozen=True)
+class OwlbotRun:
+    """What every step of one OwlBot run shares."""
+
+    http: ProviderHttp
+    observer: RunObserver
+    max_workers: int
+    reply_wait: timedelta
+    guard: FutureGuard
+    backfill: Window | None
 
 
 @dlt.resource(name="sessions")
 @emits_canonical_rows
-def sessions(
-    http: ProviderHttp,
-    chatbot_ids: list[str],
-    observer: RunObserver,
-    max_workers: int,
-    reply_wait: timedelta,
-    backfill: Window | None,
-) -> Iterator[TableRows]:
-    """Sessions and messages of every bot, one bot after the other."""
+def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
+    """Sessions and messages of every bot, one bot after the other.
+
+    A bot whose session list cannot be read fails alone; a session that fails is skipped and
+    recorded in ``sync_errors``, and is read again next run (its change marker was not written).
+    """
     state: dict[str, Any] = dlt.current.resource_state().setdefault("bots", {})
+    breaker = Breaker()
     with Ledger() as ledger:
-        for chatbot_uuid in chatbot_ids or discover_bots(http):
+        errors = SyncErrors(PROVIDER, run.observer, ledger)
+        for chatbot_uuid in chatbot_ids or discover_bots(run.http):
+            if breaker.tripped:
+                break
             try:
-                listing = list_sessions(http, chatbot_uuid)
+                listing = list_sessions(run.http, chatbot_uuid, run.observer.warn)
             except NotFoundError:
-                observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
+                run.observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
                 continue
-            awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid))
-            if backfill is not None:
-                chosen, recheck_only = _backfill_sessions(listing, backfill), set[str]()
+            except CONVERSATION_ERRORS as exc:  # this bot only; a credentials error fails them all
+                run.observer.fail(f"chatbot {chatbot_uuid}: {cause_of(exc)}")
+                continue
+            for bad in listing.rejected:
+                errors.failed(chatbot_uuid, bad.session_uuid, bad.cause)
+            awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid), run.guard)
+            if run.backfill is not None:
+                chosen, recheck_only = _backfill_sessions(listing.sessions, run.backfill), set[str]()
             else:
                 chosen, recheck_only = _changed_sessions(
-                    listing, ledger.message_counts(PROVIDER, chatbot_uuid), awaiting
+                    listing.sessions, ledger.message_counts(PROVIDER, chatbot_uuid), awaiting
                 )
-            yield from _load_sessions(
-                http, chatbot_uuid, chosen, observer, max_workers, backfill, awaiting, recheck_only
-            )
-            if backfill is None:
-                awaiting.observe_listing(listing)
-                state[chatbot_uuid] = awaiting.pruned(reply_wait).to_state()
+            yield from _load_sessions(run, chatbot_uuid, chosen, awaiting, recheck_only, errors, breaker)
+            if run.backfill is None:
+                awaiting.observe_listing(listing.sessions)
+                state[chatbot_uuid] = awaiting.pruned(run.reply_wait).to_state()
+        yield errors.rows()
+    if breaker.tripped:
+        run.observer.fail(breaker.describe())
 
 
 def _changed_sessions(
@@ -129,31 +159,49 @@ def _backfill_sessions(listing: list[dict[str, Any]], window: Window) -> list[di
 
 
 def _load_sessions(
-    http: ProviderHttp,
+    run: OwlbotRun,
     chatbot_uuid: str,
     chosen: list[dict[str, Any]],
-    observer: RunObserver,
-    max_workers: int,
-    backfill: Window | None,
     awaiting: AwaitingReplies,
     recheck_only: set[str],
+    errors: SyncErrors,
+    breaker: Breaker,
 ) -> Iterator[Any]:
-    def read(session: dict[str, Any]) -> list[dict[str, Any]]:
-        return read_messages(http, chatbot_uuid, session["session_uuid"])
+    def read(session: dict[str, Any]) -> MessagesRead:
+        return read_messages(run.http, chatbot_uuid, session["session_uuid"])
 
-    for session, outcome in fan_out(chosen, read, max_workers, tolerate=(NotFoundError,)):
-        if isinstance(outcome, ProviderError):  # deleted between listing and reading
-            observer.warn(f"session {session['session_uuid']} vanished before it was read; skipped")
+    reads = fan_out(chosen, read, run.max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker)
+    for session, outcome in reads:
+        session_uuid = session["session_uuid"]
+        if isinstance(outcome, NotFoundError):  # deleted between listing and reading
+            run.observer.warn(f"session {session_uuid} vanished before it was read; skipped")
             continue
-        if session["session_uuid"] in recheck_only and awaiting.still_waiting(session["session_uuid"], outcome):
+        if isinstance(outcome, ProviderError):
+            errors.failed(chatbot_uuid, session_uuid, outcome)
+            continue
+        errors.loaded(chatbot_uuid, session_uuid)
+        if outcome.duplicates:
+            run.observer.count(DUPLICATES, outcome.duplicates)
+            run.observer.warn(f"session {session_uuid}: {outcome.duplicates} duplicate id(s) in one response")
+        if session_uuid in recheck_only and awaiting.still_waiting(session_uuid, outcome.records):
             continue  # re-read for a reply that has not come: nothing to rewrite
-        rows, unknown = to_message_rows(chatbot_uuid, session["session_uuid"], outcome, backfill)
-        if unknown:
-            observer.count("messages with an undocumented role", unknown)
-        if rows:
-            observer.on_rows("messages", len(rows))
-            yield as_messages(rows)
-        if backfill is None:  # the row carries messagenbr, the change marker: only after a full read
-            awaiting.observe_messages(session["session_uuid"], outcome)
-            observer.on_rows("conversations", 1)
-            yield as_conversations([to_conversation_row(chatbot_uuid, session)])
+        yield from _session_rows(run, chatbot_uuid, session, outcome.records, awaiting)
+
+
+def _session_rows(
+    run: OwlbotRun,
+    chatbot_uuid: str,
+    session: dict[str, Any],
+    records: list[dict[str, Any]],
+    awaiting: AwaitingReplies,
+) -> Iterator[Any]:
+    rows, anomalies = to_message_rows(chatbot_uuid, session["session_uuid"], records, run.backfill)
+    for name, amount in anomalies.items():
+        run.observer.count(name, amount)
+    if rows:
+        run.observer.on_rows("messages", len(rows))
+        yield as_messages(rows)
+    if run.backfill is None:  # the row carries messagenbr, the change marker: only after a full read
+        awaiting.observe_messages(session["session_uuid"], records)
+        run.observer.on_rows("conversations", 1)
+        yield as_conversations([to_conversation_row(chatbot_uuid, session)])

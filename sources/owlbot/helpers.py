@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from requests import Response
 
 from ..common.canonical import conversation_row, message_row
 from ..common.errors import CredentialsError, MalformedResponseError, ProviderError
 from ..common.http import ProviderHttp, classify_error, error_message
-from ..common.timeutil import Window, parse_timestamp, required_timestamp
+from ..common.payload import INT64_MAX, first_copies, record_id, text_or_none
+from ..common.timeutil import FutureGuard, Window, parse_timestamp, required_timestamp
 from .settings import CHECK_TOKEN_PATH, CREDENTIAL_ERRORS, MESSAGES_PATH, PROVIDER, ROLES, SESSIONS_PATH
+
+DUPLICATES: Final = "duplicate message ids within one response (first copy kept)"
+UNKNOWN_ROLE: Final = "messages with an undocumented role (loaded as unknown)"
+NOT_TEXT: Final = "messages whose content is not a string (content null, raw kept)"
 
 
 def classify_owlbot_error(provider: str, response: Response) -> ProviderError:
@@ -36,26 +44,76 @@ def discover_bots(http: ProviderHttp) -> list[str]:
     return [str(uuid) for uuid in uuids]
 
 
-def list_sessions(http: ProviderHttp, chatbot_uuid: str) -> list[dict[str, Any]]:
-    """Every session of one bot, checked for the fields change detection relies on."""
-    sessions = _one_response(http, SESSIONS_PATH.format(chatbot_uuid=chatbot_uuid))
-    for session in sessions:
-        if not isinstance(session, dict) or not session.get("session_uuid") or "messagenbr" not in session:
-            raise MalformedResponseError(
-                PROVIDER, f"chatbot {chatbot_uuid}: a session lacks session_uuid or messagenbr"
-            )
-    return sessions
+@dataclass(frozen=True)
+class RejectedSession:
+    """A listed session that cannot be synced as sent."""
+
+    session_uuid: str
+    cause: str
 
 
-def read_messages(http: ProviderHttp, chatbot_uuid: str, session_uuid: str) -> list[dict[str, Any]]:
+@dataclass
+class SessionListing:
+    """One bot's sessions: those fit to sync, and those rejected with a cause."""
+
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[RejectedSession] = field(default_factory=list)
+
+
+def list_sessions(http: ProviderHttp, chatbot_uuid: str, warn: Callable[[str], None]) -> SessionListing:
+    """Every session of one bot, checked for the fields change detection relies on.
+
+    A session without ``session_uuid`` cannot be read or recorded: it is left out with a warning.
+    One whose ``messagenbr`` is not a count is rejected (and recorded by the caller).
+    """
+    listing = SessionListing()
+    nameless = 0
+    for session in _one_response(http, SESSIONS_PATH.format(chatbot_uuid=chatbot_uuid)):
+        session_uuid = record_id(session.get("session_uuid")) if isinstance(session, dict) else None
+        if session_uuid is None:
+            nameless += 1
+        elif (problem := _session_problem(session)) is not None:
+            listing.rejected.append(RejectedSession(session_uuid, problem))
+        else:
+            listing.sessions.append({**session, "session_uuid": session_uuid})
+    if nameless:
+        warn(f"chatbot {chatbot_uuid}: {nameless} listed session(s) without a session_uuid; left out")
+    return listing
+
+
+def _session_problem(session: dict[str, Any]) -> str | None:
+    if not _is_count(session.get("messagenbr")):
+        return f"messagenbr {session.get('messagenbr')!r} is not a count"
+    if session.get("created_at"):
+        try:
+            parse_timestamp(session["created_at"])
+        except (TypeError, ValueError):
+            return f"unparsable created_at {session['created_at']!r}"
+    return None
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX
+
+
+@dataclass
+class MessagesRead:
+    """The messages of one session, ordered, with in-response duplicates dropped."""
+
+    records: list[dict[str, Any]]
+    duplicates: int = 0
+
+
+def read_messages(http: ProviderHttp, chatbot_uuid: str, session_uuid: str) -> MessagesRead:
     """The whole message history of one session (``messageArr``), ordered by ``created_at`` then ``id``."""
     path = MESSAGES_PATH.format(chatbot_uuid=chatbot_uuid, session_uuid=session_uuid)
     records = _one_response(http, path, selector="messageArr")
     for record in records:
-        if not isinstance(record, dict) or not isinstance(record.get("id"), int):
-            raise MalformedResponseError(PROVIDER, f"session {session_uuid}: a message lacks an integer id")
+        if not isinstance(record, dict) or not _is_count(record.get("id")):
+            raise MalformedResponseError(PROVIDER, f"session {session_uuid}: a message without an integer id")
         required_timestamp(PROVIDER, record, f"session {session_uuid}: message {record['id']}")
-    return sorted(records, key=lambda r: (parse_timestamp(r["created_at"]), r["id"]))
+    unique, duplicates = first_copies(records, lambda r: str(r["id"]))
+    return MessagesRead(sorted(unique, key=lambda r: (parse_timestamp(r["created_at"]), r["id"])), duplicates)
 
 
 def session_started(session: dict[str, Any]) -> datetime | None:
@@ -65,15 +123,17 @@ def session_started(session: dict[str, Any]) -> datetime | None:
 
 def to_message_rows(
     chatbot_uuid: str, session_uuid: str, records: list[dict[str, Any]], window: Window | None
-) -> tuple[list[dict[str, Any]], int]:
-    """Canonical rows (only those inside ``window`` for a backfill), and how many had an undocumented role."""
-    rows, unknown = [], 0
+) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Canonical rows (only those inside ``window`` for a backfill), and counts of what was normalised."""
+    rows, anomalies = [], Counter[str]()
     for record in records:
         created = parse_timestamp(record["created_at"])
         if window is not None and not window.admits(created):
             continue
         role = ROLES.get(str(record.get("user")), "unknown")
-        unknown += role == "unknown"
+        anomalies[UNKNOWN_ROLE] += role == "unknown"
+        content, dropped = text_or_none(record.get("content"))
+        anomalies[NOT_TEXT] += dropped
         rows.append(
             message_row(
                 provider=PROVIDER,
@@ -81,14 +141,14 @@ def to_message_rows(
                 conversation_id=session_uuid,
                 message_id=str(record["id"]),
                 role=role,
-                content=record.get("content"),
+                content=content,
                 created_at=created,
                 sender_id=None,
                 raw=record,
                 sequence=record["id"],  # ids increase: they order a question and its same-time answer
             )
         )
-    return rows, unknown
+    return rows, anomalies
 
 
 def to_conversation_row(chatbot_uuid: str, session: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +158,7 @@ def to_conversation_row(chatbot_uuid: str, session: dict[str, Any]) -> dict[str,
         bot_id=chatbot_uuid,
         conversation_id=str(session["session_uuid"]),
         started_at=session_started(session),
-        user_id=session.get("uuid"),
+        user_id=record_id(session.get("uuid")),
         reported_message_count=int(session["messagenbr"]),
         raw=session,
     )
@@ -111,16 +171,17 @@ class AwaitingReplies:
     (the newest timestamp seen for the bot, so the provider's clock, not ours, decides).
     """
 
-    def __init__(self, since: dict[str, datetime], horizon: datetime | None) -> None:
+    def __init__(self, since: dict[str, datetime], horizon: datetime | None, guard: FutureGuard | None = None) -> None:
         self.since = since
         self.horizon = horizon
+        self._guard = guard
 
     @classmethod
-    def from_state(cls, value: dict[str, Any] | None) -> AwaitingReplies:
-        """Reads the form written by ``to_state``."""
+    def from_state(cls, value: dict[str, Any] | None, guard: FutureGuard | None = None) -> AwaitingReplies:
+        """Reads the form written by ``to_state``; ``guard`` keeps future timestamps off the data clock."""
         value = value or {}
         horizon = parse_timestamp(value["horizon"]) if value.get("horizon") else None
-        return cls({k: parse_timestamp(v) for k, v in value.get("awaiting", {}).items()}, horizon)
+        return cls({k: parse_timestamp(v) for k, v in value.get("awaiting", {}).items()}, horizon, guard)
 
     def to_state(self) -> dict[str, Any]:
         """The JSON-able form kept in dlt state."""
@@ -129,14 +190,16 @@ class AwaitingReplies:
             "awaiting": {k: v.isoformat() for k, v in sorted(self.since.items())},
         }
 
-    def _saw(self, moment: datetime) -> None:
+    def _saw(self, moment: datetime, where: str) -> None:
+        if self._guard is not None and not self._guard.admits(moment, where):
+            return
         self.horizon = moment if self.horizon is None else max(self.horizon, moment)
 
     def observe_listing(self, listing: list[dict[str, Any]]) -> None:
         """Moves the data clock to the newest session start."""
         for session in listing:
             if (started := session_started(session)) is not None:
-                self._saw(started)
+                self._saw(started, f"session {session['session_uuid']}")
 
     def still_waiting(self, session_uuid: str, records: list[dict[str, Any]]) -> bool:
         """Whether a session re-read for its reply still ends with the same user message."""
@@ -152,7 +215,7 @@ class AwaitingReplies:
             return
         last = records[-1]
         last_at = parse_timestamp(last["created_at"])
-        self._saw(last_at)
+        self._saw(last_at, f"session {session_uuid}")
         if last.get("user") == "user":
             self.since[session_uuid] = last_at
 
@@ -161,4 +224,4 @@ class AwaitingReplies:
         if self.horizon is None:
             return self
         cutoff = self.horizon - reply_wait
-        return AwaitingReplies({k: v for k, v in self.since.items() if v >= cutoff}, self.horizon)
+        return AwaitingReplies({k: v for k, v in self.since.items() if v >= cutoff}, self.horizon, self._guard)
