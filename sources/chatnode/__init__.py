@@ -10,6 +10,7 @@ chats past each conversation's loaded frontier are written, so a rerun rewrites 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -18,17 +19,20 @@ from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
-from ..common.errors import AccessDeniedError, ConfigurationError, NotFoundError
+from ..common.errors import ConfigurationError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_of
+from ..common.ledger import Ledger
 from ..common.observer import RunObserver
-from ..common.timeutil import Window, parse_timestamp
+from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
+    DUPLICATES,
     BotProgress,
+    ChatBatch,
     Frontier,
-    fetch_chats,
+    fetch_batch,
     list_leads,
-    ordered_by_conversation,
     to_conversation_row,
     to_message_row,
 )
@@ -43,6 +47,7 @@ def chatnode(
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_workers: int = DEFAULT_WORKERS,
+    future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     observer: Any = None,
@@ -56,6 +61,7 @@ def chatnode(
         lookback_days: Conversations active this recently are re-read for new chats.
         batch_size: Session ids per ``get-chats`` request.
         max_workers: ``get-chats`` requests in flight at once.
+        future_tolerance_hours: Timestamps later than now plus this move no frontier or data clock.
         backfill_since: With ``backfill_until``, re-read only chats in this window; state untouched.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
         observer: A ``RunObserver`` receiving progress and warnings.
@@ -69,100 +75,129 @@ def chatnode(
         raise ConfigurationError(f"{PROVIDER}: batch_size must be ≥ 1 and lookback_days ≥ 0")
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key), observer=watcher)
-    window = Window.between(backfill_since, backfill_until)
-    return leads_and_chats(
-        http, list(dict.fromkeys(bot_ids)), watcher, timedelta(days=lookback_days), batch_size, max_workers, window
+    run = ChatnodeRun(
+        http,
+        watcher,
+        timedelta(days=lookback_days),
+        batch_size,
+        max_workers,
+        FutureGuard.hours(future_tolerance_hours, watcher.warn),
+        Window.between(backfill_since, backfill_until),
     )
+    return leads_and_chats(run, list(dict.fromkeys(bot_ids)))
+
+
+@dataclass
+class ChatnodeRun:
+    """What every step of one ChatNode run shares."""
+
+    http: ProviderHttp
+    observer: RunObserver
+    lookback: timedelta
+    batch_size: int
+    max_workers: int
+    guard: FutureGuard
+    backfill: Window | None
+    breaker: Breaker = field(default_factory=Breaker)
 
 
 @dlt.resource(name="conversations")
 @emits_canonical_rows
-def leads_and_chats(
-    http: ProviderHttp,
-    bot_ids: list[str],
-    observer: RunObserver,
-    lookback: timedelta,
-    batch_size: int,
-    max_workers: int,
-    backfill: Window | None,
-) -> Iterator[TableRows]:
-    """Leads and chats of every bot; a 403 or 404 on one bot fails that bot, not the others."""
+def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]:
+    """Leads and chats of every bot.
+
+    A bot that cannot be listed (403, 404, down) fails alone; a conversation that fails is
+    skipped, recorded in ``sync_errors`` and re-read on every run until it loads.
+    """
     state: dict[str, Any] = dlt.current.resource_state().setdefault("bots", {})
-    for bot_id in bot_ids:
-        try:
-            leads = list_leads(http, bot_id)
-        except (AccessDeniedError, NotFoundError) as exc:
-            observer.fail(f"bot {bot_id}: {str(exc).removeprefix(f'{PROVIDER}: ')}")
-            continue
-        progress = BotProgress.from_state(state.get(bot_id))
-        if backfill is not None:
-            yield from _backfill(http, bot_id, leads, backfill, observer, batch_size, max_workers)
-            continue
-        yield from _incremental(http, bot_id, leads, progress, lookback, observer, batch_size, max_workers)
-        state[bot_id] = progress.pruned(lookback).to_state()
+    with Ledger() as ledger:
+        errors = SyncErrors(PROVIDER, run.observer, ledger)
+        for bot_id in bot_ids:
+            if run.breaker.tripped:
+                break
+            try:
+                listing = list_leads(run.http, bot_id, run.observer.warn)
+            except CONVERSATION_ERRORS as exc:  # this bot only; a credentials error fails them all
+                run.observer.fail(f"bot {bot_id}: {cause_of(exc)}")
+                continue
+            for session_id, cause in listing.rejected.items():
+                errors.failed(bot_id, session_id, cause)
+            if run.backfill is not None:
+                yield from _backfill(run, bot_id, listing.leads, run.backfill)
+                continue
+            progress = BotProgress.from_state(state.get(bot_id))
+            yield from _incremental(run, bot_id, listing.leads, progress, errors)
+            state[bot_id] = progress.pruned(run.lookback).to_state()
+        yield errors.finish(run.breaker)
     for stale in set(state) - set(bot_ids):  # keeps state bounded by the config
         del state[stale]
 
 
 def _chats_by_conversation(
-    http: ProviderHttp, bot_id: str, leads: list[dict[str, Any]], batch_size: int, max_workers: int
-) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Each lead with its chats, fetched in concurrent batches."""
-    batches = [leads[i : i + batch_size] for i in range(0, len(leads), batch_size)]
+    run: ChatnodeRun, bot_id: str, leads: list[dict[str, Any]]
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]] | ProviderError]]:
+    """Each lead with its chats (or why they could not be read), fetched in concurrent batches."""
+    size = run.batch_size
+    batches = [leads[i : i + size] for i in range(0, len(leads), size)]
 
-    def fetch(batch: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-        return ordered_by_conversation(fetch_chats(http, bot_id, [str(lead["session_id"]) for lead in batch]))
+    def fetch(batch: list[dict[str, Any]]) -> ChatBatch:
+        return fetch_batch(run.http, bot_id, [str(lead["session_id"]) for lead in batch], run.breaker)
 
-    for batch, by_conversation in fan_out(batches, fetch, max_workers):
-        assert isinstance(by_conversation, dict)  # no error type is tolerated
+    for batch, outcome in fan_out(batches, fetch, run.max_workers, breaker=run.breaker):
+        assert isinstance(outcome, ChatBatch)  # failures are isolated inside the batch
+        if outcome.duplicates:
+            run.observer.count(DUPLICATES, outcome.duplicates)
+            run.observer.warn(f"bot {bot_id}: {outcome.duplicates} duplicate chat id(s) in one response")
         for lead in batch:
-            yield lead, by_conversation.get(str(lead["session_id"]), [])
+            session_id = str(lead["session_id"])
+            if session_id in outcome.failed:
+                yield lead, outcome.failed[session_id]
+            elif session_id in outcome.chats or not run.breaker.tripped:
+                yield lead, outcome.chats.get(session_id, [])
 
 
 def _incremental(
-    http: ProviderHttp,
+    run: ChatnodeRun,
     bot_id: str,
     leads: list[dict[str, Any]],
     progress: BotProgress,
-    lookback: timedelta,
-    observer: RunObserver,
-    batch_size: int,
-    max_workers: int,
+    errors: SyncErrors,
 ) -> Iterator[Any]:
-    chosen = progress.to_reread(leads, lookback)  # measured from the last load's horizon
+    retry = errors.unresolved
+    chosen = progress.to_reread(leads, run.lookback, also=retry)  # measured from the last load's horizon
     for lead in leads:
-        progress.saw(parse_timestamp(lead["created_at"]))
-    for lead, chats in _chats_by_conversation(http, bot_id, chosen, batch_size, max_workers):
+        progress.saw(parse_timestamp(lead["created_at"]), run.guard, f"conversation {lead['session_id']}")
+    for lead, chats in _chats_by_conversation(run, bot_id, chosen):
         session_id = str(lead["session_id"])
+        if isinstance(chats, ProviderError):
+            errors.failed(bot_id, session_id, chats)
+            continue
+        errors.loaded(bot_id, session_id)
         frontier = progress.recent.get(session_id)
         rows = [to_message_row(bot_id, c, n) for n, c in enumerate(chats) if frontier is None or frontier.is_new(c)]
         if rows:
-            observer.on_rows("messages", len(rows))
+            run.observer.on_rows("messages", len(rows))
             yield as_messages(rows)
         if frontier is None or rows:
-            observer.on_rows("conversations", 1)
+            run.observer.on_rows("conversations", 1)
             yield as_conversations([to_conversation_row(bot_id, lead)])
-        progress.recent[session_id] = Frontier.after(chats, fallback=parse_timestamp(lead["created_at"]))
-        progress.saw(progress.recent[session_id].last)
+        where = f"conversation {session_id}"
+        progress.recent[session_id] = Frontier.after(chats, parse_timestamp(lead["created_at"]), run.guard, where)
+        progress.saw(progress.recent[session_id].last, run.guard, where)
 
 
-def _backfill(
-    http: ProviderHttp,
-    bot_id: str,
-    leads: list[dict[str, Any]],
-    window: Window,
-    observer: RunObserver,
-    batch_size: int,
-    max_workers: int,
-) -> Iterator[Any]:
+def _backfill(run: ChatnodeRun, bot_id: str, leads: list[dict[str, Any]], window: Window) -> Iterator[Any]:
     # a conversation started before the window may have chats inside it; one started after may not
     chosen = [lead for lead in leads if window.until is None or parse_timestamp(lead["created_at"]) < window.until]
-    for lead, chats in _chats_by_conversation(http, bot_id, chosen, batch_size, max_workers):
+    for lead, chats in _chats_by_conversation(run, bot_id, chosen):
+        if isinstance(chats, ProviderError):
+            run.observer.skip(f"bot {bot_id}, conversation {lead['session_id']}", cause_of(chats))
+            continue
         rows = [
             to_message_row(bot_id, c, n) for n, c in enumerate(chats) if window.admits(parse_timestamp(c["created_at"]))
         ]
         if rows:
-            observer.on_rows("messages", len(rows))
-            observer.on_rows("conversations", 1)
+            run.observer.on_rows("messages", len(rows))
+            run.observer.on_rows("conversations", 1)
             yield as_messages(rows)
             yield as_conversations([to_conversation_row(bot_id, lead)])

@@ -2,59 +2,130 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..common.canonical import conversation_row, message_row
-from ..common.errors import MalformedResponseError, RequestRejectedError
+from ..common.errors import MalformedResponseError, ProviderError
 from ..common.http import ProviderHttp
-from ..common.timeutil import parse_timestamp, required_timestamp
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, cause_of
+from ..common.payload import first_copies, record_id
+from ..common.timeutil import FutureGuard, parse_timestamp, required_timestamp
 from .settings import CHATS_PATH, LEADS_PATH, PROVIDER, ROLES
 
-VALIDATION_ERROR = 422
+
+@dataclass
+class LeadListing:
+    """One bot's leads: those fit to sync, and those rejected with a cause."""
+
+    leads: list[dict[str, Any]] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
 
 
-def list_leads(http: ProviderHttp, bot_id: str) -> list[dict[str, Any]]:
-    """Every conversation ("lead") of one bot: ``POST /get-conversation-ids/{bot_id}``."""
-    leads = [lead for page in http.paginate(LEADS_PATH.format(bot_id=bot_id), method="POST") for lead in page]
-    for lead in leads:
-        if not isinstance(lead, dict) or not lead.get("session_id"):
-            raise MalformedResponseError(PROVIDER, f"bot {bot_id}: a conversation without session_id")
-        required_timestamp(PROVIDER, lead, f"bot {bot_id}: conversation {lead['session_id']}")
-    return leads
+def list_leads(http: ProviderHttp, bot_id: str, warn: Callable[[str], None]) -> LeadListing:
+    """Every conversation ("lead") of one bot: ``POST /get-conversation-ids/{bot_id}``.
+
+    A lead without ``session_id`` cannot be read or recorded: left out with a warning. One
+    without a usable ``created_at`` is rejected (and recorded by the caller).
+    """
+    listing, nameless = LeadListing(), 0
+    for lead in (lead for page in http.paginate(LEADS_PATH.format(bot_id=bot_id), method="POST") for lead in page):
+        session_id = record_id(lead.get("session_id")) if isinstance(lead, dict) else None
+        if session_id is None:
+            nameless += 1
+            continue
+        try:
+            required_timestamp(PROVIDER, lead, f"conversation {session_id}")
+        except MalformedResponseError as exc:
+            listing.rejected[session_id] = cause_of(exc)
+            continue
+        listing.leads.append({**lead, "session_id": session_id})
+    if nameless:
+        warn(f"bot {bot_id}: {nameless} listed conversation(s) without a session_id; left out")
+    return listing
+
+
+@dataclass
+class ChatBatch:
+    """Chats of a batch of conversations, by conversation, and the conversations that failed."""
+
+    chats: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    failed: dict[str, ProviderError] = field(default_factory=dict)
+    duplicates: int = 0
+
+    def merged(self, other: ChatBatch) -> ChatBatch:
+        """Both halves of a split batch together."""
+        duplicates = self.duplicates + other.duplicates
+        return ChatBatch({**self.chats, **other.chats}, {**self.failed, **other.failed}, duplicates)
+
+
+DUPLICATES = "duplicate chat ids within one response (first copy kept)"
+
+
+def fetch_batch(http: ProviderHttp, bot_id: str, session_ids: Sequence[str], breaker: Breaker) -> ChatBatch:
+    """The chats of some conversations, isolating the ones that fail.
+
+    A batch that fails (a 422, a payload that cannot be attributed to one conversation, or errors
+    after every retry) is halved until the culprit is alone; a chat that is broken but names its
+    conversation fails that conversation only. Once ``breaker`` trips, failing halves are not split
+    further and their conversations are simply not read this run.
+    """
+    if not session_ids or breaker.tripped:
+        return ChatBatch()
+    try:
+        chats = fetch_chats(http, bot_id, session_ids)
+    except CONVERSATION_ERRORS as exc:
+        breaker.record(exc)
+        if len(session_ids) == 1:
+            return ChatBatch(failed={session_ids[0]: exc})
+        middle = len(session_ids) // 2
+        first = fetch_batch(http, bot_id, session_ids[:middle], breaker)
+        return first.merged(fetch_batch(http, bot_id, session_ids[middle:], breaker))
+    return _grouped(chats, session_ids)
 
 
 def fetch_chats(http: ProviderHttp, bot_id: str, session_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The chats of some conversations: ``POST /get-chats/{bot_id}`` with their ids as the body.
+    """``POST /get-chats/{bot_id}`` with the ids as the body; every chat must name its conversation.
 
-    A 422 on a batch of several ids halves it and tries again, since the API documents no limit.
     Never sends ``[]``, which would mean "the k most recent conversations".
     """
-    if not session_ids:
-        return []
-    try:
-        pages = http.paginate(CHATS_PATH.format(bot_id=bot_id), method="POST", json=list(session_ids))
-        chats = [chat for page in pages for chat in page]
-    except RequestRejectedError as exc:
-        if exc.status != VALIDATION_ERROR or len(session_ids) == 1:
-            raise
-        middle = len(session_ids) // 2
-        return fetch_chats(http, bot_id, session_ids[:middle]) + fetch_chats(http, bot_id, session_ids[middle:])
+    pages = http.paginate(CHATS_PATH.format(bot_id=bot_id), method="POST", json=list(session_ids))
+    chats = [chat for page in pages for chat in page]
     for chat in chats:
-        if not isinstance(chat, dict) or not chat.get("id") or not chat.get("session_id"):
-            raise MalformedResponseError(PROVIDER, f"bot {bot_id}: a chat without id or session_id")
-        required_timestamp(PROVIDER, chat, f"bot {bot_id}: chat {chat['id']}")
+        if not isinstance(chat, dict) or record_id(chat.get("session_id")) is None:
+            raise MalformedResponseError(PROVIDER, f"bot {bot_id}: a chat without session_id")
     return chats
 
 
-def ordered_by_conversation(chats: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Chats grouped by ``session_id``, in time order (the API's order breaks ties)."""
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for chat in chats:
-        grouped.setdefault(str(chat["session_id"]), []).append(chat)
-    return {sid: sorted(items, key=lambda c: parse_timestamp(c["created_at"])) for sid, items in grouped.items()}
+def _grouped(chats: list[dict[str, Any]], session_ids: Sequence[str]) -> ChatBatch:
+    asked = set(session_ids)
+    unique, duplicates = first_copies(chats, lambda c: f"{c.get('session_id')}\x1f{c.get('id')}")
+    batch = ChatBatch(duplicates=duplicates)
+    for chat in unique:
+        session_id = str(record_id(chat["session_id"]))
+        if session_id not in asked or session_id in batch.failed:
+            continue
+        problem = _chat_problem(chat)
+        if problem is not None:
+            batch.failed[session_id] = problem
+            batch.chats.pop(session_id, None)
+            continue
+        batch.chats.setdefault(session_id, []).append(chat)
+    for items in batch.chats.values():
+        items.sort(key=lambda c: parse_timestamp(c["created_at"]))
+    return batch
+
+
+def _chat_problem(chat: dict[str, Any]) -> ProviderError | None:
+    if record_id(chat.get("id")) is None:
+        return MalformedResponseError(PROVIDER, "a chat without a usable id")
+    try:
+        required_timestamp(PROVIDER, chat, f"chat {chat['id']}")
+    except MalformedResponseError as exc:
+        return exc
+    return None
 
 
 def role_and_text(chat: dict[str, Any]) -> tuple[str, str | None]:
@@ -72,8 +143,8 @@ def to_message_row(bot_id: str, chat: dict[str, Any], sequence: int) -> dict[str
     return message_row(
         provider=PROVIDER,
         bot_id=bot_id,
-        conversation_id=str(chat["session_id"]),
-        message_id=str(chat["id"]),
+        conversation_id=str(record_id(chat["session_id"])),
+        message_id=str(record_id(chat["id"])),
         role=role,
         content=content,
         created_at=parse_timestamp(chat["created_at"]),
@@ -106,15 +177,21 @@ class Frontier:
     def is_new(self, chat: dict[str, Any]) -> bool:
         """Whether a chat is past the frontier (not loaded yet)."""
         moment = parse_timestamp(chat["created_at"])
-        return moment > self.last or (moment == self.last and str(chat["id"]) not in self.ids)
+        return moment > self.last or (moment == self.last and str(record_id(chat["id"])) not in self.ids)
 
     @classmethod
-    def after(cls, chats: list[dict[str, Any]], fallback: datetime) -> Frontier:
-        """The frontier once every chat of ``chats`` is loaded; ``fallback`` when there are none."""
-        if not chats:
+    def after(
+        cls, chats: list[dict[str, Any]], fallback: datetime, guard: FutureGuard, where: str
+    ) -> Frontier:
+        """The frontier once every chat of ``chats`` is loaded; ``fallback`` when there are none.
+
+        A chat from the future does not move it (it is written again on every run instead).
+        """
+        last = guard.latest((parse_timestamp(c["created_at"]) for c in chats), where)
+        if last is None:
             return cls(fallback)
-        last = max(parse_timestamp(c["created_at"]) for c in chats)
-        return cls(last, tuple(sorted(str(c["id"]) for c in chats if parse_timestamp(c["created_at"]) == last)))
+        at_last = (str(record_id(c["id"])) for c in chats if parse_timestamp(c["created_at"]) == last)
+        return cls(last, tuple(sorted(at_last)))
 
 
 @dataclass
@@ -144,19 +221,27 @@ class BotProgress:
             "recent": {sid: [f.last.isoformat(), list(f.ids)] for sid, f in sorted(self.recent.items())},
         }
 
-    def to_reread(self, leads: list[dict[str, Any]], lookback: timedelta) -> list[dict[str, Any]]:
-        """Leads that are new, or were active within the lookback at the last load; nothing else."""
+    def to_reread(
+        self, leads: list[dict[str, Any]], lookback: timedelta, also: set[str] = frozenset()  # type: ignore[assignment]
+    ) -> list[dict[str, Any]]:
+        """Leads that are new, were active within the lookback at the last load, or are in ``also``."""
         if self.horizon is None:
             return leads
         cutoff = self.horizon - lookback
         # A lead seen before and started after the cutoff is still in ``recent``, so any other lead
         # started after the cutoff is new.
         return [
-            lead for lead in leads if lead["session_id"] in self.recent or parse_timestamp(lead["created_at"]) >= cutoff
+            lead
+            for lead in leads
+            if lead["session_id"] in self.recent
+            or lead["session_id"] in also
+            or parse_timestamp(lead["created_at"]) >= cutoff
         ]
 
-    def saw(self, moment: datetime) -> None:
-        """Moves the data clock forward."""
+    def saw(self, moment: datetime, guard: FutureGuard | None = None, where: str = "") -> None:
+        """Moves the data clock forward (never into the future, given a ``guard``)."""
+        if guard is not None and not guard.admits(moment, where):
+            return
         self.horizon = moment if self.horizon is None else max(self.horizon, moment)
 
     def pruned(self, lookback: timedelta) -> BotProgress:

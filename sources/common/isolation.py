@@ -57,6 +57,7 @@ class SyncErrors:
         self._observer = observer
         self._open = ledger.open_sync_errors(provider)
         self._rows: dict[str, dict[str, Any]] = {}
+        self._unreachable: dict[str, bool] = {}
         self._now = datetime.now(UTC)
         self._lock = threading.Lock()
 
@@ -66,12 +67,11 @@ class SyncErrors:
         return set(self._open)
 
     def failed(self, bot_id: str | None, conversation_id: str, error: ProviderError | str) -> None:
-        """Records one skipped conversation (warning, ``error:`` line and a ``sync_errors`` row)."""
+        """Records one skipped conversation; reported by ``finish``."""
         cause = error if isinstance(error, str) else cause_of(error)
-        label = f"bot {bot_id}, conversation {conversation_id}" if bot_id else f"conversation {conversation_id}"
-        self._observer.skip(label, cause)
         first_seen, count = self._open.get(conversation_id, (self._now, 0))
         with self._lock:
+            self._unreachable[conversation_id] = isinstance(error, ProviderUnavailableError)
             self._rows[conversation_id] = {
                 "provider": self.provider,
                 "bot_id": bot_id,
@@ -100,10 +100,28 @@ class SyncErrors:
                 "resolved_at": self._now,
             }
 
-    def rows(self) -> TableRows:
-        """The rows to merge into ``sync_errors``; yield them after the conversations' rows."""
+    def finish(self, breaker: Breaker) -> TableRows:
+        """Reports the skipped conversations and returns the rows to merge into ``sync_errors``.
+
+        When the provider was down (``breaker.down``), that is one provider failure, not one
+        skipped conversation per id: the unreachable ones are neither reported nor recorded.
+
+        Args:
+            breaker: The run's breaker.
+
+        Returns:
+            The rows; yield them after the conversations' rows.
+        """
         with self._lock:
-            return as_sync_errors(list(self._rows.values()))
+            rows = dict(self._rows)
+        if breaker.down:
+            self._observer.fail(breaker.describe())
+            rows = {cid: row for cid, row in rows.items() if not self._unreachable.get(cid)}
+        for cid, row in rows.items():
+            if row["resolved_at"] is None:
+                label = f"bot {row['bot_id']}, conversation {cid}" if row["bot_id"] else f"conversation {cid}"
+                self._observer.skip(label, row["error"])
+        return as_sync_errors(list(rows.values()))
 
 
 @dataclass
@@ -135,9 +153,16 @@ class Breaker:
         """Whether to stop asking."""
         return self.attempts >= self.min_attempts and self.failures > self.max_failure_ratio * self.attempts
 
+    @property
+    def down(self) -> bool:
+        """Whether the provider, not some conversations, failed: tripped, or nothing reachable."""
+        return self.tripped or (self.attempts > 0 and self.failures == self.attempts)
+
     def describe(self) -> str:
-        """Why the run stopped early, for the provider's ``error:`` line."""
-        return (
-            f"stopped early: {self.failures} of {self.attempts} conversations unreachable after every retry "
-            f"(last: {self.last_cause}); the provider looks down"
-        )
+        """Why the provider counts as down, for its ``error:`` line."""
+        if self.tripped:
+            return (
+                f"stopped early: {self.failures} of {self.attempts} conversations unreachable "
+                f"(last: {self.last_cause}); the provider looks down"
+            )
+        return f"{self.last_cause} (all {self.attempts} conversation(s))"

@@ -50,7 +50,10 @@ def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
         raise ValueError(f"not a timestamp: {value!r}")
     if isinstance(value, int | float):
         seconds = value / 1000 if value > 10**11 else value
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"not a timestamp: {value!r}") from None
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return moment.astimezone(UTC)

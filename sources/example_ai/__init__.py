@@ -136,9 +136,7 @@ def messages(
             else:
                 yield from _emit(outcome, state, observer, options.bot_id, guard, move_cursor=backfill is None)
                 errors.loaded(None, conversation_id)
-        yield errors.rows()
-    if breaker.tripped:
-        observer.fail(breaker.describe())
+        yield errors.finish(breaker)
     if backfill is None:
         for stale in set(state) - set(conversation_ids):  # keeps state bounded by the config
             del state[stale]

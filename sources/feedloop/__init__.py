@@ -22,6 +22,7 @@ from ..common.canonical import TableRows, as_conversations, as_messages, convers
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.timeutil import Window
@@ -31,6 +32,7 @@ from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
 UNRECOGNISED = "items in an unrecognised shape (loaded with role unknown, raw kept)"
 UNKNOWN_ROLE = "messages with an unrecognised role (loaded as unknown)"
 NO_TIME = "messages without a timestamp (created_at = first seen)"
+DUPLICATES = "duplicate message ids within one history (first copy kept)"
 
 
 @dlt.source(name=PROVIDER, max_table_nesting=0)
@@ -82,15 +84,19 @@ def histories(
     def read(convo_id: str) -> list[Any]:
         return read_history(http, convo_id)
 
+    breaker = Breaker()
     with Ledger() as ledger:
+        errors = SyncErrors(PROVIDER, observer, ledger)
         yield from _sync(
-            fan_out(conversation_ids, read, max_workers, tolerate=(NotFoundError,)),
+            fan_out(conversation_ids, read, max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker),
             state,
             ledger,
+            errors,
             observer,
             first_seen,
             backfill,
         )
+        yield errors.finish(breaker)
     if backfill is None:
         for stale in set(state) - set(conversation_ids):  # keeps state bounded by the config
             del state[stale]
@@ -100,14 +106,19 @@ def _sync(
     reads: Iterator[tuple[str, list[Any] | ProviderError]],
     state: dict[str, Any],
     ledger: Ledger,
+    errors: SyncErrors,
     observer: RunObserver,
     first_seen: datetime,
     backfill: Window | None,
 ) -> Iterator[Any]:
     for convo_id, outcome in reads:
-        if isinstance(outcome, ProviderError):
+        if isinstance(outcome, NotFoundError):
             observer.warn(f"conversation {convo_id} not found; skipped")
             continue
+        if isinstance(outcome, ProviderError):
+            errors.failed(None, convo_id, outcome)
+            continue
+        errors.loaded(None, convo_id)
         mapped = [map_item(item) for item in outcome]
         keys = [message_key(convo_id, n, item, m) for n, (item, m) in enumerate(zip(outcome, mapped, strict=True))]
         if backfill is not None:
@@ -145,6 +156,14 @@ def _emit(
     observer: RunObserver,
     new: bool,
 ) -> Iterator[Any]:
+    first_position: dict[str, int] = {}
+    for n, key in enumerate(keys):
+        first_position.setdefault(key, n)
+    repeated = [n for n in fresh if first_position[keys[n]] != n]
+    if repeated:
+        observer.count(DUPLICATES, len(repeated))
+        observer.warn(f"conversation {convo_id}: {len(repeated)} duplicate id(s) in one history")
+        fresh = [n for n in fresh if first_position[keys[n]] == n]
     rows = [to_message_row(convo_id, n, items[n], mapped[n], keys[n], first_seen) for n in fresh]
     observer.count(UNRECOGNISED, sum(not mapped[n].recognised for n in fresh))
     observer.count(UNKNOWN_ROLE, sum(mapped[n].recognised and not mapped[n].role_known for n in fresh))

@@ -136,9 +136,7 @@ def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
             if run.backfill is None:
                 awaiting.observe_listing(listing.sessions)
                 state[chatbot_uuid] = awaiting.pruned(run.reply_wait).to_state()
-        yield errors.rows()
-    if breaker.tripped:
-        run.observer.fail(breaker.describe())
+        yield errors.finish(breaker)
 
 
 def _changed_sessions(
