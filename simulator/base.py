@@ -64,8 +64,12 @@ class SimResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
     def encode(self) -> bytes:
-        """The JSON body bytes."""
-        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        """The JSON body bytes (escaped ASCII when the payload holds a lone surrogate)."""
+        text = json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            return json.dumps(self.payload, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)

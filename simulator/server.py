@@ -23,6 +23,8 @@ from . import chatnode, example_ai, feedloop, owlbot
 from .base import ProviderContext, SimRequest, SimResponse, SimulatorSettings, TruthConversation, TruthMessage
 from .corpus import Corpus
 from .faults import FaultInjector, FaultSpec
+from .tamper import Tamper, Tampered, concerns
+from .tamper import apply as apply_tamper
 
 CONTRACTS: dict[str, ModuleType] = {
     "example_ai": example_ai,
@@ -77,6 +79,7 @@ class Simulator:
         self.settings = settings or SimulatorSettings()
         self.faults = FaultInjector(faults or FaultSpec())
         self.requests: list[RequestRecord] = []
+        self.tampers: list[Tamper] = []
         self._log_lock = threading.Lock()
         self._server = _Server((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
@@ -117,6 +120,17 @@ class Simulator:
     def set_faults(self, spec: FaultSpec) -> None:
         """Replaces the fault probabilities."""
         self.faults = FaultInjector(spec)
+
+    def set_tampers(self, tampers: list[Tamper]) -> None:
+        """Replaces the targeted payload tampers (see ``simulator.tamper``)."""
+        self.tampers = list(tampers)
+
+    def tampered(self, provider: str, request: SimRequest, response: SimResponse) -> Tampered | None:
+        """The first tamper of ``provider`` that alters this request's answer, applied."""
+        for tamper in self.tampers:
+            if tamper.provider == provider and concerns(tamper, request):
+                return apply_tamper(tamper, response)
+        return None
 
     def advance(self, delta: timedelta) -> datetime:
         """Moves the virtual clock (see ``Corpus.advance``)."""
@@ -177,6 +191,12 @@ class Simulator:
         if request.path == "/_admin/truth":
             truth = self.truth(query.get("provider", "example_ai"))
             return SimResponse(200, json.loads(json.dumps(asdict(truth), default=str)))
+        if request.path == "/_admin/faults" and request.method == "POST":
+            self.set_faults(FaultSpec.parse((request.json() or {}).get("spec", ""), seed=int(query.get("seed", 0))))
+            return SimResponse(200, {"faults": self.faults.spec.total_probability})
+        if request.path == "/_admin/tamper" and request.method == "POST":
+            self.set_tampers([Tamper.parse(value) for value in request.json() or []])
+            return SimResponse(200, {"tampers": len(self.tampers)})
         if request.path == "/_admin/requests":
             with self._log_lock:
                 records = [asdict(r) for r in self.requests]
@@ -256,12 +276,22 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(spec.slow_ms / 1000)
         response = sim.respond(provider, request)
+        tampered = sim.tampered(provider, request, response)
+        if tampered is not None:
+            return self._send_tampered(tampered)
         if fault == "truncate":
             return self._send_truncated(response)
         if fault == "invalid":
             body = response.encode()
             return self._send_raw(200, body[: max(1, len(body) // 2)])
         return self._send(response)
+
+    def _send_tampered(self, tampered: Tampered) -> int:
+        if tampered.truncate:
+            return self._send_truncated(tampered.response)
+        if tampered.raw is None:
+            return self._send(tampered.response)
+        return self._send_raw(tampered.response.status, tampered.raw)
 
     def _send(self, response: SimResponse, extra: dict[str, str] | None = None) -> int:
         return self._send_raw(response.status, response.encode(), {**response.headers, **(extra or {})})

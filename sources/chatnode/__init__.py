@@ -116,10 +116,12 @@ def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]
             if run.breaker.tripped:
                 break
             try:
-                listing = list_leads(run.http, bot_id, run.observer.warn)
+                listing = list_leads(run.http, bot_id)
             except CONVERSATION_ERRORS as exc:  # this bot only; a credentials error fails them all
                 run.observer.fail(f"bot {bot_id}: {cause_of(exc)}")
                 continue
+            if listing.nameless:
+                run.observer.skip(f"bot {bot_id}", f"{listing.nameless} listed conversation(s) without session_id")
             for session_id, cause in listing.rejected.items():
                 errors.failed(bot_id, session_id, cause)
             if run.backfill is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,19 +22,20 @@ class LeadListing:
 
     leads: list[dict[str, Any]] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
+    nameless: int = 0  # listed without a session_id: cannot be read or recorded
 
 
-def list_leads(http: ProviderHttp, bot_id: str, warn: Callable[[str], None]) -> LeadListing:
+def list_leads(http: ProviderHttp, bot_id: str) -> LeadListing:
     """Every conversation ("lead") of one bot: ``POST /get-conversation-ids/{bot_id}``.
 
-    A lead without ``session_id`` cannot be read or recorded: left out with a warning. One
+    A lead without ``session_id`` cannot be read or recorded: counted in ``nameless`` and left out. One
     without a usable ``created_at`` is rejected (and recorded by the caller).
     """
-    listing, nameless = LeadListing(), 0
+    listing = LeadListing()
     for lead in (lead for page in http.paginate(LEADS_PATH.format(bot_id=bot_id), method="POST") for lead in page):
         session_id = record_id(lead.get("session_id")) if isinstance(lead, dict) else None
         if session_id is None:
-            nameless += 1
+            listing.nameless += 1
             continue
         try:
             required_timestamp(PROVIDER, lead, f"conversation {session_id}")
@@ -42,8 +43,6 @@ def list_leads(http: ProviderHttp, bot_id: str, warn: Callable[[str], None]) -> 
             listing.rejected[session_id] = cause_of(exc)
             continue
         listing.leads.append({**lead, "session_id": session_id})
-    if nameless:
-        warn(f"bot {bot_id}: {nameless} listed conversation(s) without a session_id; left out")
     return listing
 
 

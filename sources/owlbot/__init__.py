@@ -116,13 +116,16 @@ def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
             if breaker.tripped:
                 break
             try:
-                listing = list_sessions(run.http, chatbot_uuid, run.observer.warn)
+                listing = list_sessions(run.http, chatbot_uuid)
             except NotFoundError:
                 run.observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
                 continue
             except CONVERSATION_ERRORS as exc:  # this bot only; a credentials error fails them all
                 run.observer.fail(f"chatbot {chatbot_uuid}: {cause_of(exc)}")
                 continue
+            if listing.nameless:
+                nameless = f"{listing.nameless} listed session(s) without session_uuid"
+                run.observer.skip(f"chatbot {chatbot_uuid}", nameless)
             for bad in listing.rejected:
                 errors.failed(chatbot_uuid, bad.session_uuid, bad.cause)
             awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid), run.guard)

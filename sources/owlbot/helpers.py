@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -58,26 +57,24 @@ class SessionListing:
 
     sessions: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[RejectedSession] = field(default_factory=list)
+    nameless: int = 0  # listed without a session_uuid: cannot be read or recorded
 
 
-def list_sessions(http: ProviderHttp, chatbot_uuid: str, warn: Callable[[str], None]) -> SessionListing:
+def list_sessions(http: ProviderHttp, chatbot_uuid: str) -> SessionListing:
     """Every session of one bot, checked for the fields change detection relies on.
 
-    A session without ``session_uuid`` cannot be read or recorded: it is left out with a warning.
+    A session without ``session_uuid`` cannot be read or recorded: it is counted in ``nameless`` and left out.
     One whose ``messagenbr`` is not a count is rejected (and recorded by the caller).
     """
     listing = SessionListing()
-    nameless = 0
     for session in _one_response(http, SESSIONS_PATH.format(chatbot_uuid=chatbot_uuid)):
         session_uuid = record_id(session.get("session_uuid")) if isinstance(session, dict) else None
         if session_uuid is None:
-            nameless += 1
+            listing.nameless += 1
         elif (problem := _session_problem(session)) is not None:
             listing.rejected.append(RejectedSession(session_uuid, problem))
         else:
             listing.sessions.append({**session, "session_uuid": session_uuid})
-    if nameless:
-        warn(f"chatbot {chatbot_uuid}: {nameless} listed session(s) without a session_uuid; left out")
     return listing
 
 
