@@ -168,29 +168,42 @@ def to_conversation_row(bot_id: str, lead: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Frontier:
-    """The newest loaded moment of a conversation and the chat ids loaded at it."""
+    """The newest loaded moment of a conversation, the chat ids loaded at it, and future-dated ids.
+
+    A chat dated in the future does not move ``last``; its id is kept in ``future`` so that it is
+    written again on every run, and its corrected copy replaces it once the provider fixes it.
+    """
 
     last: datetime
     ids: tuple[str, ...] = ()
+    future: tuple[str, ...] = ()
 
     def is_new(self, chat: dict[str, Any]) -> bool:
-        """Whether a chat is past the frontier (not loaded yet)."""
+        """Whether a chat is past the frontier (not loaded yet), or was loaded future-dated."""
         moment = parse_timestamp(chat["created_at"])
-        return moment > self.last or (moment == self.last and str(record_id(chat["id"])) not in self.ids)
+        identity = str(record_id(chat["id"]))
+        return moment > self.last or (moment == self.last and identity not in self.ids) or identity in self.future
 
     @classmethod
-    def after(
-        cls, chats: list[dict[str, Any]], fallback: datetime, guard: FutureGuard, where: str
-    ) -> Frontier:
-        """The frontier once every chat of ``chats`` is loaded; ``fallback`` when there are none.
-
-        A chat from the future does not move it (it is written again on every run instead).
-        """
-        last = guard.latest((parse_timestamp(c["created_at"]) for c in chats), where)
+    def after(cls, chats: list[dict[str, Any]], fallback: datetime, guard: FutureGuard, where: str) -> Frontier:
+        """The frontier once every chat of ``chats`` is loaded; ``fallback`` when there are none."""
+        stamps = [(parse_timestamp(c["created_at"]), str(record_id(c["id"]))) for c in chats]
+        future = tuple(sorted(identity for moment, identity in stamps if not guard.admits(moment, where)))
+        last = max((moment for moment, identity in stamps if identity not in future), default=None)
         if last is None:
-            return cls(fallback)
-        at_last = (str(record_id(c["id"])) for c in chats if parse_timestamp(c["created_at"]) == last)
-        return cls(last, tuple(sorted(at_last)))
+            return cls(fallback, (), future)
+        return cls(last, tuple(sorted(identity for moment, identity in stamps if moment == last)), future)
+
+    def to_state(self) -> list[Any]:
+        """The JSON-able form kept in dlt state (the third item only when there are future ids)."""
+        form: list[Any] = [self.last.isoformat(), list(self.ids)]
+        return [*form, list(self.future)] if self.future else form
+
+    @classmethod
+    def from_state(cls, value: list[Any]) -> Frontier:
+        """Reads the form written by ``to_state``."""
+        future = tuple(value[2]) if len(value) > 2 else ()
+        return cls(parse_timestamp(value[0]), tuple(value[1]), future)
 
 
 @dataclass
@@ -210,14 +223,14 @@ class BotProgress:
         """Reads the form written by ``to_state``."""
         if not value:
             return cls()
-        recent = {sid: Frontier(parse_timestamp(last), tuple(ids)) for sid, (last, ids) in value["recent"].items()}
+        recent = {sid: Frontier.from_state(form) for sid, form in value["recent"].items()}
         return cls(parse_timestamp(value["horizon"]) if value.get("horizon") else None, recent)
 
     def to_state(self) -> dict[str, Any]:
         """The JSON-able form kept in dlt state."""
         return {
             "horizon": self.horizon.isoformat() if self.horizon else None,
-            "recent": {sid: [f.last.isoformat(), list(f.ids)] for sid, f in sorted(self.recent.items())},
+            "recent": {sid: f.to_state() for sid, f in sorted(self.recent.items())},
         }
 
     def to_reread(
@@ -248,4 +261,4 @@ class BotProgress:
         if self.horizon is None:
             return self
         cutoff = self.horizon - lookback
-        return BotProgress(self.horizon, {sid: f for sid, f in self.recent.items() if f.last >= cutoff})
+        return BotProgress(self.horizon, {sid: f for sid, f in self.recent.items() if f.last >= cutoff or f.future})
