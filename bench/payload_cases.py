@@ -99,6 +99,7 @@ class CaseResult:
     sync_error_rows: int
     after_fix_lost: int
     after_fix_exit: int
+    unresolved_after_fix: int
 
     @property
     def outcome(self) -> str:
@@ -115,6 +116,7 @@ class CaseResult:
             and self.healthy_lost == 0
             and self.after_fix_lost == 0
             and self.after_fix_exit == 0
+            and self.unresolved_after_fix == 0
         )
 
 
@@ -207,7 +209,8 @@ def run_case(case: PayloadCase, workdir: Path, invoke: Invoke, size: int = 400) 
         fixed_code, _ = invoke(args, env)
         normalised = target if case.outcome == LOADED else None
         after_fix_lost = lost_messages(sim, warehouse, case.provider, present_only=normalised)
+        unresolved = sync_error_count(warehouse, case.provider, target)
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     return CaseResult(
-        case, code, errors, target, target_rows, healthy_lost, recorded, after_fix_lost, fixed_code
+        case, code, errors, target, target_rows, healthy_lost, recorded, after_fix_lost, fixed_code, unresolved
     )
