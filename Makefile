@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean reliability
 
 install: $(STAMP)
 
@@ -28,3 +28,7 @@ lint: install
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Kills, overlaps, a fault storm and hostile payloads against the simulator's ground truth (~10 min).
+reliability: install
+	$(BIN)/python -m bench.reliability
