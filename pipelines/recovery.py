@@ -11,10 +11,11 @@ What a kill can leave, and the repair (each found by killing runs at every step;
 - ``load/new/<id>``: normalize output that never committed while its input is still extracted:
   normalize simply runs again; deleted.
 - A package missing its ``schema.json`` or job folders (e.g. left by two overlapping runs): dlt
-  cannot read it, so it is aborted with dlt's own ``abort_packages``, which rewinds the local
-  state to that package's start snapshot. Its data was never loaded and its cursors are undone,
-  so the next extract reads it again. Without a snapshot, the local state is rebuilt from the
-  destination, which holds the state of the last load that committed.
+  cannot read it, and the local state carries the cursors it had moved. The local working folder
+  is dropped and rebuilt from the destination (``pipeline.drop`` + ``sync_destination``), which
+  holds the state of the last load that committed: every pending package goes, and its data,
+  never loaded, is extracted again. (dlt's ``abort_packages`` rewinds to a package's snapshot,
+  but a broken package may have none, and then dlt leaves the moved cursors in place.)
 """
 
 from __future__ import annotations
@@ -111,14 +112,8 @@ def repair_working_folders(pipeline: dlt.Pipeline) -> Repairs:
     if not broken:
         return repairs
     repairs.aborted = broken
-    try:
-        pipeline.abort_packages(load_id=broken[0])
-    except Exception:  # too broken for dlt to plan an abort: fall back to the destination's state
-        _rebuild_from_destination(pipeline)
-        repairs.state_rebuilt = True
-    for name in _broken_packages(root):  # abort deletes newer packages; anything left is unreadable
-        for parent in (root / "normalize" / "extracted", root / "load" / "normalized"):
-            shutil.rmtree(parent / name, ignore_errors=True)
+    _rebuild_from_destination(pipeline)
+    repairs.state_rebuilt = True
     return repairs
 
 

@@ -259,3 +259,17 @@ def test_a_fault_storm_loses_and_duplicates_nothing(
             monkeypatch.setenv(key, value)
         assert main(["run", "--pipelines-dir", str(tmp_path / "p")]) == 0
         assert exact(sim, warehouse)
+
+
+def test_an_empty_package_folder_left_by_an_overlap_does_not_jam_the_pipeline(
+    sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipelines_dir = tmp_path / "pipelines"
+    assert main(["run", "--provider", "owlbot", "--pipelines-dir", str(pipelines_dir)]) == 0
+    ids = sim.corpus.conversation_ids("example_ai")
+    _pending_package(sim, tmp_path, example_ai(conversation_ids=ids), normalize=False)  # cursors moved locally
+    (pipelines_dir / "chat_history" / "load" / "normalized" / "1795000000.123").mkdir(parents=True)
+    assert main(["run", "--pipelines-dir", str(pipelines_dir)]) == 0
+    err = capsys.readouterr().err
+    assert "dropped 1 broken package(s) (1795000000.123)" in err and "rebuilt the local state" in err
+    assert exact(sim, configured)
