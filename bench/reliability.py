@@ -42,7 +42,7 @@ from pipelines.demo import simulator_environment
 from simulator import Corpus, FaultSpec, Simulator
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
-STORM = "429=0.08,500=0.05,502=0.03,503=0.04,reset=0.04,truncate=0.04,invalid=0.04,retry_after=1"
+STORM = "429=0.08,500=0.06,502=0.04,503=0.05,reset=0.05,truncate=0.04,invalid=0.04,retry_after=1"
 KILL_POINTS = {
     "startup": None,
     "extract": ("GET request to", "POST request to"),
@@ -188,6 +188,7 @@ def kills(size: int, count: int) -> Figures:
     rng = random.Random(5)
     points = list(KILL_POINTS)
     landed: dict[str, int] = dict.fromkeys(points, 0)
+    repaired = 0
     with workspace(size, seed=73) as ws:
         for trial in range(count):
             point = points[trial % len(points)]
@@ -195,6 +196,7 @@ def kills(size: int, count: int) -> Figures:
             landed[point] += _kill_when(ws.start(), point, rng)
             code, err = ws.run()
             figures.trials += 1
+            repaired += "repaired an interrupted run" in err
             if code != 0:
                 figures.jammed += 1
                 figures.notes.append(f"trial {trial} ({point}): rerun exit {code}: {_last_error(err)}")
@@ -202,6 +204,7 @@ def kills(size: int, count: int) -> Figures:
             figures.lost += lost
             figures.duplicated += duplicated
     figures.notes.insert(0, "landed: " + ", ".join(f"{p} {n}" for p, n in landed.items()))
+    figures.notes.insert(1, f"{repaired} reruns repaired what the kill left in dlt's working folders")
     figures.seconds = time.monotonic() - started
     return figures
 

@@ -115,6 +115,8 @@ STATUS_STYLE = {"ok": "[green]{}[/]", "partial": "[yellow]{}[/]", "failed": "[re
 def print_report(report: RunReport, title: str) -> None:
     """The outcomes of a run, then the views' error and how a signal stopped it, if so."""
     print_outcomes(report.outcomes, title)
+    if report.setup_error:
+        console.print(f"[red]error:[/] {report.setup_error}", highlight=False, soft_wrap=True)
     if report.views_error:
         console.print(f"[red]error:[/] {report.views_error}", highlight=False, soft_wrap=True)
     if report.signal is not None:

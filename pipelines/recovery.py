@@ -112,12 +112,13 @@ def repair_working_folders(pipeline: dlt.Pipeline) -> Repairs:
     if not broken:
         return repairs
     repairs.aborted = broken
-    _rebuild_from_destination(pipeline)
+    rebuild_from_destination(pipeline)
     repairs.state_rebuilt = True
     return repairs
 
 
-def _rebuild_from_destination(pipeline: dlt.Pipeline) -> None:
+def rebuild_from_destination(pipeline: dlt.Pipeline) -> None:
+    """Drops the local working folder and restores state and schemas from the destination."""
     pipeline.drop()  # wipes the local working folder; sync_destination restores state and schemas
     pipeline.sync_destination()
 

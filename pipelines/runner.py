@@ -23,8 +23,8 @@ from sources.common.observer import RunObserver
 
 from .analytics import refresh_views
 from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination
-from .locking import advisory_lock, file_lock
-from .recovery import repair_working_folders, rows_by_table
+from .locking import RunLocked, advisory_lock, file_lock
+from .recovery import rebuild_from_destination, repair_working_folders, rows_by_table
 from .registry import PROVIDERS, secret_values
 from .workspace import absolute_duckdb_path, default_pipelines_dir, lock_dir, make_private
 
@@ -100,12 +100,13 @@ class RunReport:
     repairs: str | None = None
     signal: int | None = None
     views_error: str | None = None
+    setup_error: str | None = None  # the warehouse or dlt's working folders failed before any provider
 
     def exit_code(self) -> ExitCode:
         """The documented exit status of this run."""
         if self.signal is not None:
             return ExitCode.SIGTERM if self.signal == SIGTERM else ExitCode.SIGINT
-        if self.views_error or any(o.error for o in self.outcomes):
+        if self.setup_error or self.views_error or any(o.error for o in self.outcomes):
             return ExitCode.FAILED
         if any(o.observer.skipped for o in self.outcomes):
             return ExitCode.PARTIAL
@@ -190,6 +191,13 @@ def execute(
         try:
             with locked_pipeline(target) as pipeline:
                 _run_locked(pipeline, list(providers), target, backfill, on_start, on_repair, report)
+        except (RunLocked, ConfigurationError):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            if not signals.was_signal_received():
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                report.setup_error = describe_failure("warehouse", exc)  # e.g. the database is down
         finally:
             if signals.was_signal_received():
                 report.signal = received_signal()
@@ -211,7 +219,17 @@ def _run_locked(
         if on_repair:
             on_repair(report.repairs)
     pipeline.sync_destination()
-    recovered = finish_pending(pipeline)
+    try:
+        recovered = finish_pending(pipeline)
+    except PipelineStepFailed as exc:
+        if exc.step != "normalize" or signals.was_signal_received():
+            raise
+        # the same data would fail the same way on every run: drop it, rewind, extract again
+        rebuild_from_destination(pipeline)
+        report.repairs = f"dropped pending packages that cannot be normalized ({describe_failure('dlt', exc)})"
+        if on_repair:
+            on_repair(report.repairs)
+        recovered = {}
     report.outcomes = sync(pipeline, providers, target, backfill, on_start)
     for outcome in report.outcomes:
         outcome.recovered_rows = dict(recovered.pop(outcome.provider, {}))

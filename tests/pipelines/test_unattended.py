@@ -273,3 +273,14 @@ def test_an_empty_package_folder_left_by_an_overlap_does_not_jam_the_pipeline(
     err = capsys.readouterr().err
     assert "dropped 1 broken package(s) (1795000000.123)" in err and "rebuilt the local state" in err
     assert exact(sim, configured)
+
+
+def test_an_unreachable_warehouse_is_one_error_line(
+    sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", "postgresql://loader:pw@127.0.0.1:9/analytics")
+    assert main(["run", "--provider", "example_ai", "--destination", "postgres"]) == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: warehouse: "), err
+    assert "Traceback" not in err
