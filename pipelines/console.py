@@ -90,7 +90,8 @@ def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
             str(outcome.loaded_rows.get("conversations", 0)),
             f"{outcome.seconds:.1f}",
         )
-    stdout.print(table)
+    if table.row_count:
+        stdout.print(table)
     for outcome in outcomes:
         if outcome.recovered_rows:
             stdout.print(
