@@ -21,7 +21,7 @@ from .console import console, live_progress, print_report, warn
 from .destinations import SUPPORTED
 from .locking import RunLocked
 from .registry import PROVIDERS, configured_providers
-from .runner import DATASET_NAME, ExitCode, RunReport, Target, build_pipeline, execute, scrub
+from .runner import DATASET_NAME, ExitCode, RunReport, Target, execute, locked_pipeline, scrub
 
 
 def _iso_date(value: str) -> date:
@@ -127,20 +127,26 @@ def _report(args: argparse.Namespace) -> int:
 def write_report(target: Target, html_path: str | None) -> int:
     """Prints the terminal summary and, with ``html_path``, writes the HTML report.
 
+    It refreshes the views, so it takes the run lock like a load (DuckDB allows one writer): while
+    a run is in progress it exits 75 at once.
+
     Args:
         target: The warehouse to read.
         html_path: Where to write the HTML report, if anywhere.
 
     Returns:
         The exit status.
+
+    Raises:
+        RunLocked: A run holds the lock.
     """
     from .console import stdout
     from .report import collect, print_report, write_html
 
-    pipeline = build_pipeline(target)
-    if not refresh_views(pipeline):
-        raise ConfigurationError(f"nothing loaded yet in dataset {target.dataset!r}: run `chatsync run` first")
-    data = collect(pipeline)
+    with locked_pipeline(target) as pipeline:
+        if not refresh_views(pipeline):
+            raise ConfigurationError(f"nothing loaded yet in dataset {target.dataset!r}: run `chatsync run` first")
+        data = collect(pipeline)
     print_report(data, stdout)
     if html_path:
         written = write_html(data, Path(html_path), target.dataset, datetime.now(UTC))

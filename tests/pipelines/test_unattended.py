@@ -284,3 +284,14 @@ def test_an_unreachable_warehouse_is_one_error_line(
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: warehouse: "), err
     assert "Traceback" not in err
+
+
+def test_report_is_refused_while_a_run_holds_the_lock(
+    sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipelines_dir = tmp_path / "pipelines"
+    assert main(["run", "--provider", "example_ai", "--pipelines-dir", str(pipelines_dir)]) == 0
+    with lock_held_by_child(pipelines_dir / "chat_history.lock"):
+        assert main(["report", "--pipelines-dir", str(pipelines_dir)]) == 75
+        assert "skipped: another chatsync run holds the lock" in capsys.readouterr().err
+    assert main(["report", "--pipelines-dir", str(pipelines_dir)]) == 0
