@@ -20,8 +20,9 @@ from .analytics import refresh_views
 from .console import console, live_progress, print_report, warn
 from .destinations import SUPPORTED
 from .locking import RunLocked
-from .registry import PROVIDERS, configured_providers
+from .registry import PROVIDERS, configured_providers, register_configured_secrets
 from .runner import DATASET_NAME, ExitCode, RunReport, Target, execute, locked_pipeline, scrub
+from .workspace import keep_private
 
 
 def _iso_date(value: str) -> date:
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chatsync`` console script."""
     args = build_parser().parse_args(argv)
+    keep_private()
+    register_configured_secrets()
     try:
         if args.command == "simulate":
             from .simulate import serve

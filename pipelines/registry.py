@@ -8,6 +8,7 @@ from typing import Any, Final
 import dlt
 
 from sources.chatnode import chatnode
+from sources.common.secrets import register
 from sources.example_ai import example_ai
 from sources.feedloop import feedloop
 from sources.owlbot import owlbot
@@ -27,7 +28,36 @@ def configured_providers() -> list[str]:
     return [name for name in PROVIDERS if dlt.secrets.get(f"sources.{name}.api_key") is not None]
 
 
+SECRET_SETTINGS: Final = (
+    *(f"sources.{name}.api_key" for name in PROVIDERS),
+    "destination.postgres.credentials",
+    "destination.postgres.credentials.password",
+    "destination.bigquery.credentials.private_key",
+    "destination.bigquery.credentials",
+    "destination.duckdb.credentials.password",
+    "chatsync.pii_key",
+)
+
+
+def _secret_strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):  # a credentials table: its secret parts
+        return [str(v) for k, v in value.items() if k in ("password", "private_key", "private_key_id") and v]
+    return []
+
+
 def secret_values() -> list[str]:
-    """Every configured provider key, so output can be scrubbed of them."""
-    values: list[object] = [dlt.secrets.get(f"sources.{name}.api_key") for name in PROVIDERS]
-    return [str(v) for v in values if v]
+    """Every configured secret (provider keys, destination credentials, the hashing key)."""
+    values: list[str] = []
+    for setting in SECRET_SETTINGS:
+        try:
+            values += _secret_strings(dlt.secrets.get(setting))
+        except Exception:  # a setting of another shape (e.g. a string where a table was expected)
+            continue
+    return values
+
+
+def register_configured_secrets() -> None:
+    """Registers every configured secret for scrubbing, before anything can print or write one."""
+    register(*secret_values())

@@ -20,13 +20,21 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
+from sources.common.secrets import scrub as scrub_secrets
 
 from .analytics import refresh_views
 from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination
 from .locking import RunLocked, advisory_lock, file_lock
 from .recovery import rebuild_from_destination, repair_working_folders, rows_by_table
-from .registry import PROVIDERS, secret_values
-from .workspace import absolute_duckdb_path, default_pipelines_dir, lock_dir, make_private
+from .registry import PROVIDERS, register_configured_secrets
+from .workspace import (
+    absolute_duckdb_path,
+    configure_retention,
+    default_pipelines_dir,
+    lock_dir,
+    make_private,
+    prune_loaded_packages,
+)
 
 PIPELINE_NAME = "chat_history"
 DATASET_NAME = "chat_history"
@@ -131,6 +139,7 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
     target = target.resolved()
     if target.pipelines_dir:
         make_private(Path(target.pipelines_dir))
+    configure_retention()
     return dlt.pipeline(
         pipeline_name=target.pipeline_name,
         destination=make_destination(target.destination, target.duckdb_path),
@@ -279,6 +288,7 @@ def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:
             rows = recovered.setdefault(package.schema_name, Counter())
             rows.update(rows_by_table(package.jobs.get("new_jobs", [])))
     pipeline.load()
+    prune_loaded_packages(pipeline.working_dir)
     return {provider: rows for provider, rows in recovered.items() if provider in PROVIDERS}
 
 
@@ -354,6 +364,7 @@ def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target)
                     pipeline.abort_packages(load_id=load_id)
         raise
     pipeline.load()
+    prune_loaded_packages(pipeline.working_dir)
     counts = info.row_counts if info else {}
     return {table: count for table, count in counts.items() if not table.startswith("_dlt")}
 
@@ -408,11 +419,9 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def scrub(text: str) -> str:
-    """Replaces every configured secret in ``text`` with ``***``."""
-    for secret in secret_values():
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+    """``text`` without any configured secret, and with DSN and URL credentials masked."""
+    register_configured_secrets()
+    return scrub_secrets(text)
 
 
 def refresh_analytics(pipeline: dlt.Pipeline) -> str | None:

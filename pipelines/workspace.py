@@ -10,11 +10,17 @@ would therefore share cursors and even a warehouse file. chatsync instead keeps 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Final
 
+import dlt
+
 STATE_DIR: Final = ".chatsync"
 PRIVATE_DIR_MODE: Final = 0o700
+PRIVATE_UMASK: Final = 0o077  # files 0600, folders 0700
+# dlt settings that keep loaded data from piling up in working folders and staging tables
+RETENTION: Final = {"load.delete_completed_jobs": True, "load.truncate_staging_dataset": True}
 
 
 def make_private(folder: Path) -> Path:
@@ -51,3 +57,34 @@ def absolute_duckdb_path(path: str) -> str:
     if path.startswith(":") or "://" in path:
         return path
     return str(Path(path).expanduser().resolve())
+
+
+def keep_private() -> None:
+    """Everything this process creates from now on is readable by its owner only."""
+    os.umask(PRIVATE_UMASK)
+
+
+def configure_retention() -> None:
+    """Completed load jobs are deleted and staging tables truncated after each load (dlt's own
+    settings), unless the configuration says otherwise."""
+    for key, value in RETENTION.items():
+        if dlt.config.get(key) is None:
+            dlt.config[key] = value
+
+
+def prune_loaded_packages(working_dir: str, keep: int = 1) -> int:
+    """Deletes completed load packages but the newest ``keep`` (kept for ``dlt pipeline … info``).
+
+    Args:
+        working_dir: The pipeline's working folder.
+        keep: How many of the newest loaded packages to keep.
+
+    Returns:
+        How many were deleted.
+    """
+    loaded = Path(working_dir, "load", "loaded")
+    packages = sorted(p for p in loaded.iterdir() if p.is_dir()) if loaded.is_dir() else []
+    stale = packages[:-keep] if keep else packages
+    for package in stale:
+        shutil.rmtree(package, ignore_errors=True)
+    return len(stale)

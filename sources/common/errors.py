@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .secrets import scrub
+
 
 class ChatsyncError(Exception):
     """Base of every error chatsync reports as one clear line."""
@@ -23,7 +25,7 @@ class ProviderError(ChatsyncError):
     def __init__(self, provider: str, message: str, status: int | None = None) -> None:
         self.provider = provider
         self.status = status
-        super().__init__(f"{provider}: {message}")
+        super().__init__(scrub(f"{provider}: {message}"))  # an error body may echo the key
 
 
 class CredentialsError(ProviderError):

@@ -36,6 +36,7 @@ from .errors import (
 )
 from .observer import RunObserver
 from .payload import might_hold_unstorable_text, select_list, storable
+from .secrets import echoes_secret, register, scrub_value
 
 ErrorClassifier = Callable[[str, Response], ProviderError]
 
@@ -150,6 +151,7 @@ class ProviderHttp:
     ) -> None:
         self.provider = provider
         self.base_url = base_url
+        register(getattr(auth, "token", None), getattr(auth, "api_key", None))
         self._auth = auth
         self._classify = classify
         self._observer = observer or RunObserver(provider)
@@ -184,6 +186,8 @@ class ProviderHttp:
             raise _TooDeep() from None
         if might_hold_unstorable_text(response.content):
             parsed = storable(parsed)
+        if echoes_secret(response.content):  # a provider echoing the key: it never reaches a row
+            parsed = scrub_value(parsed)
         # RESTClient parses again to select data; hand it the parsed body instead
         response.json = lambda **_: parsed  # type: ignore[method-assign]
 
