@@ -20,6 +20,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
+from sources.common.privacy import PrivacyPolicy, configured_key
+from sources.common.secrets import register
 from sources.common.secrets import scrub as scrub_secrets
 
 from .analytics import refresh_views
@@ -33,6 +35,7 @@ from .workspace import (
     default_pipelines_dir,
     lock_dir,
     make_private,
+    pii_key,
     prune_loaded_packages,
 )
 
@@ -227,6 +230,10 @@ def _run_locked(
         report.repairs = repairs.describe()
         if on_repair:
             on_repair(report.repairs)
+    key, notice = pii_key(target.resolved().pipelines_dir, configured_key())
+    register(key.decode())
+    if notice and on_repair:
+        on_repair(notice)
     pipeline.sync_destination()
     try:
         recovered = finish_pending(pipeline)
@@ -239,7 +246,7 @@ def _run_locked(
         if on_repair:
             on_repair(report.repairs)
         recovered = {}
-    report.outcomes = sync(pipeline, providers, target, backfill, on_start)
+    report.outcomes = sync(pipeline, providers, target, backfill, on_start, key)
     for outcome in report.outcomes:
         outcome.recovered_rows = dict(recovered.pop(outcome.provider, {}))
     for provider, rows in recovered.items():  # a provider this run did not ask for
@@ -298,6 +305,7 @@ def sync(
     target: Target,
     backfill: tuple[date, date | None] | None = None,
     on_start: Callable[[RunObserver], None] | None = None,
+    hash_key: bytes | None = None,
 ) -> list[ProviderOutcome]:
     """Loads each provider in turn; one provider's failure does not stop the others.
 
@@ -309,6 +317,7 @@ def sync(
         target: For the loader file format.
         backfill: ``(since, until)`` to re-read a window without moving cursors.
         on_start: Called with each provider's observer before it runs (progress display).
+        hash_key: The key that hashes personal data (the configured one when None).
 
     Returns:
         One outcome per provider.
@@ -321,7 +330,7 @@ def sync(
             continue
         if on_start:
             on_start(observer)
-        outcomes.append(_run_one(pipeline, provider, observer, target, backfill))
+        outcomes.append(_run_one(pipeline, provider, observer, target, backfill, hash_key))
     return outcomes
 
 
@@ -331,11 +340,12 @@ def _run_one(
     observer: RunObserver,
     target: Target,
     backfill: tuple[date, date | None] | None,
+    hash_key: bytes | None,
 ) -> ProviderOutcome:
     outcome = ProviderOutcome(provider, observer)
     started = time.monotonic()
     try:
-        source = _make_source(provider, observer, backfill)
+        source = _make_source(provider, observer, backfill, hash_key)
         outcome.loaded_rows = _extract_normalize_load(pipeline, source, target)
         if observer.failures:  # the rest loaded; still a failed run for cron and the exit status
             outcome.error = scrub(f"{provider}: " + "; ".join(observer.failures))
@@ -369,10 +379,13 @@ def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target)
     return {table: count for table, count in counts.items() if not table.startswith("_dlt")}
 
 
-def _make_source(provider: str, observer: RunObserver, backfill: tuple[date, date | None] | None) -> Any:
+def _make_source(
+    provider: str, observer: RunObserver, backfill: tuple[date, date | None] | None, hash_key: bytes | None
+) -> Any:
     if provider not in PROVIDERS:
         raise ConfigurationError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
-    kwargs: dict[str, Any] = {"observer": observer}
+    privacy = PrivacyPolicy.from_config(provider, hash_key or configured_key(), observer.count)
+    kwargs: dict[str, Any] = {"observer": observer, "privacy": privacy}
     if backfill is not None:
         since, until = backfill
         kwargs["backfill_since"] = since.isoformat()

@@ -10,6 +10,7 @@ would therefore share cursors and even a warehouse file. chatsync instead keeps 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path
 from typing import Final
@@ -88,3 +89,33 @@ def prune_loaded_packages(working_dir: str, keep: int = 1) -> int:
     for package in stale:
         shutil.rmtree(package, ignore_errors=True)
     return len(stale)
+
+
+PII_KEY_FILE: Final = "pii.key"
+
+
+def pii_key(pipelines_dir: str | None, configured: bytes | None) -> tuple[bytes, str | None]:
+    """The key that hashes personal data: the configured one, else one kept beside the state.
+
+    Args:
+        pipelines_dir: The run's pipelines dir (the key file goes into its parent folder).
+        configured: ``chatsync.pii_key``, which always wins.
+
+    Returns:
+        The key, and a notice when it was just generated (to be printed once).
+    """
+    if configured:
+        return configured, None
+    path = lock_dir(pipelines_dir).parent / PII_KEY_FILE
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip().encode(), None
+    make_private(path.parent)
+    key = secrets.token_hex(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    notice = (
+        f"generated the key that hashes personal data: {path.resolve()}; back it up (or set chatsync.pii_key), "
+        "since hashes made with another key will not match"
+    )
+    return key.encode(), notice

@@ -18,6 +18,7 @@ def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__REQUEST_MAX_RETRY_DELAY", "2")
     monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "8")
     monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "5")
+    monkeypatch.setenv("CHATSYNC__PII_KEY", "test-key-that-hashes-personal-data")
     monkeypatch.chdir(tmp_path)
 
 

@@ -25,6 +25,7 @@ from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_of
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
+from ..common.privacy import policy_for
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
@@ -51,6 +52,7 @@ def chatnode(
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     observer: Any = None,
+    privacy: Any = None,
 ) -> DltResource:
     """ChatNode conversations and chats of the configured bots.
 
@@ -64,6 +66,7 @@ def chatnode(
         future_tolerance_hours: Timestamps later than now plus this move no frontier or data clock.
         backfill_since: With ``backfill_until``, re-read only chats in this window; state untouched.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
+        privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
         observer: A ``RunObserver`` receiving progress and warnings.
 
     Returns:
@@ -84,7 +87,8 @@ def chatnode(
         FutureGuard.hours(future_tolerance_hours, watcher.warn),
         Window.between(backfill_since, backfill_until),
     )
-    return leads_and_chats(run, list(dict.fromkeys(bot_ids)))
+    policy = policy_for(PROVIDER, privacy, watcher.count)
+    return leads_and_chats(run, list(dict.fromkeys(bot_ids)), privacy=policy)
 
 
 @dataclass

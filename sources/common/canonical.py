@@ -7,18 +7,19 @@ query spans every provider.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, ParamSpec
+from typing import Any, Final
 
 import dlt
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 from dlt.extract.items import DataItemWithMeta
 
+from .privacy import PrivacyPolicy
 from .timeutil import to_plain_utc
 
-RowsParams = ParamSpec("RowsParams")
 CONVERSATIONS: Final = "conversations"
 MESSAGES: Final = "messages"
 SYNC_ERRORS: Final = "sync_errors"
@@ -188,14 +189,18 @@ def _with_hints(table: str, rows: list[dict[str, Any]]) -> DataItemWithMeta:
     return dlt.mark.with_hints(rows, hints, create_table_variant=True)
 
 
-def batched(stream: Iterable[TableRows], size: int = 10_000) -> Iterator[DataItemWithMeta]:
-    """Gathers a resource's rows into large batches per table, ready for dlt.
+def batched(
+    stream: Iterable[TableRows], privacy: PrivacyPolicy | None = None, size: int = 10_000
+) -> Iterator[DataItemWithMeta]:
+    """Gathers a resource's rows into large batches per table, ready for dlt, under the privacy policy.
 
     dlt validates the table hints of every item it is given (about 2 ms each), so one small item
-    per conversation would dominate a run; a few large items cost nothing.
+    per conversation would dominate a run; a few large items cost nothing. Every row passes the
+    personal-data policy here, the one funnel of every provider, before dlt sees it.
 
     Args:
         stream: Rows per table, in any number of small pieces.
+        privacy: The personal-data policy; None leaves rows as they are.
         size: Rows per table to gather before releasing a batch.
 
     Yields:
@@ -204,7 +209,10 @@ def batched(stream: Iterable[TableRows], size: int = 10_000) -> Iterator[DataIte
     pending: dict[str, list[dict[str, Any]]] = {table: [] for table in _TABLES}
     for piece in stream:
         buffer = pending[piece.table]
-        buffer.extend(piece.rows)
+        if privacy is None or piece.table == SYNC_ERRORS:
+            buffer.extend(piece.rows)
+        else:
+            buffer.extend(privacy.apply(piece.table, row) for row in piece.rows)
         if len(buffer) >= size:
             yield _with_hints(piece.table, buffer)
             pending[piece.table] = []
@@ -214,9 +222,12 @@ def batched(stream: Iterable[TableRows], size: int = 10_000) -> Iterator[DataIte
 
 
 def emits_canonical_rows(
-    produce: Callable[RowsParams, Iterable[TableRows]],
-) -> Callable[RowsParams, Iterator[DataItemWithMeta]]:
+    produce: Callable[..., Iterable[TableRows]],
+) -> Callable[..., Iterator[DataItemWithMeta]]:
     """Decorates a resource body that yields ``TableRows`` so it hands dlt ``batched`` items.
+
+    The resource is called with a ``privacy`` keyword (a ``PrivacyPolicy``), which goes to
+    ``batched``, not to the body.
 
     Args:
         produce: The generator function; put ``@dlt.resource`` above this decorator.
@@ -226,7 +237,12 @@ def emits_canonical_rows(
     """
 
     @functools.wraps(produce)
-    def resource_body(*args: RowsParams.args, **kwargs: RowsParams.kwargs) -> Iterator[DataItemWithMeta]:
-        yield from batched(produce(*args, **kwargs))
+    def resource_body(*args: Any, privacy: PrivacyPolicy | None = None, **kwargs: Any) -> Iterator[DataItemWithMeta]:
+        yield from batched(produce(*args, **kwargs), privacy)
 
+    signature = inspect.signature(produce)  # dlt binds arguments against it: add ``privacy``
+    extra = inspect.Parameter("privacy", inspect.Parameter.KEYWORD_ONLY, default=None)
+    resource_body.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), extra]
+    )
     return resource_body

@@ -23,6 +23,7 @@ from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
+from ..common.privacy import policy_for
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
@@ -49,6 +50,7 @@ def example_ai(
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     observer: Any = None,
+    privacy: Any = None,
 ) -> DltResource:
     """The example-ai chat history of the configured conversations.
 
@@ -64,6 +66,7 @@ def example_ai(
         future_tolerance_hours: Timestamps later than now plus this are loaded but move no cursor.
         backfill_since: With ``backfill_until``, re-read only this window and leave cursors alone.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
+        privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
         observer: A ``RunObserver`` receiving progress and warnings.
 
     Returns:
@@ -76,7 +79,8 @@ def example_ai(
     backfill = Window.between(backfill_since, backfill_until)
     options = ReadOptions(start_date, bot_id, page_size, include_meta, max_workers)
     guard = FutureGuard.hours(future_tolerance_hours, watcher.warn)
-    return messages(http, list(dict.fromkeys(conversation_ids)), watcher, options, guard, backfill)
+    policy = policy_for(PROVIDER, privacy, watcher.count)
+    return messages(http, list(dict.fromkeys(conversation_ids)), watcher, options, guard, backfill, privacy=policy)
 
 
 @dataclass(frozen=True)

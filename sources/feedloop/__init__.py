@@ -25,6 +25,7 @@ from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
+from ..common.privacy import policy_for
 from ..common.timeutil import Window
 from .helpers import MappedItem, history_digest, map_item, message_key, read_history, to_message_row
 from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
@@ -44,6 +45,7 @@ def feedloop(
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     observer: Any = None,
+    privacy: Any = None,
 ) -> DltResource:
     """Feedloop histories of the configured conversations.
 
@@ -54,6 +56,7 @@ def feedloop(
         max_workers: Conversations read concurrently.
         backfill_since: With ``backfill_until``, reload only items timestamped in this window.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
+        privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
         observer: A ``RunObserver`` receiving progress, warnings and shape counters.
 
     Returns:
@@ -65,7 +68,8 @@ def feedloop(
     auth = APIKeyAuth(name="Token", api_key=api_key, location="header")
     http = ProviderHttp(PROVIDER, base_url, auth, observer=watcher)
     window = Window.between(backfill_since, backfill_until)
-    return histories(http, list(dict.fromkeys(conversation_ids)), watcher, max_workers, window)
+    policy = policy_for(PROVIDER, privacy, watcher.count)
+    return histories(http, list(dict.fromkeys(conversation_ids)), watcher, max_workers, window, privacy=policy)
 
 
 @dlt.resource(name="chats")

@@ -26,6 +26,7 @@ from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_of
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
+from ..common.privacy import policy_for
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
 from .helpers import (
     DUPLICATES,
@@ -55,6 +56,7 @@ def owlbot(
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     observer: Any = None,
+    privacy: Any = None,
 ) -> DltResource:
     """OwlBot sessions and their messages.
 
@@ -69,6 +71,7 @@ def owlbot(
         backfill_since: With ``backfill_until``, re-read only messages in this window and leave
             change detection alone.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
+        privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
         observer: A ``RunObserver`` receiving progress and warnings.
 
     Returns:
@@ -85,7 +88,8 @@ def owlbot(
         FutureGuard.hours(future_tolerance_hours, watcher.warn),
         Window.between(backfill_since, backfill_until),
     )
-    return sessions(run, list(chatbot_ids or []))
+    policy = policy_for(PROVIDER, privacy, watcher.count)
+    return sessions(run, list(chatbot_ids or []), privacy=policy)
 
 
 @dataclass(frozen=True)
