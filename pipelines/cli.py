@@ -17,7 +17,7 @@ from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
 
 from .analytics import refresh_views
-from .console import console, live_progress, print_report, warn
+from .console import console, live_progress, print_report, stdout, warn
 from .destinations import SUPPORTED
 from .locking import RunLocked
 from .registry import PROVIDERS, configured_providers, register_configured_secrets
@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
     simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)
 
+    forget = commands.add_parser("forget", help="erase one end user (or conversation); later runs never load it")
+    forget.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
+    who = forget.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user-id", help="the end user's id as the provider sends it (example_ai, owlbot)")
+    who.add_argument("--conversation", help="one conversation id")
+    _add_target_options(forget)
+
     report = commands.add_parser("report", help="summary of the warehouse; --html writes an offline report")
     report.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report with charts")
     _add_target_options(report)
@@ -95,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(args.dir, seed=args.seed, size=args.size)
         if args.command == "report":
             return _report(args)
+        if args.command == "forget":
+            return _forget(args)
         return _load(args)
     except RunLocked as exc:
         console.print(f"[yellow]skipped:[/] {scrub(str(exc))}", highlight=False, soft_wrap=True)
@@ -120,6 +129,29 @@ def _load(args: argparse.Namespace) -> int:
     report = run_with_progress(target, providers, window)
     print_report(report, "chatsync backfill" if window else "chatsync run")
     return report.exit_code()
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from sources.common.privacy import configured_key
+    from sources.common.secrets import register
+
+    from .forget import forget
+    from .workspace import pii_key
+
+    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+    with locked_pipeline(target) as pipeline:
+        key, notice = pii_key(target.resolved().pipelines_dir, configured_key())
+        register(key.decode())
+        if notice:
+            warn(notice)
+        erasure = forget(pipeline, args.provider, key, user_id=args.user_id, conversation_id=args.conversation)
+    who = "end user" if args.user_id is not None else "conversation"
+    if erasure.nothing:
+        stdout.print(f"{args.provider}: nothing to erase for that {who}; suppression recorded, so no run loads it")
+        return ExitCode.OK
+    counts = ", ".join(f"{count} {table}" for table, count in erasure.deleted.items())
+    stdout.print(f"{args.provider}: erased that {who}: {counts} deleted; suppression recorded (keyed hashes only)")
+    return ExitCode.OK
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -29,6 +29,8 @@ class SimulatorSettings:
     chatnode_forbidden_bots: frozenset[str] = frozenset()
     chatnode_error_style: str = "message"  # or "detail", as a FastAPI app would answer
     latency_ms: int = 0
+    # providers that quote the request's credentials back in every body, errors included
+    echo_credentials: frozenset[str] = frozenset()
 
 
 @dataclass

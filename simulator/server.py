@@ -171,7 +171,10 @@ class Simulator:
         if self.settings.latency_ms:
             time.sleep(self.settings.latency_ms / 1000)
         context = ProviderContext(self.corpus, self.settings)
-        return CONTRACTS[provider].handle(request, context)  # type: ignore[no-any-return]
+        response: SimResponse = CONTRACTS[provider].handle(request, context)
+        if provider in self.settings.echo_credentials:
+            response = _echo(response, request)
+        return response
 
     def log(self, record: RequestRecord) -> None:
         """Appends to the request log."""
@@ -330,6 +333,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()
+
+
+def _echo(response: SimResponse, request: SimRequest) -> SimResponse:
+    """A careless provider: the credentials it was sent, quoted back in the body (and each record)."""
+    credentials = " ".join(v for k, v in request.headers.items() if k in ("authorization", "token"))
+    payload = response.payload
+    if isinstance(payload, dict):
+        if isinstance(payload.get("message"), str):
+            payload["message"] += f" (request credentials: {credentials})"
+        payload["echo"] = credentials
+        data = payload.get("data")
+        records = data.get("messages") if isinstance(data, dict) else data
+        for record in records if isinstance(records, list) else []:
+            if isinstance(record, dict):
+                record["echo"] = f"sent with {credentials}"
+    return response
 
 
 def _fault_body(status: int, message: str) -> SimResponse:

@@ -23,9 +23,11 @@ from .timeutil import to_plain_utc
 CONVERSATIONS: Final = "conversations"
 MESSAGES: Final = "messages"
 SYNC_ERRORS: Final = "sync_errors"
+SUPPRESSIONS: Final = "suppressions"
 CONVERSATION_KEY: Final = ("provider", "conversation_id")
 MESSAGE_KEY: Final = ("provider", "conversation_id", "message_id")
 SYNC_ERROR_KEY: Final = ("provider", "conversation_id")
+SUPPRESSION_KEY: Final = ("provider", "kind", "key_hash")
 ROLES: Final = frozenset({"user", "assistant", "system", "agent", "unknown"})
 
 
@@ -175,6 +177,13 @@ _TABLES: Final = {
     CONVERSATIONS: (CONVERSATION_KEY, CONVERSATION_COLUMNS),
     SYNC_ERRORS: (SYNC_ERROR_KEY, SYNC_ERROR_COLUMNS),
 }
+# Written by ``chatsync forget``, read by every run (see ``Suppressed``).
+SUPPRESSION_COLUMNS: Final[TTableSchemaColumns] = {
+    "provider": _text(False),
+    "kind": _text(False),  # "user" or "conversation"
+    "key_hash": _text(False),
+    "created_at": _timestamp(False),
+}
 
 
 def _with_hints(table: str, rows: list[dict[str, Any]]) -> DataItemWithMeta:
@@ -189,18 +198,56 @@ def _with_hints(table: str, rows: list[dict[str, Any]]) -> DataItemWithMeta:
     return dlt.mark.with_hints(rows, hints, create_table_variant=True)
 
 
+class Suppressed:
+    """Conversations and end users erased with ``chatsync forget``: never loaded again.
+
+    Holds keyed hashes only, as recorded in ``suppressions``; a row is suppressed when the hash of
+    its conversation id, or of its user or sender id, is among them. A conversation whose row names
+    a suppressed user is remembered, so its messages (which may carry no user id) go too.
+    """
+
+    def __init__(self, hashes: dict[tuple[str, str], set[str]], privacy: PrivacyPolicy) -> None:
+        self._hashes = hashes
+        self._privacy = privacy
+        self.conversations: set[tuple[str, str]] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._hashes)
+
+    def _has(self, provider: str, kind: str, value: Any) -> bool:
+        hashes = self._hashes.get((provider, kind), set())
+        return bool(hashes) and value is not None and self._privacy.hash(value) in hashes
+
+    def drops(self, table: str, row: dict[str, Any]) -> bool:
+        """Whether ``row`` (raw, before the privacy policy) belongs to an erased conversation or user."""
+        provider, conversation = row["provider"], row["conversation_id"]
+        if (provider, conversation) in self.conversations or self._has(provider, "conversation", conversation):
+            return True
+        user = row.get("user_id") if table == CONVERSATIONS else row.get("sender_id")
+        if self._has(provider, "user", user):
+            self.conversations.add((provider, conversation))
+            return True
+        return False
+
+
 def batched(
-    stream: Iterable[TableRows], privacy: PrivacyPolicy | None = None, size: int = 10_000
+    stream: Iterable[TableRows],
+    privacy: PrivacyPolicy | None = None,
+    suppressed: Suppressed | None = None,
+    size: int = 10_000,
 ) -> Iterator[DataItemWithMeta]:
     """Gathers a resource's rows into large batches per table, ready for dlt, under the privacy policy.
 
     dlt validates the table hints of every item it is given (about 2 ms each), so one small item
     per conversation would dominate a run; a few large items cost nothing. Every row passes the
-    personal-data policy here, the one funnel of every provider, before dlt sees it.
+    personal-data policy and the erasures here, the one funnel of every provider, before dlt sees
+    it. Buffers are not released when a ``conversations`` piece comes in, so that the messages
+    yielded just before it can still be dropped with it.
 
     Args:
         stream: Rows per table, in any number of small pieces.
         privacy: The personal-data policy; None leaves rows as they are.
+        suppressed: Erased conversations and users.
         size: Rows per table to gather before releasing a batch.
 
     Yields:
@@ -208,14 +255,20 @@ def batched(
     """
     pending: dict[str, list[dict[str, Any]]] = {table: [] for table in _TABLES}
     for piece in stream:
-        buffer = pending[piece.table]
-        if privacy is None or piece.table == SYNC_ERRORS:
-            buffer.extend(piece.rows)
-        else:
-            buffer.extend(privacy.apply(piece.table, row) for row in piece.rows)
-        if len(buffer) >= size:
-            yield _with_hints(piece.table, buffer)
-            pending[piece.table] = []
+        if piece.table != CONVERSATIONS:
+            for table, rows in pending.items():
+                if len(rows) >= size:
+                    yield _with_hints(table, rows)
+                    pending[table] = []
+        rows = list(piece.rows)
+        if suppressed and piece.table != SYNC_ERRORS:
+            rows = [row for row in rows if not suppressed.drops(piece.table, row)]
+            if piece.table == CONVERSATIONS and suppressed.conversations:
+                gone = suppressed.conversations
+                pending[MESSAGES] = [m for m in pending[MESSAGES] if (m["provider"], m["conversation_id"]) not in gone]
+        if privacy is not None and piece.table != SYNC_ERRORS:
+            rows = [privacy.apply(piece.table, row) for row in rows]
+        pending[piece.table].extend(rows)
     for table, rows in pending.items():
         if rows:
             yield _with_hints(table, rows)
@@ -238,7 +291,13 @@ def emits_canonical_rows(
 
     @functools.wraps(produce)
     def resource_body(*args: Any, privacy: PrivacyPolicy | None = None, **kwargs: Any) -> Iterator[DataItemWithMeta]:
-        yield from batched(produce(*args, **kwargs), privacy)
+        from .ledger import Ledger  # the ledger reads these tables: imported here to avoid a cycle
+
+        suppressed = None
+        if privacy is not None:
+            with Ledger() as ledger:
+                suppressed = Suppressed(ledger.suppressions(), privacy)
+        yield from batched(produce(*args, **kwargs), privacy, suppressed)
 
     signature = inspect.signature(produce)  # dlt binds arguments against it: add ``privacy``
     extra = inspect.Parameter("privacy", inspect.Parameter.KEYWORD_ONLY, default=None)

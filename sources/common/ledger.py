@@ -15,7 +15,7 @@ import dlt
 from dlt.common.pipeline import SupportsPipeline
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from .canonical import CONVERSATIONS, MESSAGES, SYNC_ERRORS
+from .canonical import CONVERSATIONS, MESSAGES, SUPPRESSIONS, SYNC_ERRORS
 
 
 class Ledger:
@@ -110,3 +110,10 @@ class Ledger:
             provider,
         )
         return {str(cid): (first_seen, int(count)) for cid, first_seen, count in rows}
+
+    def suppressions(self) -> dict[tuple[str, str], set[str]]:
+        """Keyed hashes of erased conversations and users: ``{(provider, kind): {hash, …}}``."""
+        found: dict[tuple[str, str], set[str]] = {}
+        for provider, kind, key_hash in self.query(SUPPRESSIONS, "SELECT provider, kind, key_hash FROM {table}"):
+            found.setdefault((str(provider), str(kind)), set()).add(str(key_hash))
+        return found

@@ -1,0 +1,144 @@
+"""``chatsync forget``: erase one end user (or one conversation) on request, and keep it erased.
+
+Deletes the conversations, messages and ``sync_errors`` rows from the warehouse, on any
+destination, and records a suppression in ``suppressions``: the provider, what kind of id, and its
+keyed hash (never the raw id). Every later run and backfill drops rows of a suppressed conversation
+or user before they reach dlt (``sources.common.canonical.batched``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+from sources.common.canonical import CONVERSATIONS, MESSAGES, SUPPRESSION_KEY, SUPPRESSIONS, SYNC_ERRORS
+from sources.common.errors import ConfigurationError
+from sources.common.privacy import PrivacyPolicy
+
+# providers whose records carry an end-user id (in conversations.user_id or messages.sender_id)
+USER_IDS = frozenset({"example_ai", "owlbot"})
+
+
+@dataclass
+class Erasure:
+    """What ``forget`` found and deleted."""
+
+    conversations: list[str] = field(default_factory=list)
+    deleted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def nothing(self) -> bool:
+        """Whether there was nothing to erase."""
+        return not self.conversations
+
+
+def _stored_user_id(policy: PrivacyPolicy, user_id: str, provider: str) -> Any:
+    stored = policy.column("user_id", user_id)
+    if stored is None:
+        raise ConfigurationError(
+            f"{provider}: user ids are dropped by the privacy policy, so none can be found; use --conversation"
+        )
+    return stored
+
+
+def _query(client: Any, table: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    try:
+        rows = client.execute_sql(sql.format(table=client.make_qualified_table_name(table)), *args)
+    except DatabaseUndefinedRelation:
+        return []
+    return [tuple(row) for row in rows or []]
+
+
+BY_USER = "SELECT conversation_id FROM {table} WHERE provider = %s AND user_id = %s"
+BY_SENDER = "SELECT DISTINCT conversation_id FROM {table} WHERE provider = %s AND sender_id = %s"
+BY_ID = "SELECT DISTINCT conversation_id FROM {table} WHERE provider = %s AND conversation_id = %s"
+COUNT = "SELECT COUNT(*) FROM {table} WHERE provider = %s AND conversation_id = %s"
+DELETE = "DELETE FROM {table} WHERE provider = %s AND conversation_id = %s"
+
+
+def _found(client: Any, queries: list[tuple[str, str]], provider: str, value: Any) -> list[str]:
+    rows = [row for table, sql in queries for row in _query(client, table, sql, provider, value)]
+    return sorted({str(cid) for (cid,) in rows})
+
+
+def conversations_of(client: Any, provider: str, stored_user_id: Any) -> list[str]:
+    """Conversations of one end user: by ``conversations.user_id`` or ``messages.sender_id``."""
+    return _found(client, [(CONVERSATIONS, BY_USER), (MESSAGES, BY_SENDER)], provider, stored_user_id)
+
+
+def _delete(client: Any, provider: str, conversation_ids: list[str]) -> dict[str, int]:
+    deleted: dict[str, int] = {}
+    for table in (MESSAGES, CONVERSATIONS, SYNC_ERRORS):
+        count = 0
+        for cid in conversation_ids:
+            rows = _query(client, table, COUNT, provider, cid)
+            count += int(rows[0][0]) if rows else 0
+            _query(client, table, DELETE, provider, cid)
+        deleted[table] = count
+    return deleted
+
+
+def suppression_rows(
+    policy: PrivacyPolicy, provider: str, user_id: str | None, conversations: list[str]
+) -> list[dict[str, Any]]:
+    """The ``suppressions`` rows: keyed hashes of the user id and of each conversation id."""
+    now = datetime.now(UTC)
+    keys = [("conversation", cid) for cid in conversations]
+    if user_id is not None:
+        keys.append(("user", user_id))
+    return [
+        {"provider": provider, "kind": kind, "key_hash": policy.hash(value), "created_at": now} for kind, value in keys
+    ]
+
+
+def forget(
+    pipeline: dlt.Pipeline, provider: str, key: bytes, user_id: str | None = None, conversation_id: str | None = None
+) -> Erasure:
+    """Erases an end user's (or one conversation's) rows and records the suppression.
+
+    Args:
+        pipeline: The pipeline, under the run lock.
+        provider: Provider key.
+        key: The key that hashes personal data (the one the loads use).
+        user_id: The end user's id as the provider sends it.
+        conversation_id: Or one conversation.
+
+    Returns:
+        What was found and deleted.
+
+    Raises:
+        ConfigurationError: The provider has no user ids, or the policy drops them.
+    """
+    policy = PrivacyPolicy.from_config(provider, key)
+    erasure = Erasure()
+    if user_id is not None and provider not in USER_IDS:
+        raise ConfigurationError(f"{provider} sends no end-user id; forget its conversations with --conversation")
+    with pipeline.sql_client() as client:
+        if user_id is not None:
+            erasure.conversations = conversations_of(client, provider, _stored_user_id(policy, user_id, provider))
+        elif conversation_id is not None:
+            queries = [(CONVERSATIONS, BY_ID), (MESSAGES, BY_ID)]
+            erasure.conversations = _found(client, queries, provider, conversation_id)
+        erasure.deleted = _delete(client, provider, erasure.conversations)
+    ids = erasure.conversations if user_id is not None else [conversation_id] if conversation_id else []
+    _record(pipeline, suppression_rows(policy, provider, user_id, ids))
+    return erasure
+
+
+def _record(pipeline: dlt.Pipeline, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    resource = dlt.resource(
+        rows,
+        name=SUPPRESSIONS,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=list(SUPPRESSION_KEY),
+    )
+    # step by step: ``run`` would load pending packages instead of this one
+    pipeline.extract(resource, schema=dlt.Schema("chatsync_privacy"))
+    pipeline.normalize()
+    pipeline.load()
