@@ -79,9 +79,11 @@ def warehouse_texts(warehouse: Path) -> dict[str, str]:
 
 
 def leaks(texts: dict[Any, str], needles: dict[str, set[str]]) -> list[str]:
-    return sorted(
-        f"{kind} in {where}" for where, text in texts.items() for kind, values in needles.items() for v in values if v in text
-    )
+    found = set()
+    for where, text in texts.items():
+        for kind, values in needles.items():
+            found.update(f"{kind} in {where}" for value in values if value in text)
+    return sorted(found)
 
 
 def scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
@@ -107,7 +109,8 @@ def scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
         personal = personal_values(sim)
     out = capsys.readouterr()
     secrets = {"key": set(KEYS.values()) | {PII_KEY}, "dsn password": {DSN_PASSWORD}}
-    texts: dict[Any, str] = {**file_texts(tmp_path / "state"), **warehouse_texts(warehouse), "output": out.out + out.err}
+    output = {"output": out.out + out.err}
+    texts: dict[Any, str] = {**file_texts(tmp_path / "state"), **warehouse_texts(warehouse), **output}
     return {
         "codes": codes,
         "secret leaks": leaks(texts, secrets),
@@ -149,3 +152,96 @@ def test_the_scan_finds_an_echoed_key_when_payloads_are_not_scrubbed(
     monkeypatch.setattr(http, "echoes_secret", lambda raw: False)  # our own scrubbing, switched off
     found = scan(tmp_path, monkeypatch, capsys)
     assert any(leak.startswith("key in chat_history.messages") for leak in found["secret leaks"])
+
+
+def count_rows(warehouse: Path, sql: str, *args: Any) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return int(con.execute(sql, list(args)).fetchall()[0][0])
+
+
+def test_forget_erases_an_end_user_and_no_later_run_or_backfill_brings_them_back(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    assert main(["run", "--provider", "owlbot"]) == 0
+    truth = sim.truth("owlbot")
+    user = next(c.user_id for c in truth.conversations if c.user_id)
+    theirs = {c.conversation_id for c in truth.conversations if c.user_id == user}
+    their_messages = sum(1 for m in truth.messages if m.conversation_id in theirs)
+    assert main(["forget", "--provider", "owlbot", "--user-id", user]) == 0
+    said = capsys.readouterr().out
+    assert f"owlbot: erased that end user: {their_messages} messages, {len(theirs)} conversations" in said
+    assert user not in said
+    sim.advance(timedelta(days=2))
+    assert main(["run", "--provider", "owlbot"]) == 0
+    assert main(["backfill", "--provider", "owlbot", "--since", "2026-02-01"]) == 0
+    in_warehouse = "SELECT COUNT(*) FROM chat_history.conversations WHERE provider = 'owlbot' AND user_id = ?"
+    assert count_rows(warehouse, in_warehouse, user) == 0
+    others = {c.conversation_id for c in sim.truth("owlbot").conversations if c.user_id != user}
+    loaded = count_rows(warehouse, "SELECT COUNT(*) FROM chat_history.conversations WHERE provider = 'owlbot'")
+    assert loaded == len(others), "everyone else still loads"
+    suppressions = count_rows(warehouse, "SELECT COUNT(*) FROM chat_history.suppressions WHERE key_hash = ?", user)
+    assert suppressions == 0, "the suppression holds a keyed hash, never the raw id"
+    assert main(["forget", "--provider", "owlbot", "--user-id", "nobody-like-this"]) == 0
+    assert "nothing to erase" in capsys.readouterr().out
+
+
+def test_forget_one_conversation_of_a_provider_without_user_ids(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    assert main(["run", "--provider", "chatnode"]) == 0
+    target = sim.corpus.conversation_ids("chatnode")[0]
+    assert main(["forget", "--provider", "chatnode", "--user-id", "x"]) == 2, "ChatNode sends no user id"
+    assert main(["forget", "--provider", "chatnode", "--conversation", target]) == 0
+    sim.advance(timedelta(days=1))
+    assert main(["run", "--provider", "chatnode"]) == 0
+    sql = "SELECT COUNT(*) FROM chat_history.messages WHERE provider = 'chatnode' AND conversation_id = ?"
+    assert count_rows(warehouse, sql, target) == 0
+
+
+def test_default_policy_hashes_and_coarsens_and_hashes_are_stable(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("CHATSYNC__PRIVACY__CHATNODE__PHONE", "drop")
+    monkeypatch.setenv("CHATSYNC__REDACT_CONTENT", "false")
+    runs = []
+    for n in (1, 2):
+        warehouse = tmp_path / f"w{n}.duckdb"
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+        state = ["--pipelines-dir", str(tmp_path / f"p{n}")]
+        assert main(["run", "--provider", "owlbot", "--provider", "chatnode", *state]) == 0
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = con.execute("SELECT raw FROM chat_history.conversations ORDER BY conversation_id").fetchall()
+        raws = [json.loads(r) for (r,) in rows]
+        runs.append(raws)
+    assert runs[0] == runs[1], "hashes are stable across runs"
+    session = next(r for r in runs[0] if "ip" in r)
+    assert session["ip"].startswith("hmac:") and len(session["ip"]) == 37
+    assert set(session["geo"]) == {"city", "region", "country", "countryRegion"}
+    assert set(session["user_agent"]) == {"device", "os", "browser"}
+    lead = next(r for r in runs[0] if "enduser_email" in r)
+    assert lead["enduser_email"].startswith("hmac:") and "enduser_phone" not in lead
+
+
+def test_redact_content_masks_emails_phones_and_valid_card_numbers() -> None:
+    from sources.common.privacy import PrivacyPolicy
+
+    counted: dict[str, int] = {}
+    policy = PrivacyPolicy.from_config("example_ai", b"k", lambda what, n: counted.update({what: n}))
+    policy.redact_content = True
+    text = "mail a.b@example.com or +1 (555) 010-9999, card 4111 1111 1111 1111, not 4111 1111 1111 1112, on 2026-03-01"
+    assert policy.redact(text) == "mail [email] or [phone], card [card], not 4111 1111 1111 1112, on 2026-03-01"
+    assert sorted(counted) == [
+        "card numbers masked in message texts (redact_content)",
+        "emails masked in message texts (redact_content)",
+        "phone numbers masked in message texts (redact_content)",
+    ]
