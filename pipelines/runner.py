@@ -141,7 +141,9 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
     """
     target = target.resolved()
     if target.pipelines_dir:
-        make_private(Path(target.pipelines_dir))
+        make_private(Path(target.pipelines_dir)).chmod(0o700)
+    if target.duckdb_path and Path(target.duckdb_path).is_file():
+        Path(target.duckdb_path).chmod(0o600)  # a file made before chatsync kept files private
     configure_retention()
     return dlt.pipeline(
         pipeline_name=target.pipeline_name,
