@@ -145,7 +145,8 @@ class PrivacyPolicy:
         cls, provider: str, key: bytes | None, count: Callable[[str, int], None] | None = None
     ) -> PrivacyPolicy:
         """The policy configured for ``provider``: ``[chatsync.privacy.<provider>]``, then
-        ``[chatsync.privacy]``, then the defaults; ``redact_content`` likewise.
+        ``[chatsync.privacy]``, then the defaults; ``redact_content`` from the provider's section,
+        else ``[chatsync]``.
 
         Args:
             provider: Provider key.
@@ -157,7 +158,10 @@ class PrivacyPolicy:
             The policy.
         """
         actions = {field: _setting(provider, field, default) for field, default in DEFAULTS.items()}
-        redact = str(_setting(provider, "redact_content", False)).lower() in ("true", "1", "yes")
+        redact_setting: Any = _setting(provider, "redact_content", None)
+        if redact_setting is None:
+            redact_setting = dlt.config.get("chatsync.redact_content")
+        redact = str(redact_setting).lower() in ("true", "1", "yes")
         return cls(actions, key or secrets.token_bytes(32), redact, count)
 
     def hash(self, value: object) -> str:

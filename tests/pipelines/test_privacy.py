@@ -245,3 +245,18 @@ def test_redact_content_masks_emails_phones_and_valid_card_numbers() -> None:
         "emails masked in message texts (redact_content)",
         "phone numbers masked in message texts (redact_content)",
     ]
+
+
+def test_redact_content_is_read_from_config_and_covers_the_raw_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sources.common.privacy import PrivacyPolicy
+
+    monkeypatch.setenv("CHATSYNC__REDACT_CONTENT", "true")
+    policy = PrivacyPolicy.from_config("feedloop", b"k")
+    row = {"provider": "feedloop", "content": "write to x@y.org", "raw": {"content": "write to x@y.org", "n": 1}}
+    assert policy.apply("messages", row) == {
+        "provider": "feedloop",
+        "content": "write to [email]",
+        "raw": {"content": "write to [email]", "n": 1},
+    }
+    monkeypatch.setenv("CHATSYNC__PRIVACY__FEEDLOOP__REDACT_CONTENT", "false")
+    assert not PrivacyPolicy.from_config("feedloop", b"k").redact_content
