@@ -17,11 +17,11 @@ from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
 
 from .analytics import refresh_views
-from .console import console, live_progress, print_report, stdout, warn
+from .console import console, live_progress, print_report, say_error, say_info, say_skipped, stdout, warn
 from .destinations import SUPPORTED
 from .locking import RunLocked
-from .registry import PROVIDERS, configured_providers, register_configured_secrets
-from .runner import DATASET_NAME, ExitCode, RunReport, Target, execute, locked_pipeline, scrub
+from .registry import PROVIDERS, configured_providers, register_configured_secrets, unconfigured_providers
+from .runner import DATASET_NAME, ExitCode, RunReport, Target, execute, locked_pipeline
 from .workspace import keep_private
 
 
@@ -106,10 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _forget(args)
         return _load(args)
     except RunLocked as exc:
-        console.print(f"[yellow]skipped:[/] {scrub(str(exc))}", highlight=False, soft_wrap=True)
+        say_skipped(str(exc))
         return ExitCode.LOCKED
     except ChatsyncError as exc:
-        console.print(f"[red]error:[/] {scrub(str(exc))}", highlight=False, soft_wrap=True)
+        say_error(str(exc))
         return ExitCode.USAGE
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]")
@@ -124,8 +124,14 @@ def _load(args: argparse.Namespace) -> int:
         providers, window = [args.provider], (args.since, args.until)
     else:
         providers, window = args.provider or configured_providers(), None
+        if not args.provider:
+            for name in unconfigured_providers():
+                say_info(f"{name} not configured (no api_key, or the example placeholder); skipped")
     if not providers:
-        raise ConfigurationError("no provider configured: set sources.<provider>.api_key (see README)")
+        raise ConfigurationError(
+            "no provider configured: set [sources.<provider>] api_key in .dlt/secrets.toml, "
+            "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
+        )
     report = run_with_progress(target, providers, window)
     print_report(report, "chatsync backfill" if window else "chatsync run")
     return report.exit_code()

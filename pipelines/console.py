@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from sources.common.observer import RunObserver
@@ -64,9 +65,28 @@ def live_progress(observers: list[RunObserver]) -> Iterator[None]:
         stop.set()
 
 
+def _line(label: str, style: str, message: str) -> None:
+    console.print(f"[{style}]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def warn(message: str) -> None:
     """One ``warning:`` line on stderr."""
-    console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    _line("warning", "yellow", message)
+
+
+def say_error(message: str) -> None:
+    """One ``error:`` line on stderr (secrets scrubbed, markup shown as text)."""
+    _line("error", "red", scrub(message))
+
+
+def say_info(message: str) -> None:
+    """One ``info:`` line on stderr."""
+    _line("info", "cyan", message)
+
+
+def say_skipped(message: str) -> None:
+    """The ``skipped:`` line of a run refused by the lock."""
+    _line("skipped", "yellow", scrub(message))
 
 
 def _row_counts(rows: dict[str, int]) -> str:
@@ -100,14 +120,14 @@ def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
                 soft_wrap=True,
             )
         for name, value in outcome.observer.counters.items():
-            stdout.print(f"[yellow]{outcome.provider}: {value} {name}[/]", soft_wrap=True)
+            stdout.print(f"[yellow]{escape(f'{outcome.provider}: {value} {name}')}[/]", soft_wrap=True)
         for warning in outcome.observer.warnings:
-            stdout.print(f"[yellow]warning: {outcome.provider}: {warning}[/]", soft_wrap=True)
+            stdout.print(f"[yellow]warning: {escape(f'{outcome.provider}: {warning}')}[/]", soft_wrap=True)
     for outcome in outcomes:
         for skipped in outcome.observer.skipped:
-            console.print(f"[red]error:[/] {scrub(f'{outcome.provider}: {skipped}')}", highlight=False, soft_wrap=True)
+            say_error(f"{outcome.provider}: {skipped}")
         if outcome.error:
-            console.print(f"[red]error:[/] {outcome.error}", highlight=False, soft_wrap=True)
+            say_error(outcome.error)
 
 
 STATUS_STYLE = {"ok": "[green]{}[/]", "partial": "[yellow]{}[/]", "failed": "[red]{}[/]", "interrupted": "[red]{}[/]"}
@@ -117,9 +137,9 @@ def print_report(report: RunReport, title: str) -> None:
     """The outcomes of a run, then the views' error and how a signal stopped it, if so."""
     print_outcomes(report.outcomes, title)
     if report.setup_error:
-        console.print(f"[red]error:[/] {report.setup_error}", highlight=False, soft_wrap=True)
+        say_error(report.setup_error)
     if report.views_error:
-        console.print(f"[red]error:[/] {report.views_error}", highlight=False, soft_wrap=True)
+        say_error(report.views_error)
     if report.signal is not None:
         name = "SIGTERM" if report.exit_code() == ExitCode.SIGTERM else "SIGINT"
         console.print(

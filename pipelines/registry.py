@@ -23,9 +23,20 @@ PROVIDERS: Final[dict[str, SourceFactory]] = {
 }
 
 
+def is_placeholder(value: object) -> bool:
+    """Whether a setting still holds an example value (``sk_live_...``, ``...``, ``<key>``) or nothing."""
+    text = str(value or "").strip()
+    return not text or "..." in text or text.startswith("<") or text.lower() in ("changeme", "your-key", "xxx")
+
+
 def configured_providers() -> list[str]:
-    """Providers whose ``api_key`` is configured (secrets.toml or environment)."""
-    return [name for name in PROVIDERS if dlt.secrets.get(f"sources.{name}.api_key") is not None]
+    """Providers whose ``api_key`` holds a real value (secrets.toml or environment)."""
+    return [name for name in PROVIDERS if not is_placeholder(dlt.secrets.get(f"sources.{name}.api_key"))]
+
+
+def unconfigured_providers() -> list[str]:
+    """Providers left out because their ``api_key`` is missing or an untouched placeholder."""
+    return [name for name in PROVIDERS if name not in configured_providers()]
 
 
 SECRET_SETTINGS: Final = (

@@ -23,12 +23,13 @@ from sources.common.observer import RunObserver
 from sources.common.privacy import PrivacyPolicy, configured_key
 from sources.common.secrets import register
 from sources.common.secrets import scrub as scrub_secrets
+from sources.common.settings import where_to_set
 
 from .analytics import refresh_views
 from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination
 from .locking import RunLocked, advisory_lock, file_lock
 from .recovery import rebuild_from_destination, repair_working_folders, rows_by_table
-from .registry import PROVIDERS, register_configured_secrets
+from .registry import PROVIDERS, is_placeholder, register_configured_secrets
 from .workspace import (
     absolute_duckdb_path,
     configure_retention,
@@ -85,6 +86,7 @@ class ProviderOutcome:
     recovered_rows: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
     started: bool = True
+    config_error: bool = False  # the provider's settings are missing or wrong: exit 2
 
     @property
     def ok(self) -> bool:
@@ -117,6 +119,8 @@ class RunReport:
         """The documented exit status of this run."""
         if self.signal is not None:
             return ExitCode.SIGTERM if self.signal == SIGTERM else ExitCode.SIGINT
+        if any(o.config_error for o in self.outcomes):
+            return ExitCode.USAGE
         if self.setup_error or self.views_error or any(o.error for o in self.outcomes):
             return ExitCode.FAILED
         if any(o.observer.skipped for o in self.outcomes):
@@ -358,6 +362,7 @@ def _run_one(
             raise
         else:
             outcome.error = describe_failure(provider, exc)
+            outcome.config_error = isinstance(_root_cause(exc), ConfigurationError | ConfigFieldMissingException)
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -388,6 +393,11 @@ def _make_source(
         raise ConfigurationError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
     privacy = PrivacyPolicy.from_config(provider, hash_key or configured_key(), observer.count)
     kwargs: dict[str, Any] = {"observer": observer, "privacy": privacy}
+    if is_placeholder(dlt.secrets.get(f"sources.{provider}.api_key")):
+        raise ConfigurationError(
+            f"{provider}: api_key is missing or still the example placeholder; "
+            f"set {where_to_set(provider, 'api_key', secret=True)}"
+        )
     if backfill is not None:
         since, until = backfill
         kwargs["backfill_since"] = since.isoformat()
@@ -410,8 +420,10 @@ def describe_failure(provider: str, exc: BaseException) -> str:
         text = str(cause)
         text = text if text.startswith(f"{provider}:") else f"{provider}: {text}"
     elif isinstance(cause, ConfigFieldMissingException):
-        fields = ", ".join(cause.fields)
-        text = f"{provider}: missing configuration {fields} (see .dlt/example.secrets.toml)"
+        text = "; ".join(
+            f"{provider}: missing setting {name}: set {where_to_set(provider, name, secret=name == 'api_key')}"
+            for name in cause.fields
+        )
     elif isinstance(exc, PipelineStepFailed):
         text = f"{provider}: {exc.step} step failed: {type(cause).__name__}: {cause}"
     else:

@@ -9,7 +9,7 @@ chats past each conversation's loaded frontier are written, so a rerun rewrites 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -26,6 +26,8 @@ from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_o
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
+from ..common.settings import base_url as checked_url
+from ..common.settings import id_list
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
@@ -42,7 +44,7 @@ from .settings import DEFAULT_BASE_URL, DEFAULT_BATCH_SIZE, DEFAULT_LOOKBACK_DAY
 
 @dlt.source(name=PROVIDER, max_table_nesting=0)
 def chatnode(
-    bot_ids: Sequence[str] = dlt.config.value,
+    bot_ids: Any = dlt.config.value,
     api_key: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
@@ -72,8 +74,8 @@ def chatnode(
     Returns:
         The resource filling ``conversations`` and ``messages``.
     """
-    if not bot_ids:
-        raise ConfigurationError(f"{PROVIDER}: no bot_ids configured ([sources.{PROVIDER}])")
+    ids = id_list(bot_ids, PROVIDER, "bot_ids")
+    base_url = checked_url(base_url, PROVIDER)
     if batch_size < 1 or lookback_days < 0:
         raise ConfigurationError(f"{PROVIDER}: batch_size must be ≥ 1 and lookback_days ≥ 0")
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
@@ -88,7 +90,7 @@ def chatnode(
         Window.between(backfill_since, backfill_until),
     )
     policy = policy_for(PROVIDER, privacy, watcher.count)
-    return leads_and_chats(run, list(dict.fromkeys(bot_ids)), privacy=policy)
+    return leads_and_chats(run, ids, privacy=policy)
 
 
 @dataclass
@@ -135,8 +137,6 @@ def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]
             yield from _incremental(run, bot_id, listing.leads, progress, errors)
             state[bot_id] = progress.pruned(run.lookback).to_state()
         yield errors.finish(run.breaker)
-    for stale in set(state) - set(bot_ids):  # keeps state bounded by the config
-        del state[stale]
 
 
 def _chats_by_conversation(

@@ -8,7 +8,7 @@ conversation listing, so the ids come from configuration.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +17,15 @@ from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
-from ..common.errors import ConfigurationError, NotFoundError, ProviderError
+from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
+from ..common.settings import base_url as checked_url
+from ..common.settings import id_list
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
@@ -38,7 +40,7 @@ from .settings import DEFAULT_BASE_URL, DEFAULT_BOT_LABEL, DEFAULT_WORKERS, MAX_
 
 @dlt.source(name=PROVIDER, max_table_nesting=0)
 def example_ai(
-    conversation_ids: Sequence[str] = dlt.config.value,
+    conversation_ids: Any = dlt.config.value,
     api_key: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     start_date: str | None = None,
@@ -72,15 +74,15 @@ def example_ai(
     Returns:
         The ``messages`` resource, which also fills ``conversations``.
     """
-    if not conversation_ids:
-        raise ConfigurationError(f"{PROVIDER}: no conversation_ids configured ([sources.{PROVIDER}])")
+    ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
+    base_url = checked_url(base_url, PROVIDER)
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key), observer=watcher)
     backfill = Window.between(backfill_since, backfill_until)
     options = ReadOptions(start_date, bot_id, page_size, include_meta, max_workers)
     guard = FutureGuard.hours(future_tolerance_hours, watcher.warn)
     policy = policy_for(PROVIDER, privacy, watcher.count)
-    return messages(http, list(dict.fromkeys(conversation_ids)), watcher, options, guard, backfill, privacy=policy)
+    return messages(http, ids, watcher, options, guard, backfill, privacy=policy)
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,6 @@ def messages(
                 yield from _emit(outcome, state, observer, options.bot_id, guard, move_cursor=backfill is None)
                 errors.loaded(None, conversation_id)
         yield errors.finish(breaker)
-    if backfill is None:
-        for stale in set(state) - set(conversation_ids):  # keeps state bounded by the config
-            del state[stale]
 
 
 def _emit(

@@ -10,7 +10,7 @@ what was loaded, the items whose keys the warehouse does not hold are loaded, wi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,13 +19,15 @@ from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, conversation_row, emits_canonical_rows
-from ..common.errors import ConfigurationError, NotFoundError, ProviderError
+from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
+from ..common.settings import base_url as checked_url
+from ..common.settings import id_list
 from ..common.timeutil import Window
 from .helpers import MappedItem, history_digest, map_item, message_key, read_history, to_message_row
 from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
@@ -38,7 +40,7 @@ DUPLICATES = "duplicate message ids within one history (first copy kept)"
 
 @dlt.source(name=PROVIDER, max_table_nesting=0)
 def feedloop(
-    conversation_ids: Sequence[str] = dlt.config.value,
+    conversation_ids: Any = dlt.config.value,
     api_key: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     max_workers: int = DEFAULT_WORKERS,
@@ -62,14 +64,14 @@ def feedloop(
     Returns:
         The resource filling ``conversations`` and ``messages``.
     """
-    if not conversation_ids:
-        raise ConfigurationError(f"{PROVIDER}: no conversation_ids configured ([sources.{PROVIDER}])")
+    ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
+    base_url = checked_url(base_url, PROVIDER)
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     auth = APIKeyAuth(name="Token", api_key=api_key, location="header")
     http = ProviderHttp(PROVIDER, base_url, auth, observer=watcher)
     window = Window.between(backfill_since, backfill_until)
     policy = policy_for(PROVIDER, privacy, watcher.count)
-    return histories(http, list(dict.fromkeys(conversation_ids)), watcher, max_workers, window, privacy=policy)
+    return histories(http, ids, watcher, max_workers, window, privacy=policy)
 
 
 @dlt.resource(name="chats")
@@ -101,9 +103,6 @@ def histories(
             backfill,
         )
         yield errors.finish(breaker)
-    if backfill is None:
-        for stale in set(state) - set(conversation_ids):  # keeps state bounded by the config
-            del state[stale]
 
 
 def _sync(

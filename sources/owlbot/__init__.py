@@ -10,7 +10,7 @@ reply arrives (for ``reply_wait_hours``), because a reply does not change ``mess
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,6 +27,8 @@ from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_o
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
+from ..common.settings import base_url as checked_url
+from ..common.settings import id_list
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
 from .helpers import (
     DUPLICATES,
@@ -49,7 +51,7 @@ DEFAULT_REPLY_WAIT_HOURS = 24.0
 def owlbot(
     api_key: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
-    chatbot_ids: Sequence[str] | None = None,
+    chatbot_ids: Any = None,
     max_workers: int = DEFAULT_WORKERS,
     reply_wait_hours: float = DEFAULT_REPLY_WAIT_HOURS,
     future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
@@ -78,6 +80,8 @@ def owlbot(
         The resource filling ``conversations`` and ``messages``.
     """
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
+    bots = id_list(chatbot_ids, PROVIDER, "chatbot_ids", required=False)
+    base_url = checked_url(base_url, PROVIDER)
     auth = APIKeyAuth(name="Authorization", api_key=api_key, location="header")
     http = ProviderHttp(PROVIDER, base_url, auth, classify=classify_owlbot_error, observer=watcher)
     run = OwlbotRun(
@@ -89,7 +93,7 @@ def owlbot(
         Window.between(backfill_since, backfill_until),
     )
     policy = policy_for(PROVIDER, privacy, watcher.count)
-    return sessions(run, list(chatbot_ids or []), privacy=policy)
+    return sessions(run, bots, privacy=policy)
 
 
 @dataclass(frozen=True)

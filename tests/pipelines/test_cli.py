@@ -75,8 +75,36 @@ def test_missing_conversation_ids_is_reported(
 ) -> None:
     configure(monkeypatch, sim, tmp_path)
     monkeypatch.delenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS")
-    assert main(["run"]) == 1
-    assert "example_ai: missing configuration conversation_ids" in capsys.readouterr().err
+    assert main(["run"]) == 2, "a configuration error"
+    err = capsys.readouterr().err
+    assert (
+        "error: example_ai: missing setting conversation_ids: set [sources.example_ai] conversation_ids in "
+        ".dlt/config.toml, or SOURCES__EXAMPLE_AI__CONVERSATION_IDS"
+    ) in err
+
+
+def test_placeholder_keys_mean_not_configured(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(monkeypatch, sim, tmp_path)
+    for provider, placeholder in (("OWLBOT", "..."), ("CHATNODE", "..."), ("FEEDLOOP", "...")):
+        monkeypatch.setenv(f"SOURCES__{provider}__API_KEY", placeholder)  # copied from example.secrets.toml
+    assert main(["run"]) == 0
+    err = capsys.readouterr().err
+    assert "info: owlbot not configured (no api_key, or the example placeholder); skipped" in err
+    assert "error:" not in err
+    assert main(["run", "--provider", "owlbot"]) == 2, "asked for by name, a placeholder is a configuration error"
+    assert "owlbot: api_key is missing or still the example placeholder" in capsys.readouterr().err
+
+
+def test_comma_separated_ids_from_the_environment(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = configure(monkeypatch, sim, tmp_path)
+    ids = sim.corpus.conversation_ids("example_ai")
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", ",".join(ids))
+    assert main(["run"]) == 0
+    assert count(warehouse, "conversations") == len(ids)
 
 
 def test_backfill_command(sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

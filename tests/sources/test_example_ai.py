@@ -11,7 +11,7 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from simulator import Corpus, FaultSpec, Simulator
-from sources.common.errors import CredentialsError
+from sources.common.errors import ConfigurationError, CredentialsError
 from sources.example_ai import example_ai
 from tests.utils import (
     assert_rerun_changes_nothing,
@@ -182,9 +182,20 @@ def test_backfill_loads_the_window_and_leaves_cursors_alone(sim: Simulator, tmp_
     assert after_cursor.items() <= warehouse_messages(pipeline, PROVIDER).items()
 
 
-def test_state_stays_bounded_by_configured_conversations(sim: Simulator, tmp_path: Path) -> None:
+def test_narrowing_the_configured_ids_keeps_the_state_of_the_others(sim: Simulator, tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path)
     ids = sim.corpus.conversation_ids(PROVIDER)
     run_source(pipeline, source(sim))
-    run_source(pipeline, source(sim, ids[:3]))
-    assert set(resource_state(pipeline, PROVIDER)["conversations"]) == set(ids[:3])
+    run_source(pipeline, source(sim, ids[:3]))  # e.g. an environment override for one run
+    assert set(resource_state(pipeline, PROVIDER)["conversations"]) == set(ids)
+    assert run_source(pipeline, source(sim)).get("messages", 0) == 0, "nothing is re-read"
+
+
+def test_ids_may_be_comma_separated_and_errors_name_the_setting(sim: Simulator, tmp_path: Path) -> None:
+    ids = sim.corpus.conversation_ids(PROVIDER)
+    pipeline = make_pipeline(tmp_path)
+    counts = run_source(pipeline, source(sim, ", ".join(ids[:2])))  # type: ignore[arg-type]
+    assert counts["conversations"] == 2
+    with pytest.raises(ConfigurationError, match=r"conversation_ids is empty; set \[sources.example_ai\] "
+                       r"conversation_ids in .dlt/config.toml, or SOURCES__EXAMPLE_AI__CONVERSATION_IDS"):
+        source(sim, [])
