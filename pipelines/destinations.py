@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Final
 
 import dlt
@@ -32,9 +33,18 @@ def make_destination(name: str, duckdb_path: str | None = None) -> Destination: 
     if name == "duckdb":
         configured = dlt.secrets.get("destination.duckdb.credentials", str)
         return dlt.destinations.duckdb(duckdb_path or configured or DEFAULT_DUCKDB_FILE)
+    if name == "bigquery" and not _installed("google.cloud.bigquery"):
+        raise ConfigurationError('BigQuery needs its extra: pip install "dlt[bigquery]" (in the venv: .venv/bin/pip)')
     destination = Destination.from_reference(name)
     assert destination is not None  # a known name always resolves
     return destination
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def loader_file_format(name: str) -> str | None:

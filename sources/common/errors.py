@@ -44,6 +44,10 @@ class ProviderUnavailableError(ProviderError):
     """The provider kept failing (5xx, 429, resets, timeouts) after every retry."""
 
 
+class EndpointUnreachableError(ProviderError):
+    """The base URL cannot work (DNS, TLS, nothing listening): not retried, fails the provider."""
+
+
 class MalformedResponseError(ProviderError):
     """The provider answered with something that is not the documented shape."""
 

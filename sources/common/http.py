@@ -17,17 +17,19 @@ from typing import Any
 
 from dlt.common.runtime import signals
 from dlt.sources.helpers.requests import Client
-from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS, _make_retry
+from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS, _make_retry, retry_if_status
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client.client import PageData, RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 from requests import Response
 from requests.auth import AuthBase
-from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, Timeout
+from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, SSLError, Timeout
+from tenacity import retry_any, retry_if_exception
 
 from .errors import (
     AccessDeniedError,
     CredentialsError,
+    EndpointUnreachableError,
     MalformedResponseError,
     NotFoundError,
     ProviderError,
@@ -56,18 +58,46 @@ def interruptible_sleep(seconds: float) -> None:
     signals.raise_if_signalled()
 
 
-class _InterruptibleClient(Client):
-    """dlt's retrying client whose backoff sleeps end when the run is told to stop.
+def unreachable_reason(exc: BaseException, answered_before: bool) -> str | None:
+    """Why a connection failure can never succeed by retrying, or None when it is transient.
 
-    A ``Retry-After: 60`` would otherwise hold Ctrl-C for a minute. dlt builds the retry in
-    ``_make_session`` with no way to pass a sleep function, so that one method is redone here.
+    A DNS failure, a TLS failure (often ``https`` against an ``http`` server) and a refused
+    connection before the endpoint ever answered are configuration problems, not outages.
     """
+    if isinstance(exc, SSLError):
+        return "TLS handshake failed (is the scheme right: http or https?)"
+    if not isinstance(exc, ConnectionError):
+        return None
+    text = str(exc)
+    if any(sign in text for sign in ("NameResolutionError", "Failed to resolve", "Name or service not known")):
+        return "the host name does not resolve (DNS)"
+    if "Connection refused" in text and not answered_before:
+        return "connection refused (nothing listens there)"
+    return None
+
+
+class _RetryingClient(Client):
+    """dlt's retrying client, told what never to retry and how to stop sleeping.
+
+    Back-off sleeps end when SIGINT or SIGTERM arrives (a ``Retry-After: 60`` would otherwise hold
+    Ctrl-C for a minute), and connection failures that cannot succeed are not retried. dlt builds
+    the retry in ``_make_session`` with no way to pass either, so that one method is redone here.
+    """
+
+    answered = False  # set once the endpoint has answered at all
+
+    def _transient(self, exc: BaseException) -> bool:
+        retried = isinstance(exc, tuple(self._retry_kwargs["exceptions"]))
+        return retried and unreachable_reason(exc, self.answered) is None
 
     def _make_session(self) -> Session:
         session = Session(**self._session_kwargs)  # type: ignore[arg-type]
         session.mount("http://", self._adapter)
         session.mount("https://", self._adapter)
-        retry = _make_retry(**self._retry_kwargs).copy(sleep=interruptible_sleep)
+        retry = _make_retry(**self._retry_kwargs).copy(
+            sleep=interruptible_sleep,
+            retry=retry_any(retry_if_status(self._retry_kwargs["status_codes"]), retry_if_exception(self._transient)),
+        )
         session.send = retry.wraps(session.send)  # type: ignore[method-assign]
         return session
 
@@ -155,7 +185,7 @@ class ProviderHttp:
         self._auth = auth
         self._classify = classify
         self._observer = observer or RunObserver(provider)
-        self._retrying = _InterruptibleClient(
+        self._retrying = _RetryingClient(
             raise_for_status=False,
             exceptions=(*DEFAULT_RETRY_EXCEPTIONS, _UnparsableBody),
         )
@@ -175,6 +205,7 @@ class ProviderHttp:
     def _check(self, response: Response, *args: Any, **kwargs: Any) -> None:
         """Response hook, run on every attempt inside the retry loop."""
         self._observer.on_request()
+        self._retrying.answered = True
         signals.raise_if_signalled()
         if response.status_code >= 400:
             raise HTTPError(f"HTTP {response.status_code}", response=response)
@@ -234,6 +265,12 @@ class ProviderHttp:
         except ChunkedEncodingError:
             raise ProviderUnavailableError(self.provider, "responses kept arriving truncated") from None
         except (ConnectionError, Timeout) as exc:
+            reason = unreachable_reason(exc, self._retrying.answered)
+            if reason is not None:
+                raise EndpointUnreachableError(
+                    self.provider,
+                    f"{self.base_url}: {reason}; check sources.{self.provider}.base_url",
+                ) from None
             raise ProviderUnavailableError(
-                self.provider, f"unreachable after every retry ({type(exc).__name__})"
+                self.provider, f"{self.base_url} unreachable after every retry ({type(exc).__name__})"
             ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,15 +55,38 @@ def test_bad_credentials_exit_non_zero_with_one_clear_line(
     assert "sk_live_wrong_and_secret" not in out.out + out.err
 
 
-def test_unreachable_provider_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "2")
-    monkeypatch.setenv("SOURCES__EXAMPLE_AI__BASE_URL", "http://127.0.0.1:9/v1")
-    monkeypatch.setenv("SOURCES__EXAMPLE_AI__API_KEY", SECRET)
-    monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", '["con_1"]')
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        ("http://127.0.0.1:9/v1", "connection refused (nothing listens there)"),
+        ("http://no-such-host.invalid/v1", "the host name does not resolve (DNS)"),
+        ("https://{sim}/example-ai/v1", "TLS handshake failed (is the scheme right: http or https?)"),
+    ],
+)
+def test_an_endpoint_that_cannot_work_fails_fast_naming_url_and_setting(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    base_url: str, reason: str,
+) -> None:
+    configure(monkeypatch, sim, tmp_path)
+    url = base_url.format(sim=sim.url.removeprefix("http://"))
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__BASE_URL", url)
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "1")  # a retry would take seconds
+    started = time.monotonic()
     assert main(["run"]) == 1
-    assert "error: example_ai: unreachable after every retry (ConnectionError)" in capsys.readouterr().err
+    assert time.monotonic() - started < 5, "not retried"
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: example_ai: {url}: {reason}; check sources.example_ai.base_url"]
+
+
+def test_a_url_without_a_scheme_is_a_configuration_error(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(monkeypatch, sim, tmp_path)
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__BASE_URL", "api.example-ai.com/v1")
+    assert main(["run"]) == 2
+    assert "example_ai: base_url 'api.example-ai.com/v1' is not an http(s) URL; set [sources.example_ai] base_url" in (
+        capsys.readouterr().err
+    )
 
 
 def test_nothing_configured_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -155,3 +179,14 @@ def test_a_forbidden_bot_loads_the_rest_and_exits_one(
         assert count(warehouse, "messages") > 0
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert errors == [f"error: chatnode: bot {forbidden}: access denied (HTTP 403: Bot access not allowed)"]
+
+
+def test_bigquery_without_its_extra_says_what_to_install(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("dlt")
+    try:
+        import google.cloud.bigquery  # noqa: F401
+        pytest.skip("the BigQuery extra is installed here")
+    except ImportError:
+        pass
+    assert main(["run", "--provider", "example_ai", "--destination", "bigquery"]) == 2
+    assert 'BigQuery needs its extra: pip install "dlt[bigquery]"' in capsys.readouterr().err
