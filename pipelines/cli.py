@@ -1,4 +1,4 @@
-"""``chatsync``: scheduled incremental loads, backfills, the simulator and the demo.
+"""chatsync: scheduled incremental loads, backfills, erasure, the simulator and the demo.
 
 Exit status: 0 ok, 1 a provider failed, 2 usage or configuration error, 3 partial (some
 conversations skipped), 75 another run holds the lock (skipped), 130/143 stopped by SIGINT/SIGTERM.
@@ -7,10 +7,15 @@ conversations skipped), 75 another run holds the lock (skipped), 130/143 stopped
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
+
+import dlt
 
 from simulator.base import FEEDLOOP_SHAPES
 from sources.common.errors import ChatsyncError, ConfigurationError
@@ -21,7 +26,7 @@ from .console import console, live_progress, print_report, say_error, say_info, 
 from .destinations import SUPPORTED
 from .locking import RunLocked
 from .registry import PROVIDERS, configured_providers, register_configured_secrets, unconfigured_providers
-from .runner import DATASET_NAME, ExitCode, RunReport, Target, execute, locked_pipeline
+from .runner import DATASET_NAME, ExitCode, RunReport, Target, execute, locked_pipeline, scrub
 from .workspace import keep_private
 
 
@@ -40,24 +45,59 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+EXAMPLES = {
+    "run": "chatsync run                      # every configured provider\n"
+    "  chatsync run --provider owlbot --destination postgres",
+    "backfill": "chatsync backfill --provider chatnode --since 2026-03-01 --until 2026-03-08",
+    "forget": "chatsync forget --provider owlbot --user-id 5c1d2e3f-...\n"
+    "  chatsync forget --provider chatnode --conversation 2qdrh8m-1772360528382",
+    "report": "chatsync report --html report.html",
+    "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
+    "demo": "chatsync demo --dir demo",
+}
+EXIT_CODES = (
+    "exit status: 0 ok, 1 a provider failed, 2 usage or configuration error, 3 partial (some conversations\n"
+    "skipped), 75 another run holds the lock, 130/143 stopped by SIGINT/SIGTERM"
+)
+
+
+def _command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {EXAMPLES[name]}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(prog="chatsync", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="chatsync",
+        description="Sync chatbot conversation histories from provider APIs into a SQL warehouse.",
+        epilog=f"example:\n  chatsync run\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"chatsync {_version()}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (no progress, no summary)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also dlt's own log lines (INFO)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="incremental load of the configured providers (cron-safe)")
+    run = _command(commands, "run", "incremental load of the configured providers (cron-safe)")
     run.add_argument(
         "--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: every configured one"
     )
     _add_target_options(run)
 
-    backfill = commands.add_parser("backfill", help="re-read a date window without moving cursors")
+    backfill = _command(commands, "backfill", "re-read a date window without moving cursors")
     backfill.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
     backfill.add_argument("--since", required=True, type=_iso_date, help="first day (inclusive), YYYY-MM-DD")
     backfill.add_argument("--until", type=_iso_date, help="last boundary (exclusive), YYYY-MM-DD; default now")
     _add_target_options(backfill)
 
-    simulate = commands.add_parser("simulate", help="serve the four provider APIs on loopback")
+    simulate = _command(commands, "simulate", "serve the four provider APIs on loopback")
     simulate.add_argument("--port", type=int, default=8765)
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--seed", type=int, default=7)
@@ -68,18 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
     simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)
 
-    forget = commands.add_parser("forget", help="erase one end user (or conversation); later runs never load it")
+    forget = _command(commands, "forget", "erase one end user (or conversation); later runs never load it")
     forget.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
     who = forget.add_mutually_exclusive_group(required=True)
     who.add_argument("--user-id", help="the end user's id as the provider sends it (example_ai, owlbot)")
     who.add_argument("--conversation", help="one conversation id")
     _add_target_options(forget)
 
-    report = commands.add_parser("report", help="summary of the warehouse; --html writes an offline report")
+    report = _command(commands, "report", "summary of the warehouse; --html writes an offline report")
     report.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report with charts")
     _add_target_options(report)
 
-    demo = commands.add_parser("demo", help="simulator → full load → clock advance → incremental load")
+    demo = _command(commands, "demo", "simulator, full load, clock advance, incremental load, report")
     demo.add_argument("--dir", default="demo", help="where the demo's DuckDB file and state go")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--size", type=int, default=5_000)
@@ -89,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chatsync`` console script."""
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
+    stdout.quiet = args.quiet
     keep_private()
     register_configured_secrets()
     try:
@@ -132,8 +175,9 @@ def _load(args: argparse.Namespace) -> int:
             "no provider configured: set [sources.<provider>] api_key in .dlt/secrets.toml, "
             "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
         )
-    report = run_with_progress(target, providers, window)
+    report = run_with_progress(target, providers, window, quiet=stdout.quiet)
     print_report(report, "chatsync backfill" if window else "chatsync run")
+    stdout.print(f"wrote to {describe_target(target)}", highlight=False, soft_wrap=True)
     return report.exit_code()
 
 
@@ -196,16 +240,37 @@ def write_report(target: Target, html_path: str | None) -> int:
 
 
 def run_with_progress(
-    target: Target, providers: list[str], window: tuple[date, date | None] | None = None
+    target: Target, providers: list[str], window: tuple[date, date | None] | None = None, quiet: bool = False
 ) -> RunReport:
-    """Runs the providers under the run lock, with a live progress display.
+    """Runs the providers under the run lock, with a live progress display unless ``quiet``.
 
     Raises:
         RunLocked: Another run holds the lock.
     """
     observers: list[RunObserver] = []
+    if quiet:
+        return execute(target, providers, backfill=window, on_repair=warn)
     with live_progress(observers):
         return execute(target, providers, backfill=window, on_start=observers.append, on_repair=warn)
+
+
+def describe_target(target: Target) -> str:
+    """Where a run wrote: the destination, its file or database (credentials masked), the dataset."""
+    resolved = target.resolved()
+    if resolved.destination == "duckdb":
+        where = f"duckdb {resolved.duckdb_path}"
+    else:
+        credentials: Any = dlt.secrets.get(f"destination.{resolved.destination}.credentials")
+        where = f"{resolved.destination} {scrub(str(credentials)) if isinstance(credentials, str) else ''}".strip()
+    state = resolved.pipelines_dir or "DLT_DATA_DIR/pipelines"
+    return f"{where}, dataset {resolved.dataset}; pipeline state in {state}"
+
+
+def _version() -> str:
+    try:
+        return version("chatsync")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 if __name__ == "__main__":

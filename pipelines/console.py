@@ -19,6 +19,11 @@ from .runner import ExitCode, ProviderOutcome, RunReport, scrub
 console = Console(stderr=True)
 stdout = Console()
 LOG_EVERY_SECONDS = 30.0
+PIPED_WIDTH = 10_000  # never cut a line that goes to a file or a pipe
+
+for _output in (console, stdout):
+    if not _output.is_terminal:
+        _output.width = PIPED_WIDTH
 
 
 def _progress_table(observers: list[RunObserver]) -> Table:

@@ -190,3 +190,34 @@ def test_bigquery_without_its_extra_says_what_to_install(capsys: pytest.CaptureF
         pass
     assert main(["run", "--provider", "example_ai", "--destination", "bigquery"]) == 2
     assert 'BigQuery needs its extra: pip install "dlt[bigquery]"' in capsys.readouterr().err
+
+
+def test_version_help_and_where_a_run_wrote(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("chatsync 0.")
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = capsys.readouterr().out
+    assert "``" not in help_text and "example:\n  chatsync run" in help_text and "75 another run" in help_text
+    warehouse = configure(monkeypatch, sim, tmp_path)
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote to duckdb {warehouse}, dataset chat_history; pipeline state in " in out
+
+
+def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(monkeypatch, sim, tmp_path)
+    try:
+        assert main(["-q", "run"]) == 0
+        assert capsys.readouterr().out == ""
+    finally:
+        from pipelines.console import stdout
+
+        stdout.quiet = False
+    assert main(["report"]) == 0
+    assert "…" not in capsys.readouterr().out, "nothing truncated when piped"
