@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from rich.markup import escape
 
 from simulator.base import FEEDLOOP_SHAPES
 from sources.common.errors import ChatsyncError, ConfigurationError
@@ -52,6 +53,7 @@ EXAMPLES = {
     "forget": "chatsync forget --provider owlbot --user-id 5c1d2e3f-...\n"
     "  chatsync forget --provider chatnode --conversation 2qdrh8m-1772360528382",
     "report": "chatsync report --html report.html",
+    "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
     "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
     "demo": "chatsync demo --dir demo",
 }
@@ -108,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
     simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)
 
+    check = _command(commands, "check", "prove each provider's setup works (URL, key, bots, conversations)")
+    check.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: configured")
+
     forget = _command(commands, "forget", "erase one end user (or conversation); later runs never load it")
     forget.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
     who = forget.add_mutually_exclusive_group(required=True)
@@ -147,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "forget":
             return _forget(args)
+        if args.command == "check":
+            return _check(args)
         return _load(args)
     except RunLocked as exc:
         say_skipped(str(exc))
@@ -179,6 +186,24 @@ def _load(args: argparse.Namespace) -> int:
     print_report(report, "chatsync backfill" if window else "chatsync run")
     stdout.print(f"wrote to {describe_target(target)}", highlight=False, soft_wrap=True)
     return report.exit_code()
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import check_provider
+
+    providers = args.provider or configured_providers()
+    if not providers:
+        raise ConfigurationError(
+            "no provider configured: set [sources.<provider>] api_key in .dlt/secrets.toml, "
+            "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
+        )
+    results = [check_provider(provider) for provider in providers]
+    for ok, line in results:
+        if ok:
+            stdout.print(f"ok: {escape(line)}", highlight=False, soft_wrap=True)
+        else:
+            say_error(line)
+    return ExitCode.OK if all(ok for ok, _ in results) else ExitCode.FAILED
 
 
 def _forget(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import dlt
+from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
@@ -207,3 +208,19 @@ def _backfill(run: ChatnodeRun, bot_id: str, leads: list[dict[str, Any]], window
             run.observer.on_rows("conversations", 1)
             yield as_messages(rows)
             yield as_conversations([to_conversation_row(bot_id, lead)])
+
+
+@with_config(sections=("sources", PROVIDER))
+def check(
+    bot_ids: Any = dlt.config.value, api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL
+) -> tuple[str, str]:
+    """Proves the setup without loading: the key is accepted and every bot lists its conversations.
+
+    Returns:
+        The base URL in use and what was found.
+    """
+    ids = id_list(bot_ids, PROVIDER, "bot_ids")
+    base_url = checked_url(base_url, PROVIDER)
+    http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key))
+    leads = sum(len(list_leads(http, bot).leads) for bot in ids)
+    return base_url, f"key accepted, {len(ids)} bots, {leads:,} conversations"

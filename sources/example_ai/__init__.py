@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import dlt
+from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
-from ..common.errors import NotFoundError, ProviderError
+from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
@@ -31,6 +32,7 @@ from .helpers import (
     DUPLICATES,
     ConversationRead,
     Progress,
+    conversation_exists,
     read_conversation,
     to_conversation_row,
     to_message_rows,
@@ -171,3 +173,27 @@ def _emit(
         yield as_conversations([to_conversation_row(read.conversation_id, head, bot_id)])
     if progress is not None:
         state[read.conversation_id] = progress.to_state()
+
+
+@with_config(sections=("sources", PROVIDER))
+def check(
+    conversation_ids: Any = dlt.config.value, api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL
+) -> tuple[str, str]:
+    """Proves the setup without loading: the URL answers, the key is accepted, every conversation exists.
+
+    Returns:
+        The base URL in use and what was found.
+
+    Raises:
+        ProviderError: The endpoint or the key failed.
+        ConfigurationError: Some configured conversations do not exist.
+    """
+    ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
+    base_url = checked_url(base_url, PROVIDER)
+    http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key))
+    missing = [cid for cid in ids if not conversation_exists(http, cid)]
+    if missing:
+        raise ConfigurationError(
+            f"{PROVIDER}: {len(missing)} of {len(ids)} configured conversations do not exist: {', '.join(missing[:5])}"
+        )
+    return base_url, f"key accepted, all {len(ids)} configured conversations exist"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ..common.canonical import conversation_row, message_row
-from ..common.errors import MalformedResponseError
+from ..common.errors import MalformedResponseError, NotFoundError
 from ..common.http import ProviderHttp
 from ..common.paging import OverlappingTimeCursorPaginator
 from ..common.payload import record_id, text_or_none
@@ -206,3 +206,15 @@ def to_conversation_row(conversation_id: str, progress: Progress, bot_id: str) -
         reported_message_count=None,
         raw={"conversation_id": conversation_id},
     )
+
+
+def conversation_exists(http: ProviderHttp, conversation_id: str) -> bool:
+    """One one-message request: False on HTTP 404."""
+    try:
+        for _ in http.paginate(
+            HISTORY_PATH, params={"conversation_id": conversation_id, "limit": 1}, data_selector=MESSAGES_SELECTOR
+        ):
+            break
+    except NotFoundError:
+        return False
+    return True

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
+from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, conversation_row, emits_canonical_rows
-from ..common.errors import NotFoundError, ProviderError
+from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
@@ -190,3 +191,28 @@ def _emit(
                 )
             ]
         )
+
+
+@with_config(sections=("sources", PROVIDER))
+def check(
+    conversation_ids: Any = dlt.config.value, api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL
+) -> tuple[str, str]:
+    """Proves the setup without loading: the token is accepted and every conversation exists.
+
+    Returns:
+        The base URL in use and what was found.
+    """
+    ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
+    base_url = checked_url(base_url, PROVIDER)
+    http = ProviderHttp(PROVIDER, base_url, APIKeyAuth(name="Token", api_key=api_key, location="header"))
+    missing, items = [], 0
+    for convo_id in ids:
+        try:
+            items += len(read_history(http, convo_id))
+        except NotFoundError:
+            missing.append(convo_id)
+    if missing:
+        raise ConfigurationError(
+            f"{PROVIDER}: {len(missing)} of {len(ids)} configured conversations do not exist: {', '.join(missing[:5])}"
+        )
+    return base_url, f"token accepted, all {len(ids)} configured conversations exist ({items:,} messages)"

@@ -16,11 +16,12 @@ from datetime import timedelta
 from typing import Any
 
 import dlt
+from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
-from ..common.errors import NotFoundError, ProviderError
+from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_of
@@ -214,3 +215,24 @@ def _session_rows(
         awaiting.observe_messages(session["session_uuid"], records)
         run.observer.on_rows("conversations", 1)
         yield as_conversations([to_conversation_row(chatbot_uuid, session)])
+
+
+@with_config(sections=("sources", PROVIDER))
+def check(
+    api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL, chatbot_ids: Any = None
+) -> tuple[str, str]:
+    """Proves the setup without loading: the key is accepted, the bots exist, their sessions list.
+
+    Returns:
+        The base URL in use and what was found.
+    """
+    base_url = checked_url(base_url, PROVIDER)
+    auth = APIKeyAuth(name="Authorization", api_key=api_key, location="header")
+    http = ProviderHttp(PROVIDER, base_url, auth, classify=classify_owlbot_error)
+    account = discover_bots(http)
+    wanted = id_list(chatbot_ids, PROVIDER, "chatbot_ids", required=False) or account
+    unknown = [bot for bot in wanted if bot not in account]
+    if unknown:
+        raise ConfigurationError(f"{PROVIDER}: chatbot_ids not in this account: {', '.join(unknown)}")
+    sessions = sum(len(list_sessions(http, bot).sessions) for bot in wanted)
+    return base_url, f"key accepted, {len(wanted)} bots, {sessions:,} sessions"

@@ -221,3 +221,26 @@ def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
         stdout.quiet = False
     assert main(["report"]) == 0
     assert "…" not in capsys.readouterr().out, "nothing truncated when piped"
+
+
+def test_check_proves_each_setup_without_loading(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    bots = len(sim.corpus.bots["owlbot"])
+    sessions = len(sim.corpus.conversation_ids("owlbot"))
+    assert f"ok: owlbot: {sim.base_url('owlbot')}: key accepted, {bots} bots, {sessions:,} sessions" in out
+    assert len([line for line in out if line.startswith("ok: ")]) == 4
+    assert not (tmp_path / "w.duckdb").exists(), "nothing loaded"
+    monkeypatch.setenv("SOURCES__CHATNODE__API_KEY", "cn_wrong_key_123")
+    monkeypatch.setenv("SOURCES__FEEDLOOP__BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", '["con_missing_1"]')
+    assert main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "error: chatnode: credentials rejected (HTTP 401" in err and "cn_wrong_key_123" not in err
+    assert "error: feedloop: http://127.0.0.1:9: connection refused" in err
+    assert "error: example_ai: 1 of 1 configured conversations do not exist: con_missing_1" in err

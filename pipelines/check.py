@@ -1,0 +1,39 @@
+"""``chatsync check``: prove each provider's setup works, without loading anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+from sources.chatnode import check as chatnode_check
+from sources.common.errors import ChatsyncError
+from sources.example_ai import check as example_ai_check
+from sources.feedloop import check as feedloop_check
+from sources.owlbot import check as owlbot_check
+
+from .runner import describe_failure
+
+CHECKS: Final[dict[str, Callable[[], tuple[str, str]]]] = {
+    "example_ai": example_ai_check,
+    "owlbot": owlbot_check,
+    "chatnode": chatnode_check,
+    "feedloop": feedloop_check,
+}
+
+
+def check_provider(provider: str) -> tuple[bool, str]:
+    """One provider's setup: reachable, key accepted, configured bots or conversations exist.
+
+    Args:
+        provider: Provider key.
+
+    Returns:
+        Whether it works, and one line saying what was found or what is wrong (secrets masked).
+    """
+    try:
+        base_url, found = CHECKS[provider]()
+    except (ChatsyncError, ConfigFieldMissingException) as exc:
+        return False, describe_failure(provider, exc)
+    return True, f"{provider}: {base_url}: {found}"
