@@ -101,7 +101,8 @@ def _row_counts(rows: dict[str, int]) -> str:
 def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
     """The run summary, then warnings, recovered rows and one ``error:`` line per failure or skip."""
     table = Table(title=title)
-    for column in ("provider", "status", "requests", "messages", "conversations", "seconds"):
+    columns = ("provider", "status", "requests", "new messages", "rewritten", "new conversations", "seconds")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("provider", "status") else "right")
     for outcome in outcomes:
         if not outcome.started and not outcome.recovered_rows:
@@ -111,8 +112,9 @@ def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
             outcome.provider,
             STATUS_STYLE.get(outcome.status, "{}").format(outcome.status),
             str(observer.requests),
-            str(outcome.loaded_rows.get("messages", 0)),
-            str(outcome.loaded_rows.get("conversations", 0)),
+            str(outcome.new_rows.get("messages", 0)),
+            str(outcome.loaded_rows.get("messages", 0) - outcome.new_rows.get("messages", 0)),
+            str(outcome.new_rows.get("conversations", 0)),
             f"{outcome.seconds:.1f}",
         )
     if table.row_count:

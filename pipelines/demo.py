@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,6 +65,17 @@ def configure_for_simulator(sim: Simulator) -> None:
     os.environ.update(simulator_environment(sim))
 
 
+@contextmanager
+def restored_environment() -> Iterator[None]:
+    """Gives the environment back as it was: the demo's settings must not outlive it."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     """Runs the demo; its warehouse and pipeline state live in ``directory`` (wiped first).
 
@@ -81,7 +93,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     target = Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "chatsync.duckdb"))
-    with Simulator(Corpus(seed=seed, size=size)) as sim:
+    with restored_environment(), Simulator(Corpus(seed=seed, size=size)) as sim:
         stdout.print(f"[bold]simulator[/] on {sim.url}, virtual clock at {sim.corpus.now:%Y-%m-%d %H:%M} UTC")
         configure_for_simulator(sim)
         first = run_with_progress(target, list(PROVIDERS))

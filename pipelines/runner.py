@@ -30,6 +30,7 @@ from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destinat
 from .locking import RunLocked, advisory_lock, file_lock
 from .recovery import rebuild_from_destination, repair_working_folders, rows_by_table
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
+from .warehouse import row_counts
 from .workspace import (
     absolute_duckdb_path,
     configure_retention,
@@ -83,6 +84,7 @@ class ProviderOutcome:
     error: str | None = None
     seconds: float = 0.0
     loaded_rows: dict[str, int] = field(default_factory=dict)
+    new_rows: dict[str, int] = field(default_factory=dict)  # rows the warehouse did not hold before
     recovered_rows: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
     started: bool = True
@@ -114,6 +116,22 @@ class RunReport:
     signal: int | None = None
     views_error: str | None = None
     setup_error: str | None = None  # the warehouse or dlt's working folders failed before any provider
+
+    def to_json(self) -> dict[str, Any]:
+        """Each provider's outcome, for ``chatsync status`` and the JSON log."""
+        return {
+            o.provider: {
+                "status": o.status,
+                "error": o.error,
+                "skipped": list(o.observer.skipped),
+                "requests": o.observer.requests,
+                "rows_loaded": o.loaded_rows,
+                "rows_new": o.new_rows,
+                "seconds": round(o.seconds, 3),
+            }
+            for o in self.outcomes
+            if o.started
+        }
 
     def exit_code(self) -> ExitCode:
         """The documented exit status of this run."""
@@ -352,7 +370,10 @@ def _run_one(
     started = time.monotonic()
     try:
         source = _make_source(provider, observer, backfill, hash_key)
+        before = row_counts(pipeline)
         outcome.loaded_rows = _extract_normalize_load(pipeline, source, target)
+        after = row_counts(pipeline)
+        outcome.new_rows = {t: after.get((provider, t), 0) - before.get((provider, t), 0) for t in outcome.loaded_rows}
         if observer.failures:  # the rest loaded; still a failed run for cron and the exit status
             outcome.error = scrub(f"{provider}: " + "; ".join(observer.failures))
     except (Exception, KeyboardInterrupt) as exc:
