@@ -7,6 +7,7 @@ conversations skipped), 75 another run holds the lock (skipped), 130/143 stopped
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -27,7 +28,8 @@ from .console import console, live_progress, print_report, say_error, say_info, 
 from .destinations import SUPPORTED
 from .locking import RunLocked
 from .registry import PROVIDERS, configured_providers, register_configured_secrets, unconfigured_providers
-from .runner import DATASET_NAME, ExitCode, RunReport, Target, execute, locked_pipeline, scrub
+from .runner import DATASET_NAME, ExitCode, RunReport, Target, build_pipeline, execute, locked_pipeline, scrub
+from .status import record_runs
 from .workspace import keep_private
 
 
@@ -53,6 +55,7 @@ EXAMPLES = {
     "forget": "chatsync forget --provider owlbot --user-id 5c1d2e3f-...\n"
     "  chatsync forget --provider chatnode --conversation 2qdrh8m-1772360528382",
     "report": "chatsync report --html report.html",
+    "status": "chatsync status --json",
     "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
     "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
     "demo": "chatsync demo --dir demo",
@@ -113,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = _command(commands, "check", "prove each provider's setup works (URL, key, bots, conversations)")
     check.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: configured")
 
+    status = _command(commands, "status", "last run and warehouse contents per provider; no network")
+    status.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    _add_target_options(status)
+
     forget = _command(commands, "forget", "erase one end user (or conversation); later runs never load it")
     forget.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
     who = forget.add_mutually_exclusive_group(required=True)
@@ -154,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _forget(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "status":
+            return _status(args)
         return _load(args)
     except RunLocked as exc:
         say_skipped(str(exc))
@@ -183,9 +192,36 @@ def _load(args: argparse.Namespace) -> int:
             "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
         )
     report = run_with_progress(target, providers, window, quiet=stdout.quiet)
+    record_runs(report, target.resolved().pipelines_dir)
     print_report(report, "chatsync backfill" if window else "chatsync run")
     stdout.print(f"wrote to {describe_target(target)}", highlight=False, soft_wrap=True)
     return report.exit_code()
+
+
+def _status(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from .status import collect
+
+    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir).resolved()
+    found = collect(build_pipeline(target), target.pipelines_dir)
+    if args.json:
+        print(json.dumps(found, indent=1, default=str))
+        return ExitCode.OK
+    table = Table(title="chatsync status")
+    for column in ("provider", "last run", "outcome", "new / rewritten messages", "conversations", "messages",
+                   "oldest", "newest", "open sync errors"):
+        table.add_column(column)
+    for provider, item in found.items():
+        run = item.get("last_run") or {}
+        loaded, new = run.get("rows_loaded", {}).get("messages", 0), run.get("rows_new", {}).get("messages", 0)
+        table.add_row(
+            provider, run.get("finished_at", "never"), run.get("status", "-"), f"{new} / {loaded - new}",
+            str(item.get("conversations", 0)), str(item.get("messages", 0)), str(item.get("oldest_message") or "-"),
+            str(item.get("newest_message") or "-"), str(item.get("open_sync_errors", 0)),
+        )
+    stdout.print(table)
+    return ExitCode.OK
 
 
 def _check(args: argparse.Namespace) -> int:

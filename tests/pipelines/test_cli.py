@@ -244,3 +244,21 @@ def test_check_proves_each_setup_without_loading(
     assert "error: chatnode: credentials rejected (HTTP 401" in err and "cn_wrong_key_123" not in err
     assert "error: feedloop: http://127.0.0.1:9: connection refused" in err
     assert "error: example_ai: 1 of 1 configured conversations do not exist: con_missing_1" in err
+
+
+def test_status_reads_the_last_run_and_the_warehouse_without_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Simulator(Corpus(seed=11, size=600)) as sim:
+        warehouse = configure(monkeypatch, sim, tmp_path)
+        assert main(["run"]) == 0
+        truth = sim.truth("example_ai").messages
+    capsys.readouterr()
+    assert main(["status", "--json"]) == 0  # the simulator is gone: no network needed
+    found = json.loads(capsys.readouterr().out)
+    item = found["example_ai"]
+    assert item["last_run"]["status"] == "ok" and item["last_run"]["rows_new"]["messages"] == len(truth)
+    assert item["messages"] == len(truth) == count(warehouse, "messages")
+    assert item["newest_message"].startswith(max(m.created_at for m in truth).date().isoformat())
+    assert item["open_sync_errors"] == 0 and found["owlbot"]["last_run"] is None
+    assert main(["status"]) == 0 and "chatsync status" in capsys.readouterr().out

@@ -1,0 +1,91 @@
+"""``chatsync status``: what each provider's last run did and what the warehouse holds. No network.
+
+The last run of each provider is kept in ``last_runs.json`` beside the pipelines dir (written at
+the end of every run); the rest is read from the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+from sources.common.canonical import CONVERSATIONS, MESSAGES, SYNC_ERRORS
+
+from .registry import PROVIDERS
+from .runner import RunReport
+from .workspace import lock_dir
+
+RUNS_FILE = "last_runs.json"
+
+
+def runs_file(pipelines_dir: str | None) -> Path:
+    """Where the last run of each provider is recorded."""
+    return lock_dir(pipelines_dir).parent / RUNS_FILE
+
+
+def record_runs(report: RunReport, pipelines_dir: str | None) -> None:
+    """Merges this run's outcomes into ``last_runs.json`` (one entry per provider)."""
+    path = runs_file(pipelines_dir)
+    runs = read_runs(pipelines_dir)
+    finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for provider, outcome in report.to_json().items():
+        runs[provider] = {"finished_at": finished, **outcome}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(runs, indent=1, default=str), encoding="utf-8")
+
+
+def read_runs(pipelines_dir: str | None) -> dict[str, Any]:
+    """The recorded last runs, or nothing."""
+    try:
+        runs: dict[str, Any] = json.loads(runs_file(pipelines_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return runs
+
+
+def _grouped(client: Any, table: str, select: str, where: str = "") -> dict[str, tuple[Any, ...]]:
+    try:
+        rows = client.execute_sql(
+            f"SELECT provider, {select} FROM {client.make_qualified_table_name(table)} {where} GROUP BY provider"
+        )
+    except DatabaseUndefinedRelation:
+        return {}
+    return {str(row[0]): tuple(row[1:]) for row in rows or []}
+
+
+def warehouse_status(pipeline: dlt.Pipeline) -> dict[str, dict[str, Any]]:
+    """Per provider: messages, conversations, oldest and newest message, open sync errors."""
+    with pipeline.sql_client() as client:
+        if not client.has_dataset():
+            return {}
+        messages = _grouped(client, MESSAGES, "COUNT(*), MIN(created_at), MAX(created_at)")
+        conversations = _grouped(client, CONVERSATIONS, "COUNT(*)")
+        errors = _grouped(client, SYNC_ERRORS, "COUNT(*)", "WHERE resolved_at IS NULL")
+    return {
+        provider: {
+            "messages": int(messages.get(provider, (0,))[0]),
+            "conversations": int(conversations.get(provider, (0,))[0]),
+            "oldest_message": _iso(messages.get(provider, (0, None, None))[1]),
+            "newest_message": _iso(messages.get(provider, (0, None, None))[2]),
+            "open_sync_errors": int(errors.get(provider, (0,))[0]),
+        }
+        for provider in PROVIDERS
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def collect(pipeline: dlt.Pipeline, pipelines_dir: str | None) -> dict[str, dict[str, Any]]:
+    """The status of every provider: its last run and what the warehouse holds."""
+    runs = read_runs(pipelines_dir)
+    held = warehouse_status(pipeline)
+    return {provider: {"last_run": runs.get(provider), **held.get(provider, {})} for provider in PROVIDERS}
