@@ -33,11 +33,19 @@ def make_destination(name: str, duckdb_path: str | None = None) -> Destination: 
     if name == "duckdb":
         configured = dlt.secrets.get("destination.duckdb.credentials", str)
         return dlt.destinations.duckdb(duckdb_path or configured or DEFAULT_DUCKDB_FILE)
-    if name == "bigquery" and not _installed("google.cloud.bigquery"):
-        raise ConfigurationError('BigQuery needs its extra: pip install "dlt[bigquery]" (in the venv: .venv/bin/pip)')
     destination = Destination.from_reference(name)
     assert destination is not None  # a known name always resolves
     return destination
+
+
+def require_extra(name: str) -> None:
+    """Fails with the ``pip install`` to run when a destination's optional packages are missing.
+
+    Raises:
+        ConfigurationError: The extra is not installed.
+    """
+    if name == "bigquery" and not _installed("google.cloud.bigquery"):
+        raise ConfigurationError('BigQuery needs its extra: pip install "dlt[bigquery]" (in the venv: .venv/bin/pip)')
 
 
 def _installed(module: str) -> bool:

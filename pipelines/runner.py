@@ -26,7 +26,7 @@ from sources.common.secrets import scrub as scrub_secrets
 from sources.common.settings import where_to_set
 
 from .analytics import refresh_views
-from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination
+from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination, require_extra
 from .locking import RunLocked, advisory_lock, file_lock
 from .recovery import rebuild_from_destination, repair_working_folders, rows_by_table
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
@@ -162,6 +162,7 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
         The dlt pipeline.
     """
     target = target.resolved()
+    require_extra(target.destination)
     if target.pipelines_dir:
         make_private(Path(target.pipelines_dir)).chmod(0o700)
     if target.duckdb_path and Path(target.duckdb_path).is_file():
