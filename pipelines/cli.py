@@ -56,6 +56,8 @@ EXAMPLES = {
     "  chatsync forget --provider chatnode --conversation 2qdrh8m-1772360528382",
     "report": "chatsync report --html report.html",
     "status": "chatsync status --json",
+    "reset": "chatsync reset --provider owlbot --yes             # re-read every OwlBot session next run\n"
+    "  chatsync reset --provider feedloop --conversation 08fc3e54-... --drop-data",
     "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
     "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
     "demo": "chatsync demo --dir demo",
@@ -120,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     _add_target_options(status)
 
+    reset = _command(commands, "reset", "forget one provider's (or conversation's) incremental state")
+    reset.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
+    reset.add_argument("--conversation", help="only this conversation (a session or lead id)")
+    reset.add_argument("--drop-data", action="store_true", help="also delete exactly those rows from the warehouse")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _add_target_options(reset)
+
     forget = _command(commands, "forget", "erase one end user (or conversation); later runs never load it")
     forget.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
     who = forget.add_mutually_exclusive_group(required=True)
@@ -163,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "status":
             return _status(args)
+        if args.command == "reset":
+            return _reset(args)
         return _load(args)
     except RunLocked as exc:
         say_skipped(str(exc))
@@ -196,6 +207,32 @@ def _load(args: argparse.Namespace) -> int:
     print_report(report, "chatsync backfill" if window else "chatsync run")
     stdout.print(f"wrote to {describe_target(target)}", highlight=False, soft_wrap=True)
     return report.exit_code()
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from .reset import reset
+
+    what = f"{args.provider} conversation {args.conversation}" if args.conversation else f"all of {args.provider}"
+    action = "forget the incremental state" + (" and delete the rows" if args.drop_data else "")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ConfigurationError(f"reset would {action} of {what}; add --yes to do it without a terminal")
+        if input(f"{action} of {what}? Other providers are not touched. [y/N] ").strip().lower() not in ("y", "yes"):
+            stdout.print("reset: nothing done")
+            return ExitCode.OK
+    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+    with locked_pipeline(target) as pipeline:
+        done = reset(pipeline, args.provider, args.conversation, args.drop_data)
+    deleted = ", ".join(f"{count} {table}" for table, count in done.deleted.items())
+    stdout.print(
+        f"reset {what}: {done.state_entries} state entries forgotten"
+        + (f", deleted {deleted}" if done.deleted else "")
+        + (f", {done.markers_cleared} change markers cleared" if done.markers_cleared else "")
+        + "; the next run re-reads it",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return ExitCode.OK
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -262,3 +262,36 @@ def test_status_reads_the_last_run_and_the_warehouse_without_network(
     assert item["newest_message"].startswith(max(m.created_at for m in truth).date().isoformat())
     assert item["open_sync_errors"] == 0 and found["owlbot"]["last_run"] is None
     assert main(["status"]) == 0 and "chatsync status" in capsys.readouterr().out
+
+
+def test_reset_forgets_one_provider_only_and_the_next_run_re_reads_it(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    assert main(["run"]) == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        before = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
+    assert main(["reset", "--provider", "owlbot"]) == 2, "no terminal and no --yes: refused"
+    assert main(["reset", "--provider", "owlbot", "--yes"]) == 0
+    assert "reset all of owlbot" in capsys.readouterr().out
+    sim.clear_log()
+    assert main(["run"]) == 0
+    reread = {r.path.split("/")[-1] for r in sim.requests_for("owlbot")}
+    assert set(sim.corpus.conversation_ids("owlbot")) <= reread, "every OwlBot session read again"
+    assert len(sim.requests_for("example_ai")) == len(sim.corpus.conversation_ids("example_ai")), "others untouched"
+    target = sim.corpus.conversation_ids("feedloop")[0]
+    assert main(["reset", "--provider", "feedloop", "--conversation", target, "--drop-data", "--yes"]) == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
+        gone = con.execute(
+            "SELECT COUNT(*) FROM chat_history.messages WHERE provider = 'feedloop' AND conversation_id = ?", [target]
+        ).fetchall()[0][0]
+    assert gone == 0 and after["feedloop"] < before["feedloop"]
+    assert {p: n for p, n in after.items() if p != "feedloop"} == {p: n for p, n in before.items() if p != "feedloop"}
+    assert main(["run"]) == 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        restored = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
+    assert restored == before, "the next run loads it again"
