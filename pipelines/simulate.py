@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 
 from .console import stdout
+from .demo import simulator_environment
 
 EXIT_OK = 0
+
+
+def ready_to_paste(sim: Simulator) -> list[str]:
+    """``export`` lines that point every provider at ``sim`` (example-ai and Feedloop with their ids,
+    ChatNode with its bots; OwlBot finds its bots itself)."""
+    return [f"export {key}={shlex.quote(value)}" for key, value in simulator_environment(sim).items()]
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -28,10 +36,17 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
     )
-    stdout.print(f"simulator on {sim.url}  (virtual clock {sim.corpus.now.isoformat()})")
-    for provider, key in settings.api_keys.items():
-        stdout.print(f"  {provider:<11} base_url={sim.base_url(provider)}  test key={key}")
-    stdout.print(f"  admin: {sim.url}/_admin/clock, /_admin/advance, /_admin/truth, /_admin/requests")
+    stdout.print(f"# simulator on {sim.url}  (virtual clock {sim.corpus.now.isoformat()})", highlight=False)
+    stdout.print("# paste into the shell that runs chatsync (base URLs, test keys, bot and conversation ids):")
+    for line in ready_to_paste(sim):
+        stdout.print(line, highlight=False, soft_wrap=True, markup=False)
+    stdout.print(
+        f"# admin: {sim.url}/_admin/clock, POST /_admin/advance?days=1, /_admin/truth?provider=owlbot, "
+        "/_admin/requests, POST /_admin/faults, POST /_admin/tamper",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
     try:
         sim.serve_forever()
     except KeyboardInterrupt:

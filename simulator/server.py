@@ -14,11 +14,12 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import ModuleType
-from typing import Any
+from types import MappingProxyType, ModuleType
+from typing import Any, Final
 
 from . import chatnode, example_ai, feedloop, owlbot
 from .base import ProviderContext, SimRequest, SimResponse, SimulatorSettings, TruthConversation, TruthMessage
@@ -181,31 +182,55 @@ class Simulator:
         with self._log_lock:
             self.requests.append(record)
 
+    ADMIN_PARAMETERS: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
+        "/_admin/clock": frozenset(),
+        "/_admin/advance": frozenset({"seconds", "minutes", "hours", "days"}),
+        "/_admin/conversations": frozenset({"provider"}),
+        "/_admin/truth": frozenset({"provider"}),
+        "/_admin/requests": frozenset(),
+        "/_admin/faults": frozenset({"seed", "spec"}),
+        "/_admin/tamper": frozenset(),
+    })
+    _UNITS: Final[Mapping[str, int]] = MappingProxyType({"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400})
+
     def admin(self, request: SimRequest) -> SimResponse:
-        """Serves ``/_admin/…``."""
-        query = request.query
+        """Serves ``/_admin/…``; unknown calls and parameters are rejected, never ignored."""
+        allowed = self.ADMIN_PARAMETERS.get(request.path)
+        if allowed is None:
+            known = sorted(self.ADMIN_PARAMETERS)
+            return SimResponse(404, {"message": f"unknown admin call {request.path}; known: {known}"})
+        try:
+            body = request.json() if request.body else {}
+        except ValueError:
+            return SimResponse(400, {"message": "the body is not JSON"})
+        named = {**request.query, **(body if isinstance(body, dict) else {})}
+        unknown = set(named) - allowed
+        if unknown:
+            return SimResponse(400, {"message": f"unknown parameter(s) {sorted(unknown)}; accepted: {sorted(allowed)}"})
+        return self._admin_answer(request, named, body)
+
+    def _admin_answer(self, request: SimRequest, named: dict[str, Any], body: Any) -> SimResponse:
         if request.path == "/_admin/clock":
             return SimResponse(200, {"now": self.corpus.now.isoformat()})
         if request.path == "/_admin/advance" and request.method == "POST":
-            body = request.json() or {}
-            seconds = float(body.get("seconds", query.get("seconds", 0)))
+            seconds = sum(float(named[unit]) * factor for unit, factor in self._UNITS.items() if unit in named)
             return SimResponse(200, {"now": self.advance(timedelta(seconds=seconds)).isoformat()})
         if request.path == "/_admin/conversations":
-            return SimResponse(200, self.corpus.conversation_ids(query.get("provider", "example_ai")))
+            return SimResponse(200, self.corpus.conversation_ids(named.get("provider", "example_ai")))
         if request.path == "/_admin/truth":
-            truth = self.truth(query.get("provider", "example_ai"))
+            truth = self.truth(named.get("provider", "example_ai"))
             return SimResponse(200, json.loads(json.dumps(asdict(truth), default=str)))
-        if request.path == "/_admin/faults" and request.method == "POST":
-            self.set_faults(FaultSpec.parse((request.json() or {}).get("spec", ""), seed=int(query.get("seed", 0))))
-            return SimResponse(200, {"faults": self.faults.spec.total_probability})
-        if request.path == "/_admin/tamper" and request.method == "POST":
-            self.set_tampers([Tamper.parse(value) for value in request.json() or []])
-            return SimResponse(200, {"tampers": len(self.tampers)})
         if request.path == "/_admin/requests":
             with self._log_lock:
                 records = [asdict(r) for r in self.requests]
             return SimResponse(200, records)
-        return SimResponse(404, {"message": f"unknown admin call {request.path}"})
+        if request.path == "/_admin/faults" and request.method == "POST":
+            self.set_faults(FaultSpec.parse(named.get("spec", ""), seed=int(named.get("seed", 0))))
+            return SimResponse(200, {"faults": self.faults.spec.total_probability})
+        if request.path == "/_admin/tamper" and request.method == "POST":
+            self.set_tampers([Tamper.parse(value) for value in body or []])
+            return SimResponse(200, {"tampers": len(self.tampers)})
+        return SimResponse(405, {"message": f"{request.method} is not accepted by {request.path}"})
 
 
 class _Server(ThreadingHTTPServer):

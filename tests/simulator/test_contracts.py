@@ -143,3 +143,30 @@ def test_admin_api_clock_truth_and_request_log(sim: Simulator) -> None:
     _history(sim, conversation_id="con_x")
     log = requests.get(sim.url + "/_admin/requests", timeout=5).json()
     assert log[-1]["provider"] == "example_ai" and log[-1]["status"] == 404
+
+
+def test_admin_rejects_unknown_parameters_and_advances_by_days() -> None:
+    import requests
+
+    from simulator import Corpus, Simulator
+
+    with Simulator(Corpus(seed=3, size=200)) as sim:
+        before = sim.corpus.now
+        wrong = requests.post(f"{sim.url}/_admin/advance?day=1")
+        assert wrong.status_code == 400 and "unknown parameter(s) ['day']" in wrong.json()["message"]
+        assert sim.corpus.now == before, "a rejected call changes nothing"
+        assert requests.post(f"{sim.url}/_admin/advance?days=1").status_code == 200
+        assert (sim.corpus.now - before).total_seconds() == 86_400
+
+
+def test_simulate_prints_a_ready_to_paste_configuration() -> None:
+    from pipelines.simulate import ready_to_paste
+    from simulator import Corpus, Simulator
+
+    with Simulator(Corpus(seed=3, size=200)) as sim:
+        lines = ready_to_paste(sim)
+        assert f"export SOURCES__OWLBOT__BASE_URL={sim.base_url('owlbot')}" in lines
+        ids = sim.corpus.conversation_ids("example_ai")
+        assert any(line.startswith("export SOURCES__EXAMPLE_AI__CONVERSATION_IDS=") and ids[0] in line for line in lines)
+        bots = [b.bot_id for b in sim.corpus.bots["chatnode"]]
+        assert any(line.startswith("export SOURCES__CHATNODE__BOT_IDS=") and bots[0] in line for line in lines)
