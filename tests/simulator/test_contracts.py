@@ -167,6 +167,7 @@ def test_simulate_prints_a_ready_to_paste_configuration() -> None:
         lines = ready_to_paste(sim)
         assert f"export SOURCES__OWLBOT__BASE_URL={sim.base_url('owlbot')}" in lines
         ids = sim.corpus.conversation_ids("example_ai")
-        assert any(line.startswith("export SOURCES__EXAMPLE_AI__CONVERSATION_IDS=") and ids[0] in line for line in lines)
+        prefix = "export SOURCES__EXAMPLE_AI__CONVERSATION_IDS="
+        assert any(line.startswith(prefix) and ids[0] in line for line in lines)
         bots = [b.bot_id for b in sim.corpus.bots["chatnode"]]
         assert any(line.startswith("export SOURCES__CHATNODE__BOT_IDS=") and bots[0] in line for line in lines)
