@@ -9,6 +9,7 @@ case the other conversations load exactly. ``tests/sources/test_payloads.py`` ch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -84,6 +85,13 @@ CASES: Final = (
 
 
 Invoke = Callable[[list[str], dict[str, str]], tuple[int, str]]
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z ")
+
+
+def labelled_lines(text: str, label: str) -> list[str]:
+    """The ``<label>: …`` lines of chatsync's output, without their timestamp."""
+    lines = (TIMESTAMP.sub("", line) for line in text.splitlines())
+    return [line for line in lines if line.startswith(f"{label}:")]
 
 
 @dataclass
@@ -210,7 +218,7 @@ def run_case(case: PayloadCase, workdir: Path, invoke: Invoke, size: int = 400) 
         normalised = target if case.outcome == LOADED else None
         after_fix_lost = lost_messages(sim, warehouse, case.provider, present_only=normalised)
         unresolved = sync_error_count(warehouse, case.provider, target)
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    errors = labelled_lines(err, "error")
     return CaseResult(
         case, code, errors, target, target_rows, healthy_lost, recorded, after_fix_lost, fixed_code, unresolved
     )

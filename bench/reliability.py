@@ -37,7 +37,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from bench.payload_cases import CASES, run_case, warehouse_rows
+from bench.payload_cases import CASES, labelled_lines, run_case, warehouse_rows
 from pipelines.demo import simulator_environment
 from simulator import Corpus, FaultSpec, Simulator
 
@@ -210,7 +210,7 @@ def kills(size: int, count: int) -> Figures:
 
 
 def _last_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith(("error:", "Traceback"))]
+    lines = labelled_lines(err, "error") + [line for line in err.splitlines() if line.startswith("Traceback")]
     return lines[-1][:160] if lines else err.strip().splitlines()[-1][:160] if err.strip() else ""
 
 

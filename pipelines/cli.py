@@ -24,7 +24,18 @@ from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
 
 from .analytics import refresh_views
-from .console import console, live_progress, print_report, say_error, say_info, say_skipped, stdout, warn
+from .console import (
+    console,
+    emit,
+    live_progress,
+    print_report,
+    say_error,
+    say_info,
+    say_skipped,
+    stdout,
+    use_json_log,
+    warn,
+)
 from .destinations import SUPPORTED
 from .locking import RunLocked
 from .registry import PROVIDERS, configured_providers, register_configured_secrets, unconfigured_providers
@@ -90,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"chatsync {_version()}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (no progress, no summary)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also dlt's own log lines (INFO)")
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="json: one JSON object per event on stderr"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = _command(commands, "run", "incremental load of the configured providers (cron-safe)")
@@ -153,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
     stdout.quiet = args.quiet
+    if args.log_format == "json":
+        use_json_log()
     keep_private()
     register_configured_secrets()
     try:
@@ -202,10 +218,11 @@ def _load(args: argparse.Namespace) -> int:
             "no provider configured: set [sources.<provider>] api_key in .dlt/secrets.toml, "
             "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
         )
+    emit("run_start", f"{args.command}: {', '.join(providers)}", command=args.command, providers=providers)
     report = run_with_progress(target, providers, window, quiet=stdout.quiet)
     record_runs(report, target.resolved().pipelines_dir)
     print_report(report, "chatsync backfill" if window else "chatsync run")
-    stdout.print(f"wrote to {describe_target(target)}", highlight=False, soft_wrap=True)
+    emit("wrote", describe_target(target))
     return report.exit_code()
 
 

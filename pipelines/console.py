@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final
 
+from pythonjsonlogger.json import JsonFormatter
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -57,9 +61,11 @@ def live_progress(observers: list[RunObserver]) -> Iterator[None]:
     def log_periodically() -> None:
         while not stop.wait(LOG_EVERY_SECONDS):
             for o in observers:
-                console.print(
-                    f"{time.strftime('%H:%M:%S')} {o.provider}: {o.requests} requests, "
-                    f"{o.rows['messages']} messages, {o.rows['conversations']} conversations"
+                emit(
+                    "progress",
+                    f"{o.provider}: {o.requests} requests, {o.rows['messages']} messages, "
+                    f"{o.rows['conversations']} conversations",
+                    provider=o.provider,
                 )
 
     thread = threading.Thread(target=log_periodically, daemon=True)
@@ -70,8 +76,47 @@ def live_progress(observers: list[RunObserver]) -> Iterator[None]:
         stop.set()
 
 
+def stamp() -> str:
+    """Now, as ISO-8601 UTC to the second: the prefix of every line."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_STYLES: Final = {
+    "stopped": "red",
+    "error": "red",
+    "warning": "yellow",
+    "skipped": "yellow",
+    "info": "cyan",
+    "progress": "dim",
+}
+_LEVELS: Final = {"error": logging.ERROR, "warning": logging.WARNING, "skipped": logging.WARNING}
+_json_log: logging.Logger | None = None
+
+
+def use_json_log() -> None:
+    """From now on, every event is one JSON object per line on stderr (for log shippers)."""
+    global _json_log
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(message)s", timestamp=True))
+    logger = logging.getLogger("chatsync")
+    logger.handlers = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    _json_log = logger
+    stdout.quiet = True  # the tables are for people; the events carry the same figures
+
+
+def emit(event: str, message: str, **fields: Any) -> None:
+    """One event: ``<timestamp> <event>: <message>`` on stderr, or a JSON object with ``fields``."""
+    if _json_log is not None:
+        _json_log.log(_LEVELS.get(event, logging.INFO), message, extra={"event": event, **fields})
+        return
+    style = _STYLES.get(event, "bold")
+    console.print(f"{stamp()} [{style}]{event}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def _line(label: str, style: str, message: str) -> None:
-    console.print(f"[{style}]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    emit(label, message)
 
 
 def warn(message: str) -> None:
@@ -100,7 +145,7 @@ def _row_counts(rows: dict[str, int]) -> str:
 
 def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
     """The run summary, then warnings, recovered rows and one ``error:`` line per failure or skip."""
-    table = Table(title=title)
+    table = Table(title=f"{title} · {stamp()}")
     columns = ("provider", "status", "requests", "new messages", "rewritten", "new conversations", "seconds")
     for column in columns:
         table.add_column(column, justify="left" if column in ("provider", "status") else "right")
@@ -120,16 +165,20 @@ def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
     if table.row_count:
         stdout.print(table)
     for outcome in outcomes:
+        if outcome.started:
+            emit_outcome(outcome)
+    for outcome in outcomes:
         if outcome.recovered_rows:
-            stdout.print(
-                f"[yellow]{outcome.provider}: recovered from an interrupted run: "
-                f"{_row_counts(outcome.recovered_rows)}[/]",
-                soft_wrap=True,
+            emit(
+                "recovered",
+                f"{outcome.provider}: recovered from an interrupted run: {_row_counts(outcome.recovered_rows)}",
+                provider=outcome.provider,
+                rows=outcome.recovered_rows,
             )
         for name, value in outcome.observer.counters.items():
-            stdout.print(f"[yellow]{escape(f'{outcome.provider}: {value} {name}')}[/]", soft_wrap=True)
+            emit("count", f"{outcome.provider}: {value} {name}", provider=outcome.provider, count=value)
         for warning in outcome.observer.warnings:
-            stdout.print(f"[yellow]warning: {escape(f'{outcome.provider}: {warning}')}[/]", soft_wrap=True)
+            emit("warning", f"{outcome.provider}: {warning}", provider=outcome.provider)
     for outcome in outcomes:
         for skipped in outcome.observer.skipped:
             say_error(f"{outcome.provider}: {skipped}")
@@ -138,6 +187,26 @@ def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
 
 
 STATUS_STYLE = {"ok": "[green]{}[/]", "partial": "[yellow]{}[/]", "failed": "[red]{}[/]", "interrupted": "[red]{}[/]"}
+
+
+def emit_outcome(outcome: ProviderOutcome) -> None:
+    """A provider's outcome as an event (only in the JSON log: people read the table)."""
+    if _json_log is None:
+        return
+    new = outcome.new_rows.get("messages", 0)
+    emit(
+        "provider_outcome",
+        f"{outcome.provider}: {outcome.status}",
+        provider=outcome.provider,
+        status=outcome.status,
+        error=outcome.error,
+        requests=outcome.observer.requests,
+        new_messages=new,
+        rewritten_messages=outcome.loaded_rows.get("messages", 0) - new,
+        new_conversations=outcome.new_rows.get("conversations", 0),
+        skipped=list(outcome.observer.skipped),
+        seconds=round(outcome.seconds, 3),
+    )
 
 
 def print_report(report: RunReport, title: str) -> None:
@@ -149,8 +218,5 @@ def print_report(report: RunReport, title: str) -> None:
         say_error(report.views_error)
     if report.signal is not None:
         name = "SIGTERM" if report.exit_code() == ExitCode.SIGTERM else "SIGINT"
-        console.print(
-            f"[red]stopped:[/] {name} received; nothing half-done was committed and the next run continues",
-            highlight=False,
-            soft_wrap=True,
-        )
+        emit("stopped", f"{name} received; nothing half-done was committed and the next run continues")
+    emit("summary", f"exit {int(report.exit_code())}", exit_code=int(report.exit_code()), providers=report.to_json())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bench.payload_cases import labelled_lines
 from pipelines.cli import main
 from pipelines.demo import simulator_environment
 from simulator import Corpus, Simulator, SimulatorSettings
@@ -50,7 +52,7 @@ def test_bad_credentials_exit_non_zero_with_one_clear_line(
     configure(monkeypatch, sim, tmp_path, key="sk_live_wrong_and_secret")
     assert main(["run"]) == 1
     out = capsys.readouterr()
-    errors = [line for line in out.err.splitlines() if line.startswith("error:")]
+    errors = labelled_lines(out.err, 'error')
     assert errors == ["error: example_ai: credentials rejected (HTTP 401: Missing or invalid Authorization header.)"]
     assert "sk_live_wrong_and_secret" not in out.out + out.err
 
@@ -74,7 +76,7 @@ def test_an_endpoint_that_cannot_work_fails_fast_naming_url_and_setting(
     started = time.monotonic()
     assert main(["run"]) == 1
     assert time.monotonic() - started < 5, "not retried"
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    errors = labelled_lines(capsys.readouterr().err, 'error')
     assert errors == [f"error: example_ai: {url}: {reason}; check sources.example_ai.base_url"]
 
 
@@ -177,7 +179,7 @@ def test_a_forbidden_bot_loads_the_rest_and_exits_one(
         monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
         assert main(["run", "--provider", "chatnode"]) == 1
         assert count(warehouse, "messages") > 0
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    errors = labelled_lines(capsys.readouterr().err, 'error')
     assert errors == [f"error: chatnode: bot {forbidden}: access denied (HTTP 403: Bot access not allowed)"]
 
 
@@ -204,8 +206,8 @@ def test_version_help_and_where_a_run_wrote(
     assert "``" not in help_text and "example:\n  chatsync run" in help_text and "75 another run" in help_text
     warehouse = configure(monkeypatch, sim, tmp_path)
     assert main(["run"]) == 0
-    out = capsys.readouterr().out
-    assert f"wrote to duckdb {warehouse}, dataset chat_history; pipeline state in " in out
+    err = capsys.readouterr().err
+    assert f"Z wrote: duckdb {warehouse}, dataset chat_history; pipeline state in " in err
 
 
 def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
@@ -214,7 +216,8 @@ def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
     configure(monkeypatch, sim, tmp_path)
     try:
         assert main(["-q", "run"]) == 0
-        assert capsys.readouterr().out == ""
+        out = capsys.readouterr()
+        assert out.out == "" and not labelled_lines(out.err, "error")
     finally:
         from pipelines.console import stdout
 
@@ -295,3 +298,34 @@ def test_reset_forgets_one_provider_only_and_the_next_run_re_reads_it(
     with duckdb.connect(str(warehouse), read_only=True) as con:
         restored = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
     assert restored == before, "the next run loads it again"
+
+
+def test_every_problem_line_is_timestamped_and_json_logs_carry_the_events(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(monkeypatch, sim, tmp_path, key="sk_wrong")
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    stamped = [line for line in err.splitlines() if " error: " in line]
+    assert stamped and all(re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z error: ", line) for line in stamped)
+    configure(monkeypatch, sim, tmp_path)
+    try:
+        assert main(["--log-format", "json", "run"]) == 0
+    finally:
+        import logging
+
+        from pipelines import console as cli_console
+
+        cli_console._json_log = None
+        cli_console.stdout.quiet = False
+        logging.getLogger("chatsync").handlers = []
+    out = capsys.readouterr()
+    events = [json.loads(line) for line in out.err.splitlines() if line.startswith("{")]
+    kinds = [e["event"] for e in events]
+    assert kinds.index("run_start") < kinds.index("provider_outcome") < kinds.index("summary")
+    assert kinds[-1] == "wrote"
+    outcome = next(e for e in events if e["event"] == "provider_outcome")
+    assert outcome["provider"] == "example_ai" and outcome["status"] == "ok" and outcome["new_messages"] > 0
+    summary = next(e for e in events if e["event"] == "summary")
+    assert summary["exit_code"] == 0 and "timestamp" in summary
+    assert out.out == "", "no tables in JSON mode"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.payload_cases import lost_messages
+from bench.payload_cases import labelled_lines, lost_messages
 from pipelines.cli import main
 from pipelines.demo import simulator_environment
 from pipelines.locking import ADVISORY_CLASS
@@ -161,8 +161,8 @@ def test_pending_packages_never_hide_a_provider(
     capsys.readouterr()
     sim.clear_log()
     assert main(["run", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0
-    out = capsys.readouterr().out
-    assert "owlbot: recovered from an interrupted run: " in out and f"{pending} messages" in out
+    err = capsys.readouterr().err
+    assert "recovered: owlbot: recovered from an interrupted run: " in err and f"{pending} messages" in err
     assert {r.provider for r in sim.requests} == set(PROVIDERS), "every provider is extracted in the same run"
     assert exact(sim, configured)
 
@@ -236,7 +236,7 @@ def test_a_provider_that_is_down_fails_once_not_per_conversation(
         assert main(["run", "--provider", "example_ai"]) == 1
         conversations = len(sim.corpus.conversation_ids("example_ai"))
         asked = {r.query["conversation_id"] for r in sim.requests}
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    errors = labelled_lines(capsys.readouterr().err, 'error')
     assert len(errors) == 1 and "the provider looks down" in errors[0], errors
     assert len(asked) < conversations, "it stopped asking"
 
@@ -281,7 +281,7 @@ def test_an_unreachable_warehouse_is_one_error_line(
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", "postgresql://loader:pw@127.0.0.1:9/analytics")
     assert main(["run", "--provider", "example_ai", "--destination", "postgres"]) == 1
     err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    errors = labelled_lines(err, 'error')
     assert len(errors) == 1 and errors[0].startswith("error: warehouse: "), err
     assert "Traceback" not in err
 
