@@ -36,6 +36,7 @@ _DAILY = """
 SELECT day, provider, SUM(messages) AS messages, SUM(active_conversations) AS conversations
 FROM daily_activity GROUP BY day, provider ORDER BY day, provider
 """
+_SPAN = "SELECT MIN(created_at), MAX(created_at) FROM messages"
 _HOURS = """
 SELECT provider, EXTRACT(HOUR FROM created_at AT TIME ZONE 'UTC') AS hour, COUNT(*) AS messages
 FROM messages GROUP BY provider, EXTRACT(HOUR FROM created_at AT TIME ZONE 'UTC')
@@ -52,6 +53,19 @@ class ReportData:
     daily: dict[str, dict[date, int]] = field(default_factory=dict)
     daily_conversations: dict[date, int] = field(default_factory=dict)
     hours: dict[str, dict[int, int]] = field(default_factory=dict)
+    first_message: datetime | None = None
+    last_message: datetime | None = None
+    last_load: datetime | None = None
+
+    def coverage(self) -> str:
+        """``Messages from … to …; last load at …`` (UTC)."""
+        def when(moment: datetime | None) -> str:
+            return f"{moment:%Y-%m-%d %H:%M}" if moment else "unknown"
+
+        return (
+            f"Messages from {when(self.first_message)} to {when(self.last_message)} UTC; "
+            f"last load at {when(self.last_load)} UTC."
+        )
 
     @property
     def empty(self) -> bool:
@@ -91,6 +105,10 @@ def collect(pipeline: dlt.Pipeline) -> ReportData:
         data.daily_conversations = dict(totals)
         for provider, hour, messages in run(_HOURS):
             data.hours.setdefault(provider, {})[int(hour)] = int(messages)
+        ((data.first_message, data.last_message),) = run(_SPAN) or [(None, None)]
+        loads = client.make_qualified_table_name("_dlt_loads")
+        found = client.execute_sql(f"SELECT MAX(inserted_at) FROM {loads} WHERE status = 0") or [[None]]
+        data.last_load = found[0][0]
     return data
 
 
@@ -122,6 +140,7 @@ class Section:
     header: list[str]
     rows: list[list[str]]
     text_columns: int = 1  # leading columns that are text, not numbers
+    meanings: dict[str, str] = field(default_factory=dict)  # column → what it means, shown in HTML
 
 
 def sections(data: ReportData) -> list[Section]:
@@ -138,13 +157,30 @@ def sections(data: ReportData) -> list[Section]:
             ["provider", "bot", "conversations", "messages", "msgs/conv", "unanswered"],
             volume,
             2,
+            {
+                "conversations": "conversations with at least one message",
+                "messages": "messages of every role",
+                "msgs/conv": "messages per conversation, on average",
+                "unanswered": "share of conversations whose last message is the user's",
+            },
         ),
         Section(
             "response time (seconds, user message → assistant reply)",
             ["provider", "replies", *(f"p{p}" for p in PERCENTILES)],
             responses,
+            1,
+            {
+                "replies": "assistant replies to a user message (times only first seen are left out)",
+                **{f"p{p}": f"{p}% of replies came within this many seconds" for p in PERCENTILES},
+            },
         ),
-        Section(f"busiest {BUSIEST_DAYS} days (UTC)", ["day", "messages", "active conversations"], days),
+        Section(
+            f"busiest {BUSIEST_DAYS} days (UTC)",
+            ["day", "messages", "active conversations"],
+            days,
+            1,
+            {"active conversations": "conversations with a message that day"},
+        ),
     ]
 
 
@@ -201,8 +237,11 @@ def charts(data: ReportData) -> dict[str, str]:
 
     def responses(axes: Any) -> None:
         providers = sorted(data.response_seconds)
-        axes.hist([data.response_seconds[p] for p in providers], bins=30, stacked=True, label=providers)
-        axes.set_xlabel("seconds to reply")
+        every = [v for p in providers for v in data.response_seconds[p]]
+        ceiling = percentiles(every).get(99, 0.0) or max(every, default=1.0)
+        clipped = [[min(v, ceiling) for v in data.response_seconds[p]] for p in providers]
+        axes.hist(clipped, bins=30, range=(0, ceiling), stacked=True, label=providers)
+        axes.set_xlabel(f"seconds to reply (clipped at p99: the last bar holds {ceiling:.0f} s and over)")
         axes.set_ylabel("replies")
         axes.legend()
 
@@ -231,6 +270,13 @@ def charts(data: ReportData) -> dict[str, str]:
     return drawn
 
 
+def _meanings(section: Section) -> str:
+    if not section.meanings:
+        return ""
+    items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in section.meanings.items())
+    return f'<dl class="meanings">{items}</dl>'
+
+
 def _html_table(section: Section) -> str:
     def cell(index: int, value: str) -> str:
         css = ' class="text"' if index < section.text_columns else ""
@@ -239,7 +285,8 @@ def _html_table(section: Section) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in section.header)
     body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in section.rows)
     title = html.escape(section.title)
-    return f"<h2>{title}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<h2>{title}</h2>{table}{_meanings(section)}"
 
 
 _STYLE = """
@@ -247,6 +294,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 table{border-collapse:collapse;margin-bottom:1.5rem}th,td{padding:.3rem .8rem;border-bottom:1px solid #ddd}
 td{text-align:right}td.text{text-align:left}h2::first-letter{text-transform:uppercase}
 figure{margin:1rem 0}svg{max-width:100%;height:auto}
+dl.meanings{font-size:.85rem;color:#555;display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem}
+dl.meanings dt{font-weight:600}dl.meanings dd{margin:0}
 """
 
 
@@ -254,7 +303,7 @@ def render_html(data: ReportData, dataset: str, generated_at: datetime) -> str:
     """The whole report as one self-contained HTML document."""
     parts = [
         f"<h1>chatsync report</h1><p>Dataset <code>{html.escape(dataset)}</code>, "
-        f"generated {generated_at:%Y-%m-%d %H:%M} UTC.</p>",
+        f"generated {generated_at:%Y-%m-%d %H:%M} UTC. {html.escape(data.coverage())}</p>",
         *(_html_table(section) for section in sections(data)),
         *(f"<figure>{svg}</figure>" for svg in charts(data).values()),
     ]

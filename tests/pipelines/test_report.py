@@ -133,3 +133,16 @@ def test_first_seen_times_give_no_response_percentiles(
     out = capsys.readouterr().out
     response_section = out[out.index("response time") : out.index("busiest")]
     assert "owlbot" in response_section and "feedloop" not in response_section
+
+
+def test_html_report_states_its_coverage_defines_columns_and_clips_outliers(
+    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root, truth = loaded
+    path = tmp_path / "report.html"
+    assert report(root, monkeypatch, "--html", str(path)) == 0
+    page = path.read_text(encoding="utf-8")
+    assert re.search(r"Messages from 2026-\d\d-\d\d \d\d:\d\d to 2026-\d\d-\d\d \d\d:\d\d UTC; last load at 20", page)
+    assert "<dt>unanswered</dt><dd>share of conversations whose last message is the user&#x27;s</dd>" in page
+    ceiling = percentiles([v for values in truth.values() for v in values])[99]
+    assert f"clipped at p99: the last bar holds {ceiling:.0f} s and over" in page
