@@ -17,6 +17,7 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.pipeline import with_runtime_trace
 
 from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.observer import RunObserver
@@ -227,7 +228,8 @@ def execute(
     with signals.intercepted_signals():
         try:
             with locked_pipeline(target) as pipeline:
-                _run_locked(pipeline, list(providers), target, backfill, on_start, on_repair, report)
+                prepared = _prepare(pipeline, target, on_repair, report)
+                run(pipeline, list(providers), target, backfill, on_start, prepared, report)
         except (RunLocked, ConfigurationError):
             raise
         except (Exception, KeyboardInterrupt) as exc:
@@ -241,15 +243,13 @@ def execute(
     return report
 
 
-def _run_locked(
-    pipeline: dlt.Pipeline,
-    providers: list[str],
-    target: Target,
-    backfill: tuple[date, date | None] | None,
-    on_start: Callable[[RunObserver], None] | None,
-    on_repair: Callable[[str], None] | None,
-    report: RunReport,
-) -> None:
+def _prepare(
+    pipeline: dlt.Pipeline, target: Target, on_repair: Callable[[str], None] | None, report: RunReport
+) -> tuple[bytes, dict[str, Counter[str]]]:
+    """Repairs, restores state, finishes pending packages; returns the hashing key and recovered rows.
+
+    Outside the run's trace: a repair may re-create the pipeline (``drop``), which ends any trace.
+    """
     repairs = repair_working_folders(pipeline)
     if repairs:
         report.repairs = repairs.describe()
@@ -261,7 +261,7 @@ def _run_locked(
         on_repair(notice)
     pipeline.sync_destination()
     try:
-        recovered = finish_pending(pipeline)
+        return key, finish_pending(pipeline)
     except PipelineStepFailed as exc:
         if exc.step != "normalize" or signals.was_signal_received():
             raise
@@ -270,7 +270,21 @@ def _run_locked(
         report.repairs = f"dropped pending packages that cannot be normalized ({describe_failure('dlt', exc)})"
         if on_repair:
             on_repair(report.repairs)
-        recovered = {}
+        return key, {}
+
+
+@with_runtime_trace(send_state=True)
+def run(
+    pipeline: dlt.Pipeline,
+    providers: list[str],
+    target: Target,
+    backfill: tuple[date, date | None] | None,
+    on_start: Callable[[RunObserver], None] | None,
+    prepared: tuple[bytes, dict[str, Counter[str]]],
+    report: RunReport,
+) -> None:
+    """Every provider, then the views, as one dlt trace ("run"): ``dlt pipeline … trace`` shows all."""
+    key, recovered = prepared
     report.outcomes = sync(pipeline, providers, target, backfill, on_start, key)
     for outcome in report.outcomes:
         outcome.recovered_rows = dict(recovered.pop(outcome.provider, {}))

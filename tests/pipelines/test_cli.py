@@ -329,3 +329,21 @@ def test_every_problem_line_is_timestamped_and_json_logs_carry_the_events(
     summary = next(e for e in events if e["event"] == "summary")
     assert summary["exit_code"] == 0 and "timestamp" in summary
     assert out.out == "", "no tables in JSON mode"
+
+
+def test_the_summary_tells_new_rows_from_rewritten_ones(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
+    assert main(["run", "--provider", "owlbot"]) == 0
+    before = len(sim.truth("owlbot").messages)
+    sim.advance(timedelta(days=1))
+    assert main(["run", "--provider", "owlbot"]) == 0
+    capsys.readouterr()
+    assert main(["status", "--json"]) == 0
+    last = json.loads(capsys.readouterr().out)["owlbot"]["last_run"]
+    new = len(sim.truth("owlbot").messages) - before
+    assert new > 0 and last["rows_new"]["messages"] == new
+    assert last["rows_loaded"]["messages"] > new, "OwlBot re-reads a grown session whole: the rest is rewritten"

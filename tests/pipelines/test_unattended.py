@@ -295,3 +295,11 @@ def test_report_is_refused_while_a_run_holds_the_lock(
         assert main(["report", "--pipelines-dir", str(pipelines_dir)]) == 75
         assert "skipped: another chatsync run holds the lock" in capsys.readouterr().err
     assert main(["report", "--pipelines-dir", str(pipelines_dir)]) == 0
+
+
+def test_one_dlt_trace_covers_every_provider_of_a_run(sim: Simulator, configured: Path, tmp_path: Path) -> None:
+    assert main(["run", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0
+    pipeline = build_pipeline(Target(pipelines_dir=str(tmp_path / "pipelines")))
+    trace = pipeline.last_trace
+    steps = [step.step for step in trace.steps]
+    assert steps.count("extract") == len(PROVIDERS) and steps.count("load") >= len(PROVIDERS), steps
