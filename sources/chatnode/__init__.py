@@ -28,7 +28,7 @@ from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.settings import base_url as checked_url
-from ..common.settings import id_list
+from ..common.settings import id_list, where_to_set
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
@@ -78,7 +78,10 @@ def chatnode(
     ids = id_list(bot_ids, PROVIDER, "bot_ids")
     base_url = checked_url(base_url, PROVIDER)
     if batch_size < 1 or lookback_days < 0:
-        raise ConfigurationError(f"{PROVIDER}: batch_size must be ≥ 1 and lookback_days ≥ 0")
+        raise ConfigurationError(
+            f"{PROVIDER}: batch_size must be ≥ 1 and lookback_days ≥ 0; set {where_to_set(PROVIDER, 'batch_size')} "
+            f"and {where_to_set(PROVIDER, 'lookback_days')}"
+        )
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key), observer=watcher)
     run = ChatnodeRun(
