@@ -39,7 +39,17 @@ from .console import (
 from .destinations import SUPPORTED
 from .locking import RunLocked
 from .registry import PROVIDERS, configured_providers, register_configured_secrets, unconfigured_providers
-from .runner import DATASET_NAME, ExitCode, RunReport, Target, build_pipeline, execute, locked_pipeline, scrub
+from .runner import (
+    DATASET_NAME,
+    ExitCode,
+    RunReport,
+    Target,
+    build_pipeline,
+    describe_failure,
+    execute,
+    locked_pipeline,
+    scrub,
+)
 from .status import record_runs
 from .workspace import keep_private
 
@@ -258,7 +268,13 @@ def _status(args: argparse.Namespace) -> int:
     from .status import collect
 
     target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir).resolved()
-    found = collect(build_pipeline(target), target.pipelines_dir)
+    try:
+        found = collect(build_pipeline(target), target.pipelines_dir)
+    except ChatsyncError:
+        raise
+    except Exception as exc:  # e.g. DuckDB's file lock while a run writes: one line, not a traceback
+        say_error(describe_failure("warehouse", exc) + " (a run may be writing the DuckDB file; try again after it)")
+        return ExitCode.FAILED
     if args.json:
         print(json.dumps(found, indent=1, default=str))
         return ExitCode.OK
