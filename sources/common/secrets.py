@@ -33,23 +33,25 @@ _CREDENTIAL_PATTERNS: Final = (
 )
 
 _registered: set[str] = set()
+_ordered: tuple[str, ...] = ()  # longest first; rebuilt on register, read on every response
 _lock = threading.Lock()
 
 
 def register(*values: object) -> None:
     """Adds secrets to scrub; values that are not strings, or too short to be a secret, are ignored."""
+    global _ordered
     with _lock:
         for value in values:
             if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
                 _registered.add(value)
                 if "\n" in value:  # a PEM key: its lines may be quoted one at a time
                     _registered.update(line for line in value.splitlines() if len(line) >= 16)
+        _ordered = tuple(sorted(_registered, key=len, reverse=True))
 
 
-def registered() -> list[str]:
+def registered() -> tuple[str, ...]:
     """The registered secrets, longest first (so a secret containing another is masked whole)."""
-    with _lock:
-        return sorted(_registered, key=len, reverse=True)
+    return _ordered
 
 
 def scrub(text: str) -> str:
