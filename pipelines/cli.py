@@ -313,18 +313,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _forget(args: argparse.Namespace) -> int:
-    from sources.common.privacy import configured_key
-    from sources.common.secrets import register
-
     from .forget import forget
-    from .workspace import pii_key
+    from .runner import hashing_key
 
     target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
     with locked_pipeline(target) as pipeline:
-        key, notice = pii_key(target.resolved().pipelines_dir, configured_key())
-        register(key.decode())
-        if notice:
-            warn(notice)
+        key = hashing_key(target, warn)
         erasure = forget(pipeline, args.provider, key, user_id=args.user_id, conversation_id=args.conversation)
     who = "end user" if args.user_id is not None else "conversation"
     if erasure.nothing:

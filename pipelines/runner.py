@@ -255,10 +255,7 @@ def _prepare(
         report.repairs = repairs.describe()
         if on_repair:
             on_repair(report.repairs)
-    key, notice = pii_key(target.resolved().pipelines_dir, configured_key())
-    register(key.decode())
-    if notice and on_repair:
-        on_repair(notice)
+    key = hashing_key(target, on_repair)
     pipeline.sync_destination()
     try:
         return key, finish_pending(pipeline)
@@ -271,6 +268,23 @@ def _prepare(
         if on_repair:
             on_repair(report.repairs)
         return key, {}
+
+
+def hashing_key(target: Target, on_notice: Callable[[str], None] | None) -> bytes:
+    """The key that hashes personal data (configured, else kept beside the state), registered as a secret.
+
+    Args:
+        target: Whose state dir holds a generated key.
+        on_notice: Told once, where a key was just generated (it must be backed up).
+
+    Returns:
+        The key.
+    """
+    key, notice = pii_key(target.resolved().pipelines_dir, configured_key())
+    register(key.decode())
+    if notice and on_notice:
+        on_notice(notice)
+    return key
 
 
 @with_runtime_trace(send_state=True)
