@@ -17,7 +17,6 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
-from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
 from ..common.errors import ConfigurationError, ProviderError
@@ -27,7 +26,6 @@ from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_o
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import base_url as checked_url
 from ..common.settings import id_list, where_to_set
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
@@ -35,6 +33,7 @@ from .helpers import (
     BotProgress,
     ChatBatch,
     Frontier,
+    connect,
     fetch_batch,
     list_leads,
     to_conversation_row,
@@ -76,14 +75,13 @@ def chatnode(
         The resource filling ``conversations`` and ``messages``.
     """
     ids = id_list(bot_ids, PROVIDER, "bot_ids")
-    base_url = checked_url(base_url, PROVIDER)
     if batch_size < 1 or lookback_days < 0:
         raise ConfigurationError(
             f"{PROVIDER}: batch_size must be ≥ 1 and lookback_days ≥ 0; set {where_to_set(PROVIDER, 'batch_size')} "
             f"and {where_to_set(PROVIDER, 'lookback_days')}"
         )
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
-    http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key), observer=watcher)
+    http = connect(api_key, base_url, watcher)
     run = ChatnodeRun(
         http,
         watcher,
@@ -223,7 +221,6 @@ def check(
         The base URL in use and what was found.
     """
     ids = id_list(bot_ids, PROVIDER, "bot_ids")
-    base_url = checked_url(base_url, PROVIDER)
-    http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key))
+    http = connect(api_key, base_url)
     leads = sum(len(list_leads(http, bot).leads) for bot in ids)
-    return base_url, f"key accepted, {len(ids)} bots, {leads:,} conversations"
+    return http.base_url, f"key accepted, {len(ids)} bots, {leads:,} conversations"

@@ -7,11 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+
 from ..common.canonical import conversation_row, message_row
 from ..common.errors import MalformedResponseError, ProviderError
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, cause_of
+from ..common.observer import RunObserver
 from ..common.payload import first_copies, record_id
+from ..common.settings import base_url as checked_url
 from ..common.timeutil import FutureGuard, parse_timestamp, required_timestamp
 from .settings import CHATS_PATH, LEADS_PATH, PROVIDER, ROLES
 
@@ -262,3 +266,13 @@ class BotProgress:
             return self
         cutoff = self.horizon - lookback
         return BotProgress(self.horizon, {sid: f for sid, f in self.recent.items() if f.last >= cutoff or f.future})
+
+
+def connect(api_key: str, base_url: str, observer: RunObserver | None = None) -> ProviderHttp:
+    """The provider's HTTP client: the base URL checked, Authorization: Bearer <key>.
+
+    Raises:
+        ConfigurationError: ``base_url`` is not an http(s) URL.
+    """
+    auth = BearerTokenAuth(api_key)
+    return ProviderHttp(PROVIDER, checked_url(base_url, PROVIDER), auth, observer=observer)

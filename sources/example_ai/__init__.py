@@ -15,7 +15,6 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
-from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
@@ -25,13 +24,13 @@ from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import base_url as checked_url
 from ..common.settings import id_list
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
     ConversationRead,
     Progress,
+    connect,
     conversation_exists,
     read_conversation,
     to_conversation_row,
@@ -77,9 +76,8 @@ def example_ai(
         The ``messages`` resource, which also fills ``conversations``.
     """
     ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
-    base_url = checked_url(base_url, PROVIDER)
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
-    http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key), observer=watcher)
+    http = connect(api_key, base_url, watcher)
     backfill = Window.between(backfill_since, backfill_until)
     options = ReadOptions(start_date, bot_id, page_size, include_meta, max_workers)
     guard = FutureGuard.hours(future_tolerance_hours, watcher.warn)
@@ -189,11 +187,10 @@ def check(
         ConfigurationError: Some configured conversations do not exist.
     """
     ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
-    base_url = checked_url(base_url, PROVIDER)
-    http = ProviderHttp(PROVIDER, base_url, BearerTokenAuth(api_key))
+    http = connect(api_key, base_url)
     missing = [cid for cid in ids if not conversation_exists(http, cid)]
     if missing:
         raise ConfigurationError(
             f"{PROVIDER}: {len(missing)} of {len(ids)} configured conversations do not exist: {', '.join(missing[:5])}"
         )
-    return base_url, f"key accepted, all {len(ids)} configured conversations exist"
+    return http.base_url, f"key accepted, all {len(ids)} configured conversations exist"

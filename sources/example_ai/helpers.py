@@ -7,11 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+
 from ..common.canonical import conversation_row, message_row
 from ..common.errors import MalformedResponseError, NotFoundError
 from ..common.http import ProviderHttp
+from ..common.observer import RunObserver
 from ..common.paging import OverlappingTimeCursorPaginator
 from ..common.payload import record_id, text_or_none
+from ..common.settings import base_url as checked_url
 from ..common.timeutil import FutureGuard, Window, format_z_seconds, parse_timestamp, required_timestamp
 from .settings import HISTORY_PATH, MAX_PAGE_SIZE, MESSAGES_SELECTOR, PROVIDER, ROLES
 
@@ -218,3 +222,13 @@ def conversation_exists(http: ProviderHttp, conversation_id: str) -> bool:
     except NotFoundError:
         return False
     return True
+
+
+def connect(api_key: str, base_url: str, observer: RunObserver | None = None) -> ProviderHttp:
+    """The provider's HTTP client: the base URL checked, Authorization: Bearer <key>.
+
+    Raises:
+        ConfigurationError: ``base_url`` is not an http(s) URL.
+    """
+    auth = BearerTokenAuth(api_key)
+    return ProviderHttp(PROVIDER, checked_url(base_url, PROVIDER), auth, observer=observer)

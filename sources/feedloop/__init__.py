@@ -17,7 +17,6 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
-from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, conversation_row, emits_canonical_rows
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
@@ -27,10 +26,9 @@ from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import base_url as checked_url
 from ..common.settings import id_list
 from ..common.timeutil import Window
-from .helpers import MappedItem, history_digest, map_item, message_key, read_history, to_message_row
+from .helpers import MappedItem, connect, history_digest, map_item, message_key, read_history, to_message_row
 from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
 
 UNRECOGNISED = "items in an unrecognised shape (loaded with role unknown, raw kept)"
@@ -66,10 +64,8 @@ def feedloop(
         The resource filling ``conversations`` and ``messages``.
     """
     ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
-    base_url = checked_url(base_url, PROVIDER)
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
-    auth = APIKeyAuth(name="Token", api_key=api_key, location="header")
-    http = ProviderHttp(PROVIDER, base_url, auth, observer=watcher)
+    http = connect(api_key, base_url, watcher)
     window = Window.between(backfill_since, backfill_until)
     policy = policy_for(PROVIDER, privacy, watcher.count)
     return histories(http, ids, watcher, max_workers, window, privacy=policy)
@@ -203,8 +199,7 @@ def check(
         The base URL in use and what was found.
     """
     ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
-    base_url = checked_url(base_url, PROVIDER)
-    http = ProviderHttp(PROVIDER, base_url, APIKeyAuth(name="Token", api_key=api_key, location="header"))
+    http = connect(api_key, base_url)
     missing, items = [], 0
     for convo_id in ids:
         try:
@@ -215,4 +210,4 @@ def check(
         raise ConfigurationError(
             f"{PROVIDER}: {len(missing)} of {len(ids)} configured conversations do not exist: {', '.join(missing[:5])}"
         )
-    return base_url, f"token accepted, all {len(ids)} configured conversations exist ({items:,} messages)"
+    return http.base_url, f"token accepted, all {len(ids)} configured conversations exist ({items:,} messages)"

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+
 from ..common.canonical import message_row
 from ..common.http import ProviderHttp
+from ..common.observer import RunObserver
+from ..common.settings import base_url as checked_url
 from ..common.timeutil import parse_timestamp
 from .settings import HISTORY_PATH, HISTORY_SELECTOR, ID_FIELDS, PROVIDER, ROLE_FIELDS, ROLES, TEXT_PATHS, TIME_FIELDS
 
@@ -107,3 +111,13 @@ def to_message_row(
         sequence=position,
         observed=mapped.created_at is None,
     )
+
+
+def connect(api_key: str, base_url: str, observer: RunObserver | None = None) -> ProviderHttp:
+    """The provider's HTTP client: the base URL checked, the app token in the Token header.
+
+    Raises:
+        ConfigurationError: ``base_url`` is not an http(s) URL.
+    """
+    auth = APIKeyAuth(name="Token", api_key=api_key, location="header")
+    return ProviderHttp(PROVIDER, checked_url(base_url, PROVIDER), auth, observer=observer)

@@ -18,7 +18,6 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
-from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
@@ -28,14 +27,13 @@ from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_o
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import base_url as checked_url
 from ..common.settings import id_list
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
 from .helpers import (
     DUPLICATES,
     AwaitingReplies,
     MessagesRead,
-    classify_owlbot_error,
+    connect,
     discover_bots,
     list_sessions,
     read_messages,
@@ -82,9 +80,7 @@ def owlbot(
     """
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     bots = id_list(chatbot_ids, PROVIDER, "chatbot_ids", required=False)
-    base_url = checked_url(base_url, PROVIDER)
-    auth = APIKeyAuth(name="Authorization", api_key=api_key, location="header")
-    http = ProviderHttp(PROVIDER, base_url, auth, classify=classify_owlbot_error, observer=watcher)
+    http = connect(api_key, base_url, watcher)
     run = OwlbotRun(
         http,
         watcher,
@@ -226,13 +222,11 @@ def check(
     Returns:
         The base URL in use and what was found.
     """
-    base_url = checked_url(base_url, PROVIDER)
-    auth = APIKeyAuth(name="Authorization", api_key=api_key, location="header")
-    http = ProviderHttp(PROVIDER, base_url, auth, classify=classify_owlbot_error)
+    http = connect(api_key, base_url)
     account = discover_bots(http)
     wanted = id_list(chatbot_ids, PROVIDER, "chatbot_ids", required=False) or account
     unknown = [bot for bot in wanted if bot not in account]
     if unknown:
         raise ConfigurationError(f"{PROVIDER}: chatbot_ids not in this account: {', '.join(unknown)}")
     sessions = sum(len(list_sessions(http, bot).sessions) for bot in wanted)
-    return base_url, f"key accepted, {len(wanted)} bots, {sessions:,} sessions"
+    return http.base_url, f"key accepted, {len(wanted)} bots, {sessions:,} sessions"

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from requests import Response
 
 from ..common.canonical import conversation_row, message_row
 from ..common.errors import CredentialsError, MalformedResponseError, ProviderError
 from ..common.http import ProviderHttp, classify_error, error_message
+from ..common.observer import RunObserver
 from ..common.payload import INT64_MAX, first_copies, record_id, text_or_none
+from ..common.settings import base_url as checked_url
 from ..common.timeutil import FutureGuard, Window, parse_timestamp, required_timestamp
 from .settings import CHECK_TOKEN_PATH, CREDENTIAL_ERRORS, MESSAGES_PATH, PROVIDER, ROLES, SESSIONS_PATH
 
@@ -222,3 +225,16 @@ class AwaitingReplies:
             return self
         cutoff = self.horizon - reply_wait
         return AwaitingReplies({k: v for k, v in self.since.items() if v >= cutoff}, self.horizon, self._guard)
+
+
+def connect(api_key: str, base_url: str, observer: RunObserver | None = None) -> ProviderHttp:
+    """The provider's HTTP client: the base URL checked, the raw key in Authorization (no Bearer).
+
+    OwlBot answers a wrong key with HTTP 400 "No verify", read as a credentials error.
+
+    Raises:
+        ConfigurationError: ``base_url`` is not an http(s) URL.
+    """
+    auth = APIKeyAuth(name="Authorization", api_key=api_key, location="header")
+    url = checked_url(base_url, PROVIDER)
+    return ProviderHttp(PROVIDER, url, auth, classify=classify_owlbot_error, observer=observer)
