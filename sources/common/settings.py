@@ -55,3 +55,16 @@ def base_url(value: str, provider: str) -> str:
             f"{provider}: base_url {value!r} is not an http(s) URL; set {where_to_set(provider, 'base_url')}"
         )
     return value.rstrip("/")
+
+
+def require_all_exist(provider: str, name: str, ids: list[str], missing: list[str]) -> None:
+    """Fails naming the configured ids the provider does not know (the first five).
+
+    Raises:
+        ConfigurationError: When ``missing`` is not empty.
+    """
+    if missing:
+        raise ConfigurationError(
+            f"{provider}: {len(missing)} of {len(ids)} configured {name.removesuffix('_ids')}s do not exist: "
+            f"{', '.join(missing[:5])}; check {where_to_set(provider, name)}"
+        )

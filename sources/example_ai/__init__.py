@@ -17,14 +17,14 @@ from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
-from ..common.errors import ConfigurationError, NotFoundError, ProviderError
+from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import id_list
+from ..common.settings import id_list, require_all_exist
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
@@ -189,8 +189,5 @@ def check(
     ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
     http = connect(api_key, base_url)
     missing = [cid for cid in ids if not conversation_exists(http, cid)]
-    if missing:
-        raise ConfigurationError(
-            f"{PROVIDER}: {len(missing)} of {len(ids)} configured conversations do not exist: {', '.join(missing[:5])}"
-        )
+    require_all_exist(PROVIDER, "conversation_ids", ids, missing)
     return http.base_url, f"key accepted, all {len(ids)} configured conversations exist"

@@ -19,14 +19,14 @@ from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
 from ..common.canonical import TableRows, as_conversations, as_messages, conversation_row, emits_canonical_rows
-from ..common.errors import ConfigurationError, NotFoundError, ProviderError
+from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import id_list
+from ..common.settings import id_list, require_all_exist
 from ..common.timeutil import Window
 from .helpers import MappedItem, connect, history_digest, map_item, message_key, read_history, to_message_row
 from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
@@ -206,8 +206,5 @@ def check(
             items += len(read_history(http, convo_id))
         except NotFoundError:
             missing.append(convo_id)
-    if missing:
-        raise ConfigurationError(
-            f"{PROVIDER}: {len(missing)} of {len(ids)} configured conversations do not exist: {', '.join(missing[:5])}"
-        )
+    require_all_exist(PROVIDER, "conversation_ids", ids, missing)
     return http.base_url, f"token accepted, all {len(ids)} configured conversations exist ({items:,} messages)"
