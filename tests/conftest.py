@@ -29,6 +29,18 @@ def sim() -> Iterator[Simulator]:
         yield server
 
 
+@pytest.fixture
+def configured(sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every provider pointed at ``sim`` through the environment; returns the DuckDB warehouse path."""
+    from pipelines.demo import simulator_environment
+
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    return warehouse
+
+
 @pytest.fixture(scope="session")
 def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real PostgreSQL server for the session (pgserver), as a dlt credentials URI."""

@@ -151,12 +151,13 @@ def test_demo_fills_both_tables(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_run_loads_all_four_providers(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sim: Simulator,
+    configured: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for key, value in simulator_environment(sim).items():
-        monkeypatch.setenv(key, value)
-    warehouse = tmp_path / "all.duckdb"
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    warehouse = configured
     assert main(["run"]) == 0
     with duckdb.connect(str(warehouse), read_only=True) as con:
         loaded = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
@@ -227,18 +228,19 @@ def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
 
 
 def test_check_proves_each_setup_without_loading(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sim: Simulator,
+    configured: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for key, value in simulator_environment(sim).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
     assert main(["check"]) == 0
     out = capsys.readouterr().out.splitlines()
     bots = len(sim.corpus.bots["owlbot"])
     sessions = len(sim.corpus.conversation_ids("owlbot"))
     assert f"ok: owlbot: {sim.base_url('owlbot')}: key accepted, {bots} bots, {sessions:,} sessions" in out
     assert len([line for line in out if line.startswith("ok: ")]) == 4
-    assert not (tmp_path / "w.duckdb").exists(), "nothing loaded"
+    assert not configured.exists(), "nothing loaded"
     monkeypatch.setenv("SOURCES__CHATNODE__API_KEY", "cn_wrong_key_123")
     monkeypatch.setenv("SOURCES__FEEDLOOP__BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", '["con_missing_1"]')
@@ -268,12 +270,13 @@ def test_status_reads_the_last_run_and_the_warehouse_without_network(
 
 
 def test_reset_forgets_one_provider_only_and_the_next_run_re_reads_it(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sim: Simulator,
+    configured: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for key, value in simulator_environment(sim).items():
-        monkeypatch.setenv(key, value)
-    warehouse = tmp_path / "w.duckdb"
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    warehouse = configured
     assert main(["run"]) == 0
     with duckdb.connect(str(warehouse), read_only=True) as con:
         before = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
@@ -332,11 +335,12 @@ def test_every_problem_line_is_timestamped_and_json_logs_carry_the_events(
 
 
 def test_the_summary_tells_new_rows_from_rewritten_ones(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sim: Simulator,
+    configured: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for key, value in simulator_environment(sim).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
     assert main(["run", "--provider", "owlbot"]) == 0
     before = len(sim.truth("owlbot").messages)
     sim.advance(timedelta(days=1))

@@ -160,12 +160,13 @@ def count_rows(warehouse: Path, sql: str, *args: Any) -> int:
 
 
 def test_forget_erases_an_end_user_and_no_later_run_or_backfill_brings_them_back(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sim: Simulator,
+    configured: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for key, value in simulator_environment(sim).items():
-        monkeypatch.setenv(key, value)
-    warehouse = tmp_path / "w.duckdb"
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    warehouse = configured
     assert main(["run", "--provider", "owlbot"]) == 0
     truth = sim.truth("owlbot")
     user = next(c.user_id for c in truth.conversations if c.user_id)
@@ -190,12 +191,13 @@ def test_forget_erases_an_end_user_and_no_later_run_or_backfill_brings_them_back
 
 
 def test_forget_one_conversation_of_a_provider_without_user_ids(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sim: Simulator,
+    configured: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for key, value in simulator_environment(sim).items():
-        monkeypatch.setenv(key, value)
-    warehouse = tmp_path / "w.duckdb"
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+    warehouse = configured
     assert main(["run", "--provider", "chatnode"]) == 0
     target = sim.corpus.conversation_ids("chatnode")[0]
     assert main(["forget", "--provider", "chatnode", "--user-id", "x"]) == 2, "ChatNode sends no user id"

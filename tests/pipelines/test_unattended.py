@@ -33,16 +33,6 @@ PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
 REPO = Path(__file__).parents[2]
 
 
-@pytest.fixture
-def configured(sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every provider pointed at the simulator; returns the warehouse path."""
-    for key, value in simulator_environment(sim).items():
-        monkeypatch.setenv(key, value)
-    warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
-    return warehouse
-
-
 def exact(sim: Simulator, warehouse: Path, providers: tuple[str, ...] = PROVIDERS) -> bool:
     return all(lost_messages(sim, warehouse, provider) == 0 for provider in providers)
 
