@@ -37,7 +37,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from bench.payload_cases import CASES, labelled_lines, run_case, warehouse_rows
+from bench.payload_cases import CASES, labelled_lines, lost_messages, run_case
 from pipelines.demo import simulator_environment
 from simulator import Corpus, FaultSpec, Simulator
 
@@ -104,11 +104,7 @@ class Workspace:
         """Truth messages missing or different in the warehouse, and rows beyond one per key."""
         if not self.warehouse.exists():
             return sum(len(self.sim.truth(p).messages) for p in PROVIDERS), 0
-        lost = 0
-        for provider in PROVIDERS:
-            loaded = warehouse_rows(self.warehouse, provider)
-            for m in self.sim.truth(provider).messages:
-                lost += loaded.get((m.conversation_id, str(m.message_id))) != (m.role, m.content, m.created_at)
+        lost = sum(lost_messages(self.sim, self.warehouse, provider) for provider in PROVIDERS)
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             total, distinct = con.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT (provider, conversation_id, message_id)) FROM chat_history.messages"
