@@ -225,6 +225,7 @@ def execute(
         RunLocked: Another run holds the lock.
     """
     report = RunReport()
+    register_configured_secrets()  # before anything can print or write one (main does too)
     with signals.intercepted_signals():
         try:
             with locked_pipeline(target) as pipeline:
@@ -496,8 +497,7 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def scrub(text: str) -> str:
-    """``text`` without any configured secret, and with DSN and URL credentials masked."""
-    register_configured_secrets()
+    """``text`` without any registered secret (see ``execute``), and with DSN and URL credentials masked."""
     return scrub_secrets(text)
 
 
