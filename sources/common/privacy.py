@@ -218,42 +218,22 @@ class PrivacyPolicy:
         return item
 
     def redact(self, text: str | None) -> str | None:
-        """``text`` with emails, phone numbers and Luhn-valid card numbers masked."""
+        """``text`` with emails, phone numbers and Luhn-valid card numbers masked; what was masked is counted."""
         if not text or not self.redact_content:
             return text
         masked: Counter[str] = Counter()
-
-        def card(match: re.Match[str]) -> str:
-            digits = re.sub(r"\D", "", match.group())
-            if _luhn(digits):
-                masked["card numbers"] += 1
-                return "[card]"
-            return match.group()
-
-        def email(match: re.Match[str]) -> str:
-            masked["emails"] += 1
-            return "[email]"
-
-        def phone(match: re.Match[str]) -> str:
-            if not _phone_like(match.group()):
-                return match.group()
-            masked["phone numbers"] += 1
-            return "[phone]"
-
-        text = _EMAIL.sub(email, text)
-        text = _CARD.sub(card, text)
-        text = _PHONE.sub(phone, text)
+        text = _masked(text, masked)
         if masked and self._count is not None:
             for what, amount in masked.items():
                 self._count(f"{what} masked in message texts (redact_content)", amount)
         return text
 
     def redact_record(self, value: Any) -> Any:
-        """Every string of a record redacted (the ``raw`` copy of a message)."""
+        """Every string of a record redacted (the ``raw`` copy of a message; not counted again)."""
         if not self.redact_content:
             return value
         if isinstance(value, str):
-            return _quiet_redact(value)
+            return _masked(value, Counter())
         if isinstance(value, dict):
             return {k: self.redact_record(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -284,10 +264,21 @@ def _phone_like(candidate: str) -> bool:
     return 9 <= len(digits) <= 15 and not re.match(r"\d{4}-\d{2}-\d{2}", candidate.strip())
 
 
-def _quiet_redact(text: str) -> str:
-    text = _EMAIL.sub("[email]", text)
-    text = _CARD.sub(lambda m: "[card]" if _luhn(re.sub(r"\D", "", m.group())) else m.group(), text)
-    return _PHONE.sub(lambda m: "[phone]" if _phone_like(m.group()) else m.group(), text)
+def _masked(text: str, masked: Counter[str]) -> str:
+    """Emails, Luhn-valid card numbers and phone numbers in ``text`` replaced; ``masked`` counts them."""
+
+    def replace(label: str, kind: str, keep: Callable[[str], bool] = lambda _: False) -> Callable[[re.Match[str]], str]:
+        def sub(match: re.Match[str]) -> str:
+            if keep(match.group()):
+                return match.group()
+            masked[kind] += 1
+            return f"[{label}]"
+
+        return sub
+
+    text = _EMAIL.sub(replace("email", "emails"), text)
+    text = _CARD.sub(replace("card", "card numbers", lambda m: not _luhn(re.sub(r"\D", "", m))), text)
+    return _PHONE.sub(replace("phone", "phone numbers", lambda m: not _phone_like(m)), text)
 
 
 def _setting(provider: str, name: str, default: Any) -> Any:
