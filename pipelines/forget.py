@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dlt
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from sources.common.canonical import CONVERSATIONS, MESSAGES, SUPPRESSION_KEY, SUPPRESSIONS, SYNC_ERRORS
 from sources.common.errors import ConfigurationError
+from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
 
 # providers whose records carry an end-user id (in conversations.user_id or messages.sender_id)
@@ -46,11 +46,7 @@ def _stored_user_id(policy: PrivacyPolicy, user_id: str, provider: str) -> Any:
 
 
 def _query(client: Any, table: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    try:
-        rows = client.execute_sql(sql.format(table=client.make_qualified_table_name(table)), *args)
-    except DatabaseUndefinedRelation:
-        return []
-    return [tuple(row) for row in rows or []]
+    return query_table(client, table, sql, *args) or []
 
 
 BY_USER = "SELECT conversation_id FROM {table} WHERE provider = %s AND user_id = %s"

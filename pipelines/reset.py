@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from sources.common.canonical import CONVERSATIONS, MESSAGES, SYNC_ERRORS
+from sources.common.ledger import query_table
 
 
 @dataclass
@@ -37,12 +37,10 @@ def _forget_keys(value: Any, key: str) -> int:
 
 def _apply(client: Any, table: str, action: str, where: str, args: list[Any]) -> int:
     """Runs ``action`` (with ``{table}`` and ``{where}``) and returns how many rows it concerned."""
-    qualified = client.make_qualified_table_name(table)
-    try:
-        rows = client.execute_sql(f"SELECT COUNT(*) FROM {qualified} WHERE {where}", *args)
-        client.execute_sql(action.format(table=qualified, where=where), *args)
-    except DatabaseUndefinedRelation:
+    rows = query_table(client, table, f"SELECT COUNT(*) FROM {{table}} WHERE {where}", *args)
+    if rows is None:
         return 0
+    query_table(client, table, action.replace("{where}", where), *args)
     return int(rows[0][0]) if rows else 0
 
 

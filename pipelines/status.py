@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from sources.common.canonical import CONVERSATIONS, MESSAGES, SYNC_ERRORS
+from sources.common.ledger import query_table
 
 from .registry import PROVIDERS
 from .runner import RunReport
@@ -49,13 +49,8 @@ def read_runs(pipelines_dir: str | None) -> dict[str, Any]:
 
 
 def _grouped(client: Any, table: str, select: str, where: str = "") -> dict[str, tuple[Any, ...]]:
-    try:
-        rows = client.execute_sql(
-            f"SELECT provider, {select} FROM {client.make_qualified_table_name(table)} {where} GROUP BY provider"
-        )
-    except DatabaseUndefinedRelation:
-        return {}
-    return {str(row[0]): tuple(row[1:]) for row in rows or []}
+    rows = query_table(client, table, f"SELECT provider, {select} FROM {{table}} {where} GROUP BY provider") or []
+    return {str(row[0]): tuple(row[1:]) for row in rows}
 
 
 def warehouse_status(pipeline: dlt.Pipeline) -> dict[str, dict[str, Any]]:

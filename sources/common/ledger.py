@@ -18,6 +18,25 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from .canonical import CONVERSATIONS, MESSAGES, SUPPRESSIONS, SYNC_ERRORS
 
 
+def query_table(client: Any, table: str, sql: str, *args: Any) -> list[tuple[Any, ...]] | None:
+    """Runs ``sql`` with ``{table}`` replaced by the qualified name of ``table``; None when it does not exist.
+
+    Args:
+        client: An open dlt SQL client.
+        table: A table of the dataset.
+        sql: The statement, with ``{table}``.
+        *args: Its parameters.
+
+    Returns:
+        The rows (empty for statements that return none), or None when the table does not exist yet.
+    """
+    try:
+        rows = client.execute_sql(sql.format(table=client.make_qualified_table_name(table)), *args)
+    except DatabaseUndefinedRelation:
+        return None
+    return [tuple(row) for row in rows or []]
+
+
 class Ledger:
     """One connection to the warehouse for a whole extract, opened on first use.
 
@@ -51,12 +70,10 @@ class Ledger:
         client = self._open()
         if client is None:
             return []
-        try:
-            rows = client.execute_sql(sql.format(table=client.make_qualified_table_name(table)), *args)
-        except DatabaseUndefinedRelation:
+        rows = query_table(client, table, sql, *args)
+        if rows is None:
             self._missing.add(table)
-            return []
-        return [tuple(row) for row in rows or []]
+        return rows or []
 
     def message_counts(self, provider: str, bot_id: str) -> dict[str, int | None]:
         """``reported_message_count`` of every loaded conversation of one bot.
