@@ -212,9 +212,8 @@ def test_version_help_and_where_a_run_wrote(
 
 
 def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    configure(monkeypatch, sim, tmp_path)
     try:
         assert main(["-q", "run"]) == 0
         out = capsys.readouterr()
@@ -224,7 +223,9 @@ def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
 
         stdout.quiet = False
     assert main(["report"]) == 0
-    assert "…" not in capsys.readouterr().out, "nothing truncated when piped"
+    out = capsys.readouterr().out
+    assert "…" not in out, "nothing truncated when piped"
+    assert all(bot.bot_id in out for bot in sim.corpus.bots["owlbot"]), "36-character bot ids printed whole"
 
 
 def test_check_proves_each_setup_without_loading(
