@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean reliability
+.PHONY: install demo test lint clean reliability bench
 
 install: $(STAMP)
 
@@ -32,3 +32,8 @@ clean:
 # Kills, overlaps, a fault storm and hostile payloads against the simulator's ground truth (~10 min).
 reliability: install
 	$(BIN)/python -m bench.reliability
+
+# chatsync against a hand-written client on the same simulator; prints a table, writes bench/RESULTS.md.
+# Add the 1M-message full load with: make bench BENCH_ARGS="--sizes 10000 100000 1000000"
+bench: install
+	$(BIN)/python -m bench.perf $(BENCH_ARGS)

@@ -187,7 +187,8 @@ class Simulator:
         "/_admin/advance": frozenset({"seconds", "minutes", "hours", "days"}),
         "/_admin/conversations": frozenset({"provider"}),
         "/_admin/truth": frozenset({"provider"}),
-        "/_admin/requests": frozenset(),
+        "/_admin/requests": frozenset({"since"}),
+        "/_admin/stats": frozenset(),
         "/_admin/faults": frozenset({"seed", "spec"}),
         "/_admin/tamper": frozenset(),
     })
@@ -222,8 +223,12 @@ class Simulator:
             return SimResponse(200, json.loads(json.dumps(asdict(truth), default=str)))
         if request.path == "/_admin/requests":
             with self._log_lock:
-                records = [asdict(r) for r in self.requests]
+                records = [asdict(r) for r in self.requests[int(named.get("since", 0)) :]]
             return SimResponse(200, records)
+        if request.path == "/_admin/stats":  # for benchmarks: is the simulator the bottleneck?
+            with self._log_lock:
+                served = len(self.requests)
+            return SimResponse(200, {"requests": served, "cpu_seconds": time.process_time()})
         if request.path == "/_admin/faults" and request.method == "POST":
             self.set_faults(FaultSpec.parse(named.get("spec", ""), seed=int(named.get("seed", 0))))
             return SimResponse(200, {"faults": self.faults.spec.total_probability})

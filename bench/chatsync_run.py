@@ -1,0 +1,102 @@
+"""One chatsync run of one provider, as ``chatsync run --provider P`` does it, with its figures.
+
+    .venv/bin/python -m bench.chatsync_run --provider owlbot --url URL --key KEY --workdir DIR
+
+The run goes through ``pipelines.runner.execute`` (lock, repair, state sync, extract, normalize,
+load, views): the product path, not a shortcut. The CPU of each dlt step is taken at dlt's own
+trace hooks. Prints one JSON line of figures (see ``bench.perf``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+from dlt.pipeline import trace as dlt_trace
+
+ID_SETTING = {"example_ai": "CONVERSATION_IDS", "feedloop": "CONVERSATION_IDS", "chatnode": "BOT_IDS"}
+
+
+class StepClock:
+    """A dlt tracking module that records wall and CPU seconds of each pipeline step."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, tuple[float, float]] = {}
+        self.spent: dict[str, list[float]] = {}
+
+    def on_start_trace(self, *_: Any) -> None:
+        """Unused hook."""
+
+    def on_end_trace(self, *_: Any) -> None:
+        """Unused hook."""
+
+    def on_start_trace_step(self, _trace: Any, step: str, _pipeline: Any) -> None:
+        """Notes the clocks when a step starts."""
+        self.started[step] = (time.perf_counter(), time.process_time())
+
+    def on_end_trace_step(self, _trace: Any, step: Any, *_: Any) -> None:
+        """Adds the step's wall and CPU seconds."""
+        name = step.step
+        wall, cpu = self.started.pop(name, (time.perf_counter(), time.process_time()))
+        spent = self.spent.setdefault(name, [0.0, 0.0])
+        spent[0] += time.perf_counter() - wall
+        spent[1] += time.process_time() - cpu
+
+
+def configure(provider: str, url: str, key: str, ids: str, workers: int) -> None:
+    """Points the provider at the simulator through the ordinary dlt environment variables."""
+    section = f"SOURCES__{provider.upper()}__"
+    os.environ[section + "BASE_URL"] = url
+    os.environ[section + "API_KEY"] = key
+    os.environ[section + "MAX_WORKERS"] = str(workers)
+    if provider in ID_SETTING:
+        os.environ[section + ID_SETTING[provider]] = ids
+    os.environ.setdefault("CHATSYNC__PII_KEY", "bench-key-not-secret")
+    os.environ["DLT_PROJECT_DIR"] = str(Path(__file__).resolve().parents[1])
+
+
+def main() -> None:
+    """Runs one provider once and prints its figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--provider", required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--ids", default="[]")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    configure(args.provider, args.url, args.key, args.ids, args.workers)
+    from pipelines.runner import Target, execute  # after the environment is set
+
+    clock = StepClock()
+    dlt_trace.TRACKING_MODULES.append(clock)  # type: ignore[arg-type]
+    work = Path(args.workdir)
+    target = Target(pipelines_dir=str(work / "pipelines"), duckdb_path=str(work / "chatsync.duckdb"))
+    started, cpu = time.perf_counter(), time.process_time()
+    report = execute(target, [args.provider])
+    outcome = report.outcomes[0]
+    print(
+        json.dumps(
+            {
+                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "seconds": time.perf_counter() - started,
+                "cpu_seconds": time.process_time() - cpu,
+                "extract_cpu_seconds": clock.spent.get("extract", [0, 0])[1],
+                "steps": {name: round(wall, 3) for name, (wall, _) in clock.spent.items()},
+                "messages": outcome.loaded_rows.get("messages", 0),
+                "new_messages": outcome.new_rows.get("messages", 0),
+                "requests": outcome.observer.requests,
+                "exit_code": int(report.exit_code()),
+                "error": outcome.error or report.setup_error or report.views_error,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,412 @@
+"""chatsync against a hand-written client, side by side, on the same simulator: ``make bench``.
+
+    .venv/bin/python -m bench.perf [--sizes 10000 100000] [--providers owlbot ...] [--workers 8]
+    .venv/bin/python -m bench.perf --sizes 10000 100000 1000000     # the 1M full load too (~opt-in)
+
+Per provider and scenario it prints wall time, messages/s, requests/s, peak RSS, CPU ms per
+request in extract, and the ratio to the baseline, then checks the targets; the same goes to
+``bench/RESULTS.md`` with the machine and the date.
+
+- Every run is a child process (its own peak RSS and CPU), against a simulator in another
+  process; the simulator's own CPU per request and how busy it was are printed, so a saturated
+  simulator shows.
+- Full loads (sizes are messages per provider): ``bench.handwritten`` against
+  ``bench.chatsync_run`` (the product path: lock, state, extract, normalize, load, views).
+- No-op: chatsync again on the full history, against the same requests issued bare.
+- 1% new: the clock moves 1% of the history on; chatsync's incremental run against its own full
+  load (OwlBot's and ChatNode's listings, which no client can avoid, timed bare and set aside).
+- Fan-out: chatsync with 1 worker against 8, with 20 ms latency per response.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from rich.console import Console
+from rich.table import Table
+
+from simulator import Corpus
+
+from .harness import RemoteSimulator, simulator_process
+
+PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
+SPAN_DAYS = 14.0
+SEED = 5
+BOTS = 2
+RESULTS = Path(__file__).with_name("RESULTS.md")
+LISTING_PATHS = {"owlbot": ("/login/checkToken", "/conversation"), "chatnode": ("/get-conversation-ids/",)}
+
+
+@dataclass
+class Measured:
+    """One child run's figures."""
+
+    provider: str
+    scenario: str
+    tool: str
+    seconds: float
+    messages: int
+    requests: int
+    rss_mb: float
+    extract_cpu_seconds: float
+    sim_cpu_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+    baseline: Measured | None = None
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """CPU of the extract step (the whole load for the baseline) per request."""
+        return 1000 * self.extract_cpu_seconds / max(self.requests, 1)
+
+    @property
+    def ratio(self) -> float | None:
+        """Wall time over the baseline's."""
+        return self.seconds / self.baseline.seconds if self.baseline else None
+
+    @property
+    def sim_busy(self) -> float:
+        """Share of the wall time the simulator spent on CPU (1.0: it was the bottleneck)."""
+        return self.sim_cpu_seconds / max(self.seconds, 1e-9)
+
+
+class Bench:
+    """Runs children against one simulator and keeps what they measured."""
+
+    def __init__(self, sim: RemoteSimulator, workers: int, root: Path) -> None:
+        self.sim, self.workers, self.root = sim, workers, root
+        self.results: list[Measured] = []
+
+    def stats(self) -> tuple[int, float]:
+        """Requests served and CPU seconds spent by the simulator so far."""
+        stats = requests.get(f"{self.sim.url}/_admin/stats", timeout=30).json()
+        return int(stats["requests"]), float(stats["cpu_seconds"])
+
+    def ids(self, provider: str) -> str:
+        """The configuration a provider needs beyond its URL and key, as JSON."""
+        if provider == "chatnode":  # bots are drawn from the seed alone: a tiny corpus has the same ones
+            return json.dumps([bot.bot_id for bot in Corpus(seed=SEED, size=4, bots_per_provider=BOTS).bots[provider]])
+        if provider in ("example_ai", "feedloop"):
+            return json.dumps(self.sim.conversation_ids(provider))
+        return "[]"
+
+    def child(self, module: str, provider: str, scenario: str, tool: str, *extra: str) -> Measured:
+        """Runs one child process and records its figures."""
+        command = [
+            sys.executable,
+            "-m",
+            module,
+            "--provider",
+            provider,
+            "--url",
+            self.sim.base_url(provider),
+            "--key",
+            self.sim.api_keys[provider],
+            "--workers",
+            str(self.workers),
+            *extra,
+        ]
+        served, sim_cpu = self.stats()
+        output = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True).stdout
+        figures = json.loads(output.strip().splitlines()[-1])
+        served_after, sim_cpu_after = self.stats()
+        if figures.get("error"):
+            raise RuntimeError(f"{tool} {provider} {scenario}: {figures['error']}")
+        measured = Measured(
+            provider,
+            scenario,
+            tool,
+            figures["seconds"],
+            int(figures.get("new_messages", figures["messages"])),
+            served_after - served,
+            figures["rss_mb"],
+            figures["extract_cpu_seconds"],
+            sim_cpu_after - sim_cpu,
+            {k: v for k, v in figures.items() if k in ("steps", "messages")},
+        )
+        self.results.append(measured)
+        return measured
+
+    def handwritten(self, provider: str, scenario: str, *extra: str) -> Measured:
+        """The baseline, one full load into a fresh DuckDB file (or a replay)."""
+        db = str(Path(tempfile.mkdtemp(dir=self.root)) / "handwritten.duckdb")
+        return self.child(
+            "bench.handwritten", provider, scenario, "hand-written", "--ids", self.ids(provider), "--db", db, *extra
+        )
+
+    def chatsync(self, provider: str, scenario: str, workdir: Path, workers: int | None = None) -> Measured:
+        """One ``chatsync run`` of the provider on the state in ``workdir``."""
+        extra = ["--ids", self.ids(provider), "--workdir", str(workdir)]
+        if workers is not None:
+            extra += ["--workers", str(workers)]
+        return self.child("bench.chatsync_run", provider, scenario, "chatsync", *extra)
+
+    def replay(self, provider: str, scenario: str, since: int, paths: tuple[str, ...] = ()) -> Measured:
+        """The requests served since ``since`` (only those under ``paths``, when given), issued bare."""
+        recorded = requests.get(f"{self.sim.url}/_admin/requests", params={"since": since}, timeout=300).json()
+        chosen = [
+            r for r in recorded if r["provider"] == provider and (not paths or any(p in r["path"] for p in paths))
+        ]
+        file = Path(tempfile.mkdtemp(dir=self.root)) / "requests.json"
+        file.write_text(json.dumps(chosen))
+        return self.child("bench.handwritten", provider, scenario, "bare requests", "--replay", str(file))
+
+
+def full_loads(bench: Bench, providers: list[str], size: int) -> dict[str, Path]:
+    """Baseline then chatsync, per provider; returns chatsync's workdirs (state for the next runs)."""
+    workdirs = {}
+    for provider in providers:
+        baseline = bench.handwritten(provider, f"full {size:,}")
+        workdirs[provider] = Path(tempfile.mkdtemp(prefix=f"{provider}-", dir=bench.root))
+        bench.chatsync(provider, f"full {size:,}", workdirs[provider]).baseline = baseline
+    return workdirs
+
+
+def no_op_runs(bench: Bench, workdirs: dict[str, Path]) -> None:
+    """chatsync on an unchanged history, against the very requests it made, issued bare."""
+    for provider, workdir in workdirs.items():
+        since, _ = bench.stats()
+        run = bench.chatsync(provider, "no-op", workdir)
+        run.baseline = bench.replay(provider, "no-op", since)
+
+
+def one_percent_runs(bench: Bench, workdirs: dict[str, Path], full: dict[str, Measured]) -> None:
+    """The clock moves 1% of the history on; chatsync's incremental run against its own full load."""
+    bench.sim.advance(SPAN_DAYS * 86_400 * 0.01)
+    for provider, workdir in workdirs.items():
+        since, _ = bench.stats()
+        run = bench.chatsync(provider, "1% new", workdir)
+        run.extra["share_of_full"] = run.seconds / full[provider].seconds
+        if provider in LISTING_PATHS:
+            listings = bench.replay(provider, "1% new: listings", since, LISTING_PATHS[provider])
+            run.extra["share_of_full"] = max(run.seconds - listings.seconds, 0) / full[provider].seconds
+
+
+def fan_out_runs(bench: Bench, providers: list[str]) -> None:
+    """chatsync with one worker, then with ``bench.workers``, each on fresh state."""
+    for provider in providers:
+        fresh = Path(tempfile.mkdtemp(prefix=f"{provider}-serial-", dir=bench.root))
+        serial = bench.chatsync(provider, "fan-out 20 ms", fresh, workers=1)
+        fresh = Path(tempfile.mkdtemp(prefix=f"{provider}-concurrent-", dir=bench.root))
+        bench.chatsync(provider, "fan-out 20 ms", fresh).baseline = serial
+        serial.tool = "chatsync, 1 worker"
+
+
+COLUMNS = (
+    "provider",
+    "scenario",
+    "tool",
+    "wall s",
+    "messages",
+    "msg/s",
+    "req/s",
+    "peak RSS MB",
+    "CPU ms/req",
+    "÷ baseline",
+    "sim busy",
+)
+
+
+def _row(m: Measured) -> list[str]:
+    ratio = f"{m.ratio:.2f}" if m.ratio is not None else ""
+    if m.scenario.startswith("fan-out") and m.baseline is not None:
+        ratio = f"{m.baseline.seconds / m.seconds:.1f}x faster"
+    return [
+        m.provider,
+        m.scenario,
+        m.tool,
+        f"{m.seconds:.2f}",
+        f"{m.messages:,}",
+        f"{m.messages / m.seconds:,.0f}",
+        f"{m.requests / m.seconds:,.0f}",
+        f"{m.rss_mb:.0f}",
+        f"{m.cpu_ms_per_request:.2f}",
+        ratio,
+        f"{m.sim_busy:.0%}",
+    ]
+
+
+@dataclass
+class Verdict:
+    """One target, the worst figure found for it, and whether it holds."""
+
+    figure: str
+    target: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+
+
+def _worst(values: dict[str, float], high_is_bad: bool = True) -> tuple[float, str]:
+    provider = (max if high_is_bad else min)(values, key=lambda k: values[k])
+    return values[provider], provider
+
+
+def verdicts(results: list[Measured]) -> list[Verdict]:
+    """Each target of issue 11 against the figures of this run."""
+    chatsync = [m for m in results if m.tool == "chatsync"]
+    big = [m for m in chatsync if m.scenario.startswith("full") and m.baseline and m.baseline.messages >= 100_000]
+    largest = [m for m in chatsync if m.scenario.startswith("full") and m.messages >= 900_000]
+    checks: list[Verdict] = []
+
+    def judge(
+        figure: str, target: str, values: dict[str, float], limit: float, high_is_bad: bool = True, unit: str = ""
+    ) -> None:
+        if not values:
+            checks.append(Verdict(figure, target, "not run", None))
+            return
+        worst, provider = _worst(values, high_is_bad)
+        met = worst <= limit if high_is_bad else worst >= limit
+        shown = ", ".join(f"{p} {v:.2f}{unit}" for p, v in values.items())
+        checks.append(Verdict(figure, target, f"{shown} (worst {provider})", met))
+
+    judge(
+        "Full load ≥100k, chatsync ÷ hand-written",
+        "≤ 1.2",
+        {f"{m.provider} {m.scenario.split()[-1]}": m.ratio or 0 for m in big},
+        1.2,
+    )
+    judge(
+        "CPU per request in extract ÷ hand-written's",
+        "≤ 1.5",
+        {
+            f"{m.provider} {m.scenario.split()[-1]}": m.cpu_ms_per_request / m.baseline.cpu_ms_per_request
+            for m in big
+            if m.baseline
+        },
+        1.5,
+    )
+    judge("Peak RSS, 1M-message full load", "≤ 600 MB", {m.provider: m.rss_mb for m in largest}, 600, unit=" MB")
+    judge(
+        "No-op, chatsync ÷ its bare requests",
+        "≤ 1.2",
+        {m.provider: m.ratio or 0 for m in chatsync if m.scenario == "no-op"},
+        1.2,
+    )
+    judge(
+        "1%-new incremental ÷ full load (listings aside)",
+        "≤ 0.05",
+        {m.provider: m.extra["share_of_full"] for m in chatsync if m.scenario == "1% new"},
+        0.05,
+    )
+    judge(
+        "Fan-out at 20 ms, 8 workers ÷ 1 worker",
+        "≥ 6",
+        {
+            m.provider: m.baseline.seconds / m.seconds
+            for m in chatsync
+            if m.scenario.startswith("fan-out") and m.baseline
+        },
+        6,
+        high_is_bad=False,
+    )
+    return checks
+
+
+def render(results: list[Measured], checks: list[Verdict], sim_ms_per_request: float) -> None:
+    """Prints the figures and the targets."""
+    console = Console(width=200)
+    table = Table(title="chatsync vs a hand-written client (same simulator, same run)")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("provider", "scenario", "tool") else "right")
+    for m in results:
+        table.add_row(*_row(m))
+    console.print(table)
+    console.print(
+        f"simulator: {sim_ms_per_request:.2f} ms CPU per request, so at most "
+        f"{1000 / sim_ms_per_request:,.0f} requests/s on one core"
+    )
+    targets = Table(title="targets")
+    for column in ("figure", "target", "measured", "met"):
+        targets.add_column(column)
+    for check in checks:
+        targets.add_row(check.figure, check.target, check.measured, _met(check.met))
+    console.print(targets)
+
+
+def _met(met: bool | None) -> str:
+    return "not run" if met is None else ("yes" if met else "NO")
+
+
+def write_results(results: list[Measured], checks: list[Verdict], sim_ms_per_request: float, argv: list[str]) -> None:
+    """``bench/RESULTS.md``: the machine, the date, the figures and the targets."""
+    lines = [
+        "# Benchmark results (`make bench`)",
+        "",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}",
+        f"- command: `python -m bench.perf {' '.join(argv)}`".replace("  ", " "),
+        f"- simulator: its own process, {sim_ms_per_request:.2f} ms CPU per request "
+        f"(at most {1000 / sim_ms_per_request:,.0f} requests/s); `sim busy` is its CPU share of each run",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+        *("| " + " | ".join(_row(m)) + " |" for m in results),
+        "",
+        "## Targets",
+        "",
+        "| figure | target | measured | met |",
+        "|---|---|---|---|",
+        *(f"| {c.figure} | {c.target} | {c.measured} | {_met(c.met)} |" for c in checks),
+        "",
+    ]
+    RESULTS.write_text("\n".join(lines))
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Runs every scenario and prints (and writes) the results."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="messages per provider")
+    parser.add_argument("--providers", nargs="+", default=list(PROVIDERS), choices=PROVIDERS)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--fan-out-size", type=int, default=10_000, help="messages per provider, 20 ms latency")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("no-op", "1%", "fan-out"))
+    args = parser.parse_args(argv)
+    results: list[Measured] = []
+    sim_cpu, sim_requests = 0.0, 0
+    with tempfile.TemporaryDirectory(prefix="chatsync-bench-") as scratch:
+        for size in sorted(args.sizes):
+            # the corpus size counts all four providers; each gets about a quarter
+            with simulator_process(4 * size, bots=BOTS, seed=SEED, span_days=SPAN_DAYS) as sim:
+                bench = Bench(sim, args.workers, Path(scratch))
+                workdirs = full_loads(bench, args.providers, size)
+                if size == max(args.sizes):
+                    full = {m.provider: m for m in bench.results if m.tool == "chatsync"}
+                    if "no-op" not in args.skip:
+                        no_op_runs(bench, workdirs)
+                    if "1%" not in args.skip:
+                        one_percent_runs(bench, workdirs, full)
+                results += bench.results
+                sim_requests, sim_cpu = bench.stats()
+        if "fan-out" not in args.skip:
+            with simulator_process(4 * args.fan_out_size, latency_ms=20, bots=BOTS, seed=SEED) as sim:
+                bench = Bench(sim, args.workers, Path(scratch))
+                fan_out_runs(bench, args.providers)
+                results += bench.results
+    sim_ms = 1000 * sim_cpu / max(sim_requests, 1)
+    checks = verdicts(results)
+    render(results, checks, sim_ms)
+    write_results(results, checks, sim_ms, sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    main()
