@@ -66,11 +66,12 @@ def main() -> None:
     parser.add_argument("--provider", required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--key", required=True)
-    parser.add_argument("--ids", default="[]")
+    parser.add_argument("--ids-file", help="a JSON list: conversation ids, or ChatNode bot ids")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    configure(args.provider, args.url, args.key, args.ids, args.workers)
+    ids = Path(args.ids_file).read_text() if args.ids_file else "[]"
+    configure(args.provider, args.url, args.key, ids, args.workers)
     from pipelines.runner import Target, execute  # after the environment is set
 
     clock = StepClock()

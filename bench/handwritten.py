@@ -292,7 +292,7 @@ def main() -> None:
     parser.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
     parser.add_argument("--url", required=True)
     parser.add_argument("--key", required=True)
-    parser.add_argument("--ids", default="[]", help="JSON list: conversation ids, or ChatNode bot ids")
+    parser.add_argument("--ids-file", help="a JSON list: conversation ids, or ChatNode bot ids")
     parser.add_argument("--db", help="the DuckDB file a load writes")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--replay", help="a JSON file of recorded requests to issue instead of a load")
@@ -315,7 +315,7 @@ def main() -> None:
             )
         )
         return
-    messages, conversations = read(Client(args.url, headers(args.key), args.workers), json.loads(args.ids))
+    messages, conversations = read(Client(args.url, headers(args.key), args.workers), json.loads(Path(args.ids_file).read_text()) if args.ids_file else [])
     extract_cpu = time.process_time() - cpu
     insert(args.db, messages, conversations)
     print(

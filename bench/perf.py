@@ -93,7 +93,12 @@ class Bench:
         return int(stats["requests"]), float(stats["cpu_seconds"])
 
     def ids(self, provider: str) -> str:
-        """The configuration a provider needs beyond its URL and key, as JSON."""
+        """A file holding the ids a provider needs beyond its URL and key (too many for a command line)."""
+        file = Path(tempfile.mkdtemp(dir=self.root)) / "ids.json"
+        file.write_text(self._ids(provider))
+        return str(file)
+
+    def _ids(self, provider: str) -> str:
         if provider == "chatnode":  # bots are drawn from the seed alone: a tiny corpus has the same ones
             return json.dumps([bot.bot_id for bot in Corpus(seed=SEED, size=4, bots_per_provider=BOTS).bots[provider]])
         if provider in ("example_ai", "feedloop"):
@@ -141,12 +146,12 @@ class Bench:
         """The baseline, one full load into a fresh DuckDB file (or a replay)."""
         db = str(Path(tempfile.mkdtemp(dir=self.root)) / "handwritten.duckdb")
         return self.child(
-            "bench.handwritten", provider, scenario, "hand-written", "--ids", self.ids(provider), "--db", db, *extra
+            "bench.handwritten", provider, scenario, "hand-written", "--ids-file", self.ids(provider), "--db", db, *extra
         )
 
     def chatsync(self, provider: str, scenario: str, workdir: Path, workers: int | None = None) -> Measured:
         """One ``chatsync run`` of the provider on the state in ``workdir``."""
-        extra = ["--ids", self.ids(provider), "--workdir", str(workdir)]
+        extra = ["--ids-file", self.ids(provider), "--workdir", str(workdir)]
         if workers is not None:
             extra += ["--workers", str(workers)]
         return self.child("bench.chatsync_run", provider, scenario, "chatsync", *extra)

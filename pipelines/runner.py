@@ -34,7 +34,7 @@ from .registry import PROVIDERS, is_placeholder, register_configured_secrets
 from .warehouse import row_counts
 from .workspace import (
     absolute_duckdb_path,
-    configure_retention,
+    configure_dlt_defaults,
     default_pipelines_dir,
     lock_dir,
     make_private,
@@ -168,7 +168,7 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
         make_private(Path(target.pipelines_dir)).chmod(0o700)
     if target.duckdb_path and Path(target.duckdb_path).is_file():
         Path(target.duckdb_path).chmod(0o600)  # a file made before chatsync kept files private
-    configure_retention()
+    configure_dlt_defaults()
     return dlt.pipeline(
         pipeline_name=target.pipeline_name,
         destination=make_destination(target.destination, target.duckdb_path),

@@ -22,6 +22,11 @@ PRIVATE_DIR_MODE: Final = 0o700
 PRIVATE_UMASK: Final = 0o077  # files 0600, folders 0700
 # dlt settings that keep loaded data from piling up in working folders and staging tables
 RETENTION: Final = {"load.delete_completed_jobs": True, "load.truncate_staging_dataset": True}
+# Arrow items (DuckDB) get dlt's own columns too, as dict items do: which load wrote a row, and a row id
+ARROW_COLUMNS: Final = {
+    "normalize.parquet_normalizer.add_dlt_load_id": True,
+    "normalize.parquet_normalizer.add_dlt_id": True,
+}
 
 
 def make_private(folder: Path) -> Path:
@@ -65,10 +70,13 @@ def keep_private() -> None:
     os.umask(PRIVATE_UMASK)
 
 
-def configure_retention() -> None:
-    """Completed load jobs are deleted and staging tables truncated after each load (dlt's own
-    settings), unless the configuration says otherwise."""
-    for key, value in RETENTION.items():
+def configure_dlt_defaults() -> None:
+    """chatsync's defaults for dlt's own settings, unless the configuration says otherwise.
+
+    Completed load jobs are deleted and staging tables truncated after each load; Arrow items
+    carry ``_dlt_load_id`` and ``_dlt_id`` like dict items.
+    """
+    for key, value in {**RETENTION, **ARROW_COLUMNS}.items():
         if dlt.config.get(key) is None:
             dlt.config[key] = value
 

@@ -59,6 +59,9 @@ def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
         return moment.astimezone(UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    documented = _iso_with_offset(value)
+    if documented is not None:
+        return documented
     try:
         parsed = pendulum.parse(value, tz="UTC")
     except (pendulum.parsing.exceptions.ParserError, ValueError) as exc:
@@ -68,6 +71,20 @@ def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
             return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
         raise ValueError(f"not a timestamp: {value!r}")
     return to_plain_utc(parsed)  # pendulum loses the zone in arithmetic with stdlib timezones
+
+
+def _iso_with_offset(text: str) -> datetime | None:
+    """The providers' documented form (``2026-03-15T13:59:11Z``, ``…01.920296+00:00``), parsed
+    by the stdlib at a tenth of pendulum's cost; None for anything else, which pendulum reads."""
+    if len(text) < 20 or text[10:11] != "T":
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def required_timestamp(provider: str, record: Any, context: str, field: str = "created_at") -> datetime:
@@ -101,6 +118,8 @@ def format_z_seconds(moment: datetime) -> str:
 
 def to_plain_utc(moment: datetime) -> datetime:
     """A stdlib datetime in UTC (pendulum subclasses confuse some writers)."""
+    if type(moment) is datetime and moment.tzinfo is UTC:
+        return moment
     utc = moment.astimezone(UTC)
     return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC)
 
