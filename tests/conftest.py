@@ -19,6 +19,9 @@ def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "8")
     monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "5")
     monkeypatch.setenv("CHATSYNC__PII_KEY", "test-key-that-hashes-personal-data")
+    # as .dlt/config.toml sets them (the tests run elsewhere): DuckDB loads take Arrow tables
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
     monkeypatch.chdir(tmp_path)
 
 

@@ -17,7 +17,9 @@ from typing import Any, Final
 import dlt
 import orjson
 import pyarrow as pa
+from dlt.common.configuration import resolve_configuration
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
+from dlt.normalize.configuration import ItemsNormalizerConfiguration
 from dlt.extract.items import DataItemWithMeta
 
 from .privacy import PrivacyPolicy
@@ -234,12 +236,20 @@ logging.getLogger("dlt").addFilter(_JsonAsTextNotice())
 
 
 def loads_arrow() -> bool:
-    """Whether the pipeline extracting now loads into a destination that takes canonical Arrow tables."""
+    """Whether the pipeline extracting now takes canonical rows as Arrow tables.
+
+    Only into ``ARROW_DESTINATIONS``, and only when dlt adds ``_dlt_load_id`` and ``_dlt_id`` to
+    Arrow items (``[normalize.parquet_normalizer]``, chatsync's default): without them an Arrow
+    load would not fit a table that dict items created.
+    """
     try:
         destination = dlt.current.pipeline().destination
     except Exception:  # no active pipeline: a plain iteration of the resource
         return False
-    return destination is not None and destination.destination_name in ARROW_DESTINATIONS
+    if destination is None or destination.destination_name not in ARROW_DESTINATIONS:
+        return False
+    dlt_columns = resolve_configuration(ItemsNormalizerConfiguration(), sections=("normalize", "parquet_normalizer"))
+    return bool(dlt_columns.add_dlt_load_id and dlt_columns.add_dlt_id)
 
 
 def _with_hints(table: str, rows: list[dict[str, Any]], as_arrow: bool = False) -> DataItemWithMeta:

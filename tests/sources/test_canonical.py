@@ -1,0 +1,84 @@
+"""The canonical row funnel: Arrow tables into DuckDB, dicts elsewhere, the same rows either way."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+
+from sources.common.canonical import TableRows, arrow_table, as_messages, batched, loads_arrow, message_row
+from tests.utils import make_pipeline, query, run_source
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _message(message_id: str, content: str, raw: dict[str, Any]) -> dict[str, Any]:
+    return message_row(
+        provider="owlbot",
+        bot_id="bot",
+        conversation_id="c1",
+        message_id=message_id,
+        role="user",
+        content=content,
+        created_at=T0,
+        sender_id=None,
+        raw=raw,
+        sequence=int(message_id[1:]),
+    )
+
+
+def _source(rows: list[dict[str, Any]], as_arrow: bool) -> Any:
+    @dlt.resource(name="messages_test")
+    def messages() -> Iterator[Any]:
+        pieces: list[TableRows] = [as_messages(rows)]
+        yield from batched(pieces, as_arrow=as_arrow)
+
+    return messages()
+
+
+def test_arrow_table_keeps_every_value_and_raw_as_json_text() -> None:
+    raw = {"id": 1, "text": "café ✓ \U0001f600", "nested": {"list": [1, None, "x"]}}
+    table = arrow_table("messages", [_message("m1", "hi", raw), {**_message("m2", "yo", {}), "raw": None}])
+    assert table.column_names[:4] == ["provider", "bot_id", "conversation_id", "message_id"]
+    assert str(table.schema.field("created_at").type) == "timestamp[us, tz=UTC]"
+    assert json.loads(table.column("raw")[0].as_py()) == raw
+    assert table.column("raw")[1].as_py() is None
+    assert table.column("sequence").to_pylist() == [1, 2]
+
+
+def test_a_warehouse_loaded_with_dicts_continues_with_arrow(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    first = [_message("m1", "one", {"id": 1}), _message("m2", "two", {"id": 2, "tags": ["a"]})]
+    run_source(pipeline, _source(first, as_arrow=False))
+    second = [_message("m2", "two, edited", {"id": 2, "tags": ["b"]}), _message("m3", "three", {"id": 3})]
+    run_source(pipeline, _source(second, as_arrow=True))
+    found = query(pipeline, "SELECT message_id, content, raw, _dlt_load_id, _dlt_id FROM {messages} ORDER BY 1")
+    assert [(m, c, json.loads(r) if isinstance(r, str) else r) for m, c, r, _, _ in found] == [
+        ("m1", "one", {"id": 1}),
+        ("m2", "two, edited", {"id": 2, "tags": ["b"]}),
+        ("m3", "three", {"id": 3}),
+    ]
+    load_ids = [load_id for *_, load_id, _ in found]
+    assert load_ids[0] != load_ids[1] == load_ids[2], "the Arrow load carries its own _dlt_load_id"
+    assert all(row_id for *_, row_id in found), "Arrow rows get a _dlt_id like dict rows"
+
+
+def test_without_dlt_columns_on_arrow_rows_stay_dicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "false")
+    pipeline = make_pipeline(tmp_path)
+    seen: list[bool] = []
+
+    @dlt.resource(name="probe")
+    def probe() -> Iterator[dict[str, bool]]:
+        seen.append(loads_arrow())
+        yield {"arrow": seen[-1]}
+
+    pipeline.extract(probe())
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    pipeline.extract(probe())
+    assert seen == [False, True]
