@@ -315,7 +315,10 @@ def main() -> None:
             )
         )
         return
-    messages, conversations = read(Client(args.url, headers(args.key), args.workers), json.loads(Path(args.ids_file).read_text()) if args.ids_file else [])
+    messages, conversations = read(
+        Client(args.url, headers(args.key), args.workers),
+        json.loads(Path(args.ids_file).read_text()) if args.ids_file else [],
+    )
     extract_cpu = time.process_time() - cpu
     insert(args.db, messages, conversations)
     print(

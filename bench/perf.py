@@ -146,7 +146,15 @@ class Bench:
         """The baseline, one full load into a fresh DuckDB file (or a replay)."""
         db = str(Path(tempfile.mkdtemp(dir=self.root)) / "handwritten.duckdb")
         return self.child(
-            "bench.handwritten", provider, scenario, "hand-written", "--ids-file", self.ids(provider), "--db", db, *extra
+            "bench.handwritten",
+            provider,
+            scenario,
+            "hand-written",
+            "--ids-file",
+            self.ids(provider),
+            "--db",
+            db,
+            *extra,
         )
 
     def chatsync(self, provider: str, scenario: str, workdir: Path, workers: int | None = None) -> Measured:

@@ -19,8 +19,8 @@ import orjson
 import pyarrow as pa
 from dlt.common.configuration import resolve_configuration
 from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
-from dlt.normalize.configuration import ItemsNormalizerConfiguration
 from dlt.extract.items import DataItemWithMeta
+from dlt.normalize.configuration import ItemsNormalizerConfiguration
 
 from .privacy import PrivacyPolicy
 from .timeutil import to_plain_utc

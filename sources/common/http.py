@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.request import getproxies
 
+import orjson
 from dlt.common.runtime import signals
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS, _make_retry, retry_if_status
@@ -130,6 +132,29 @@ class _ShapeCheckingRESTClient(RESTClient):
         return select_list(self.provider, response.json(), str(data_selector))
 
 
+_LONG_DIGIT_RUN = re.compile(rb"\d{20}")
+
+
+def _parsed_body(response: Response) -> Any:
+    """The JSON body, parsed by orjson (several times faster than requests' parser).
+
+    What orjson refuses (an escaped lone surrogate, nesting past 1024) goes to the standard
+    parser, which decides as before; so does a body with a 20-digit run, since orjson reads an
+    integer past 64 bits as an imprecise float.
+    """
+    if not _LONG_DIGIT_RUN.search(response.content):
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise _UnparsableBody(str(exc)) from None
+    except RecursionError:
+        raise _TooDeep() from None
+
+
 def error_message(response: Response) -> str:
     """The human part of an error body: ``message``, ``detail`` or ``error``, else the text.
 
@@ -224,12 +249,7 @@ class ProviderHttp:
         signals.raise_if_signalled()
         if response.status_code >= 400:
             raise HTTPError(f"HTTP {response.status_code}", response=response)
-        try:
-            parsed = response.json()
-        except ValueError as exc:
-            raise _UnparsableBody(str(exc)) from None
-        except RecursionError:
-            raise _TooDeep() from None
+        parsed = _parsed_body(response)
         if might_hold_unstorable_text(response.content):
             parsed = storable(parsed)
         if echoes_secret(response.content):  # a provider echoing the key: it never reaches a row

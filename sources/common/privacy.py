@@ -110,6 +110,9 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+_MAX_REMEMBERED_KEYS = 10_000  # records with ever-new keys must not grow memory
+
+
 class PrivacyPolicy:
     """What to do with each personal-data field of one provider's records.
 
@@ -139,6 +142,8 @@ class PrivacyPolicy:
         self._count = count
         self._masked: Counter[str] = Counter()
         self._lock = threading.Lock()
+        # record key -> (field, action), None where the value passes as it is; grows with the keys seen
+        self._treatment: dict[Any, tuple[str, str] | None] = {}
 
     @classmethod
     def from_config(
@@ -183,14 +188,12 @@ class PrivacyPolicy:
         if isinstance(value, dict):
             out: dict[str, Any] = {}
             for key, item in value.items():
-                field = field_of(key) if isinstance(key, str) else None
-                if field is None:
-                    out[key] = self.record(item)
+                treatment = self._treatment_of(key)
+                if treatment is None:  # most keys and leaves: no call for them
+                    out[key] = self.record(item) if isinstance(item, dict | list) else item
                     continue
-                action = self.actions[field]
-                if action == "keep":
-                    out[key] = item
-                elif action == "hash":
+                field, action = treatment
+                if action == "hash":
                     out[key] = item if item is None else self._hashed(item)
                 elif action == "coarsen":
                     coarse = self._coarsened(field, key, item)
@@ -198,8 +201,19 @@ class PrivacyPolicy:
                         out[key] = coarse
             return out
         if isinstance(value, list):
-            return [self.record(item) for item in value]
+            return [self.record(item) if isinstance(item, dict | list) else item for item in value]
         return value
+
+    def _treatment_of(self, key: Any) -> tuple[str, str] | None:
+        try:
+            return self._treatment[key]
+        except KeyError:
+            field = field_of(key) if isinstance(key, str) else None
+            action = self.actions[field] if field is not None else "keep"
+            treatment = None if action == "keep" else (str(field), action)
+            if len(self._treatment) < _MAX_REMEMBERED_KEYS:  # a race only writes the same value twice
+                self._treatment[key] = treatment
+            return treatment
 
     def _hashed(self, item: Any) -> Any:
         if isinstance(item, dict):  # e.g. a geo object: hash its leaves
