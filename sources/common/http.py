@@ -80,14 +80,20 @@ def unreachable_reason(exc: BaseException, answered_before: bool) -> str | None:
     return None
 
 
-def environment_matters() -> bool:
-    """Whether requests must consult the environment: a proxy or a CA bundle is configured there.
+def environment_settings() -> tuple[bool, str | None]:
+    """Whether sessions must read the environment per request, and the CA bundle it names.
 
-    Otherwise sessions skip it (``trust_env=False``): requests reads every variable of the
-    environment for proxies on each request, twice through dlt's RESTClient, about a fifth of the
-    CPU a request costs. Read once per run, when the client is made.
+    requests reads every variable of the environment for proxies on each request (twice through
+    dlt's RESTClient), about a fifth of the CPU a request costs. Unless a proxy is configured, the
+    environment is read once here instead: sessions get ``trust_env=False`` and the CA bundle of
+    ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``, as requests would have used it.
+
+    Returns:
+        ``(trust_env, ca_bundle)``.
     """
-    return bool(getproxies()) or any(os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"))
+    if getproxies():
+        return True, None
+    return False, os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 class _RetryingClient(Client):
@@ -99,7 +105,8 @@ class _RetryingClient(Client):
     """
 
     answered = False  # set once the endpoint has answered at all
-    trust_env = True  # see ``environment_matters``
+    trust_env = True  # see ``environment_settings``
+    ca_bundle: str | None = None
 
     def _transient(self, exc: BaseException) -> bool:
         retried = isinstance(exc, tuple(self._retry_kwargs["exceptions"]))
@@ -108,6 +115,8 @@ class _RetryingClient(Client):
     def _make_session(self) -> Session:
         session = Session(**self._session_kwargs)  # type: ignore[arg-type]
         session.trust_env = self.trust_env
+        if self.ca_bundle:
+            session.verify = self.ca_bundle
         session.mount("http://", self._adapter)
         session.mount("https://", self._adapter)
         retry = _make_retry(**self._retry_kwargs).copy(
@@ -228,7 +237,7 @@ class ProviderHttp:
             raise_for_status=False,
             exceptions=(*DEFAULT_RETRY_EXCEPTIONS, _UnparsableBody),
         )
-        self._retrying.trust_env = environment_matters()
+        self._retrying.trust_env, self._retrying.ca_bundle = environment_settings()
         self._retrying.configure()  # attempts, backoff and timeout from dlt's [runtime] config
         self._local = threading.local()
 
