@@ -28,6 +28,7 @@ class StepClock:
     def __init__(self) -> None:
         self.started: dict[str, tuple[float, float]] = {}
         self.spent: dict[str, list[float]] = {}
+        self.peak_mb_after: dict[str, float] = {}  # peak RSS when each step ended: which step set it
 
     def on_start_trace(self, *_: Any) -> None:
         """Unused hook."""
@@ -46,6 +47,7 @@ class StepClock:
         spent = self.spent.setdefault(name, [0.0, 0.0])
         spent[0] += time.perf_counter() - wall
         spent[1] += time.process_time() - cpu
+        self.peak_mb_after[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def configure(provider: str, url: str, key: str, ids: str, workers: int) -> None:
@@ -89,6 +91,7 @@ def main() -> None:
                 "cpu_seconds": time.process_time() - cpu,
                 "extract_cpu_seconds": clock.spent.get("extract", [0, 0])[1],
                 "steps": {name: round(wall, 3) for name, (wall, _) in clock.spent.items()},
+        "peak_mb_after": clock.peak_mb_after,
                 "messages": outcome.loaded_rows.get("messages", 0),
                 "new_messages": outcome.new_rows.get("messages", 0),
                 "requests": outcome.observer.requests,

@@ -46,7 +46,8 @@ def list_leads(http: ProviderHttp, bot_id: str) -> LeadListing:
         except MalformedResponseError as exc:
             listing.rejected[session_id] = cause_of(exc)
             continue
-        listing.leads.append({**lead, "session_id": session_id})
+        lead["session_id"] = session_id  # in place: a listing holds every lead of the bot
+        listing.leads.append(lead)
     return listing
 
 

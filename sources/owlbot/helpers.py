@@ -77,7 +77,8 @@ def list_sessions(http: ProviderHttp, chatbot_uuid: str) -> SessionListing:
         elif (problem := _session_problem(session)) is not None:
             listing.rejected.append(RejectedSession(session_uuid, problem))
         else:
-            listing.sessions.append({**session, "session_uuid": session_uuid})
+            session["session_uuid"] = session_uuid  # in place: a listing holds every session of the bot
+            listing.sessions.append(session)
     return listing
 
 
