@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean reliability bench
+.PHONY: install demo test lint clean reliability bench bench-1m
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ reliability: install
 	$(BIN)/python -m bench.reliability
 
 # chatsync against a hand-written client on the same simulator; prints a table, writes bench/RESULTS.md.
-# Add the 1M-message full load with: make bench BENCH_ARGS="--sizes 10000 100000 1000000"
+# Options: make bench BENCH_ARGS="--providers owlbot --sizes 100000"; the 1M load: make bench-1m
 bench: install
 	$(BIN)/python -m bench.perf $(BENCH_ARGS)
+
+# The 1M-message full load of every provider against the baseline (~30 min); writes bench/RESULTS-1M.md.
+bench-1m: install
+	$(BIN)/python -m bench.perf --sizes 1000000 --skip no-op 1% fan-out --results bench/RESULTS-1M.md

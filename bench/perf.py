@@ -41,7 +41,7 @@ from simulator import Corpus
 from .harness import RemoteSimulator, simulator_process
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
-SPAN_DAYS = 14.0
+SPAN_DAYS = 365.0  # a year of history: the 1% run and the ChatNode lookback see realistic shares
 SEED = 5
 BOTS = 2
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -350,7 +350,9 @@ def _met(met: bool | None) -> str:
     return "not run" if met is None else ("yes" if met else "NO")
 
 
-def write_results(results: list[Measured], checks: list[Verdict], sim_ms_per_request: float, argv: list[str]) -> None:
+def write_results(
+    results: list[Measured], checks: list[Verdict], sim_ms_per_request: float, argv: list[str], path: Path
+) -> None:
     """``bench/RESULTS.md``: the machine, the date, the figures and the targets."""
     lines = [
         "# Benchmark results (`make bench`)",
@@ -372,7 +374,7 @@ def write_results(results: list[Measured], checks: list[Verdict], sim_ms_per_req
         *(f"| {c.figure} | {c.target} | {c.measured} | {_met(c.met)} |" for c in checks),
         "",
     ]
-    RESULTS.write_text("\n".join(lines))
+    path.write_text("\n".join(lines))
 
 
 def _cpu_model() -> str:
@@ -393,6 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--fan-out-size", type=int, default=10_000, help="messages per provider, 20 ms latency")
     parser.add_argument("--skip", nargs="*", default=[], choices=("no-op", "1%", "fan-out"))
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the Markdown file written")
     args = parser.parse_args(argv)
     results: list[Measured] = []
     sim_cpu, sim_requests = 0.0, 0
@@ -418,7 +421,7 @@ def main(argv: list[str] | None = None) -> None:
     sim_ms = 1000 * sim_cpu / max(sim_requests, 1)
     checks = verdicts(results)
     render(results, checks, sim_ms)
-    write_results(results, checks, sim_ms, sys.argv[1:] if argv is None else argv)
+    write_results(results, checks, sim_ms, sys.argv[1:] if argv is None else argv, args.results)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from .workspace import (
     make_private,
     pii_key,
     prune_loaded_packages,
+    release_freed_memory,
 )
 
 PIPELINE_NAME = "chat_history"
@@ -421,6 +422,7 @@ def _run_one(
 def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target) -> dict[str, int]:
     """One provider's load, step by step, so that nothing pending can replace its extract."""
     extracted = pipeline.extract(source, loader_file_format=loader_file_format(target.destination))  # type: ignore[arg-type]
+    release_freed_memory()
     try:
         info = pipeline.normalize()
     except PipelineStepFailed:

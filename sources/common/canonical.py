@@ -215,7 +215,7 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
         values = [row.get(name) for row in rows]
         if column["data_type"] == "json":
             values = [None if value is None else orjson.dumps(value).decode() for value in values]
-        kind = _ARROW_TYPES[column["data_type"]]
+        kind = _ARROW_TYPES[str(column["data_type"])]
         fields.append(pa.field(name, kind, nullable=column.get("nullable", True)))
         arrays.append(pa.array(values, type=kind))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))

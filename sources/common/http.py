@@ -142,6 +142,7 @@ class _ShapeCheckingRESTClient(RESTClient):
 
 
 _LONG_DIGIT_RUN = re.compile(rb"\d{20}")
+_ORJSON_MAX_BODY = 4 * 1024 * 1024
 
 
 def _parsed_body(response: Response) -> Any:
@@ -149,11 +150,13 @@ def _parsed_body(response: Response) -> Any:
 
     What orjson refuses (an escaped lone surrogate, nesting past 1024) goes to the standard
     parser, which decides as before; so does a body with a 20-digit run, since orjson reads an
-    integer past 64 bits as an imprecise float.
+    integer past 64 bits as an imprecise float, and a body over 4 MB (a listing of every
+    session): orjson builds a whole document tree first, about 15 times the body at its peak.
     """
-    if not _LONG_DIGIT_RUN.search(response.content):
+    body = response.content
+    if len(body) <= _ORJSON_MAX_BODY and not _LONG_DIGIT_RUN.search(body):
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(body)
         except orjson.JSONDecodeError:
             pass
     try:

@@ -120,31 +120,36 @@ def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
         for chatbot_uuid in chatbot_ids or discover_bots(run.http):
             if breaker.tripped:
                 break
-            try:
-                listing = list_sessions(run.http, chatbot_uuid)
-            except NotFoundError:
-                run.observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
-                continue
-            except CONVERSATION_ERRORS as exc:  # this bot only; a credentials error fails them all
-                run.observer.fail(f"chatbot {chatbot_uuid}: {cause_of(exc)}")
-                continue
-            if listing.nameless:
-                nameless = f"{listing.nameless} listed session(s) without session_uuid"
-                run.observer.skip(f"chatbot {chatbot_uuid}", nameless)
-            for bad in listing.rejected:
-                errors.failed(chatbot_uuid, bad.session_uuid, bad.cause)
-            awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid), run.guard)
-            if run.backfill is not None:
-                chosen, recheck_only = _backfill_sessions(listing.sessions, run.backfill), set[str]()
-            else:
-                chosen, recheck_only = _changed_sessions(
-                    listing.sessions, ledger.message_counts(PROVIDER, chatbot_uuid), awaiting
-                )
-            yield from _load_sessions(run, chatbot_uuid, chosen, awaiting, recheck_only, errors, breaker)
-            if run.backfill is None:
-                awaiting.observe_listing(listing.sessions)
-                state[chatbot_uuid] = awaiting.pruned(run.reply_wait).to_state()
+            yield from _bot_sessions(run, chatbot_uuid, state, ledger, errors, breaker)
         yield errors.finish(breaker)
+
+
+def _bot_sessions(
+    run: OwlbotRun, chatbot_uuid: str, state: dict[str, Any], ledger: Ledger, errors: SyncErrors, breaker: Breaker
+) -> Iterator[Any]:
+    """One bot: its listing, then the sessions to read. The listing is released before the next bot's."""
+    try:
+        listing = list_sessions(run.http, chatbot_uuid)
+    except NotFoundError:
+        run.observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
+        return
+    except CONVERSATION_ERRORS as exc:  # this bot only; a credentials error fails them all
+        run.observer.fail(f"chatbot {chatbot_uuid}: {cause_of(exc)}")
+        return
+    if listing.nameless:
+        run.observer.skip(f"chatbot {chatbot_uuid}", f"{listing.nameless} listed session(s) without session_uuid")
+    for bad in listing.rejected:
+        errors.failed(chatbot_uuid, bad.session_uuid, bad.cause)
+    awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid), run.guard)
+    if run.backfill is not None:
+        chosen, recheck_only = _backfill_sessions(listing.sessions, run.backfill), set[str]()
+    else:
+        loaded = ledger.message_counts(PROVIDER, chatbot_uuid)
+        chosen, recheck_only = _changed_sessions(listing.sessions, loaded, awaiting)
+    yield from _load_sessions(run, chatbot_uuid, chosen, awaiting, recheck_only, errors, breaker)
+    if run.backfill is None:
+        awaiting.observe_listing(listing.sessions)
+        state[chatbot_uuid] = awaiting.pruned(run.reply_wait).to_state()
 
 
 def _changed_sessions(
