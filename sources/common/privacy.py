@@ -149,7 +149,7 @@ class PrivacyPolicy:
         self._count = count
         self._masked: Counter[str] = Counter()
         self._lock = threading.Lock()
-        # record key -> (field, action), None where the value passes as it is; grows with the keys seen
+        # record key -> (field, action), None for a key that holds no personal-data field
         self._treatment: dict[Any, tuple[str, str] | None] = {}
 
     @classmethod
@@ -191,33 +191,45 @@ class PrivacyPolicy:
         return None if action == "drop" else value
 
     def record(self, value: Any) -> Any:
-        """A record (``raw``) under the policy, at any depth; the input is not modified."""
+        """A record (``raw``) under the policy, at any depth; the input is not modified.
+
+        Copy on write: a part with nothing to change is returned as it is, so a record without
+        personal data costs a walk, not a copy.
+        """
         if isinstance(value, dict):
-            out: dict[str, Any] = {}
-            for key, item in value.items():
-                treatment = self._treatment_of(key)
-                if treatment is None:  # most keys and leaves: no call for them
-                    out[key] = self.record(item) if isinstance(item, dict | list) else item
-                    continue
-                field, action = treatment
-                if action == "hash":
-                    out[key] = item if item is None else self._hashed(item)
-                elif action == "coarsen":
-                    coarse = self._coarsened(field, key, item)
-                    if coarse is not None:
-                        out[key] = coarse
-            return out
+            return self._record_dict(value)
         if isinstance(value, list):
-            return [self.record(item) if isinstance(item, dict | list) else item for item in value]
+            changed = [self.record(item) if isinstance(item, dict | list) else item for item in value]
+            return value if all(new is old for new, old in zip(changed, value, strict=True)) else changed
         return value
+
+    def _record_dict(self, value: dict[Any, Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] | None = None  # the copy, made at the first change
+        for key, item in value.items():
+            treatment = self._treatment_of(key)
+            if treatment is None:
+                if isinstance(item, dict | list) and (new := self.record(item)) is not item:
+                    out = dict(value) if out is None else out
+                    out[key] = new
+                continue
+            field, action = treatment
+            if action == "keep":  # as it is, whatever it holds
+                continue
+            out = dict(value) if out is None else out
+            if action == "hash":
+                out[key] = item if item is None else self._hashed(item)
+            elif action == "coarsen" and (coarse := self._coarsened(field, key, item)) is not None:
+                out[key] = coarse
+            else:  # drop, or nothing left once coarsened
+                del out[key]
+        return value if out is None else out
 
     def _treatment_of(self, key: Any) -> tuple[str, str] | None:
         try:
             return self._treatment[key]
         except KeyError:
             field = field_of(key) if isinstance(key, str) else None
-            action = self.actions[field] if field is not None else "keep"
-            treatment = None if action == "keep" else (str(field), action)
+            treatment = None if field is None else (field, self.actions[field])
             if len(self._treatment) < _MAX_REMEMBERED_KEYS:  # a race only writes the same value twice
                 self._treatment[key] = treatment
             return treatment
