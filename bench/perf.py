@@ -227,6 +227,7 @@ COLUMNS = (
     "CPU ms/req",
     "÷ baseline",
     "sim busy",
+    "extract / normalize / load s",
 )
 
 
@@ -246,7 +247,13 @@ def _row(m: Measured) -> list[str]:
         f"{m.cpu_ms_per_request:.2f}",
         ratio,
         f"{m.sim_busy:.0%}",
+        _steps(m),
     ]
+
+
+def _steps(m: Measured) -> str:
+    steps = m.extra.get("steps", {})
+    return " / ".join(f"{steps[name]:.1f}" for name in ("extract", "normalize", "load") if name in steps)
 
 
 @dataclass
@@ -393,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="messages per provider")
     parser.add_argument("--providers", nargs="+", default=list(PROVIDERS), choices=PROVIDERS)
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--fan-out-size", type=int, default=10_000, help="messages per provider, 20 ms latency")
+    parser.add_argument("--fan-out-size", type=int, default=20_000, help="messages per provider (~2,000 sessions)")
     parser.add_argument("--skip", nargs="*", default=[], choices=("no-op", "1%", "fan-out"))
     parser.add_argument("--results", type=Path, default=RESULTS, help="the Markdown file written")
     args = parser.parse_args(argv)

@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=7)
     simulate.add_argument("--size", type=int, default=2_000, help="approximate number of messages")
     simulate.add_argument("--bots", type=int, default=2, help="bots per provider")
-    simulate.add_argument("--span-days", type=float, default=14.0, help="days of history at the start")
+    simulate.add_argument("--span-days", type=float, default=14.0, help="days of history, ending 2026-03-15")
     simulate.add_argument("--faults", default="", help="e.g. 429=0.05,503=0.02,reset=0.01,truncate=0.01")
     simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
     simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from datetime import datetime, timedelta
 
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
+from simulator.corpus import DEFAULT_EPOCH
 
 from .console import stdout
 from .demo import simulator_environment
@@ -19,6 +21,16 @@ def ready_to_paste(sim: Simulator) -> list[str]:
     return [f"export {key}={shlex.quote(value)}" for key, value in simulator_environment(sim).items()]
 
 
+# The virtual clock starts here whatever the length of the history, so a long history does not
+# reach past the real date (its timestamps would be taken for a provider's clock error).
+HISTORY_END = DEFAULT_EPOCH + timedelta(days=14)
+
+
+def history_start(span_days: float) -> datetime:
+    """The first moment of a history of ``span_days`` that ends at ``HISTORY_END``."""
+    return HISTORY_END - timedelta(days=span_days)
+
+
 def serve(args: argparse.Namespace) -> int:
     """Serves until Ctrl-C, after printing how to point chatsync at it.
 
@@ -30,7 +42,13 @@ def serve(args: argparse.Namespace) -> int:
     """
     settings = SimulatorSettings(latency_ms=args.latency_ms, feedloop_shape=args.feedloop_shape)
     sim = Simulator(
-        Corpus(seed=args.seed, size=args.size, bots_per_provider=args.bots, span_days=args.span_days),
+        Corpus(
+            seed=args.seed,
+            size=args.size,
+            bots_per_provider=args.bots,
+            span_days=args.span_days,
+            epoch=history_start(args.span_days),
+        ),
         settings=settings,
         faults=FaultSpec.parse(args.faults, seed=args.seed),
         host=args.host,
