@@ -29,6 +29,7 @@ class StepClock:
         self.started: dict[str, tuple[float, float]] = {}
         self.spent: dict[str, list[float]] = {}
         self.peak_mb_after: dict[str, float] = {}  # peak RSS when each step ended: which step set it
+        self.rss_mb_at_start: dict[str, float] = {}
 
     def on_start_trace(self, *_: Any) -> None:
         """Unused hook."""
@@ -39,6 +40,7 @@ class StepClock:
     def on_start_trace_step(self, _trace: Any, step: str, _pipeline: Any) -> None:
         """Notes the clocks when a step starts."""
         self.started[step] = (time.perf_counter(), time.process_time())
+        self.rss_mb_at_start[step] = _current_rss_mb()
 
     def on_end_trace_step(self, _trace: Any, step: Any, *_: Any) -> None:
         """Adds the step's wall and CPU seconds."""
@@ -48,6 +50,14 @@ class StepClock:
         spent[0] += time.perf_counter() - wall
         spent[1] += time.process_time() - cpu
         self.peak_mb_after[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):  # not Linux
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def configure(provider: str, url: str, key: str, ids: str, workers: int) -> None:
@@ -92,6 +102,7 @@ def main() -> None:
                 "extract_cpu_seconds": clock.spent.get("extract", [0, 0])[1],
                 "steps": {name: round(wall, 3) for name, (wall, _) in clock.spent.items()},
         "peak_mb_after": clock.peak_mb_after,
+        "rss_mb_at_start": clock.rss_mb_at_start,
                 "messages": outcome.loaded_rows.get("messages", 0),
                 "new_messages": outcome.new_rows.get("messages", 0),
                 "requests": outcome.observer.requests,

@@ -433,6 +433,7 @@ def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target)
                 if load_id in pipeline.list_extracted_load_packages():
                     pipeline.abort_packages(load_id=load_id)
         raise
+    release_freed_memory()
     pipeline.load()
     prune_loaded_packages(pipeline.working_dir)
     counts = info.row_counts if info else {}

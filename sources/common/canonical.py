@@ -260,6 +260,7 @@ def _with_hints(table: str, rows: list[dict[str, Any]], as_arrow: bool = False) 
         write_disposition=dict(_MERGE),  # type: ignore[arg-type]
         primary_key=list(key),
         columns={name: dict(column) for name, column in columns.items()},
+        additional_table_hints={"x-stage-data-deduplicated": True},  # see ``UniqueRows``
     )
     item = arrow_table(table, rows) if as_arrow and table != SYNC_ERRORS else rows
     return dlt.mark.with_hints(item, hints, create_table_variant=True)
@@ -297,6 +298,43 @@ class Suppressed:
         return False
 
 
+class UniqueRows:
+    """Keeps each table's rows unique by key within one run, which is one load package.
+
+    dlt would otherwise deduplicate the staged rows of every merge with a window over all of them
+    (``ROW_NUMBER() OVER (PARTITION BY key)``), which costs DuckDB as much memory as the package
+    and most of the load step. The tables' hints declare the rows deduplicated instead
+    (``x-stage-data-deduplicated``), and this is what makes that true:
+
+    - every provider yields a conversation's rows of one table in one piece per run, so a later
+      piece for the same conversation (a listing that names a session twice) is a repeat, and
+      the first copy is kept;
+    - within a piece, the first row of each key is kept.
+
+    Holds one key per conversation and table (about 10 MB for 100k conversations).
+    """
+
+    def __init__(self) -> None:
+        self._conversations: dict[str, set[tuple[str, str]]] = {table: set() for table in _TABLES}
+        self.dropped = 0
+
+    def admit(self, table: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows of one piece that are not repeats."""
+        key_columns, _ = _TABLES[table]
+        earlier = self._conversations[table]
+        kept: list[dict[str, Any]] = []
+        keys: set[tuple[Any, ...]] = set()
+        for row in rows:
+            key = tuple(row[column] for column in key_columns)
+            if key in keys or (row["provider"], row["conversation_id"]) in earlier:
+                self.dropped += 1
+                continue
+            keys.add(key)
+            kept.append(row)
+        earlier.update((row["provider"], row["conversation_id"]) for row in kept)
+        return kept
+
+
 def batched(
     stream: Iterable[TableRows],
     privacy: PrivacyPolicy | None = None,
@@ -309,8 +347,8 @@ def batched(
     dlt validates the table hints of every item it is given (about 2 ms each), so one small item
     per conversation would dominate a run; a few large items cost nothing. Every row passes the
     personal-data policy and the erasures here, the one funnel of every provider, before dlt sees
-    it. Buffers are not released when a ``conversations`` piece comes in, so that the messages
-    yielded just before it can still be dropped with it.
+    it, and repeats are dropped (``UniqueRows``). Buffers are not released when a ``conversations``
+    piece comes in, so that the messages yielded just before it can still be dropped with it.
 
     Args:
         stream: Rows per table, in any number of small pieces.
@@ -323,13 +361,14 @@ def batched(
         The rows with their table's hints.
     """
     pending: dict[str, list[dict[str, Any]]] = {table: [] for table in _TABLES}
+    unique = UniqueRows()
     for piece in stream:
         if piece.table != CONVERSATIONS:
             for table, rows in pending.items():
                 if len(rows) >= size:
                     yield _with_hints(table, rows, as_arrow)
                     pending[table] = []
-        rows = list(piece.rows)
+        rows = unique.admit(piece.table, piece.rows)
         if suppressed and piece.table != SYNC_ERRORS:
             rows = [row for row in rows if not suppressed.drops(piece.table, row)]
             if piece.table == CONVERSATIONS and suppressed.conversations:

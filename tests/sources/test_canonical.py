@@ -82,3 +82,19 @@ def test_without_dlt_columns_on_arrow_rows_stay_dicts(tmp_path: Path, monkeypatc
     monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
     pipeline.extract(probe())
     assert seen == [False, True]
+
+
+def test_a_repeated_conversation_or_key_in_one_run_loads_once(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    first = [_message("m1", "one", {"id": 1}), _message("m2", "two", {"id": 2}), _message("m2", "again", {"id": 2})]
+    repeat = [_message("m3", "a listing named the conversation twice", {"id": 3})]
+
+    @dlt.resource(name="repeats")
+    def repeats() -> Iterator[Any]:
+        yield from batched([as_messages(first), as_messages(repeat)], as_arrow=True)
+
+    run_source(pipeline, repeats())
+    found = query(pipeline, "SELECT message_id, content FROM {messages} ORDER BY 1")
+    assert found == [("m1", "one"), ("m2", "two")], "first copy kept, a repeated conversation dropped"
+    hints = pipeline.default_schema.get_table("messages")
+    assert hints.get("x-stage-data-deduplicated") is True, "dlt skips its own window over the staged rows"
