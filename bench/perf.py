@@ -362,7 +362,7 @@ def write_results(
 ) -> None:
     """``bench/RESULTS.md``: the machine, the date, the figures and the targets."""
     lines = [
-        "# Benchmark results (`make bench`)",
+        "# Benchmark results (`python -m bench.perf`: `make bench`, `make bench-1m`)",
         "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}",
