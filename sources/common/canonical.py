@@ -235,6 +235,15 @@ class _JsonAsTextNotice(logging.Filter):
 logging.getLogger("dlt").addFilter(_JsonAsTextNotice())
 
 
+def current_destination() -> str | None:
+    """The destination of the pipeline extracting now (``duckdb``, ``postgres``, ``bigquery``), if any."""
+    try:
+        destination = dlt.current.pipeline().destination
+    except Exception:  # no active pipeline: a plain iteration of the resource
+        return None
+    return None if destination is None else str(destination.destination_name)
+
+
 def loads_arrow() -> bool:
     """Whether the pipeline extracting now takes canonical rows as Arrow tables.
 
@@ -242,25 +251,57 @@ def loads_arrow() -> bool:
     Arrow items (``[normalize.parquet_normalizer]``, chatsync's default): without them an Arrow
     load would not fit a table that dict items created.
     """
-    try:
-        destination = dlt.current.pipeline().destination
-    except Exception:  # no active pipeline: a plain iteration of the resource
-        return False
-    if destination is None or destination.destination_name not in ARROW_DESTINATIONS:
+    if current_destination() not in ARROW_DESTINATIONS:
         return False
     dlt_columns = resolve_configuration(ItemsNormalizerConfiguration(), sections=("normalize", "parquet_normalizer"))
     return bool(dlt_columns.add_dlt_load_id and dlt_columns.add_dlt_id)
 
 
-def _with_hints(table: str, rows: list[dict[str, Any]], as_arrow: bool = False) -> DataItemWithMeta:
+# BigQuery at scale: messages partitioned by day of created_at (a merge then rewrites only the days
+# it touches) and clustered by the keys queries and merges filter on.
+BIGQUERY_LAYOUT: Final[dict[str, dict[str, Any]]] = {
+    MESSAGES: {"partition": "created_at", "cluster": ["provider", "conversation_id"]},
+    CONVERSATIONS: {"cluster": ["provider", "bot_id"]},
+}
+
+
+@functools.cache
+def bigquery_hints(table: str) -> tuple[TTableSchemaColumns, dict[str, Any]]:
+    """A canonical table's columns and table hints for BigQuery, as dlt's ``bigquery_adapter`` sets them.
+
+    The adapter works on a resource of one table; the canonical tables are per-item variants of
+    each provider's resource, so its hints are taken from a probe resource and added to theirs.
+
+    Args:
+        table: A canonical table.
+
+    Returns:
+        The columns with their ``x-bigquery-*`` hints, and the table-level ``x-bigquery-*`` hints.
+    """
+    from dlt.destinations.adapters import bigquery_adapter
+
+    _, columns = _TABLES[table]
+    probe = dlt.resource([], name=table, columns={name: dict(column) for name, column in columns.items()})
+    bigquery_adapter(probe, **BIGQUERY_LAYOUT.get(table, {}))
+    schema = probe.compute_table_schema()
+    return schema["columns"], {key: value for key, value in schema.items() if key.startswith("x-bigquery")}
+
+
+def _with_hints(
+    table: str, rows: list[dict[str, Any]], as_arrow: bool = False, destination: str | None = None
+) -> DataItemWithMeta:
     # Per-item table hints: one resource fills both tables, each with only its own columns
     key, columns = _TABLES[table]
+    table_hints: dict[str, Any] = {"x-stage-data-deduplicated": True}  # see ``UniqueRows``
+    if destination == "bigquery":
+        columns, layout = bigquery_hints(table)
+        table_hints |= layout
     hints = dlt.mark.make_hints(
         table_name=table,
         write_disposition=dict(_MERGE),  # type: ignore[arg-type]
         primary_key=list(key),
         columns={name: dict(column) for name, column in columns.items()},
-        additional_table_hints={"x-stage-data-deduplicated": True},  # see ``UniqueRows``
+        additional_table_hints=table_hints,
     )
     item = arrow_table(table, rows) if as_arrow and table != SYNC_ERRORS else rows
     return dlt.mark.with_hints(item, hints, create_table_variant=True)
@@ -341,6 +382,7 @@ def batched(
     suppressed: Suppressed | None = None,
     size: int = 10_000,
     as_arrow: bool = False,
+    destination: str | None = None,
 ) -> Iterator[DataItemWithMeta]:
     """Gathers a resource's rows into large batches per table, ready for dlt, under the privacy policy.
 
@@ -356,6 +398,7 @@ def batched(
         suppressed: Erased conversations and users.
         size: Rows per table to gather before releasing a batch.
         as_arrow: Release ``messages`` and ``conversations`` as Arrow tables (see ``arrow_table``).
+        destination: Where the rows go; BigQuery's tables get partition and cluster hints.
 
     Yields:
         The rows with their table's hints.
@@ -366,7 +409,7 @@ def batched(
         if piece.table != CONVERSATIONS:
             for table, rows in pending.items():
                 if len(rows) >= size:
-                    yield _with_hints(table, rows, as_arrow)
+                    yield _with_hints(table, rows, as_arrow, destination)
                     pending[table] = []
         rows = unique.admit(piece.table, piece.rows)
         if suppressed and piece.table != SYNC_ERRORS:
@@ -379,7 +422,7 @@ def batched(
         pending[piece.table].extend(rows)
     for table, rows in pending.items():
         if rows:
-            yield _with_hints(table, rows, as_arrow)
+            yield _with_hints(table, rows, as_arrow, destination)
 
 
 def emits_canonical_rows(
@@ -405,7 +448,8 @@ def emits_canonical_rows(
         if privacy is not None:
             with Ledger() as ledger:
                 suppressed = Suppressed(ledger.suppressions(), privacy)
-        yield from batched(produce(*args, **kwargs), privacy, suppressed, as_arrow=loads_arrow())
+        rows = produce(*args, **kwargs)
+        yield from batched(rows, privacy, suppressed, as_arrow=loads_arrow(), destination=current_destination())
 
     signature = inspect.signature(produce)  # dlt binds arguments against it: add ``privacy``
     extra = inspect.Parameter("privacy", inspect.Parameter.KEYWORD_ONLY, default=None)

@@ -11,7 +11,18 @@ from typing import Any
 import dlt
 import pytest
 
-from sources.common.canonical import TableRows, arrow_table, as_messages, batched, loads_arrow, message_row
+from pipelines.destinations import make_destination
+from sources.common.canonical import (
+    TableRows,
+    arrow_table,
+    as_conversations,
+    as_messages,
+    batched,
+    conversation_row,
+    current_destination,
+    loads_arrow,
+    message_row,
+)
 from tests.utils import make_pipeline, query, run_source
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -98,3 +109,48 @@ def test_a_repeated_conversation_or_key_in_one_run_loads_once(tmp_path: Path) ->
     assert found == [("m1", "one"), ("m2", "two")], "first copy kept, a repeated conversation dropped"
     hints = pipeline.default_schema.get_table("messages")
     assert hints.get("x-stage-data-deduplicated") is True, "dlt skips its own window over the staged rows"
+
+
+def _canonical_rows() -> Any:
+    @dlt.resource(name="rows")
+    def rows() -> Iterator[Any]:
+        conversation = conversation_row(
+            provider="owlbot",
+            bot_id="bot",
+            conversation_id="c1",
+            started_at=T0,
+            user_id=None,
+            reported_message_count=1,
+            raw={},
+        )
+        pieces = [as_messages([_message("m1", "one", {"id": 1})]), as_conversations([conversation])]
+        yield from batched(pieces, destination=current_destination())
+
+    return rows()
+
+
+def test_bigquery_tables_are_partitioned_by_day_and_clustered(tmp_path: Path) -> None:
+    # built from configuration and checked offline: extract and normalize never reach BigQuery
+    pipeline = dlt.pipeline(
+        pipeline_name="bq_hints",
+        destination=make_destination("bigquery"),
+        dataset_name="chat_history",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    pipeline.extract(_canonical_rows())
+    pipeline.normalize()
+    messages = pipeline.default_schema.get_table("messages")
+    conversations = pipeline.default_schema.get_table("conversations")
+    assert messages["columns"]["created_at"].get("x-bigquery-partition") is True
+    assert messages.get("x-bigquery-cluster-columns") == ["provider", "conversation_id"]
+    assert conversations.get("x-bigquery-cluster-columns") == ["provider", "bot_id"]
+    assert [c for c, column in conversations["columns"].items() if column.get("x-bigquery-partition")] == []
+    assert messages.get("x-stage-data-deduplicated") is True
+
+
+def test_other_destinations_get_no_bigquery_hints(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    pipeline.extract(_canonical_rows())
+    messages = pipeline.default_schema.get_table("messages")
+    assert "x-bigquery-cluster-columns" not in messages
+    assert not any(key.startswith("x-bigquery") for column in messages["columns"].values() for key in column)
