@@ -105,8 +105,10 @@ class Bench:
             return json.dumps(self.sim.conversation_ids(provider))
         return "[]"
 
-    def child(self, module: str, provider: str, scenario: str, tool: str, *extra: str) -> Measured:
-        """Runs one child process and records its figures."""
+    def child(
+        self, module: str, provider: str, scenario: str, tool: str, *extra: str, workers: int | None = None
+    ) -> Measured:
+        """Runs one child process (with ``workers``, else the bench's) and records its figures."""
         command = [
             sys.executable,
             "-m",
@@ -118,7 +120,7 @@ class Bench:
             "--key",
             self.sim.api_keys[provider],
             "--workers",
-            str(self.workers),
+            str(workers or self.workers),
             *extra,
         ]
         served, sim_cpu = self.stats()
@@ -160,9 +162,7 @@ class Bench:
     def chatsync(self, provider: str, scenario: str, workdir: Path, workers: int | None = None) -> Measured:
         """One ``chatsync run`` of the provider on the state in ``workdir``."""
         extra = ["--ids-file", self.ids(provider), "--workdir", str(workdir)]
-        if workers is not None:
-            extra += ["--workers", str(workers)]
-        return self.child("bench.chatsync_run", provider, scenario, "chatsync", *extra)
+        return self.child("bench.chatsync_run", provider, scenario, "chatsync", *extra, workers=workers)
 
     def replay(self, provider: str, scenario: str, since: int, paths: tuple[str, ...] = ()) -> Measured:
         """The requests served since ``since`` (only those under ``paths``, when given), issued bare."""

@@ -244,21 +244,21 @@ def current_destination() -> str | None:
     return None if destination is None else str(destination.destination_name)
 
 
-def loads_arrow() -> bool:
-    """Whether the pipeline extracting now takes canonical rows as Arrow tables.
+def loads_arrow(destination: str | None) -> bool:
+    """Whether canonical rows go to ``destination`` (see ``current_destination``) as Arrow tables.
 
     Only into ``ARROW_DESTINATIONS``, and only when dlt adds ``_dlt_load_id`` and ``_dlt_id`` to
     Arrow items (``[normalize.parquet_normalizer]``, chatsync's default): without them an Arrow
     load would not fit a table that dict items created.
     """
-    if current_destination() not in ARROW_DESTINATIONS:
+    if destination not in ARROW_DESTINATIONS:
         return False
     dlt_columns = resolve_configuration(ItemsNormalizerConfiguration(), sections=("normalize", "parquet_normalizer"))
     return bool(dlt_columns.add_dlt_load_id and dlt_columns.add_dlt_id)
 
 
-# BigQuery at scale: messages partitioned by day of created_at (a merge then rewrites only the days
-# it touches) and clustered by the keys queries and merges filter on.
+# BigQuery at scale: messages partitioned by day of created_at (date-range queries read only their
+# days) and clustered by the keys merges and queries filter on.
 BIGQUERY_LAYOUT: Final[dict[str, dict[str, Any]]] = {
     MESSAGES: {"partition": "created_at", "cluster": ["provider", "conversation_id"]},
     CONVERSATIONS: {"cluster": ["provider", "bot_id"]},
@@ -357,7 +357,6 @@ class UniqueRows:
 
     def __init__(self) -> None:
         self._conversations: dict[str, set[tuple[str, str]]] = {table: set() for table in _TABLES}
-        self.dropped = 0
 
     def admit(self, table: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rows of one piece that are not repeats."""
@@ -368,7 +367,6 @@ class UniqueRows:
         for row in rows:
             key = tuple(row[column] for column in key_columns)
             if key in keys or (row["provider"], row["conversation_id"]) in earlier:
-                self.dropped += 1
                 continue
             keys.add(key)
             kept.append(row)
@@ -448,8 +446,9 @@ def emits_canonical_rows(
         if privacy is not None:
             with Ledger() as ledger:
                 suppressed = Suppressed(ledger.suppressions(), privacy)
+        destination = current_destination()
         rows = produce(*args, **kwargs)
-        yield from batched(rows, privacy, suppressed, as_arrow=loads_arrow(), destination=current_destination())
+        yield from batched(rows, privacy, suppressed, as_arrow=loads_arrow(destination), destination=destination)
 
     signature = inspect.signature(produce)  # dlt binds arguments against it: add ``privacy``
     extra = inspect.Parameter("privacy", inspect.Parameter.KEYWORD_ONLY, default=None)

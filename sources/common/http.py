@@ -148,6 +148,7 @@ def _has_long_digit_run(body: bytes) -> bool:
     # fourteen times faster than re.search(rb"\d{20}", body), which cost more than orjson's parse
     return _TWENTY_DIGITS in body.translate(_DIGITS_AS_ZERO)
 
+
 _ORJSON_MAX_BODY = 4 * 1024 * 1024
 
 

@@ -87,21 +87,14 @@ def field_of(key: str) -> str | None:
 @lru_cache(maxsize=4096)
 def coarse_user_agent(agent: str) -> dict[str, str]:
     """Device, OS and browser families of a user agent string (the full string is not kept)."""
-    device, system, browser = _agent_families(agent)
-    return {"device": device, "os": system, "browser": browser}
-
-
-@lru_cache(maxsize=4096)
-def _agent_families(agent: str) -> tuple[str, str, str]:
-    # user agents repeat across sessions, and one parse costs about a millisecond
     from ua_parser import parse
 
     parsed = parse(agent)
-    return (
-        parsed.device.family if parsed.device else "Other",
-        parsed.os.family if parsed.os else "Other",
-        parsed.user_agent.family if parsed.user_agent else "Other",
-    )
+    return {
+        "device": parsed.device.family if parsed.device else "Other",
+        "os": parsed.os.family if parsed.os else "Other",
+        "browser": parsed.user_agent.family if parsed.user_agent else "Other",
+    }
 
 
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -33,6 +33,11 @@ def count(warehouse: Path, table: str) -> int:
         return int(con.execute(f"SELECT COUNT(*) FROM chat_history.{table}").fetchall()[0][0])
 
 
+def messages_per_provider(warehouse: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
+
+
 def test_run_loads_configured_providers_and_never_prints_the_key(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -159,8 +164,7 @@ def test_run_loads_all_four_providers(
 ) -> None:
     warehouse = configured
     assert main(["run"]) == 0
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        loaded = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
+    loaded = messages_per_provider(warehouse)
     assert loaded == {p: len(sim.truth(p).messages) for p in ("example_ai", "owlbot", "chatnode", "feedloop")}
     for provider in ("owlbot", "chatnode", "feedloop"):
         assert main(["backfill", "--provider", provider, "--since", "2026-03-03", "--until", "2026-03-05"]) == 0
@@ -279,8 +283,7 @@ def test_reset_forgets_one_provider_only_and_the_next_run_re_reads_it(
 ) -> None:
     warehouse = configured
     assert main(["run"]) == 0
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        before = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
+    before = messages_per_provider(warehouse)
     assert main(["reset", "--provider", "owlbot"]) == 2, "no terminal and no --yes: refused"
     assert main(["reset", "--provider", "owlbot", "--yes"]) == 0
     assert "reset all of owlbot" in capsys.readouterr().out
@@ -291,16 +294,15 @@ def test_reset_forgets_one_provider_only_and_the_next_run_re_reads_it(
     assert len(sim.requests_for("example_ai")) == len(sim.corpus.conversation_ids("example_ai")), "others untouched"
     target = sim.corpus.conversation_ids("feedloop")[0]
     assert main(["reset", "--provider", "feedloop", "--conversation", target, "--drop-data", "--yes"]) == 0
+    after = messages_per_provider(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        after = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
         gone = con.execute(
             "SELECT COUNT(*) FROM chat_history.messages WHERE provider = 'feedloop' AND conversation_id = ?", [target]
         ).fetchall()[0][0]
     assert gone == 0 and after["feedloop"] < before["feedloop"]
     assert {p: n for p, n in after.items() if p != "feedloop"} == {p: n for p, n in before.items() if p != "feedloop"}
     assert main(["run"]) == 0
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        restored = dict(con.execute("SELECT provider, COUNT(*) FROM chat_history.messages GROUP BY 1").fetchall())
+    restored = messages_per_provider(warehouse)
     assert restored == before, "the next run loads it again"
 
 

@@ -86,7 +86,7 @@ def test_without_dlt_columns_on_arrow_rows_stay_dicts(tmp_path: Path, monkeypatc
 
     @dlt.resource(name="probe")
     def probe() -> Iterator[dict[str, bool]]:
-        seen.append(loads_arrow())
+        seen.append(loads_arrow(current_destination()))
         yield {"arrow": seen[-1]}
 
     pipeline.extract(probe())
