@@ -15,6 +15,8 @@ import dlt
 import sqlglot
 from sqlglot import exp
 
+from .warehouse import has_tables
+
 SQL_DIR: Final = Path(__file__).parent / "sql"
 SOURCE_DIALECT: Final = "duckdb"
 # In dependency order: each view may read the ones before it.
@@ -99,6 +101,13 @@ def destination_dialect(pipeline: dlt.Pipeline) -> str:
     return name
 
 
+def _canonical_tables_exist(pipeline: dlt.Pipeline) -> bool:
+    """From the pipeline's schema; else (a pipeline that never loaded, e.g. an orchestrator's) the warehouse."""
+    if pipeline.default_schema_name is not None and all(t in pipeline.default_schema.tables for t in TABLES):
+        return True
+    return has_tables(pipeline, TABLES)
+
+
 def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
     """Creates or refreshes every view in the pipeline's dataset; no-op before the first load.
 
@@ -108,9 +117,7 @@ def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
     Returns:
         The views refreshed (empty when ``messages`` does not exist yet).
     """
-    if pipeline.default_schema_name is None:
-        return []
-    if "messages" not in pipeline.default_schema.tables or "conversations" not in pipeline.default_schema.tables:
+    if not _canonical_tables_exist(pipeline):
         return []
     dialect = destination_dialect(pipeline)
     statements = view_statements(dialect, pipeline.dataset_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -205,6 +205,8 @@ def execute(
     backfill: tuple[date, date | None] | None = None,
     on_start: Callable[[RunObserver], None] | None = None,
     on_repair: Callable[[str], None] | None = None,
+    source_options: Mapping[str, Mapping[str, Any]] | None = None,
+    views: bool = True,
 ) -> RunReport:
     """A whole run under the lock: repair, finish pending packages, each provider, the views.
 
@@ -218,6 +220,8 @@ def execute(
         backfill: ``(since, until)`` to re-read a window without moving cursors.
         on_start: Called with each provider's observer before it runs (progress display).
         on_repair: Called with the one-line description of a crash repair.
+        source_options: Per provider, arguments for its source (a shard's ids).
+        views: Refresh the analytics views after the loads (an orchestrator does it downstream).
 
     Returns:
         The report; its ``exit_code`` is the command's exit status.
@@ -231,7 +235,8 @@ def execute(
         try:
             with locked_pipeline(target) as pipeline:
                 prepared = _prepare(pipeline, target, on_repair, report)
-                run(pipeline, list(providers), target, backfill, on_start, prepared, report)
+                plan = RunPlan(list(providers), backfill, dict(source_options or {}), views)
+                run(pipeline, plan, target, on_start, prepared, report)
         except (RunLocked, ConfigurationError):
             raise
         except (Exception, KeyboardInterrupt) as exc:
@@ -289,26 +294,35 @@ def hashing_key(target: Target, on_notice: Callable[[str], None] | None) -> byte
     return key
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What one run loads: providers in order, a backfill window, per-provider source arguments."""
+
+    providers: list[str]
+    backfill: tuple[date, date | None] | None = None
+    source_options: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    views: bool = True
+
+
 @with_runtime_trace(send_state=True)
 def run(
     pipeline: dlt.Pipeline,
-    providers: list[str],
+    plan: RunPlan,
     target: Target,
-    backfill: tuple[date, date | None] | None,
     on_start: Callable[[RunObserver], None] | None,
     prepared: tuple[bytes, dict[str, Counter[str]]],
     report: RunReport,
 ) -> None:
     """Every provider, then the views, as one dlt trace ("run"): ``dlt pipeline … trace`` shows all."""
     key, recovered = prepared
-    report.outcomes = sync(pipeline, providers, target, backfill, on_start, key)
+    report.outcomes = sync(pipeline, plan.providers, target, plan.backfill, on_start, key, plan.source_options)
     for outcome in report.outcomes:
         outcome.recovered_rows = dict(recovered.pop(outcome.provider, {}))
     for provider, rows in recovered.items():  # a provider this run did not ask for
         report.outcomes.append(
             ProviderOutcome(provider, RunObserver(provider), recovered_rows=dict(rows), started=False)
         )
-    if any(o.ok for o in report.outcomes) and not signals.was_signal_received():
+    if plan.views and any(o.ok for o in report.outcomes) and not signals.was_signal_received():
         report.views_error = refresh_analytics(pipeline)
 
 
@@ -361,6 +375,7 @@ def sync(
     backfill: tuple[date, date | None] | None = None,
     on_start: Callable[[RunObserver], None] | None = None,
     hash_key: bytes | None = None,
+    source_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[ProviderOutcome]:
     """Loads each provider in turn; one provider's failure does not stop the others.
 
@@ -373,6 +388,7 @@ def sync(
         backfill: ``(since, until)`` to re-read a window without moving cursors.
         on_start: Called with each provider's observer before it runs (progress display).
         hash_key: The key that hashes personal data (the configured one when None).
+        source_options: Per provider, arguments for its source (a shard's ids).
 
     Returns:
         One outcome per provider.
@@ -385,7 +401,8 @@ def sync(
             continue
         if on_start:
             on_start(observer)
-        outcomes.append(_run_one(pipeline, provider, observer, target, backfill, hash_key))
+        options = (source_options or {}).get(provider, {})
+        outcomes.append(_run_one(pipeline, provider, observer, target, backfill, hash_key, options))
     return outcomes
 
 
@@ -396,11 +413,12 @@ def _run_one(
     target: Target,
     backfill: tuple[date, date | None] | None,
     hash_key: bytes | None,
+    options: Mapping[str, Any],
 ) -> ProviderOutcome:
     outcome = ProviderOutcome(provider, observer)
     started = time.monotonic()
     try:
-        source = _make_source(provider, observer, backfill, hash_key)
+        source = _make_source(provider, observer, backfill, hash_key, options)
         before = row_counts(pipeline)
         outcome.loaded_rows = _extract_normalize_load(pipeline, source, target)
         after = row_counts(pipeline)
@@ -441,12 +459,16 @@ def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target)
 
 
 def _make_source(
-    provider: str, observer: RunObserver, backfill: tuple[date, date | None] | None, hash_key: bytes | None
+    provider: str,
+    observer: RunObserver,
+    backfill: tuple[date, date | None] | None,
+    hash_key: bytes | None,
+    options: Mapping[str, Any],
 ) -> Any:
     if provider not in PROVIDERS:
         raise ConfigurationError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
     privacy = PrivacyPolicy.from_config(provider, hash_key or configured_key(), observer.count)
-    kwargs: dict[str, Any] = {"observer": observer, "privacy": privacy}
+    kwargs: dict[str, Any] = {**options, "observer": observer, "privacy": privacy}
     if is_placeholder(dlt.secrets.get(f"sources.{provider}.api_key")):
         raise ConfigurationError(
             f"{provider}: api_key is missing or still the example placeholder; "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import dlt
 
 from sources.common.canonical import CONVERSATIONS, MESSAGES
@@ -29,3 +31,24 @@ def row_counts(pipeline: dlt.Pipeline) -> dict[tuple[str, str], int]:
             for provider, count in rows or []:
                 counts[(str(provider), table)] = int(count)
     return counts
+
+
+def has_tables(pipeline: dlt.Pipeline, tables: Iterable[str]) -> bool:
+    """Whether every table exists in the pipeline's dataset, asked of the warehouse itself.
+
+    Args:
+        pipeline: Any pipeline of the dataset; it need not have loaded anything.
+        tables: Table names.
+
+    Returns:
+        True when each can be selected from.
+    """
+    with pipeline.sql_client() as client:
+        if not client.has_dataset():
+            return False
+        for table in tables:
+            try:
+                client.execute_sql(f"SELECT 1 FROM {client.make_qualified_table_name(table)} WHERE 1 = 0")
+            except Exception:
+                return False
+    return True

@@ -1,0 +1,14 @@
+"""Dagster entry point: ``dagster dev -m pipelines.orchestration`` serves chatsync's assets.
+
+``defs`` holds one asset group per provider, sharded by bot (OwlBot, ChatNode) or conversation set
+(example-ai, Feedloop), a daily-partitioned backfill twin of each shard, the analytics views
+downstream, ``chatsync_incremental_job`` on a schedule (every 15 minutes unless
+``[chatsync.orchestration] schedule`` says otherwise) and ``chatsync_backfill_job``. Needs the
+extra: ``pip install -e ".[dagster]"``. See the README, "Orchestration".
+"""
+
+from __future__ import annotations
+
+from .dagster_assets import build_definitions
+
+defs = build_definitions()
