@@ -168,7 +168,8 @@ class ChatsyncDltResource(DagsterDltResource):
         backfill: tuple[date, date] | None = kwargs.get("backfill")
         report = run_shard(context, shard, target, backfill)
         outcome = report.outcomes[0] if report.outcomes else None
-        if outcome is not None and outcome.loaded_rows:  # what loaded stays recorded, even on failure
+        # a run that loaded nothing new still materialises; a failed one only when rows did load
+        if outcome is not None and (outcome.loaded_rows or report.exit_code() is ExitCode.OK):
             for key in context.selected_asset_keys:
                 yield MaterializeResult(asset_key=key, metadata=outcome_metadata(report, target, shard))
         fail_unless_ok(report)
@@ -329,7 +330,6 @@ def build_definitions(settings: OrchestrationSettings | None = None, shards: Seq
     backfill_job = define_asset_job(
         BACKFILL_JOB,
         selection=AssetSelection.assets(*(shard_key(s, by_day=True) for s in shards)),
-        partitions_def=daily,
         description="Re-reads the selected UTC days, as `chatsync backfill` does; cursors are not moved.",
         op_retry_policy=retry,
     )

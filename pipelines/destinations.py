@@ -15,12 +15,14 @@ SUPPORTED: Final = ("duckdb", "postgres", "bigquery")
 DEFAULT_DUCKDB_FILE: Final = "chatsync.duckdb"
 
 
-def make_destination(name: str, duckdb_path: str | None = None) -> Destination:  # type: ignore[type-arg]
+def make_destination(name: str, duckdb_path: str | None = None, staging_layout: str | None = None) -> Destination:  # type: ignore[type-arg]
     """A dlt destination, configured from dlt config.
 
     Args:
         name: ``duckdb``, ``postgres`` or ``bigquery``.
         duckdb_path: Explicit DuckDB file, overriding config.
+        staging_layout: dlt's ``staging_dataset_name_layout`` (``%s`` is the dataset), where merges
+            stage their rows; loads that run in parallel into one dataset each need their own.
 
     Returns:
         The destination.
@@ -30,10 +32,11 @@ def make_destination(name: str, duckdb_path: str | None = None) -> Destination: 
     """
     if name not in SUPPORTED:
         raise ConfigurationError(f"unknown destination {name!r}; choose one of {', '.join(SUPPORTED)}")
+    options = {"staging_dataset_name_layout": staging_layout} if staging_layout else {}
     if name == "duckdb":
         configured = dlt.secrets.get("destination.duckdb.credentials", str)
-        return dlt.destinations.duckdb(duckdb_path or configured or DEFAULT_DUCKDB_FILE)
-    destination = Destination.from_reference(name)
+        return dlt.destinations.duckdb(duckdb_path or configured or DEFAULT_DUCKDB_FILE, **options)
+    destination = Destination.from_reference(name, **options)
     assert destination is not None  # a known name always resolves
     return destination
 

@@ -116,3 +116,25 @@ def _advisory_holder(client: Any, key: str) -> str:
         return "a session that just ended"
     pid, host, since = rows[0]
     return f"postgres backend pid {pid} from {host} since {since:%Y-%m-%dT%H:%M:%SZ}"
+
+
+@contextmanager
+def schema_migration_lock(pipeline: dlt.Pipeline) -> Iterator[None]:
+    """On Postgres, waits for and holds the dataset's schema lock; elsewhere does nothing.
+
+    Shards load one dataset in parallel. Creating or altering its tables at the same moment
+    fails in Postgres' catalog (``pg_type_typname_nsp_index``), so schema changes take turns.
+
+    Args:
+        pipeline: The pipeline about to change the dataset's tables.
+    """
+    if pipeline.destination is None or pipeline.destination.destination_name != "postgres":
+        yield
+        return
+    key = f"chatsync:schema:{pipeline.dataset_name}"
+    with pipeline.sql_client() as client:
+        client.execute_sql("SELECT pg_advisory_lock(%s, hashtext(%s))", ADVISORY_CLASS, key)
+        try:
+            yield
+        finally:
+            client.execute_sql("SELECT pg_advisory_unlock(%s, hashtext(%s))", ADVISORY_CLASS, key)

@@ -28,7 +28,7 @@ from sources.common.settings import where_to_set
 
 from .analytics import refresh_views
 from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination, require_extra
-from .locking import RunLocked, advisory_lock, file_lock
+from .locking import RunLocked, advisory_lock, file_lock, schema_migration_lock
 from .recovery import rebuild_from_destination, repair_working_folders, rows_by_table
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
 from .warehouse import row_counts
@@ -68,6 +68,7 @@ class Target:
     pipeline_name: str = PIPELINE_NAME
     pipelines_dir: str | None = None
     duckdb_path: str | None = None
+    staging_layout: str | None = None  # the merge staging dataset; default dlt's "<dataset>_staging"
 
     def resolved(self) -> Target:
         """This target with project-local defaults made explicit and paths made absolute."""
@@ -172,7 +173,7 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
     configure_dlt_defaults()
     return dlt.pipeline(
         pipeline_name=target.pipeline_name,
-        destination=make_destination(target.destination, target.duckdb_path),
+        destination=make_destination(target.destination, target.duckdb_path, target.staging_layout),
         dataset_name=target.dataset,
         pipelines_dir=target.pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
     )
@@ -452,6 +453,9 @@ def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target)
                     pipeline.abort_packages(load_id=load_id)
         raise
     release_freed_memory()
+    if target.destination != "duckdb":  # parallel shards: table changes take turns
+        with schema_migration_lock(pipeline):
+            pipeline.sync_schema()
     pipeline.load()
     prune_loaded_packages(pipeline.working_dir)
     counts = info.row_counts if info else {}

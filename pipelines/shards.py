@@ -11,10 +11,14 @@ Configuration (``.dlt/config.toml`` or the environment)::
 
     [chatsync.orchestration.shards.feedloop]
     support = ["08fc3e54-...", "1b2c..."]   # explicit named shards replace the default split
+
+or, in the environment, ``CHATSYNC__ORCHESTRATION__SHARDS__FEEDLOOP='{"support": ["08fc3e54-..."]}'``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import zlib
 from collections.abc import Iterable
@@ -66,8 +70,21 @@ class Shard:
         return {} if self.ids is None else {ID_SETTINGS[self.provider]: list(self.ids)}
 
     def target(self, base: Target) -> Target:
-        """``base`` (destination, dataset, paths) with this shard's pipeline name."""
-        return replace(base, pipeline_name=self.pipeline_name)
+        """``base`` (destination, dataset, paths) with this shard's pipeline name and staging dataset.
+
+        dlt merges through a staging dataset whose tables each load truncates and refills: two
+        shards merging at once through the same one would lose each other's rows. On DuckDB the
+        shards' loads are serialised anyway, so they keep the one staging dataset.
+        """
+        if base.destination == "duckdb":
+            return replace(base, pipeline_name=self.pipeline_name)
+        return replace(base, pipeline_name=self.pipeline_name, staging_layout=self.staging_layout)
+
+    @property
+    def staging_layout(self) -> str:
+        """``<dataset>_staging_<provider>_<hash>``: short enough for Postgres' 63-character names."""
+        digest = hashlib.sha1(self.key.encode()).hexdigest()[:8]
+        return f"%s_staging_{self.provider}_{digest}"
 
     def describe(self) -> str:
         """One line for humans: which ids the shard reads."""
@@ -116,10 +133,16 @@ def _provider_shards(provider: str) -> list[Shard]:
 
 
 def _explicit_shards(provider: str, explicit: Any) -> list[Shard]:
+    if isinstance(explicit, str):  # from the environment: a JSON object
+        try:
+            explicit = json.loads(explicit)
+        except ValueError:
+            explicit = None
     if not isinstance(explicit, dict):
         raise ConfigurationError(
             f"chatsync.orchestration.shards.{provider} must be a table of shard name = [ids]; "
-            f"set [chatsync.orchestration.shards.{provider}] in .dlt/config.toml"
+            f"set [chatsync.orchestration.shards.{provider}] in .dlt/config.toml, or "
+            f'CHATSYNC__ORCHESTRATION__SHARDS__{provider.upper()}=\'{{"name": ["id", ...]}}\''
         )
     shards = [
         Shard(provider, safe_name(name), tuple(id_list(ids, provider, f"shard {name}")))

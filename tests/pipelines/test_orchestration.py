@@ -1,0 +1,292 @@
+"""The Dagster path in-process: shard assets against the simulator, into a real DuckDB or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+import pytest
+
+pytest.importorskip("dagster")
+pytest.importorskip("dagster_dlt")
+
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult  # noqa: E402
+
+from pipelines.dagster_assets import (  # noqa: E402
+    BACKFILL_JOB,
+    DUCKDB_POOL,
+    INCREMENTAL_JOB,
+    VIEWS_KEY,
+    OrchestrationSettings,
+    build_definitions,
+    shard_key,
+)
+from pipelines.demo import simulator_environment  # noqa: E402
+from pipelines.runner import Target  # noqa: E402
+from pipelines.shards import Shard, plan_shards  # noqa: E402
+from simulator import Corpus, Simulator, SimulatorSettings  # noqa: E402
+
+PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
+MessageCounts = Counter[tuple[str, str]]
+CONFIGURED: dict[str, set[str]] = {}  # the conversation ids configure() named, per provider that needs them
+
+
+def configure(sim: Simulator, monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
+    """Every provider on the simulator; OwlBot bots named so that it shards by bot; two conversation sets."""
+    for key, value in simulator_environment(sim).items():
+        monkeypatch.setenv(key, value)
+    CONFIGURED.clear()
+    CONFIGURED.update({p: set(sim.corpus.conversation_ids(p)) for p in ("example_ai", "feedloop")})
+    monkeypatch.setenv("SOURCES__OWLBOT__CHATBOT_IDS", json.dumps([b.bot_id for b in sim.corpus.bots["owlbot"]]))
+    monkeypatch.setenv("CHATSYNC__ORCHESTRATION__CONVERSATION_SHARDS", "2")
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+
+
+def definitions(destination: str = "duckdb") -> Definitions:
+    settings = OrchestrationSettings(Target(destination=destination).resolved(), retries=0, retry_delay_seconds=0.1)
+    return build_definitions(settings)
+
+
+def run_job(defs: Definitions, name: str, instance: DagsterInstance, **kwargs: Any) -> ExecuteInProcessResult:
+    return defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
+
+
+def warehouse_counts(warehouse: Path) -> MessageCounts:
+    """Messages per ``(provider, conversation)`` in the warehouse."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("SELECT provider, conversation_id, COUNT(*) FROM chat_history.messages GROUP BY 1, 2")
+        return Counter({(p, c): n for p, c, n in rows.fetchall()})
+
+
+def truth_counts(sim: Simulator, providers: tuple[str, ...] = PROVIDERS) -> MessageCounts:
+    """Messages per ``(provider, conversation)`` the APIs serve now, of the configured conversations.
+
+    example-ai and Feedloop cannot list conversations: those started after ``configure`` are not configured.
+    """
+    return Counter(
+        (p, m.conversation_id)
+        for p in providers
+        for m in sim.truth(p).messages
+        if p not in CONFIGURED or m.conversation_id in CONFIGURED[p]
+    )
+
+
+def shard_state(shard: Shard) -> dict[str, Any]:
+    """The shard pipeline's committed source state (its cursors and per-conversation progress)."""
+    return dict(dlt.attach(pipeline_name=shard.pipeline_name).state.get("sources", {}))
+
+
+def materialized(result: ExecuteInProcessResult) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+def test_shards_follow_configuration(sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    configure(sim, monkeypatch, tmp_path / "w.duckdb")
+    shards = plan_shards()
+    by_provider = Counter(s.provider for s in shards)
+    assert by_provider == {"owlbot": 2, "chatnode": 2, "example_ai": 2, "feedloop": 2}
+    for provider in ("example_ai", "feedloop"):  # every conversation in exactly one set
+        ids = [i for s in shards if s.provider == provider for i in s.ids or ()]
+        assert sorted(ids) == sorted(sim.corpus.conversation_ids(provider))
+    assert {s.ids for s in shards if s.provider == "chatnode"} == {(b.bot_id,) for b in sim.corpus.bots["chatnode"]}
+    assert len({s.pipeline_name for s in shards}) == len(shards)
+    monkeypatch.setenv("CHATSYNC__ORCHESTRATION__SHARDS__FEEDLOOP", json.dumps({"support": ["a", "b"]}))
+    assert [(s.name, s.ids) for s in plan_shards(["feedloop"])] == [("support", ("a", "b"))]
+
+
+def test_definitions_group_by_provider_and_pool_duckdb_writers(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    configure(sim, monkeypatch, tmp_path / "w.duckdb")
+    defs = definitions()
+    graph = defs.resolve_asset_graph()
+    shards = plan_shards()
+    for shard in shards:
+        for by_day in (False, True):
+            node = graph.get(shard_key(shard, by_day))
+            assert node.group_name == shard.provider
+            assert (node.partitions_def is not None) == by_day
+            assert shard.pipeline_name in (node.description or "")
+    assert set(graph.get(VIEWS_KEY).parent_keys) == {shard_key(s, d) for s in shards for d in (False, True)}
+    pools = {defs.get_assets_def(shard_key(s)).op.pool for s in shards}
+    assert pools == {DUCKDB_POOL}
+    schedule = defs.resolve_schedule_def(f"{INCREMENTAL_JOB}_schedule")
+    assert schedule.cron_schedule == "*/15 * * * *" and schedule.job_name == INCREMENTAL_JOB
+    postgres = definitions("postgres")  # parallel writers: no pool
+    assert {postgres.get_assets_def(shard_key(s)).op.pool for s in shards} == {None}
+
+
+def test_incremental_job_loads_every_shard_then_growth(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    configure(sim, monkeypatch, warehouse)
+    defs = definitions()
+    with DagsterInstance.ephemeral() as instance:
+        first = run_job(defs, INCREMENTAL_JOB, instance)
+        assert first.success
+        assert materialized(first) == {shard_key(s).to_user_string() for s in plan_shards()} | {
+            VIEWS_KEY.to_user_string()
+        }
+        assert warehouse_counts(warehouse) == truth_counts(sim)
+        sim.advance(timedelta(days=1))
+        grown = truth_counts(sim)
+        assert grown != warehouse_counts(warehouse), "the clock advance brought new messages"
+        assert run_job(defs, INCREMENTAL_JOB, instance).success
+    loaded = warehouse_counts(warehouse)
+    assert loaded == grown, (loaded - grown, grown - loaded)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        found = con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'chat_history'").fetchall()
+    views = {row[0] for row in found}
+    assert {"response_times", "conversation_metrics", "daily_activity"} <= views
+
+
+def test_partitioned_backfill_loads_exactly_those_days_and_leaves_cursors(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    configure(sim, monkeypatch, warehouse)
+    providers = ("example_ai", "owlbot", "chatnode")  # Feedloop's default shape has no message times
+    monkeypatch.setenv("SOURCES__FEEDLOOP__API_KEY", "")
+    defs = definitions()
+    shards = plan_shards()
+    assert {s.provider for s in shards} == set(providers)
+    days = {"dagster/asset_partition_range_start": "2026-03-05", "dagster/asset_partition_range_end": "2026-03-06"}
+    with DagsterInstance.ephemeral() as instance:
+        result = run_job(defs, BACKFILL_JOB, instance, tags=days)
+        assert result.success
+        assert materialized(result) == {shard_key(s, by_day=True).to_user_string() for s in shards}
+        since, until = datetime(2026, 3, 5, tzinfo=UTC), datetime(2026, 3, 7, tzinfo=UTC)
+        window = Counter(
+            (p, m.conversation_id) for p in providers for m in sim.truth(p).messages if since <= m.created_at < until
+        )
+        assert window and warehouse_counts(warehouse) == window
+        assert all(cursors(shard_state(s)) == {} for s in shards), "a backfill sets no cursor"
+        assert run_job(defs, INCREMENTAL_JOB, instance).success
+        assert warehouse_counts(warehouse) == truth_counts(sim, providers)
+        states = {s.pipeline_name: shard_state(s) for s in shards}
+        assert all(cursors(state) for state in states.values())
+        sim.advance(timedelta(days=1))
+        assert run_job(defs, BACKFILL_JOB, instance, tags=days).success
+        assert {s.pipeline_name: shard_state(s) for s in shards} == states, "a backfill moves no cursor"
+        assert run_job(defs, INCREMENTAL_JOB, instance).success
+    assert warehouse_counts(warehouse) == truth_counts(sim, providers)
+
+
+def cursors(state: Any) -> Any:
+    """``state`` without its empty containers: what a run actually recorded."""
+    if not isinstance(state, dict):
+        return state
+    kept = {key: cursors(value) for key, value in state.items()}
+    return {key: value for key, value in kept.items() if value not in ({}, [], None)}
+
+
+def _materialize_concurrently(defs: Definitions, shards: list[Shard], instance: DagsterInstance) -> list[Any]:
+    results: list[Any] = [None] * len(shards)
+
+    def materialize(index: int) -> None:
+        job = defs.resolve_job_def(INCREMENTAL_JOB)
+        results[index] = job.execute_in_process(
+            instance=instance, asset_selection=[shard_key(shards[index])], raise_on_error=False
+        )
+
+    threads = [threading.Thread(target=materialize, args=(i,)) for i in range(len(shards))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return results
+
+
+def dagster_home(tmp_path: Path) -> Path:
+    home = tmp_path / "dagster"
+    home.mkdir(exist_ok=True)
+    return home
+
+
+def step_interval(instance: DagsterInstance, result: Any) -> tuple[float, float]:
+    """When the run's one step started and finished."""
+    events = instance.all_logs(result.run_id)
+    started = [e.timestamp for e in events if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]
+    ended = [e.timestamp for e in events if e.dagster_event and e.dagster_event.event_type_value == "STEP_SUCCESS"]
+    return min(started), max(ended)
+
+
+def test_two_shards_of_one_provider_materialise_concurrently_into_duckdb(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    with Simulator(Corpus(seed=11, size=600), settings=SimulatorSettings(latency_ms=5)) as sim:
+        configure(sim, monkeypatch, warehouse)
+        defs = definitions()
+        shards = [s for s in plan_shards() if s.provider == "chatnode"]
+        assert len(shards) == 2
+        with DagsterInstance.local_temp(str(dagster_home(tmp_path))) as instance:
+            instance.event_log_storage.set_concurrency_slots(DUCKDB_POOL, 1)
+            results = _materialize_concurrently(defs, shards, instance)
+            assert all(r is not None and r.success for r in results)
+            (first_start, first_end), (second_start, second_end) = sorted(step_interval(instance, r) for r in results)
+        assert first_end <= second_start, "the pool let two DuckDB writers run at once"
+        assert warehouse_counts(warehouse) == truth_counts(sim, ("chatnode",))
+
+
+def test_two_shards_of_one_provider_load_in_parallel_into_postgres(
+    postgres_uri: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with Simulator(Corpus(seed=11, size=600), settings=SimulatorSettings(latency_ms=5)) as sim:
+        configure(sim, monkeypatch, tmp_path / "unused.duckdb")
+        monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_uri)
+        dataset = "orchestrated"
+        monkeypatch.setenv("CHATSYNC__ORCHESTRATION__DESTINATION", "postgres")
+        monkeypatch.setenv("CHATSYNC__ORCHESTRATION__DATASET", dataset)
+        monkeypatch.setenv("CHATSYNC__ORCHESTRATION__RETRIES", "0")
+        settings = OrchestrationSettings.from_config()
+        assert (settings.target.destination, settings.target.dataset, settings.pool) == ("postgres", dataset, None)
+        defs = build_definitions(settings)
+        shards = [s for s in plan_shards() if s.provider == "owlbot"]
+        with DagsterInstance.local_temp(str(dagster_home(tmp_path))) as instance:
+            results = _materialize_concurrently(defs, shards, instance)
+        assert all(r is not None and r.success for r in results), [
+            r.failure_data_for_node(s.key) for r, s in zip(results, shards, strict=True) if r and not r.success
+        ]
+        pipeline = dlt.pipeline(
+            "probe", destination=dlt.destinations.postgres(postgres_uri), dataset_name=dataset, pipelines_dir=str(tmp_path)
+        )
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(
+                f"SELECT provider, conversation_id, COUNT(*) FROM {client.make_qualified_table_name('messages')} "
+                "GROUP BY 1, 2"
+            )
+        assert Counter({(p, c): n for p, c, n in rows or []}) == truth_counts(sim, ("owlbot",))
+
+
+def test_a_failing_shard_fails_alone_with_its_one_line_cause(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    corpus = Corpus(seed=11, size=600)
+    forbidden = corpus.bots["chatnode"][0].bot_id
+    warehouse = tmp_path / "w.duckdb"
+    with Simulator(corpus, settings=SimulatorSettings(chatnode_forbidden_bots=frozenset({forbidden}))) as sim:
+        configure(sim, monkeypatch, warehouse)
+        defs = definitions()
+        with DagsterInstance.ephemeral() as instance:
+            result = run_job(defs, INCREMENTAL_JOB, instance)
+        assert not result.success
+        failed = [s for s in plan_shards() if s.provider == "chatnode" and s.ids == (forbidden,)][0]
+        failure = result.failure_data_for_node(failed.key)
+        assert failure is not None and failure.user_failure_data is not None
+        assert failure.user_failure_data.description == (
+            f"chatnode: bot {forbidden}: access denied (HTTP 403: Bot access not allowed) (chatsync exit status 1)"
+        )
+        others = {shard_key(s).to_user_string() for s in plan_shards() if s != failed}
+        assert others <= materialized(result)
+        loaded = warehouse_counts(warehouse)
+    assert loaded == truth_counts(sim) - Counter(
+        ("chatnode", m.conversation_id) for m in sim.truth("chatnode").messages if m.bot_id == forbidden
+    )
