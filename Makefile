@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean reliability bench bench-1m
+.PHONY: install demo test lint clean reliability bench bench-1m dagster
 
 install: $(STAMP)
 
@@ -28,6 +28,12 @@ lint: install
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Dagster's UI and daemon on chatsync's assets, with the settings in .dlt/ (README, "Orchestration").
+# Runs, logs and schedule state stay in .dagster/ (git-ignored but for its dagster.yaml).
+dagster: install
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster definitions validate -m pipelines.orchestration
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -m pipelines.orchestration
 
 # Kills, overlaps, a fault storm and hostile payloads against the simulator's ground truth (~10 min).
 reliability: install

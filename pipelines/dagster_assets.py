@@ -20,8 +20,8 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSelection,
-    Backoff,
     BackfillPolicy,
+    Backoff,
     DailyPartitionsDefinition,
     DefaultScheduleStatus,
     Definitions,
@@ -75,7 +75,7 @@ class OrchestrationSettings:
         """
 
         def setting(name: str, default: Any) -> Any:
-            value = dlt.config.get(f"chatsync.orchestration.{name}")
+            value: Any = dlt.config.get(f"chatsync.orchestration.{name}")
             return default if value is None else value
 
         destination = str(setting("destination", "duckdb"))
@@ -104,7 +104,10 @@ class OrchestrationSettings:
     def retry_policy(self) -> RetryPolicy:
         """Dagster retries a failed shard; a lock held by another run is the usual transient cause."""
         return RetryPolicy(
-            max_retries=self.retries, delay=self.retry_delay_seconds, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+            max_retries=self.retries,
+            delay=self.retry_delay_seconds,
+            backoff=Backoff.EXPONENTIAL,
+            jitter=Jitter.PLUS_MINUS,
         )
 
 
@@ -162,7 +165,7 @@ class ChatsyncDltResource(DagsterDltResource):
         dlt_pipeline: dlt.Pipeline,
         dagster_dlt_translator: DagsterDltTranslator,
         **kwargs: Any,
-    ) -> Iterator[MaterializeResult]:
+    ) -> Iterator[MaterializeResult[Any]]:
         shard: Shard = kwargs["shard"]
         target: Target = kwargs["target"]
         backfill: tuple[date, date] | None = kwargs.get("backfill")
@@ -210,7 +213,11 @@ def fail_unless_ok(report: RunReport) -> None:
     if code is ExitCode.OK:
         return
     causes = [report.setup_error, report.views_error, *(o.error for o in report.outcomes)]
-    skipped = [f"{o.provider}: {len(o.observer.skipped)} conversation(s) skipped" for o in report.outcomes if o.observer.skipped]
+    skipped = [
+        f"{o.provider}: {len(o.observer.skipped)} conversation(s) skipped"
+        for o in report.outcomes
+        if o.observer.skipped
+    ]
     if code in (ExitCode.SIGINT, ExitCode.SIGTERM):
         causes.append(f"interrupted by signal {report.signal}")
     description = "; ".join(c for c in [*causes, *skipped] if c) or f"exit status {int(code)}"
@@ -247,7 +254,9 @@ def definition_source(shard: Shard) -> DltSource:
     return source
 
 
-def shard_assets(shard: Shard, settings: OrchestrationSettings, daily: DailyPartitionsDefinition) -> list[AssetsDefinition]:
+def shard_assets(
+    shard: Shard, settings: OrchestrationSettings, daily: DailyPartitionsDefinition
+) -> list[AssetsDefinition]:
     """The shard's incremental asset and its daily-partitioned backfill twin."""
     target = settings.target
     pipeline = build_pipeline(shard.target(target))
@@ -291,7 +300,7 @@ def views_asset(settings: OrchestrationSettings, upstream: Sequence[AssetKey]) -
         description=f"Analytics views ({', '.join(VIEWS)}) over {target.dataset}.messages and .conversations.",
         kinds={"sql", target.destination},
     )
-    def analytics_views(context: AssetExecutionContext) -> MaterializeResult:
+    def analytics_views(context: AssetExecutionContext) -> MaterializeResult[Any]:
         pipeline = build_pipeline(replace(target, pipeline_name=f"{PIPELINE_NAME}__views"))
         try:
             refreshed = refresh_views(pipeline)
@@ -304,7 +313,9 @@ def views_asset(settings: OrchestrationSettings, upstream: Sequence[AssetKey]) -
     return analytics_views
 
 
-def build_definitions(settings: OrchestrationSettings | None = None, shards: Sequence[Shard] | None = None) -> Definitions:
+def build_definitions(
+    settings: OrchestrationSettings | None = None, shards: Sequence[Shard] | None = None
+) -> Definitions:
     """chatsync's Dagster definitions: shard assets, views, the incremental and backfill jobs, the schedule.
 
     Args:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from typing import Final
+from typing import Any, Final
 
 import dlt
 from dlt.common.destination import Destination
@@ -32,7 +32,7 @@ def make_destination(name: str, duckdb_path: str | None = None, staging_layout: 
     """
     if name not in SUPPORTED:
         raise ConfigurationError(f"unknown destination {name!r}; choose one of {', '.join(SUPPORTED)}")
-    options = {"staging_dataset_name_layout": staging_layout} if staging_layout else {}
+    options: dict[str, Any] = {"staging_dataset_name_layout": staging_layout} if staging_layout else {}
     if name == "duckdb":
         configured = dlt.secrets.get("destination.duckdb.credentials", str)
         return dlt.destinations.duckdb(duckdb_path or configured or DEFAULT_DUCKDB_FILE, **options)

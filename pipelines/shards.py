@@ -121,7 +121,7 @@ def plan_shards(providers: Iterable[str] | None = None) -> list[Shard]:
 def _provider_shards(provider: str) -> list[Shard]:
     if provider not in PROVIDERS:
         raise ConfigurationError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
-    explicit = dlt.config.get(f"chatsync.orchestration.shards.{provider}")
+    explicit: Any = dlt.config.get(f"chatsync.orchestration.shards.{provider}")
     if explicit:
         return _explicit_shards(provider, explicit)
     ids = id_list(dlt.config.get(f"sources.{provider}.{ID_SETTINGS[provider]}"), provider, "ids", required=False)
@@ -152,7 +152,7 @@ def _explicit_shards(provider: str, explicit: Any) -> list[Shard]:
 
 
 def _conversation_shard_count() -> int:
-    count = dlt.config.get("chatsync.orchestration.conversation_shards") or 1
+    count: Any = dlt.config.get("chatsync.orchestration.conversation_shards") or 1
     try:
         value = int(count)
     except (TypeError, ValueError):

@@ -281,7 +281,7 @@ def bigquery_hints(table: str) -> tuple[TTableSchemaColumns, dict[str, Any]]:
     from dlt.destinations.adapters import bigquery_adapter
 
     _, columns = _TABLES[table]
-    probe = dlt.resource([], name=table, columns={name: dict(column) for name, column in columns.items()})
+    probe = dlt.resource([], name=table, columns={name: column.copy() for name, column in columns.items()})
     bigquery_adapter(probe, **BIGQUERY_LAYOUT.get(table, {}))
     schema = probe.compute_table_schema()
     return schema["columns"], {key: value for key, value in schema.items() if key.startswith("x-bigquery")}
@@ -300,7 +300,7 @@ def _with_hints(
         table_name=table,
         write_disposition=dict(_MERGE),  # type: ignore[arg-type]
         primary_key=list(key),
-        columns={name: dict(column) for name, column in columns.items()},
+        columns={name: column.copy() for name, column in columns.items()},
         additional_table_hints=table_hints,
     )
     item = arrow_table(table, rows) if as_arrow and table != SYNC_ERRORS else rows

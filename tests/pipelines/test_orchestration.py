@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -16,9 +18,9 @@ import pytest
 pytest.importorskip("dagster")
 pytest.importorskip("dagster_dlt")
 
-from dagster import DagsterInstance, Definitions, ExecuteInProcessResult  # noqa: E402
+from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
-from pipelines.dagster_assets import (  # noqa: E402
+from pipelines.dagster_assets import (
     BACKFILL_JOB,
     DUCKDB_POOL,
     INCREMENTAL_JOB,
@@ -27,10 +29,10 @@ from pipelines.dagster_assets import (  # noqa: E402
     build_definitions,
     shard_key,
 )
-from pipelines.demo import simulator_environment  # noqa: E402
-from pipelines.runner import Target  # noqa: E402
-from pipelines.shards import Shard, plan_shards  # noqa: E402
-from simulator import Corpus, Simulator, SimulatorSettings  # noqa: E402
+from pipelines.demo import simulator_environment
+from pipelines.runner import Target
+from pipelines.shards import Shard, plan_shards
+from simulator import Corpus, Simulator, SimulatorSettings
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
 MessageCounts = Counter[tuple[str, str]]
@@ -231,7 +233,7 @@ def test_two_shards_of_one_provider_materialise_concurrently_into_duckdb(
             instance.event_log_storage.set_concurrency_slots(DUCKDB_POOL, 1)
             results = _materialize_concurrently(defs, shards, instance)
             assert all(r is not None and r.success for r in results)
-            (first_start, first_end), (second_start, second_end) = sorted(step_interval(instance, r) for r in results)
+            (_first_start, first_end), (second_start, _second_end) = sorted(step_interval(instance, r) for r in results)
         assert first_end <= second_start, "the pool let two DuckDB writers run at once"
         assert warehouse_counts(warehouse) == truth_counts(sim, ("chatnode",))
 
@@ -256,7 +258,10 @@ def test_two_shards_of_one_provider_load_in_parallel_into_postgres(
             r.failure_data_for_node(s.key) for r, s in zip(results, shards, strict=True) if r and not r.success
         ]
         pipeline = dlt.pipeline(
-            "probe", destination=dlt.destinations.postgres(postgres_uri), dataset_name=dataset, pipelines_dir=str(tmp_path)
+            "probe",
+            destination=dlt.destinations.postgres(postgres_uri),
+            dataset_name=dataset,
+            pipelines_dir=str(tmp_path),
         )
         with pipeline.sql_client() as client:
             rows = client.execute_sql(
@@ -266,9 +271,7 @@ def test_two_shards_of_one_provider_load_in_parallel_into_postgres(
         assert Counter({(p, c): n for p, c, n in rows or []}) == truth_counts(sim, ("owlbot",))
 
 
-def test_a_failing_shard_fails_alone_with_its_one_line_cause(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_failing_shard_fails_alone_with_its_one_line_cause(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     corpus = Corpus(seed=11, size=600)
     forbidden = corpus.bots["chatnode"][0].bot_id
     warehouse = tmp_path / "w.duckdb"
@@ -278,7 +281,7 @@ def test_a_failing_shard_fails_alone_with_its_one_line_cause(
         with DagsterInstance.ephemeral() as instance:
             result = run_job(defs, INCREMENTAL_JOB, instance)
         assert not result.success
-        failed = [s for s in plan_shards() if s.provider == "chatnode" and s.ids == (forbidden,)][0]
+        failed = next(s for s in plan_shards() if s.provider == "chatnode" and s.ids == (forbidden,))
         failure = result.failure_data_for_node(failed.key)
         assert failure is not None and failure.user_failure_data is not None
         assert failure.user_failure_data.description == (
@@ -290,3 +293,15 @@ def test_a_failing_shard_fails_alone_with_its_one_line_cause(
     assert loaded == truth_counts(sim) - Counter(
         ("chatnode", m.conversation_id) for m in sim.truth("chatnode").messages if m.bot_id == forbidden
     )
+
+
+def test_dagster_validates_the_definitions_module(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    configure(sim, monkeypatch, tmp_path / "w.duckdb")
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home(tmp_path)))
+    validate = [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "pipelines.orchestration"]
+    done = subprocess.run(validate, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "All code locations passed validation" in done.stderr + done.stdout
+    assert sim.settings.api_keys["owlbot"] not in done.stderr + done.stdout
