@@ -15,13 +15,27 @@ import dlt
 import sqlglot
 from sqlglot import exp
 
+from sources.common.canonical import CANONICAL_COLUMNS as _COLUMNS
+
 from .warehouse import has_tables
 
 SQL_DIR: Final = Path(__file__).parent / "sql"
 SOURCE_DIALECT: Final = "duckdb"
 # In dependency order: each view may read the ones before it.
-VIEWS: Final = ("response_times", "conversation_metrics", "daily_activity")
-TABLES: Final = ("messages", "conversations")
+VIEWS: Final = (
+    "response_times",
+    "conversation_metrics",
+    "daily_activity",
+    "provider_signals",
+    "conversation_outcomes",
+    "bot_daily_kpis",
+    "knowledge_usage",
+    "model_latency",
+    "audience",
+)
+TABLES: Final = ("messages", "conversations", "knowledge_citations")
+# Tables the views read that only some providers fill: until one exists, the views read an empty stand-in.
+OPTIONAL_TABLES: Final = ("knowledge_citations",)
 DIALECTS: Final = ("duckdb", "postgres", "bigquery")
 
 _SECONDS_BETWEEN: Final = {
@@ -51,28 +65,47 @@ def _qualify(node: exp.Expr, dataset: str) -> exp.Expr:
     return node
 
 
-def transpile(sql: str, dialect: str, dataset: str) -> str:
+_SQL_TYPES: Final = {"text": "VARCHAR", "timestamp": "TIMESTAMPTZ", "bigint": "BIGINT", "bool": "BOOLEAN"}
+
+
+def _empty_stand_in(table: str) -> exp.Expr:
+    """``(SELECT CAST(NULL AS …) AS column, … WHERE 1 = 0)``: no rows, the table's columns and types."""
+    columns = ", ".join(
+        f"CAST(NULL AS {_SQL_TYPES[str(column['data_type'])]}) AS {name}" for name, column in _COLUMNS[table].items()
+    )
+    return sqlglot.parse_one(f"SELECT {columns} FROM (SELECT 1 AS one) AS nothing WHERE 1 = 0", read=SOURCE_DIALECT)
+
+
+def _stand_in_for(node: exp.Expr, missing: frozenset[str]) -> exp.Expr:
+    if isinstance(node, exp.Table) and not node.db and node.name in missing:
+        alias = exp.TableAlias(this=exp.to_identifier(node.alias_or_name))
+        return exp.Subquery(this=_empty_stand_in(node.name), alias=alias)
+    return node
+
+
+def transpile(sql: str, dialect: str, dataset: str, missing: frozenset[str] = frozenset()) -> str:
     """Canonical SQL (DuckDB dialect, unqualified tables) for one destination.
 
     Args:
         sql: A query over the canonical tables and views.
         dialect: One of ``DIALECTS``.
         dataset: The dataset (schema) holding the tables and views.
+        missing: ``OPTIONAL_TABLES`` not in the warehouse yet: read as empty stand-ins.
 
     Returns:
         SQL for that destination.
     """
     tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT)
-    tree = tree.transform(_seconds_between, dialect).transform(_qualify, dataset)
+    tree = tree.transform(_stand_in_for, missing).transform(_seconds_between, dialect).transform(_qualify, dataset)
     return tree.sql(dialect=dialect, pretty=True)
 
 
-def transpile_view(view: str, dialect: str, dataset: str) -> str:
+def transpile_view(view: str, dialect: str, dataset: str, missing: frozenset[str] = frozenset()) -> str:
     """The ``SELECT`` of one of ``VIEWS`` for one destination (see ``transpile``)."""
-    return transpile(view_sql(view), dialect, dataset)
+    return transpile(view_sql(view), dialect, dataset, missing)
 
 
-def view_statements(dialect: str, dataset: str) -> list[str]:
+def view_statements(dialect: str, dataset: str, missing: frozenset[str] = frozenset()) -> list[str]:
     """Statements that (re)create every view, in dependency order.
 
     Postgres refuses ``CREATE OR REPLACE VIEW`` when a view's columns change (e.g. after an
@@ -81,16 +114,18 @@ def view_statements(dialect: str, dataset: str) -> list[str]:
     Args:
         dialect: One of ``DIALECTS``.
         dataset: The dataset (schema).
+        missing: ``OPTIONAL_TABLES`` not in the warehouse yet (see ``transpile``).
 
     Returns:
         SQL statements to run in order.
     """
     name = {view: exp.table_(view, db=dataset, quoted=True).sql(dialect=dialect) for view in VIEWS}
+    selects = {view: transpile_view(view, dialect, dataset, missing) for view in VIEWS}
     if dialect == "postgres":
         drops = [f"DROP VIEW IF EXISTS {name[view]}" for view in reversed(VIEWS)]
-        creates = [f"CREATE VIEW {name[view]} AS\n{transpile_view(view, dialect, dataset)}" for view in VIEWS]
+        creates = [f"CREATE VIEW {name[view]} AS\n{selects[view]}" for view in VIEWS]
         return drops + creates
-    return [f"CREATE OR REPLACE VIEW {name[view]} AS\n{transpile_view(view, dialect, dataset)}" for view in VIEWS]
+    return [f"CREATE OR REPLACE VIEW {name[view]} AS\n{selects[view]}" for view in VIEWS]
 
 
 def destination_dialect(pipeline: dlt.Pipeline) -> str:
@@ -103,9 +138,10 @@ def destination_dialect(pipeline: dlt.Pipeline) -> str:
 
 def _canonical_tables_exist(pipeline: dlt.Pipeline) -> bool:
     """From the pipeline's schema; else (a pipeline that never loaded, e.g. an orchestrator's) the warehouse."""
-    if pipeline.default_schema_name is not None and all(t in pipeline.default_schema.tables for t in TABLES):
+    required = [t for t in TABLES if t not in OPTIONAL_TABLES]
+    if pipeline.default_schema_name is not None and all(t in pipeline.default_schema.tables for t in required):
         return True
-    return has_tables(pipeline, TABLES)
+    return has_tables(pipeline, required)
 
 
 def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
@@ -120,7 +156,8 @@ def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
     if not _canonical_tables_exist(pipeline):
         return []
     dialect = destination_dialect(pipeline)
-    statements = view_statements(dialect, pipeline.dataset_name)
+    missing = frozenset(t for t in OPTIONAL_TABLES if not has_tables(pipeline, [t]))
+    statements = view_statements(dialect, pipeline.dataset_name, missing)
     with pipeline.sql_client() as client:
         if dialect == "postgres":  # drop + create: atomic for readers only inside a transaction
             with client.begin_transaction():

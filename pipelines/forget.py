@@ -14,7 +14,14 @@ from typing import Any
 
 import dlt
 
-from sources.common.canonical import CONVERSATIONS, MESSAGES, SUPPRESSION_KEY, SUPPRESSIONS, SYNC_ERRORS
+from sources.common.canonical import (
+    CONVERSATIONS,
+    KNOWLEDGE_CITATIONS,
+    MESSAGES,
+    SUPPRESSION_KEY,
+    SUPPRESSIONS,
+    SYNC_ERRORS,
+)
 from sources.common.errors import ConfigurationError
 from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
@@ -68,7 +75,7 @@ def conversations_of(client: Any, provider: str, stored_user_id: Any) -> list[st
 
 def _delete(client: Any, provider: str, conversation_ids: list[str]) -> dict[str, int]:
     deleted: dict[str, int] = {}
-    for table in (MESSAGES, CONVERSATIONS, SYNC_ERRORS):
+    for table in (MESSAGES, KNOWLEDGE_CITATIONS, CONVERSATIONS, SYNC_ERRORS):
         count = 0
         for cid in conversation_ids:
             rows = _query(client, table, COUNT, provider, cid)

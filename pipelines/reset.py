@@ -14,7 +14,7 @@ from typing import Any
 
 import dlt
 
-from sources.common.canonical import CONVERSATIONS, MESSAGES, SYNC_ERRORS
+from sources.common.canonical import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES, SYNC_ERRORS
 from sources.common.ledger import query_table
 
 
@@ -62,7 +62,7 @@ def reset(pipeline: dlt.Pipeline, provider: str, conversation_id: str | None, dr
         where, args = "provider = %s AND conversation_id = %s", [provider, conversation_id]
     with pipeline.sql_client() as client:
         if drop_data:
-            for table in (MESSAGES, CONVERSATIONS, SYNC_ERRORS):
+            for table in (MESSAGES, KNOWLEDGE_CITATIONS, CONVERSATIONS, SYNC_ERRORS):
                 done.deleted[table] = _apply(client, table, "DELETE FROM {table} WHERE {where}", where, args)
         else:  # OwlBot's change marker lives in the warehouse: clear it so the sessions are re-read
             clear = "UPDATE {table} SET reported_message_count = NULL WHERE {where}"

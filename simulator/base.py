@@ -115,6 +115,9 @@ class TruthMessage:
     content: str | None
     created_at: datetime | None
     sender_id: str | None
+    model: str | None = None  # the analytics signals, where the provider sends them
+    latency_ms: int | None = None
+    knowledge_ids: tuple[str, ...] = ()  # cited by an assistant message
 
 
 @dataclass(frozen=True)
@@ -127,3 +130,6 @@ class TruthConversation:
     started_at: datetime | None
     user_id: str | None
     reported_message_count: int | None
+    handed_off: bool | None = None  # the provider's own handoff flag (ChatNode's for_agent)
+    country: str | None = None
+    device_type: str | None = None

@@ -145,5 +145,6 @@ def truth(
         started_at=truncate_to(conversation.started_at, 3),
         user_id=None,
         reported_message_count=None,
+        handed_off=lead_record(conversation)["for_agent"],
     )
     return head, rows

@@ -24,6 +24,8 @@ PROVIDERS: tuple[str, ...] = ("example_ai", "owlbot", "chatnode", "feedloop")
 DEFAULT_EPOCH = datetime(2026, 3, 1, tzinfo=UTC)
 MEAN_MESSAGES_PER_CONVERSATION = 9.0
 MAX_MESSAGES_PER_CONVERSATION = 900  # OwlBot ids are index * 1000 + seq
+RETURNING_SHARE = 0.25  # conversations started by one of the regulars
+REGULARS = 5  # regulars per provider
 
 _PHRASES_USER = [
     "Hi, can you help me with my order?",
@@ -212,8 +214,11 @@ class Corpus:
             return f"{_token(rng, 7)}-{start_us // 1_000}"
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
-    @staticmethod
-    def _user_id(provider: str, rng: random.Random) -> str:
+    def _user_id(self, provider: str, rng: random.Random) -> str:
+        # [SIM] about a quarter of conversations come from a small pool of regulars, who return on
+        # later days, sometimes to another bot of the same provider
+        if rng.random() < RETURNING_SHARE:
+            rng = random.Random(stable_hash(self.seed, provider, "regular", rng.randrange(REGULARS)))
         if provider == "example_ai":
             return "usr_" + _token(rng, 6)
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))

@@ -48,6 +48,16 @@ def message_id(conversation: Conversation, message: Message) -> str:
     return "msg_" + format(stable_hash(conversation.external_id, message.seq), "x")[:12]
 
 
+MODELS = ("gpt-4o-mini", "claude-3-5-haiku")  # [SIM] one model per conversation, as a bot would pin one
+
+
+def ai_metadata(conversation: Conversation, message: Message) -> dict[str, Any]:
+    """``metadata`` of an AI message: the model and how long it took."""
+    model = MODELS[stable_hash("example-ai-model", conversation.index) % len(MODELS)]
+    base = 200 if model == MODELS[0] else 450
+    return {"model": model, "latency_ms": base + message.seq * 37 % 900}
+
+
 def render(conversation: Conversation, message: Message, include_meta: bool) -> dict[str, Any]:
     """A message as example-ai sends it."""
     sender_type = SENDER_TYPES[message.role]
@@ -58,11 +68,8 @@ def render(conversation: Conversation, message: Message, include_meta: bool) -> 
         "text": message.content,
     }
     if include_meta:
-        item["metadata"] = (
-            {"model": "gpt-4o-mini", "latency_ms": 200 + message.seq * 37 % 900}
-            if sender_type == "ai"
-            else {"channel": "web", "attachments": []}
-        )
+        other = {"channel": "web", "attachments": []}
+        item["metadata"] = ai_metadata(conversation, message) if sender_type == "ai" else other
     item["created_at"] = iso_z_seconds(message.created_at)
     return item
 
@@ -135,6 +142,13 @@ def _page(
     )
 
 
+def _signals(conversation: Conversation, message: Message) -> dict[str, Any]:
+    if SENDER_TYPES[message.role] != "ai":
+        return {}
+    metadata = ai_metadata(conversation, message)
+    return {"model": metadata["model"], "latency_ms": metadata["latency_ms"]}
+
+
 def truth(
     conversation: Conversation, messages: list[Message], ctx: ProviderContext
 ) -> tuple[TruthConversation, list[TruthMessage]]:
@@ -150,6 +164,7 @@ def truth(
             content=m.content,
             created_at=truncate_to(m.created_at, 0),
             sender_id=m.sender_id,
+            **_signals(conversation, m),
         )
         for m in messages
     ]

@@ -40,6 +40,20 @@ _AGENTS = [
 ]
 
 
+# what chatsync's device classes make of _AGENTS (ua-parser families), for the ground truth
+DEVICE_TYPES = {_AGENTS[0]: "mobile", _AGENTS[1]: "desktop"}
+
+
+def _vectors(conversation: Conversation, message: Message) -> list[int]:
+    """[SIM] The knowledge-base vectors a reply used: none, or one or two of the bot's 12."""
+    rng = random.Random(stable_hash("owlbot-vectors", conversation.index, message.seq))
+    return sorted(rng.sample(range(1, 13), rng.choice((0, 1, 1, 2))))
+
+
+def _cited(conversation: Conversation, message: Message) -> tuple[str, ...]:
+    return tuple(str(v) for v in _vectors(conversation, message)) if message.role == "assistant" else ()
+
+
 def _error(status: int, message: str) -> SimResponse:
     return SimResponse(status, {"message": message})
 
@@ -81,7 +95,7 @@ def _message_record(conversation: Conversation, message: Message) -> dict[str, A
         "chatbot_uuid": conversation.bot.bot_id,
         "user": message.role,
         "content": message.content,
-        "doc_vector_id": None if message.role == "user" else [message.seq, message.seq + 1],
+        "doc_vector_id": None if message.role == "user" else _vectors(conversation, message),
         "user_session": conversation.external_id,
     }
 
@@ -160,9 +174,11 @@ def truth(
             content=m.content,
             created_at=m.created_at,
             sender_id=None,
+            knowledge_ids=_cited(conversation, m),
         )
         for m in messages
     ]
+    session = session_record(conversation, messages)
     head = TruthConversation(
         provider=PROVIDER,
         bot_id=conversation.bot.bot_id,
@@ -170,5 +186,7 @@ def truth(
         started_at=conversation.started_at,
         user_id=conversation.user_id,
         reported_message_count=session_record(conversation, messages)["messagenbr"],
+        country=session["geo"]["country"],
+        device_type=DEVICE_TYPES[session["user_agent"]],
     )
     return head, rows

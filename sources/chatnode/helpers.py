@@ -159,7 +159,8 @@ def to_message_row(bot_id: str, chat: dict[str, Any], sequence: int) -> dict[str
 
 
 def to_conversation_row(bot_id: str, lead: dict[str, Any]) -> dict[str, Any]:
-    """A lead as a ``conversations`` row; ``enduser_*`` stay in ``raw``."""
+    """A lead as a ``conversations`` row; ``enduser_*`` stay in ``raw``; ``for_agent`` is the handoff flag."""
+    for_agent = lead.get("for_agent")
     return conversation_row(
         provider=PROVIDER,
         bot_id=bot_id,
@@ -168,6 +169,7 @@ def to_conversation_row(bot_id: str, lead: dict[str, Any]) -> dict[str, Any]:
         user_id=None,
         reported_message_count=None,
         raw=lead,
+        handed_off=for_agent if isinstance(for_agent, bool) else None,
     )
 
 

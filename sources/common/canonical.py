@@ -28,11 +28,13 @@ from .timeutil import to_plain_utc
 CONVERSATIONS: Final = "conversations"
 MESSAGES: Final = "messages"
 SYNC_ERRORS: Final = "sync_errors"
+KNOWLEDGE_CITATIONS: Final = "knowledge_citations"
 SUPPRESSIONS: Final = "suppressions"
 CONVERSATION_KEY: Final = ("provider", "conversation_id")
 MESSAGE_KEY: Final = ("provider", "conversation_id", "message_id")
 SYNC_ERROR_KEY: Final = ("provider", "conversation_id")
 SUPPRESSION_KEY: Final = ("provider", "kind", "key_hash")
+CITATION_KEY: Final = ("provider", "conversation_id", "message_id", "knowledge_id")
 ROLES: Final = frozenset({"user", "assistant", "system", "agent", "unknown"})
 
 
@@ -51,6 +53,10 @@ CONVERSATION_COLUMNS: Final[TTableSchemaColumns] = {
     "started_at": _timestamp(),
     "user_id": _text(),
     "reported_message_count": {"data_type": "bigint", "nullable": True},
+    # signals for chatbot analytics; NULL where the provider sends none
+    "handed_off": {"data_type": "bool", "nullable": True},  # the provider's own handoff flag
+    "country": _text(),  # under the privacy policy's geo treatment
+    "device_type": _text(),  # mobile, tablet, desktop, bot or other; under the user_agent treatment
     "raw": {"data_type": "json", "nullable": True},
 }
 
@@ -65,7 +71,19 @@ MESSAGE_COLUMNS: Final[TTableSchemaColumns] = {
     "sender_id": _text(),
     "sequence": {"data_type": "bigint", "nullable": True},
     "created_at_observed": {"data_type": "bool", "nullable": True},
+    "model": _text(),  # the model that wrote an assistant message, where the provider says
+    "latency_ms": {"data_type": "bigint", "nullable": True},  # its generation time, where the provider says
     "raw": {"data_type": "json", "nullable": True},
+}
+
+# One row per knowledge-base id an assistant message cites (OwlBot's ``doc_vector_id``).
+CITATION_COLUMNS: Final[TTableSchemaColumns] = {
+    "provider": _text(False),
+    "bot_id": _text(),
+    "conversation_id": _text(False),
+    "message_id": _text(False),
+    "knowledge_id": _text(False),
+    "cited_at": _timestamp(),
 }
 
 SYNC_ERROR_COLUMNS: Final[TTableSchemaColumns] = {
@@ -95,6 +113,8 @@ def message_row(
     raw: Mapping[str, Any],
     sequence: int | None = None,
     observed: bool = False,
+    model: str | None = None,
+    latency_ms: int | None = None,
 ) -> dict[str, Any]:
     """One ``messages`` row.
 
@@ -111,6 +131,8 @@ def message_row(
         sequence: The provider's order within the conversation, breaking ties in ``created_at``.
         observed: True when ``created_at`` is when chatsync first saw the message, because the
             provider sent no timestamp.
+        model: The model that wrote the message, where the provider reports it.
+        latency_ms: How long the model took, where the provider reports it.
 
     Returns:
         The row.
@@ -128,6 +150,8 @@ def message_row(
         "sender_id": sender_id,
         "sequence": sequence,
         "created_at_observed": observed,
+        "model": model,
+        "latency_ms": latency_ms,
         "raw": dict(raw),
     }
 
@@ -141,8 +165,11 @@ def conversation_row(
     user_id: str | None,
     reported_message_count: int | None,
     raw: Mapping[str, Any],
+    handed_off: bool | None = None,
+    country: str | None = None,
+    device_type: str | None = None,
 ) -> dict[str, Any]:
-    """One ``conversations`` row (arguments as the columns)."""
+    """One ``conversations`` row (arguments as the columns; the last three only where the provider says)."""
     return {
         "provider": provider,
         "bot_id": bot_id,
@@ -150,8 +177,26 @@ def conversation_row(
         "started_at": to_plain_utc(started_at) if started_at else None,
         "user_id": user_id,
         "reported_message_count": reported_message_count,
+        "handed_off": handed_off,
+        "country": country,
+        "device_type": device_type,
         "raw": dict(raw),
     }
+
+
+def citation_rows(message: Mapping[str, Any], knowledge_ids: Iterable[Any]) -> list[dict[str, Any]]:
+    """``knowledge_citations`` rows: one per distinct knowledge-base id a ``message_row`` cites."""
+    return [
+        {
+            "provider": message["provider"],
+            "bot_id": message["bot_id"],
+            "conversation_id": message["conversation_id"],
+            "message_id": message["message_id"],
+            "knowledge_id": knowledge_id,
+            "cited_at": message["created_at"],
+        }
+        for knowledge_id in dict.fromkeys(str(k) for k in knowledge_ids if k is not None and str(k) != "")
+    ]
 
 
 @dataclass(frozen=True)
@@ -172,6 +217,11 @@ def as_conversations(rows: Sequence[dict[str, Any]]) -> TableRows:
     return TableRows(CONVERSATIONS, rows)
 
 
+def as_citations(rows: Sequence[dict[str, Any]]) -> TableRows:
+    """Rows made by ``citation_rows``, bound for ``knowledge_citations``."""
+    return TableRows(KNOWLEDGE_CITATIONS, rows)
+
+
 def as_sync_errors(rows: Sequence[dict[str, Any]]) -> TableRows:
     """Rows bound for ``sync_errors`` (see ``sources.common.isolation``)."""
     return TableRows(SYNC_ERRORS, rows)
@@ -181,7 +231,10 @@ _TABLES: Final = {
     MESSAGES: (MESSAGE_KEY, MESSAGE_COLUMNS),
     CONVERSATIONS: (CONVERSATION_KEY, CONVERSATION_COLUMNS),
     SYNC_ERRORS: (SYNC_ERROR_KEY, SYNC_ERROR_COLUMNS),
+    KNOWLEDGE_CITATIONS: (CITATION_KEY, CITATION_COLUMNS),
 }
+# Every canonical table's columns, by table name.
+CANONICAL_COLUMNS: Final[Mapping[str, TTableSchemaColumns]] = {table: cols for table, (_, cols) in _TABLES.items()}
 # Written by ``chatsync forget``, read by every run (see ``Suppressed``).
 SUPPRESSION_COLUMNS: Final[TTableSchemaColumns] = {
     "provider": _text(False),
@@ -262,6 +315,7 @@ def loads_arrow(destination: str | None) -> bool:
 BIGQUERY_LAYOUT: Final[dict[str, dict[str, Any]]] = {
     MESSAGES: {"partition": "created_at", "cluster": ["provider", "conversation_id"]},
     CONVERSATIONS: {"cluster": ["provider", "bot_id"]},
+    KNOWLEDGE_CITATIONS: {"cluster": ["provider", "bot_id"]},
 }
 
 
@@ -414,7 +468,8 @@ def batched(
             rows = [row for row in rows if not suppressed.drops(piece.table, row)]
             if piece.table == CONVERSATIONS and suppressed.conversations:
                 gone = suppressed.conversations
-                pending[MESSAGES] = [m for m in pending[MESSAGES] if (m["provider"], m["conversation_id"]) not in gone]
+                for table in (MESSAGES, KNOWLEDGE_CITATIONS):
+                    pending[table] = [r for r in pending[table] if (r["provider"], r["conversation_id"]) not in gone]
         if privacy is not None and piece.table != SYNC_ERRORS:
             rows = [privacy.apply(piece.table, row) for row in rows]
         pending[piece.table].extend(rows)

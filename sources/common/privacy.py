@@ -84,6 +84,34 @@ def field_of(key: str) -> str | None:
     return None
 
 
+_TABLETS: Final = ("ipad", "tablet", "kindle", "silk", "playbook", "nexus 7", "nexus 9", "nexus 10")
+_MOBILE_OS: Final = frozenset({"ios", "android", "windows phone", "blackberry os", "kaios"})
+_DESKTOP_OS: Final = frozenset({"windows", "mac os x", "macos", "linux", "ubuntu", "chrome os", "fedora", "debian"})
+
+
+@lru_cache(maxsize=4096)
+def device_type(agent: str | None) -> str | None:
+    """``mobile``, ``tablet``, ``desktop``, ``bot`` or ``other`` for a user agent string (None for none).
+
+    From ``ua-parser``'s families: a spider device is a bot; an iPad, Kindle or a device or string
+    naming a tablet is a tablet; iOS, Android and other phone systems are mobile; Windows, macOS,
+    Linux and ChromeOS are desktop.
+    """
+    if not agent or not isinstance(agent, str):
+        return None
+    families = coarse_user_agent(agent)
+    device, system = families["device"].lower(), families["os"].lower()
+    if device == "spider":
+        return "bot"
+    if any(marker in device or marker in agent.lower() for marker in _TABLETS):
+        return "tablet"
+    if system in _MOBILE_OS:
+        return "mobile"
+    if system in _DESKTOP_OS:
+        return "desktop"
+    return "other"
+
+
 @lru_cache(maxsize=4096)
 def coarse_user_agent(agent: str) -> dict[str, str]:
     """Device, OS and browser families of a user agent string (the full string is not kept)."""
@@ -274,6 +302,10 @@ class PrivacyPolicy:
             row["user_id"] = self.column("user_id", row["user_id"])
         if "sender_id" in row:
             row["sender_id"] = self.column("user_id", row["sender_id"])
+        if row.get("country") is not None:  # already coarse: keep or coarsen leave it, hash and drop apply
+            row["country"] = self.column("geo", row["country"])
+        if row.get("device_type") is not None:
+            row["device_type"] = self.column("user_agent", row["device_type"])
         if self.redact_content and table == "messages":
             row["content"] = self.redact(row.get("content"))
             row["raw"] = self.redact_record(row.get("raw"))

@@ -47,7 +47,7 @@ def example_ai(
     start_date: str | None = None,
     bot_id: str = DEFAULT_BOT_LABEL,
     page_size: int = MAX_PAGE_SIZE,
-    include_meta: bool = False,
+    include_meta: bool = True,
     max_workers: int = DEFAULT_WORKERS,
     future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
     backfill_since: str | None = None,
@@ -64,7 +64,8 @@ def example_ai(
         start_date: The first load reads back only to this date (ISO-8601).
         bot_id: Label stored in ``bot_id``; the API has no notion of bots.
         page_size: Messages per request, at most 100.
-        include_meta: Ask for extended metadata, kept in ``raw``.
+        include_meta: Ask for extended metadata (no extra request): ``model`` and ``latency_ms`` of
+            AI messages become columns; the rest stays in ``raw``.
         max_workers: Conversations read concurrently.
         future_tolerance_hours: Timestamps later than now plus this are loaded but move no cursor.
         backfill_since: With ``backfill_until``, re-read only this window and leave cursors alone.

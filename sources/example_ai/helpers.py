@@ -183,6 +183,7 @@ def to_message_rows(read: ConversationRead, bot_id: str) -> tuple[list[dict[str,
         anomalies[UNKNOWN_ROLE] += role == "unknown"
         text, dropped = text_or_none(record.get("text"))
         anomalies[NOT_TEXT] += dropped
+        model, latency_ms = generation_metadata(record) if role == "assistant" else (None, None)
         rows.append(
             message_row(
                 provider=PROVIDER,
@@ -194,9 +195,23 @@ def to_message_rows(read: ConversationRead, bot_id: str) -> tuple[list[dict[str,
                 created_at=parse_timestamp(record["created_at"]),
                 sender_id=record_id(record.get("sender_id")),
                 raw=record,
+                model=model,
+                latency_ms=latency_ms,
             )
         )
     return rows, anomalies
+
+
+def generation_metadata(record: dict[str, Any]) -> tuple[str | None, int | None]:
+    """``metadata.model`` and ``metadata.latency_ms`` of an AI message (``include_meta=true``), where valid."""
+    metadata = record.get("metadata")
+    if not isinstance(metadata, dict):
+        return None, None
+    model, latency = metadata.get("model"), metadata.get("latency_ms")
+    latency_ms = None
+    if isinstance(latency, int | float) and not isinstance(latency, bool) and 0 <= latency < 2**53:
+        latency_ms = round(latency)
+    return (model.strip() or None) if isinstance(model, str) else None, latency_ms
 
 
 def to_conversation_row(conversation_id: str, progress: Progress, bot_id: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
-from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
+from ..common.canonical import TableRows, as_citations, as_conversations, as_messages, emits_canonical_rows
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -35,6 +35,7 @@ from .helpers import (
     MessagesRead,
     connect,
     discover_bots,
+    knowledge_citations,
     list_sessions,
     read_messages,
     session_started,
@@ -212,6 +213,10 @@ def _session_rows(
     if rows:
         run.observer.on_rows("messages", len(rows))
         yield as_messages(rows)
+        citations = knowledge_citations(rows)
+        if citations:
+            run.observer.on_rows("knowledge_citations", len(citations))
+            yield as_citations(citations)
     if run.backfill is None:  # the row carries messagenbr, the change marker: only after a full read
         awaiting.observe_messages(session["session_uuid"], records)
         run.observer.on_rows("conversations", 1)

@@ -10,11 +10,12 @@ from typing import Any, Final
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from requests import Response
 
-from ..common.canonical import conversation_row, message_row
+from ..common.canonical import citation_rows, conversation_row, message_row
 from ..common.errors import CredentialsError, MalformedResponseError, ProviderError
 from ..common.http import ProviderHttp, classify_error, error_message
 from ..common.observer import RunObserver
 from ..common.payload import INT64_MAX, first_copies, record_id, text_or_none
+from ..common.privacy import device_type
 from ..common.settings import base_url as checked_url
 from ..common.timeutil import FutureGuard, Window, parse_timestamp, required_timestamp
 from .settings import CHECK_TOKEN_PATH, CREDENTIAL_ERRORS, MESSAGES_PATH, PROVIDER, ROLES, SESSIONS_PATH
@@ -153,7 +154,13 @@ def to_message_rows(
 
 
 def to_conversation_row(chatbot_uuid: str, session: dict[str, Any]) -> dict[str, Any]:
-    """The session as a ``conversations`` row; ``ip``, ``geo`` and ``user_agent`` stay in ``raw``."""
+    """The session as a ``conversations`` row; ``ip``, ``geo`` and ``user_agent`` stay in ``raw``.
+
+    ``country`` (from ``geo``) and ``device_type`` (from ``user_agent``) are columns for the audience
+    view; the privacy policy treats them as it treats ``geo`` and ``user_agent``. Agent messages
+    mark a handoff, so ``handed_off`` is left to the views.
+    """
+    agent = session.get("user_agent")
     return conversation_row(
         provider=PROVIDER,
         bot_id=chatbot_uuid,
@@ -162,7 +169,24 @@ def to_conversation_row(chatbot_uuid: str, session: dict[str, Any]) -> dict[str,
         user_id=record_id(session.get("uuid")),
         reported_message_count=int(session["messagenbr"]),
         raw=session,
+        country=_country(session.get("geo")),
+        device_type=device_type(agent) if isinstance(agent, str) else None,
     )
+
+
+def _country(geo: Any) -> str | None:
+    country = geo.get("country") if isinstance(geo, dict) else None
+    return country.strip().upper() or None if isinstance(country, str) else None
+
+
+def knowledge_citations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per knowledge-base vector (``doc_vector_id``) each assistant message cites."""
+    citations: list[dict[str, Any]] = []
+    for row in rows:
+        cited = row["raw"].get("doc_vector_id")
+        if row["role"] == "assistant" and isinstance(cited, list):
+            citations += citation_rows(row, (k for k in cited if isinstance(k, str | int) and not isinstance(k, bool)))
+    return citations
 
 
 class AwaitingReplies:

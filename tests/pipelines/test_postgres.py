@@ -22,11 +22,20 @@ ORDER = {
     "response_times": "provider, conversation_id, reply_message_id",
     "conversation_metrics": "provider, conversation_id",
     "daily_activity": "day, provider, bot_id",
+    "knowledge_citations": "provider, conversation_id, message_id, knowledge_id",
+    "provider_signals": "provider",
+    "conversation_outcomes": "provider, conversation_id",
+    "bot_daily_kpis": "day, provider, bot_id",
+    "knowledge_usage": "provider, bot_id, knowledge_id",
+    "model_latency": "day, provider, model",
+    "audience": "provider, bot_id, country, device_type",
 }
 COLUMNS = {
     "messages": "provider, bot_id, conversation_id, message_id, role, content, created_at, sender_id, sequence, "
-    "created_at_observed, raw",
-    "conversations": "provider, bot_id, conversation_id, started_at, user_id, reported_message_count, raw",
+    "created_at_observed, model, latency_ms, raw",
+    "conversations": "provider, bot_id, conversation_id, started_at, user_id, reported_message_count, handed_off, "
+    "country, device_type, raw",
+    "knowledge_citations": "provider, bot_id, conversation_id, message_id, knowledge_id, cited_at",
 }
 
 
@@ -48,7 +57,7 @@ def rows(pipeline: dlt.Pipeline, name: str) -> list[tuple[Any, ...]]:
     else:
         found = view(pipeline, name, ORDER[name])
     result = [tuple(normalised(v) for v in row) for row in found]
-    if name in COLUMNS:  # raw is JSON in DuckDB and jsonb in Postgres: compare the values
+    if name in ("messages", "conversations"):  # raw is JSON in DuckDB and jsonb in Postgres: compare the values
         result = [(*row[:-1], row[-1] if isinstance(row[-1], dict) else json.loads(row[-1])) for row in result]
     return result
 
