@@ -37,10 +37,63 @@ SELECT day, provider, SUM(messages) AS messages, SUM(active_conversations) AS co
 FROM daily_activity GROUP BY day, provider ORDER BY day, provider
 """
 _SPAN = "SELECT MIN(created_at), MAX(created_at) FROM messages"
+_ASKED = "m.user_messages > 0"  # containment and handoff count conversations with a user message
+_KPIS = f"""
+SELECT o.provider, o.bot_id, COUNT(*) AS conversations,
+       AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.contained THEN 1.0 WHEN NOT o.contained THEN 0.0 END END),
+       AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.handed_off THEN 1.0 WHEN NOT o.handed_off THEN 0.0 END END),
+       AVG(CASE WHEN m.unanswered THEN 1.0 ELSE 0.0 END),
+       COUNT(DISTINCT o.user_key), COUNT(DISTINCT CASE WHEN o.returning_user THEN o.user_key END)
+FROM conversation_outcomes AS o
+JOIN conversation_metrics AS m ON m.provider = o.provider AND m.conversation_id = o.conversation_id
+GROUP BY o.provider, o.bot_id ORDER BY o.provider, o.bot_id
+"""
+_FIRST_RESPONSES = """
+SELECT provider, bot_id, first_response_seconds FROM conversation_metrics WHERE first_response_seconds IS NOT NULL
+"""
+_OUTCOME_TREND = f"""
+SELECT CAST(o.started_at AT TIME ZONE 'UTC' AS DATE) AS day,
+       AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.contained THEN 1.0 WHEN NOT o.contained THEN 0.0 END END),
+       AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.handed_off THEN 1.0 WHEN NOT o.handed_off THEN 0.0 END END)
+FROM conversation_outcomes AS o
+JOIN conversation_metrics AS m ON m.provider = o.provider AND m.conversation_id = o.conversation_id
+WHERE o.handed_off IS NOT NULL
+GROUP BY CAST(o.started_at AT TIME ZONE 'UTC' AS DATE)
+ORDER BY CAST(o.started_at AT TIME ZONE 'UTC' AS DATE)
+"""
+_KNOWLEDGE = """
+SELECT provider, bot_id, knowledge_id, citations, conversations, last_cited_at FROM knowledge_usage
+ORDER BY citations DESC, conversations DESC, provider, bot_id, knowledge_id LIMIT 10
+"""
+_LATENCY_DAILY = "SELECT day, provider, model, p50_latency_ms, p95_latency_ms FROM model_latency ORDER BY day"
+_LATENCIES = """
+SELECT provider, model, latency_ms FROM messages
+WHERE role = 'assistant' AND model IS NOT NULL AND latency_ms IS NOT NULL
+"""
+_AUDIENCE = """
+SELECT provider, country, device_type, SUM(conversations) AS conversations FROM audience
+WHERE country IS NOT NULL OR device_type IS NOT NULL
+GROUP BY provider, country, device_type ORDER BY SUM(conversations) DESC, provider, country, device_type
+"""
 _HOURS = """
 SELECT provider, EXTRACT(HOUR FROM created_at AT TIME ZONE 'UTC') AS hour, COUNT(*) AS messages
 FROM messages GROUP BY provider, EXTRACT(HOUR FROM created_at AT TIME ZONE 'UTC')
 """
+
+
+@dataclass(frozen=True)
+class BotKpis:
+    """One bot's chatbot KPIs over everything loaded; None where its provider sends no signal."""
+
+    provider: str
+    bot_id: str | None
+    conversations: int
+    containment: float | None
+    handoff: float | None
+    unanswered: float
+    median_first_response: float | None
+    users: int
+    returning_users: int
 
 
 @dataclass
@@ -56,9 +109,16 @@ class ReportData:
     first_message: datetime | None = None
     last_message: datetime | None = None
     last_load: datetime | None = None
+    bot_kpis: list[BotKpis] = field(default_factory=list)
+    outcome_trend: list[tuple[date, float | None, float | None]] = field(default_factory=list)
+    knowledge: list[tuple[str, str | None, str, int, int, datetime | None]] = field(default_factory=list)
+    latency_daily: dict[tuple[str, str], dict[date, tuple[float | None, int | None]]] = field(default_factory=dict)
+    latencies: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    audience: list[tuple[str, str | None, str | None, int]] = field(default_factory=list)
 
     def coverage(self) -> str:
         """``Messages from … to …; last load at …`` (UTC)."""
+
         def when(moment: datetime | None) -> str:
             return f"{moment:%Y-%m-%d %H:%M}" if moment else "unknown"
 
@@ -106,10 +166,55 @@ def collect(pipeline: dlt.Pipeline) -> ReportData:
         for provider, hour, messages in run(_HOURS):
             data.hours.setdefault(provider, {})[int(hour)] = int(messages)
         ((data.first_message, data.last_message),) = run(_SPAN) or [(None, None)]
+        _collect_chatbot_figures(data, run)
         loads = client.make_qualified_table_name("_dlt_loads")
         found = client.execute_sql(f"SELECT MAX(inserted_at) FROM {loads} WHERE status = 0") or [[None]]
         data.last_load = found[0][0]
     return data
+
+
+def _rate(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _collect_chatbot_figures(data: ReportData, run: Any) -> None:
+    """The chatbot views' figures: KPIs per bot, the outcome trend, knowledge, latency, audience."""
+    first_responses: dict[tuple[str, str | None], list[float]] = defaultdict(list)
+    for provider, bot, seconds in run(_FIRST_RESPONSES):
+        first_responses[(provider, bot)].append(float(seconds))
+    for provider, bot, conversations, contained, handed_off, unanswered, users, returning in run(_KPIS):
+        median = statistics.median(first_responses[(provider, bot)]) if first_responses[(provider, bot)] else None
+        data.bot_kpis.append(
+            BotKpis(
+                provider,
+                bot,
+                int(conversations),
+                _rate(contained),
+                _rate(handed_off),
+                float(unanswered),
+                median,
+                int(users),
+                int(returning),
+            )
+        )
+    data.outcome_trend = [(_day(day), _rate(c), _rate(h)) for day, c, h in run(_OUTCOME_TREND)]
+    data.knowledge = [(p, b, str(k), int(c), int(n), last) for p, b, k, c, n, last in run(_KNOWLEDGE)]
+    for day, provider, model, p50, p95 in run(_LATENCY_DAILY):
+        data.latency_daily.setdefault((provider, model), {})[_day(day)] = (
+            _rate(p50),
+            None if p95 is None else int(p95),
+        )
+    for provider, model, latency in run(_LATENCIES):
+        data.latencies.setdefault((provider, model), []).append(int(latency))
+    data.audience = [(p, c, d, int(n)) for p, c, d, n in run(_AUDIENCE)]
+
+
+def nearest_rank(values: list[int], percentile: int) -> int | None:
+    """The nearest-rank percentile (the value at rank ceil(p/100 · n)), as the model_latency view defines it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[-(-percentile * len(ordered) // 100) - 1]
 
 
 def percentiles(values: list[float]) -> dict[int, float]:
@@ -180,6 +285,74 @@ def sections(data: ReportData) -> list[Section]:
             days,
             1,
             {"active conversations": "conversations with a message that day"},
+        ),
+        *chatbot_sections(data),
+    ]
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def chatbot_sections(data: ReportData) -> list[Section]:
+    """KPIs per bot, the top knowledge-base documents, model latency and the audience (— where not sent)."""
+    kpis = [
+        [
+            k.provider,
+            k.bot_id or "—",
+            f"{k.conversations:,}",
+            _share(k.containment),
+            _share(k.handoff),
+            _share(k.unanswered),
+            "—" if k.median_first_response is None else f"{k.median_first_response:.1f}",
+            f"{k.returning_users:,} of {k.users:,}" if k.users else "—",
+        ]
+        for k in data.bot_kpis
+    ]
+    knowledge = [
+        [p, b or "—", k, f"{c:,}", f"{n:,}", f"{last:%Y-%m-%d}" if last else "—"]
+        for p, b, k, c, n, last in data.knowledge
+    ]
+    latency = [
+        [provider, model, f"{len(values):,}", f"{statistics.median(values):.0f}", f"{nearest_rank(values, 95)}"]
+        for (provider, model), values in sorted(data.latencies.items())
+    ]
+    audience = [[p, c or "—", d or "—", f"{n:,}"] for p, c, d, n in data.audience[:15]]
+    return [
+        Section(
+            "chatbot KPIs per bot",
+            ["provider", "bot", "conversations", "contained", "handed off", "unanswered", "first reply s", "returning"],
+            kpis,
+            2,
+            {
+                "contained": "conversations the bot handled with no handoff to a human, of those with a user message",
+                "handed off": "conversations with an agent message or the provider's handoff flag, "
+                "of those with a user message",
+                "first reply s": "median seconds from the first user message to the first assistant reply",
+                "returning": "users who came back to the same bot, of the users with a known id",
+                "—": "the provider sends no such signal",
+            },
+        ),
+        Section(
+            "top knowledge-base documents",
+            ["provider", "bot", "knowledge id", "citations", "conversations", "last cited"],
+            knowledge,
+            3,
+            {"citations": "assistant messages citing the document"},
+        ),
+        Section(
+            "model latency (ms)",
+            ["provider", "model", "replies", "p50", "p95"],
+            latency,
+            2,
+            {"p95": "nearest rank: 95% of replies took at most this long"},
+        ),
+        Section(
+            "audience by country and device",
+            ["provider", "country", "device", "conversations"],
+            audience,
+            3,
+            {"device": "mobile, tablet, desktop, bot or other, from the user agent"},
         ),
     ]
 
@@ -263,10 +436,51 @@ def charts(data: ReportData) -> dict[str, str]:
         axes.set_xticks(range(0, 24, 2))
         axes.legend()
 
+    def outcomes(axes: Any) -> None:
+        days = [day for day, _, _ in data.outcome_trend]
+        contained = [c for _, c, _ in data.outcome_trend]
+        handed_off = [h for _, _, h in data.outcome_trend]
+        for label, rates in (("contained", contained), ("handed off", handed_off)):
+            axes.plot(days, [None if r is None else 100 * r for r in rates], marker="o", markersize=3, label=label)
+        axes.set_ylabel("% of conversations with a user message")
+        axes.set_ylim(0, 100)
+        axes.legend()
+        axes.figure.autofmt_xdate()
+
+    def latency(axes: Any) -> None:
+        for (provider, model), per_day in sorted(data.latency_daily.items()):
+            days, name = sorted(per_day), f"{provider} {model}"
+            line = axes.plot(days, [per_day[d][0] for d in days], marker="o", markersize=3, label=f"{name} p50")
+            p95 = [per_day[d][1] for d in days]
+            axes.plot(days, p95, linestyle="--", color=line[0].get_color(), label=f"{name} p95")
+        axes.set_ylabel("latency (ms)")
+        axes.legend(fontsize="small", ncols=2)
+        axes.figure.autofmt_xdate()
+
+    def audience(axes: Any) -> None:
+        countries = sorted({c or "unknown" for _, c, _, _ in data.audience})
+        devices = sorted({d or "unknown" for _, _, d, _ in data.audience})
+        bottom = [0] * len(countries)
+        for device in devices:
+            counts = [
+                sum(n for _, c, d, n in data.audience if (c or "unknown") == country and (d or "unknown") == device)
+                for country in countries
+            ]
+            axes.bar(countries, counts, bottom=bottom, label=device)
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        axes.set_ylabel("conversations")
+        axes.legend()
+
     draw("Daily messages per provider", daily)
     draw("Distribution of response times", responses)
     draw("Distribution of conversation lengths", lengths)
     draw("Activity by hour of day", hours)
+    if data.outcome_trend:
+        draw("Containment and handoff per day", outcomes)
+    if data.latency_daily:
+        draw("Model latency per day (p50 solid, p95 dashed)", latency)
+    if data.audience:
+        draw("Conversations by country and device", audience)
     return drawn
 
 

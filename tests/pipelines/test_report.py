@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,18 @@ from pipelines.runner import Target
 from simulator import Corpus, Simulator
 from tests import reference
 from tests.pipelines.test_analytics import load_all, truth_records
+from tests.pipelines.test_bot_analytics import truth as chatbot_truth
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+HEIGHT = 6000  # tall enough for the whole report, the chatbot charts at its end included
+
+
+CHATBOT_TRUTH: dict[str, Any] = {}  # the loaded corpus' chatbot ground truth (records, conversations)
+NEW_CHARTS = (
+    "Containment and handoff per day",
+    "Model latency per day (p50 solid, p95 dashed)",
+    "Conversations by country and device",
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +39,7 @@ def loaded() -> Iterator[tuple[Path, dict[str, list[float]]]]:
     with Simulator(Corpus(seed=51, size=1_500)) as sim:
         load_all(sim, Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "w.duckdb")))
         records, _ = truth_records(sim)
+        CHATBOT_TRUTH["records"], CHATBOT_TRUTH["conversations"] = chatbot_truth(sim)
     truth: dict[str, list[float]] = {}
     for (provider, _, _), seconds in reference.response_times(records).items():
         truth.setdefault(provider, []).append(seconds)
@@ -65,12 +77,17 @@ def test_html_report_is_self_contained(
     path = tmp_path / "out" / "report.html"
     assert report(root, monkeypatch, "--html", str(path)) == 0
     page = path.read_text(encoding="utf-8")
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 7
     for title in (
         "Daily messages per provider",
         "Distribution of response times",
         "Distribution of conversation lengths",
         "Activity by hour of day",
+        *NEW_CHARTS,
+        "chatbot KPIs per bot",
+        "top knowledge-base documents",
+        "model latency (ms)",
+        "audience by country and device",
     ):
         assert title in page
     assert "<script" not in page and "<link" not in page and "@import" not in page
@@ -108,17 +125,22 @@ def test_a_headless_browser_renders_the_charts(
         "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
         "--hide-scrollbars",
-        "--window-size=1100,2600",
+        f"--window-size=1100,{HEIGHT}",
         f"--screenshot={shot}",
         page.as_uri(),
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     pixels = image.imread(str(shot))[:, :, :3]
-    assert pixels.shape[:2] == (2600, 1100)
+    assert pixels.shape[:2] == (HEIGHT, 1100)
     ink = (pixels.max(axis=2) < 0.9).mean()
-    colour = ((pixels.max(axis=2) - pixels.min(axis=2)) > 0.3).mean()
+    colour = (pixels.max(axis=2) - pixels.min(axis=2)) > 0.3
     assert ink > 0.02, "text and axes are drawn"
-    assert colour > 0.01, "the coloured series of the charts are drawn"
+    assert colour.mean() > 0.01, "the coloured series of the charts are drawn"
+    # the chatbot charts come last: their coloured series fill the bottom of the page
+    rows_with_colour = colour.any(axis=1).nonzero()[0]
+    assert rows_with_colour.max() > HEIGHT * 0.6, "the last charts are drawn, not blank"
+    bottom = colour[int(HEIGHT * 0.55) :]
+    assert bottom.mean() > 0.004, "the chatbot charts' series are drawn"
 
 
 def test_first_seen_times_give_no_response_percentiles(
@@ -146,3 +168,28 @@ def test_html_report_states_its_coverage_defines_columns_and_clips_outliers(
     assert "<dt>unanswered</dt><dd>share of conversations whose last message is the user&#x27;s</dd>" in page
     ceiling = percentiles([v for values in truth.values() for v in values])[99]
     assert f"clipped at p99: the last bar holds {ceiling:.0f} s and over" in page
+
+
+def test_terminal_shows_chatbot_kpis_from_ground_truth(
+    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = loaded
+    assert report(root, monkeypatch) == 0
+    out = capsys.readouterr().out
+    for title in ("chatbot KPIs per bot", "top knowledge-base documents", "model latency", "audience by country"):
+        assert title in out
+    records, conversations = CHATBOT_TRUTH["records"], CHATBOT_TRUTH["conversations"]
+    metrics = reference.conversation_metrics(records)
+    asked: dict[str, list[bool]] = {}
+    for key, outcome in reference.conversation_outcomes(records, conversations).items():
+        if key[0] == "chatnode" and metrics[key]["user_messages"] > 0:
+            asked.setdefault(outcome["bot_id"], []).append(bool(outcome["contained"]))
+    kpis = out[out.index("chatbot KPIs per bot") : out.index("top knowledge-base documents")].splitlines()
+    for bot, contained in asked.items():
+        line = next(line for line in kpis if line.startswith("│ chatnode ") and bot[:8] in line)
+        assert f"{sum(contained) / len(contained):.1%}" in line, line
+    example = next(line for line in kpis if line.startswith("│ example_ai "))
+    assert example.count("—") >= 2, "no handoff signal: containment and handoff shown as —, not 0%"
+    latencies = sorted(m.latency_ms for m in records if m.model == "gpt-4o-mini" and m.latency_ms is not None)
+    line = next(line for line in out.splitlines() if "gpt-4o-mini" in line)
+    assert f"{len(latencies):,}" in line and str(latencies[-(-95 * len(latencies) // 100) - 1]) in line, line
