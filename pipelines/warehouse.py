@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import dlt
 
-from sources.common.canonical import CONVERSATIONS, MESSAGES
+from sources.common.canonical import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES
 
 
 def row_counts(pipeline: dlt.Pipeline) -> dict[tuple[str, str], int]:
@@ -20,7 +20,7 @@ def row_counts(pipeline: dlt.Pipeline) -> dict[tuple[str, str], int]:
     """
     counts: dict[tuple[str, str], int] = {}
     with pipeline.sql_client() as client:
-        for table in (CONVERSATIONS, MESSAGES):
+        for table in (CONVERSATIONS, MESSAGES, KNOWLEDGE_CITATIONS):
             if not client.has_dataset():
                 return counts
             qualified = client.make_qualified_table_name(table)

@@ -172,15 +172,21 @@ def test_forget_erases_an_end_user_and_no_later_run_or_backfill_brings_them_back
     user = next(c.user_id for c in truth.conversations if c.user_id)
     theirs = {c.conversation_id for c in truth.conversations if c.user_id == user}
     their_messages = sum(1 for m in truth.messages if m.conversation_id in theirs)
+    their_citations = sum(len(m.knowledge_ids) for m in truth.messages if m.conversation_id in theirs)
+    assert their_citations, "the end user's answers cite the knowledge base: those rows go too"
     assert main(["forget", "--provider", "owlbot", "--user-id", user]) == 0
     said = capsys.readouterr().out
-    assert f"owlbot: erased that end user: {their_messages} messages, {len(theirs)} conversations" in said
+    erased = f"{their_messages} messages, {their_citations} knowledge_citations, {len(theirs)} conversations"
+    assert f"owlbot: erased that end user: {erased}" in said
     assert user not in said
     sim.advance(timedelta(days=2))
     assert main(["run", "--provider", "owlbot"]) == 0
     assert main(["backfill", "--provider", "owlbot", "--since", "2026-02-01"]) == 0
     in_warehouse = "SELECT COUNT(*) FROM chat_history.conversations WHERE provider = 'owlbot' AND user_id = ?"
     assert count_rows(warehouse, in_warehouse, user) == 0
+    marks = ", ".join("?" for _ in theirs)
+    cited = f"SELECT COUNT(*) FROM chat_history.knowledge_citations WHERE conversation_id IN ({marks})"
+    assert count_rows(warehouse, cited, *theirs) == 0, "no citation of theirs comes back either"
     others = {c.conversation_id for c in sim.truth("owlbot").conversations if c.user_id != user}
     loaded = count_rows(warehouse, "SELECT COUNT(*) FROM chat_history.conversations WHERE provider = 'owlbot'")
     assert loaded == len(others), "everyone else still loads"

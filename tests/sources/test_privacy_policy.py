@@ -1,4 +1,4 @@
-"""PrivacyPolicy.record: copy on write, and the input never modified."""
+"""PrivacyPolicy: copy on write, the input never modified, and the analytics columns under the policy."""
 
 from __future__ import annotations
 
@@ -38,3 +38,24 @@ def test_changes_go_to_a_copy_at_any_depth() -> None:
     assert result["visits"][0] == {"geo": {"country": "FR"}}
     assert result["visits"][1] is record["visits"][1], "an unchanged part is shared, not copied"
     assert list(result) == ["id", "lead", "visits"], "key order kept"
+
+
+def test_country_and_device_type_follow_the_geo_and_user_agent_treatment() -> None:
+    row = {"provider": "owlbot", "conversation_id": "s", "country": "FR", "device_type": "mobile", "raw": {}}
+    coarse = PrivacyPolicy(ACTIONS, b"k" * 32).apply("conversations", dict(row))
+    assert (coarse["country"], coarse["device_type"]) == ("FR", "mobile"), "already coarse: kept"
+    strict = PrivacyPolicy({**ACTIONS, "geo": "drop", "user_agent": "hash"}, b"k" * 32)
+    treated = strict.apply("conversations", dict(row))
+    assert treated["country"] is None
+    assert treated["device_type"] == strict.hash("mobile")
+
+
+def test_device_types_from_user_agents() -> None:
+    from sources.common.privacy import device_type
+
+    assert device_type("Mozilla/5.0 (iPhone; CPU iPhone OS 16_3 like Mac OS X) AppleWebKit/605.1.15") == "mobile"
+    assert device_type("Mozilla/5.0 (iPad; CPU OS 16_3 like Mac OS X) AppleWebKit/605.1.15") == "tablet"
+    assert device_type("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0") == "desktop"
+    assert device_type("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)") == "bot"
+    assert device_type("curl/8.0") == "other"
+    assert device_type(None) is None and device_type("") is None
