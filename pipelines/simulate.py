@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from datetime import datetime, timedelta
 
@@ -17,8 +18,10 @@ EXIT_OK = 0
 
 def ready_to_paste(sim: Simulator) -> list[str]:
     """``export`` lines that point every provider at ``sim`` (example-ai and Feedloop with their ids,
-    ChatNode with its bots; OwlBot finds its bots itself)."""
-    return [f"export {key}={shlex.quote(value)}" for key, value in simulator_environment(sim).items()]
+    ChatNode with its bots; OwlBot finds its bots itself, and a comment names them for Dagster's shards)."""
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in simulator_environment(sim).items()]
+    owlbot_bots = shlex.quote(json.dumps([bot.bot_id for bot in sim.corpus.bots["owlbot"]]))
+    return [*lines, f"# to shard OwlBot by bot under Dagster: export SOURCES__OWLBOT__CHATBOT_IDS={owlbot_bots}"]
 
 
 # The virtual clock starts here whatever the length of the history, so a long history does not
