@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -18,7 +19,15 @@ import pytest
 pytest.importorskip("dagster")
 pytest.importorskip("dagster_dlt")
 
-from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster import (
+    BackfillPolicy,
+    Backoff,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    Jitter,
+    RetryPolicy,
+)
 
 from pipelines.dagster_assets import (
     BACKFILL_JOB,
@@ -120,6 +129,18 @@ def test_definitions_group_by_provider_and_pool_duckdb_writers(
     assert pools == {DUCKDB_POOL}
     schedule = defs.resolve_schedule_def(f"{INCREMENTAL_JOB}_schedule")
     assert schedule.cron_schedule == "*/15 * * * *" and schedule.job_name == INCREMENTAL_JOB
+    for job in (INCREMENTAL_JOB, BACKFILL_JOB):  # retries are Dagster's, not a loop of ours
+        assert defs.resolve_job_def(job).op_retry_policy == RetryPolicy(
+            max_retries=0, delay=0.1, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+        )
+    for shard in shards:
+        assert defs.get_assets_def(shard_key(shard, by_day=True)).backfill_policy == BackfillPolicy.single_run()
+    monkeypatch.setenv("CHATSYNC__ORCHESTRATION__SCHEDULE", "0 * * * *")
+    monkeypatch.setenv("CHATSYNC__ORCHESTRATION__RETRIES", "5")
+    configured = build_definitions()
+    assert configured.resolve_schedule_def(f"{INCREMENTAL_JOB}_schedule").cron_schedule == "0 * * * *"
+    policy = configured.resolve_job_def(INCREMENTAL_JOB).op_retry_policy
+    assert policy is not None and (policy.max_retries, policy.delay) == (5, 60.0)
     postgres = definitions("postgres")  # parallel writers: no pool
     assert {postgres.get_assets_def(shard_key(s)).op.pool for s in shards} == {None}
 
@@ -305,3 +326,46 @@ def test_dagster_validates_the_definitions_module(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All code locations passed validation" in done.stderr + done.stdout
     assert sim.settings.api_keys["owlbot"] not in done.stderr + done.stdout
+
+
+def test_a_shard_whose_lock_is_held_fails_with_the_holder_and_may_be_retried(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pipelines.locking import file_lock
+    from pipelines.workspace import lock_dir
+
+    configure(sim, monkeypatch, tmp_path / "w.duckdb")
+    defs = build_definitions(OrchestrationSettings(Target().resolved(), retries=1, retry_delay_seconds=0.1))
+    shard = next(s for s in plan_shards() if s.provider == "feedloop")
+    target = shard.target(Target().resolved())
+    lock_path = lock_dir(target.pipelines_dir) / f"{shard.pipeline_name}.lock"
+    with file_lock(lock_path, "a run started elsewhere"), DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(INCREMENTAL_JOB).execute_in_process(
+            instance=instance, asset_selection=[shard_key(shard)], raise_on_error=False
+        )
+    assert not result.success
+    failure = result.failure_data_for_node(shard.key)
+    assert failure is not None and failure.user_failure_data is not None
+    description = failure.user_failure_data.description or ""
+    assert description.startswith(f"another chatsync run holds the lock of pipeline '{shard.pipeline_name}'")
+    assert f"pid {os.getpid()}" in description
+    retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retried) == 1, "the RetryPolicy retried it once"
+
+
+def test_a_configuration_error_is_not_retried(sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    configure(sim, monkeypatch, tmp_path / "w.duckdb")
+    monkeypatch.setenv("SOURCES__CHATNODE__BASE_URL", "ftp://nowhere")
+    defs = build_definitions(OrchestrationSettings(Target().resolved(), retries=2, retry_delay_seconds=0.1))
+    shard = next(s for s in plan_shards() if s.provider == "chatnode")
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(INCREMENTAL_JOB).execute_in_process(
+            instance=instance, asset_selection=[shard_key(shard)], raise_on_error=False
+        )
+    failure = result.failure_data_for_node(shard.key)
+    assert failure is not None and failure.user_failure_data is not None
+    assert failure.user_failure_data.description == (
+        "chatnode: base_url 'ftp://nowhere' is not an http(s) URL; set [sources.chatnode] base_url in "
+        ".dlt/config.toml, or SOURCES__CHATNODE__BASE_URL (chatsync exit status 2)"
+    )
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
