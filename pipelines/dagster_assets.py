@@ -207,7 +207,8 @@ def fail_unless_ok(report: RunReport) -> None:
     """Raises a Dagster ``Failure`` carrying the run's one-line causes unless it exited 0.
 
     Raises:
-        Failure: Retried by the job's ``RetryPolicy`` unless the configuration is at fault.
+        Failure: Retried by the job's ``RetryPolicy`` unless the configuration is at fault or the
+            run was stopped by a signal (someone terminated it: it must not start again by itself).
     """
     code = report.exit_code()
     if code is ExitCode.OK:
@@ -224,7 +225,7 @@ def fail_unless_ok(report: RunReport) -> None:
     raise Failure(
         description=f"{description} (chatsync exit status {int(code)})",
         metadata={"exit_status": int(code)},
-        allow_retries=code is not ExitCode.USAGE,
+        allow_retries=code not in (ExitCode.USAGE, ExitCode.SIGINT, ExitCode.SIGTERM),
     )
 
 
