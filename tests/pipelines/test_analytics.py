@@ -147,6 +147,9 @@ def truth_records(sim: Simulator) -> tuple[list[Msg], dict[tuple[str, str], str 
                     m.created_at,
                     sequence,
                     m.sender_id,
+                    model=m.model,
+                    latency_ms=m.latency_ms,
+                    knowledge_ids=m.knowledge_ids,
                 )
             )
         users |= {(provider, c.conversation_id): c.user_id for c in truth.conversations}

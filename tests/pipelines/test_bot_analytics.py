@@ -24,7 +24,7 @@ from sources.common.canonical import (
     message_row,
 )
 from tests import reference
-from tests.pipelines.test_analytics import PROVIDERS, load_all, view
+from tests.pipelines.test_analytics import PROVIDERS, load_all, truth_records, view
 from tests.reference import Conv, Msg
 from tests.utils import make_pipeline, run_source, utc
 
@@ -313,28 +313,13 @@ def test_views_exist_before_any_provider_sends_citations(tmp_path: Path) -> None
 
 
 def truth(sim: Simulator) -> tuple[list[Msg], dict[tuple[str, str], Conv]]:
-    records, conversations = [], {}
-    for provider in PROVIDERS:
-        found = sim.truth(provider)
-        for m in found.messages:
-            sequence = int(m.message_id) if provider == "owlbot" else None if provider == "example_ai" else m.position
-            records.append(
-                Msg(
-                    provider,
-                    m.bot_id if provider != "example_ai" else "default",
-                    m.conversation_id,
-                    str(m.message_id),
-                    m.role,
-                    m.created_at,
-                    sequence,
-                    m.sender_id,
-                    model=m.model,
-                    latency_ms=m.latency_ms,
-                    knowledge_ids=m.knowledge_ids,
-                )
-            )
-        for c in found.conversations:
-            conversations[(provider, c.conversation_id)] = Conv(c.user_id, c.handed_off, c.country, c.device_type)
+    """The ground truth's messages (as ``truth_records``) and the conversations' signals."""
+    records, _ = truth_records(sim)
+    conversations = {
+        (provider, c.conversation_id): Conv(c.user_id, c.handed_off, c.country, c.device_type)
+        for provider in PROVIDERS
+        for c in sim.truth(provider).conversations
+    }
     return records, conversations
 
 
