@@ -510,7 +510,28 @@ td{text-align:right}td.text{text-align:left}h2::first-letter{text-transform:uppe
 figure{margin:1rem 0}svg{max-width:100%;height:auto}
 dl.meanings{font-size:.85rem;color:#555;display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem}
 dl.meanings dt{font-weight:600}dl.meanings dd{margin:0}
+.strip{display:flex;flex-wrap:wrap;gap:.8rem;margin-bottom:1.5rem}
+.kpi{border:1px solid #ddd;border-radius:6px;padding:.5rem .8rem}.kpi h3{font-size:.85rem;margin:0 0 .4rem;color:#555}
+.tiles{display:flex;gap:1rem}.tiles div{display:flex;flex-direction:column}.tiles b{font-size:1.1rem}
+.tiles span{font-size:.75rem;color:#666}
 """
+
+
+def kpi_strip(data: ReportData) -> str:
+    """One card per bot with its five KPIs, at the top of the HTML report (— where not sent)."""
+    cards = []
+    for k in data.bot_kpis:
+        figures = (
+            ("contained", _share(k.containment)),
+            ("handed off", _share(k.handoff)),
+            ("unanswered", _share(k.unanswered)),
+            ("first reply", "—" if k.median_first_response is None else f"{k.median_first_response:.1f} s"),
+            ("returning users", f"{k.returning_users:,} of {k.users:,}" if k.users else "—"),
+        )
+        tiles = "".join(f"<div><b>{html.escape(v)}</b><span>{html.escape(n)}</span></div>" for n, v in figures)
+        name = html.escape(f"{k.provider} · {k.bot_id or '—'}")
+        cards.append(f'<section class="kpi"><h3>{name}</h3><div class="tiles">{tiles}</div></section>')
+    return f'<h2>chatbot KPIs</h2><div class="strip">{"".join(cards)}</div>' if cards else ""
 
 
 def render_html(data: ReportData, dataset: str, generated_at: datetime) -> str:
@@ -518,6 +539,7 @@ def render_html(data: ReportData, dataset: str, generated_at: datetime) -> str:
     parts = [
         f"<h1>chatsync report</h1><p>Dataset <code>{html.escape(dataset)}</code>, "
         f"generated {generated_at:%Y-%m-%d %H:%M} UTC. {html.escape(data.coverage())}</p>",
+        kpi_strip(data),
         *(_html_table(section) for section in sections(data)),
         *(f"<figure>{svg}</figure>" for svg in charts(data).values()),
     ]

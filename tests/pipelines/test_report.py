@@ -95,6 +95,8 @@ def test_html_report_is_self_contained(
     assert fetched == [], "nothing is fetched: the file opens offline"
     cuts = percentiles(truth["owlbot"])
     assert f"<td>{cuts[50]:.1f}</td>" in page
+    bots = {(m.provider, m.bot_id) for m in CHATBOT_TRUTH["records"]}
+    assert page.count('<section class="kpi">') == len(bots), "one KPI card per bot"
 
 
 def test_report_before_any_load_is_a_usage_error(
