@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean reliability bench bench-1m dagster
+.PHONY: install demo test lint clean reliability bench bench-1m dagster test-airflow
 
 install: $(STAMP)
 
@@ -22,12 +22,23 @@ demo: install
 test: install
 	$(BIN)/pytest
 
+# The Airflow DAG in an environment of its own (.venv-airflow): Airflow beside dlt slows every dlt start.
+AIRFLOW_VENV := .venv-airflow
+$(AIRFLOW_VENV)/.install-stamp: pyproject.toml
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -e ".[dev,airflow]"
+	touch $@
+
+test-airflow: $(AIRFLOW_VENV)/.install-stamp
+	$(AIRFLOW_VENV)/bin/pytest tests/pipelines/test_airflow.py
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy sources pipelines
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .venv-airflow demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
 
 # Dagster's UI and daemon on chatsync's assets, with the settings in .dlt/ (README, "Orchestration").
 # Runs, logs and schedule state stay in .dagster/ (git-ignored but for its dagster.yaml).

@@ -41,11 +41,18 @@ from dlt.extract.source import DltSource
 from sources.common.errors import ConfigurationError
 
 from .analytics import VIEWS, refresh_views
-from .destinations import SUPPORTED
 from .locking import RunLocked
 from .registry import PROVIDERS
 from .runner import DATASET_NAME, PIPELINE_NAME, ExitCode, RunReport, Target, build_pipeline, execute, scrub
-from .shards import ID_SETTINGS, Shard, plan_shards
+from .shards import (
+    DEFAULT_SCHEDULE,
+    ID_SETTINGS,
+    Shard,
+    orchestration_schedule,
+    orchestration_target,
+    plan_shards,
+    setting,
+)
 
 INCREMENTAL_JOB: Final = "chatsync_incremental_job"
 BACKFILL_JOB: Final = "chatsync_backfill_job"
@@ -60,7 +67,7 @@ class OrchestrationSettings:
     """``[chatsync.orchestration]``: where shards load, when, and how failures are retried."""
 
     target: Target
-    schedule: str = "*/15 * * * *"
+    schedule: str = DEFAULT_SCHEDULE
     schedule_running: bool = True
     backfill_start: str = "2025-01-01"
     retries: int = 3
@@ -74,20 +81,10 @@ class OrchestrationSettings:
             ConfigurationError: A setting cannot be used.
         """
 
-        def setting(name: str, default: Any) -> Any:
-            value: Any = dlt.config.get(f"chatsync.orchestration.{name}")
-            return default if value is None else value
-
-        destination = str(setting("destination", "duckdb"))
-        if destination not in SUPPORTED:
-            raise ConfigurationError(
-                f"chatsync.orchestration.destination {destination!r} is not one of {', '.join(SUPPORTED)}"
-            )
-        target = Target(destination=destination, dataset=str(setting("dataset", DATASET_NAME))).resolved()
         try:
             return cls(
-                target=target,
-                schedule=str(setting("schedule", cls.schedule)),
+                target=orchestration_target(),
+                schedule=orchestration_schedule(),
                 schedule_running=_as_bool(setting("schedule_running", cls.schedule_running)),
                 backfill_start=date.fromisoformat(str(setting("backfill_start", cls.backfill_start))).isoformat(),
                 retries=int(setting("retries", cls.retries)),

@@ -30,8 +30,9 @@ import dlt
 from sources.common.errors import ConfigurationError
 from sources.common.settings import id_list
 
+from .destinations import SUPPORTED
 from .registry import PROVIDERS, configured_providers
-from .runner import PIPELINE_NAME, Target
+from .runner import DATASET_NAME, PIPELINE_NAME, Target
 
 # The setting each provider's ids are passed in.
 ID_SETTINGS: Final = {
@@ -44,6 +45,32 @@ PER_BOT: Final = frozenset({"owlbot", "chatnode"})
 # OwlBot without chatbot_ids reads every bot of the account, which only the API can list.
 ALL_BOTS: Final = "all_bots"
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_]")
+DEFAULT_SCHEDULE: Final = "*/15 * * * *"
+
+
+def setting(name: str, default: Any) -> Any:
+    """``[chatsync.orchestration] <name>`` from dlt config, else ``default``."""
+    value: Any = dlt.config.get(f"chatsync.orchestration.{name}")
+    return default if value is None else value
+
+
+def orchestration_target() -> Target:
+    """Where an orchestrator's shards load: ``destination`` and ``dataset`` of ``[chatsync.orchestration]``.
+
+    Raises:
+        ConfigurationError: The destination is not one chatsync supports.
+    """
+    destination = str(setting("destination", "duckdb"))
+    if destination not in SUPPORTED:
+        raise ConfigurationError(
+            f"chatsync.orchestration.destination {destination!r} is not one of {', '.join(SUPPORTED)}"
+        )
+    return Target(destination=destination, dataset=str(setting("dataset", DATASET_NAME))).resolved()
+
+
+def orchestration_schedule() -> str:
+    """The incremental schedule, a cron expression in UTC (``[chatsync.orchestration] schedule``)."""
+    return str(setting("schedule", DEFAULT_SCHEDULE))
 
 
 @dataclass(frozen=True)

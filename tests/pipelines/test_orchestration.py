@@ -38,25 +38,10 @@ from pipelines.dagster_assets import (
     build_definitions,
     shard_key,
 )
-from pipelines.demo import simulator_environment
 from pipelines.runner import Target
 from pipelines.shards import Shard, plan_shards
 from simulator import Corpus, Simulator, SimulatorSettings
-
-PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
-MessageCounts = Counter[tuple[str, str]]
-CONFIGURED: dict[str, set[str]] = {}  # the conversation ids configure() named, per provider that needs them
-
-
-def configure(sim: Simulator, monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> None:
-    """Every provider on the simulator; OwlBot bots named so that it shards by bot; two conversation sets."""
-    for key, value in simulator_environment(sim).items():
-        monkeypatch.setenv(key, value)
-    CONFIGURED.clear()
-    CONFIGURED.update({p: set(sim.corpus.conversation_ids(p)) for p in ("example_ai", "feedloop")})
-    monkeypatch.setenv("SOURCES__OWLBOT__CHATBOT_IDS", json.dumps([b.bot_id for b in sim.corpus.bots["owlbot"]]))
-    monkeypatch.setenv("CHATSYNC__ORCHESTRATION__CONVERSATION_SHARDS", "2")
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+from tests.pipelines.orchestrated import configure, truth_counts, warehouse_counts
 
 
 def definitions(destination: str = "duckdb") -> Definitions:
@@ -66,26 +51,6 @@ def definitions(destination: str = "duckdb") -> Definitions:
 
 def run_job(defs: Definitions, name: str, instance: DagsterInstance, **kwargs: Any) -> ExecuteInProcessResult:
     return defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
-
-
-def warehouse_counts(warehouse: Path) -> MessageCounts:
-    """Messages per ``(provider, conversation)`` in the warehouse."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute("SELECT provider, conversation_id, COUNT(*) FROM chat_history.messages GROUP BY 1, 2")
-        return Counter({(p, c): n for p, c, n in rows.fetchall()})
-
-
-def truth_counts(sim: Simulator, providers: tuple[str, ...] = PROVIDERS) -> MessageCounts:
-    """Messages per ``(provider, conversation)`` the APIs serve now, of the configured conversations.
-
-    example-ai and Feedloop cannot list conversations: those started after ``configure`` are not configured.
-    """
-    return Counter(
-        (p, m.conversation_id)
-        for p in providers
-        for m in sim.truth(p).messages
-        if p not in CONFIGURED or m.conversation_id in CONFIGURED[p]
-    )
 
 
 def shard_state(shard: Shard) -> dict[str, Any]:
