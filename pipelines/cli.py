@@ -41,6 +41,7 @@ from .locking import RunLocked
 from .registry import PROVIDERS, configured_providers, register_configured_secrets, unconfigured_providers
 from .runner import (
     DATASET_NAME,
+    PIPELINE_NAME,
     ExitCode,
     RunReport,
     Target,
@@ -151,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--conversation", help="only this conversation (a session or lead id)")
     reset.add_argument("--drop-data", action="store_true", help="also delete exactly those rows from the warehouse")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.add_argument(
+        "--pipeline",
+        default=PIPELINE_NAME,
+        help=f"whose state (default {PIPELINE_NAME}; a shard's: {PIPELINE_NAME}__<provider>__<shard>)",
+    )
     _add_target_options(reset)
 
     forget = _command(commands, "forget", "erase one end user (or conversation); later runs never load it")
@@ -247,7 +253,12 @@ def _reset(args: argparse.Namespace) -> int:
         if input(f"{action} of {what}? Other providers are not touched. [y/N] ").strip().lower() not in ("y", "yes"):
             stdout.print("reset: nothing done")
             return ExitCode.OK
-    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+    target = Target(
+        destination=args.destination,
+        dataset=args.dataset,
+        pipelines_dir=args.pipelines_dir,
+        pipeline_name=args.pipeline,
+    )
     with locked_pipeline(target) as pipeline:
         done = reset(pipeline, args.provider, args.conversation, args.drop_data)
     deleted = ", ".join(f"{count} {table}" for table, count in done.deleted.items())
@@ -279,16 +290,31 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(found, indent=1, default=str))
         return ExitCode.OK
     table = Table(title="chatsync status")
-    for column in ("provider", "last run", "outcome", "new / rewritten messages", "conversations", "messages",
-                   "oldest", "newest", "open sync errors"):
+    for column in (
+        "provider",
+        "last run",
+        "outcome",
+        "new / rewritten messages",
+        "conversations",
+        "messages",
+        "oldest",
+        "newest",
+        "open sync errors",
+    ):
         table.add_column(column)
     for provider, item in found.items():
         run = item.get("last_run") or {}
         loaded, new = run.get("rows_loaded", {}).get("messages", 0), run.get("rows_new", {}).get("messages", 0)
         table.add_row(
-            provider, run.get("finished_at", "never"), run.get("status", "-"), f"{new} / {loaded - new}",
-            str(item.get("conversations", 0)), str(item.get("messages", 0)), str(item.get("oldest_message") or "-"),
-            str(item.get("newest_message") or "-"), str(item.get("open_sync_errors", 0)),
+            provider,
+            run.get("finished_at", "never"),
+            run.get("status", "-"),
+            f"{new} / {loaded - new}",
+            str(item.get("conversations", 0)),
+            str(item.get("messages", 0)),
+            str(item.get("oldest_message") or "-"),
+            str(item.get("newest_message") or "-"),
+            str(item.get("open_sync_errors", 0)),
         )
     stdout.print(table)
     return ExitCode.OK

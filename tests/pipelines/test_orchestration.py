@@ -334,3 +334,22 @@ def test_a_configuration_error_is_not_retried(sim: Simulator, monkeypatch: pytes
         ".dlt/config.toml, or SOURCES__CHATNODE__BASE_URL (chatsync exit status 2)"
     )
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+
+
+def test_reset_forgets_one_shards_state_and_the_next_run_reads_it_again(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pipelines.cli import main
+
+    warehouse = tmp_path / "w.duckdb"
+    configure(sim, monkeypatch, warehouse)
+    defs = definitions()
+    shards = [s for s in plan_shards() if s.provider == "example_ai"]
+    with DagsterInstance.ephemeral() as instance:
+        assert run_job(defs, INCREMENTAL_JOB, instance, asset_selection=[shard_key(s) for s in shards]).success
+        assert all(cursors(shard_state(s)) for s in shards)
+        reset_one = ["reset", "--provider", "example_ai", "--pipeline", shards[0].pipeline_name, "--yes"]
+        assert main(reset_one) == 0
+        assert cursors(shard_state(shards[0])) == {} and cursors(shard_state(shards[1])), "the other shard keeps its"
+        assert run_job(defs, INCREMENTAL_JOB, instance, asset_selection=[shard_key(shards[0])]).success
+    assert warehouse_counts(warehouse) == truth_counts(sim, ("example_ai",)), "re-read, merged: no duplicate"
