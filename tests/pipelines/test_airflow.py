@@ -16,6 +16,9 @@ import pytest
 
 pytest.importorskip("airflow")
 
+import duckdb
+
+from pipelines.analytics import VIEWS
 from simulator import Simulator
 from tests.pipelines.orchestrated import configure, truth_counts, warehouse_counts
 
@@ -53,6 +56,9 @@ def test_the_dag_loads_every_shard_exactly_and_then_what_is_new(
     assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
     assert "state=success" in first.stdout + first.stderr
     assert warehouse_counts(warehouse) == truth_counts(sim)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert set(VIEWS) <= views, "the views exist after the load"
 
     sim.advance(timedelta(days=1))
     second = airflow("dags", "test", "chatsync")
