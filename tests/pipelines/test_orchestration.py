@@ -179,10 +179,7 @@ def _materialize_concurrently(defs: Definitions, shards: list[Shard], instance: 
     results: list[Any] = [None] * len(shards)
 
     def materialize(index: int) -> None:
-        job = defs.resolve_job_def(INCREMENTAL_JOB)
-        results[index] = job.execute_in_process(
-            instance=instance, asset_selection=[shard_key(shards[index])], raise_on_error=False
-        )
+        results[index] = run_job(defs, INCREMENTAL_JOB, instance, asset_selection=[shard_key(shards[index])])
 
     threads = [threading.Thread(target=materialize, args=(i,)) for i in range(len(shards))]
     for thread in threads:
@@ -305,9 +302,7 @@ def test_a_shard_whose_lock_is_held_fails_with_the_holder_and_may_be_retried(
     target = shard.target(Target().resolved())
     lock_path = lock_dir(target.pipelines_dir) / f"{shard.pipeline_name}.lock"
     with file_lock(lock_path, "a run started elsewhere"), DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(INCREMENTAL_JOB).execute_in_process(
-            instance=instance, asset_selection=[shard_key(shard)], raise_on_error=False
-        )
+        result = run_job(defs, INCREMENTAL_JOB, instance, asset_selection=[shard_key(shard)])
     assert not result.success
     failure = result.failure_data_for_node(shard.key)
     assert failure is not None and failure.user_failure_data is not None
@@ -324,9 +319,7 @@ def test_a_configuration_error_is_not_retried(sim: Simulator, monkeypatch: pytes
     defs = build_definitions(OrchestrationSettings(Target().resolved(), retries=2, retry_delay_seconds=0.1))
     shard = next(s for s in plan_shards() if s.provider == "chatnode")
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(INCREMENTAL_JOB).execute_in_process(
-            instance=instance, asset_selection=[shard_key(shard)], raise_on_error=False
-        )
+        result = run_job(defs, INCREMENTAL_JOB, instance, asset_selection=[shard_key(shard)])
     failure = result.failure_data_for_node(shard.key)
     assert failure is not None and failure.user_failure_data is not None
     assert failure.user_failure_data.description == (
