@@ -45,14 +45,17 @@ from .runner import (
     ExitCode,
     RunReport,
     Target,
-    build_pipeline,
     describe_failure,
+    describe_warehouse,
     execute,
     locked_pipeline,
     scrub,
 )
 from .status import record_runs
-from .workspace import keep_private
+from .workspace import keep_private, require_project
+
+# commands that bring their own configuration: the simulator, and the demo in its own folder
+OUTSIDE_A_PROJECT = frozenset({"simulate", "demo"})
 
 
 def _iso_date(value: str) -> date:
@@ -145,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = _command(commands, "status", "last run and warehouse contents per provider; no network")
     status.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    status.add_argument("--wide", action="store_true", help="every column (about 190 characters wide)")
     _add_target_options(status)
 
     reset = _command(commands, "reset", "forget one provider's (or conversation's) incremental state")
@@ -188,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_private()
     register_configured_secrets()
     try:
+        if args.command not in OUTSIDE_A_PROJECT:
+            require_project()
         if args.command == "simulate":
             from .simulate import serve
 
@@ -236,7 +242,7 @@ def _load(args: argparse.Namespace) -> int:
         )
     emit("run_start", f"{args.command}: {', '.join(providers)}", command=args.command, providers=providers)
     report = run_with_progress(target, providers, window, quiet=stdout.quiet)
-    record_runs(report, target.resolved().pipelines_dir)
+    record_runs(report, target)
     print_report(report, "chatsync backfill" if window else "chatsync run")
     emit("wrote", describe_target(target))
     return report.exit_code()
@@ -273,14 +279,19 @@ def _reset(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+STATUS_COLUMNS = ("provider", "last run", "outcome", "messages", "conversations", "newest message")
+WIDE_COLUMNS = (*STATUS_COLUMNS, "new / rewritten", "oldest message", "open sync errors")
+
+
 def _status(args: argparse.Namespace) -> int:
+    from rich import box
     from rich.table import Table
 
     from .status import collect
 
-    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir).resolved()
+    target = _target(args)
     try:
-        found = collect(build_pipeline(target), target.pipelines_dir)
+        found = collect(target)
     except ChatsyncError:
         raise
     except Exception as exc:  # e.g. DuckDB's file lock while a run writes: one line, not a traceback
@@ -289,35 +300,34 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, indent=1, default=str))
         return ExitCode.OK
-    table = Table(title="chatsync status")
-    for column in (
-        "provider",
-        "last run",
-        "outcome",
-        "new / rewritten messages",
-        "conversations",
-        "messages",
-        "oldest",
-        "newest",
-        "open sync errors",
-    ):
-        table.add_column(column)
+    columns = WIDE_COLUMNS if args.wide else STATUS_COLUMNS
+    table = Table(title=f"chatsync status · {describe_warehouse(target)}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("last run", "newest message", "oldest message"))
     for provider, item in found.items():
-        run = item.get("last_run") or {}
-        loaded, new = run.get("rows_loaded", {}).get("messages", 0), run.get("rows_new", {}).get("messages", 0)
-        table.add_row(
-            provider,
-            run.get("finished_at", "never"),
-            run.get("status", "-"),
-            f"{new} / {loaded - new}",
-            str(item.get("conversations", 0)),
-            str(item.get("messages", 0)),
-            str(item.get("oldest_message") or "-"),
-            str(item.get("newest_message") or "-"),
-            str(item.get("open_sync_errors", 0)),
-        )
+        table.add_row(*_status_cells(provider, item)[: len(columns)])
     stdout.print(table)
+    errors = {provider: item.get("open_sync_errors", 0) for provider, item in found.items()}
+    for provider, open_errors in errors.items():
+        if open_errors and not args.wide:
+            say_info(f"{provider}: {open_errors} conversation(s) with open sync errors (chatsync status --wide)")
     return ExitCode.OK
+
+
+def _status_cells(provider: str, item: dict[str, Any]) -> list[str]:
+    run = item.get("last_run") or {}
+    loaded, new = run.get("rows_loaded", {}).get("messages", 0), run.get("rows_new", {}).get("messages", 0)
+    return [
+        provider,
+        run.get("finished_at", "never"),
+        run.get("status", "-"),
+        str(item.get("messages", 0)),
+        str(item.get("conversations", 0)),
+        str(item.get("newest_message") or "-"),
+        f"{new} / {loaded - new}",
+        str(item.get("oldest_message") or "-"),
+        str(item.get("open_sync_errors", 0)),
+    ]
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -353,6 +363,10 @@ def _forget(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{count} {table}" for table, count in erasure.deleted.items())
     stdout.print(f"{args.provider}: erased that {who}: {counts} deleted; suppression recorded (keyed hashes only)")
     return ExitCode.OK
+
+
+def _target(args: argparse.Namespace) -> Target:
+    return Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
 
 
 def _report(args: argparse.Namespace) -> int:

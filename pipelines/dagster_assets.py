@@ -184,7 +184,7 @@ def run_shard(
         Failure: The run lock is held (retried) or the configuration is wrong (not retried).
     """
     window = f", backfill {backfill[0]} to {backfill[1]} (exclusive)" if backfill else ""
-    context.log.info(f"{shard.describe()}; pipeline {shard.pipeline_name}{window}")
+    context.log.info(f"{shard.describe()}; pipeline {shard.target(target).state_name}{window}")
     try:
         return execute(
             shard.target(target),
@@ -235,7 +235,7 @@ def outcome_metadata(report: RunReport, target: Target, shard: Shard) -> dict[st
         "conversations_skipped": MetadataValue.int(len(outcome.observer.skipped)),
         "requests": MetadataValue.int(outcome.observer.requests),
         "seconds": MetadataValue.float(round(outcome.seconds, 3)),
-        "dlt_pipeline": shard.pipeline_name,
+        "dlt_pipeline": shard.target(target).state_name,
         "destination": target.destination,
         "dataset": target.dataset,
     }

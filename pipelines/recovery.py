@@ -123,6 +123,41 @@ def rebuild_from_destination(pipeline: dlt.Pipeline) -> None:
     pipeline.sync_destination()
 
 
+STATE_TABLE: Final = "_dlt_pipeline_state"
+
+
+def committed_state_version(pipeline: dlt.Pipeline) -> int:
+    """The newest state version the warehouse holds for this pipeline (0: none)."""
+    from sources.common.ledger import query_table
+
+    sql = "SELECT MAX(version) FROM {table} WHERE pipeline_name = %s"
+    with pipeline.sql_client() as client:
+        rows = query_table(client, STATE_TABLE, sql, pipeline.pipeline_name) if client.has_dataset() else None
+    return int(rows[0][0] or 0) if rows else 0
+
+
+def discard_foreign_state(pipeline: dlt.Pipeline) -> bool:
+    """Replaces local cursors that the warehouse never committed by the warehouse's own state.
+
+    Every load commits the pipeline state with its rows, so once pending packages are loaded the
+    local state can only be ahead of the warehouse's if it was committed somewhere else: another
+    DuckDB file or database reached through the same pipeline name, or a dataset dropped by hand.
+    Those cursors would skip data this warehouse never received; the warehouse's state (none, for
+    a new one) is the truth for it, and a re-read merges without duplicates.
+
+    Args:
+        pipeline: The pipeline, with no pending packages.
+
+    Returns:
+        Whether the local state was replaced.
+    """
+    local = pipeline.state
+    if not local.get("sources") or local.get("_state_version", 0) <= committed_state_version(pipeline):
+        return False
+    rebuild_from_destination(pipeline)
+    return True
+
+
 def rows_by_table(job_infos: Iterable[Any]) -> Counter[str]:
     """Rows per table in a package's parquet jobs (other formats cannot be counted cheaply)."""
     import pyarrow.parquet as pq

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,7 +30,7 @@ from sources.common.settings import where_to_set
 from .analytics import refresh_views
 from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination, require_extra
 from .locking import RunLocked, advisory_lock, file_lock, schema_migration_lock
-from .recovery import rebuild_from_destination, repair_working_folders, rows_by_table
+from .recovery import discard_foreign_state, rebuild_from_destination, repair_working_folders, rows_by_table
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
 from .warehouse import row_counts
 from .workspace import (
@@ -59,9 +60,30 @@ class ExitCode(IntEnum):
     SIGTERM = 143
 
 
+def scoped_pipeline_name(base: str, destination: str, dataset: str) -> str:
+    """The dlt pipeline (state, cursors, lock) of ``base`` loading one destination and dataset.
+
+    dlt keeps one state per pipeline name: two warehouses loaded through one name would share
+    cursors, and the second would silently miss what the first already loaded. Each (destination,
+    dataset) pair therefore gets its own name; DuckDB's default dataset keeps the bare name, which
+    is what installations made before this rule use.
+
+    Args:
+        base: ``chat_history``, or a shard's ``chat_history__<provider>__<shard>``.
+        destination: ``duckdb``, ``postgres`` or ``bigquery``.
+        dataset: The dataset (schema) loaded.
+
+    Returns:
+        ``base``, or ``<base>__<destination>__<dataset>``.
+    """
+    if destination == "duckdb" and dataset == DATASET_NAME:
+        return base
+    return f"{base}__{destination}__{re.sub(r'[^A-Za-z0-9_]', '_', dataset)}"
+
+
 @dataclass(frozen=True)
 class Target:
-    """Where a run loads to."""
+    """Where a run loads to. ``pipeline_name`` is the base name; ``state_name`` the dlt pipeline."""
 
     destination: str = "duckdb"
     dataset: str = DATASET_NAME
@@ -69,6 +91,11 @@ class Target:
     pipelines_dir: str | None = None
     duckdb_path: str | None = None
     staging_layout: str | None = None  # the merge staging dataset; default dlt's "<dataset>_staging"
+
+    @property
+    def state_name(self) -> str:
+        """The dlt pipeline that holds this target's state: see ``scoped_pipeline_name``."""
+        return scoped_pipeline_name(self.pipeline_name, self.destination, self.dataset)
 
     def resolved(self) -> Target:
         """This target with project-local defaults made explicit and paths made absolute."""
@@ -172,11 +199,44 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
         Path(target.duckdb_path).chmod(0o600)  # a file made before chatsync kept files private
     configure_dlt_defaults()
     return dlt.pipeline(
-        pipeline_name=target.pipeline_name,
+        pipeline_name=target.state_name,
         destination=make_destination(target.destination, target.duckdb_path, target.staging_layout),
         dataset_name=target.dataset,
         pipelines_dir=target.pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
     )
+
+
+@contextmanager
+def reading_pipeline(target: Target) -> Iterator[dlt.Pipeline | None]:
+    """A pipeline that only reads the warehouse, and creates nothing in the project.
+
+    DuckDB is opened read-only (a reader that holds the file writable would block the next run),
+    and not at all when the file does not exist (None). dlt's working folder is a temporary one.
+
+    Args:
+        target: The warehouse to read.
+
+    Yields:
+        The pipeline, or None when there is no DuckDB file yet.
+    """
+    import tempfile
+
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    target = target.resolved()
+    require_extra(target.destination)
+    if target.destination == "duckdb" and not Path(str(target.duckdb_path)).is_file():
+        yield None
+        return
+    destination: Any = make_destination(target.destination, target.duckdb_path)
+    if target.destination == "duckdb":
+        credentials = DuckDbCredentials(str(target.duckdb_path))
+        credentials.read_only = True
+        destination = dlt.destinations.duckdb(credentials)
+    with tempfile.TemporaryDirectory(prefix="chatsync-read-") as scratch:
+        yield dlt.pipeline(
+            pipeline_name=target.state_name, destination=destination, dataset_name=target.dataset, pipelines_dir=scratch
+        )
 
 
 @contextmanager
@@ -193,8 +253,8 @@ def locked_pipeline(target: Target) -> Iterator[dlt.Pipeline]:
         RunLocked: Another run holds the lock.
     """
     target = target.resolved()
-    lock_path = lock_dir(target.pipelines_dir) / f"{target.pipeline_name}.lock"
-    with file_lock(lock_path, f"the lock of pipeline {target.pipeline_name!r} ({lock_path})"):
+    lock_path = lock_dir(target.pipelines_dir) / f"{target.state_name}.lock"
+    with file_lock(lock_path, f"the lock of pipeline {target.state_name!r} ({lock_path})"):
         pipeline = build_pipeline(target)
         with advisory_lock(pipeline):
             yield pipeline
@@ -266,7 +326,7 @@ def _prepare(
     key = hashing_key(target, on_repair)
     pipeline.sync_destination()
     try:
-        return key, finish_pending(pipeline)
+        recovered = finish_pending(pipeline)
     except PipelineStepFailed as exc:
         if exc.step != "normalize" or signals.was_signal_received():
             raise
@@ -276,6 +336,20 @@ def _prepare(
         if on_repair:
             on_repair(report.repairs)
         return key, {}
+    if discard_foreign_state(pipeline) and on_repair:
+        on_repair(
+            f"the local state of pipeline {pipeline.pipeline_name!r} was ahead of what {describe_warehouse(target)} "
+            "committed (another warehouse, or a dropped dataset): it now follows the warehouse's own state, "
+            "and what the warehouse lacks is read again"
+        )
+    return key, recovered
+
+
+def describe_warehouse(target: Target) -> str:
+    """``duckdb /path/file.duckdb, dataset X`` or ``postgres, dataset X`` (no credentials)."""
+    resolved = target.resolved()
+    where = f"duckdb {resolved.duckdb_path}" if resolved.destination == "duckdb" else resolved.destination
+    return f"{where}, dataset {resolved.dataset}"
 
 
 def hashing_key(target: Target, on_notice: Callable[[str], None] | None) -> bytes:

@@ -17,21 +17,23 @@ from sources.common.canonical import CONVERSATIONS, MESSAGES, SYNC_ERRORS
 from sources.common.ledger import query_table
 
 from .registry import PROVIDERS
-from .runner import RunReport
+from .runner import PIPELINE_NAME, RunReport, Target, reading_pipeline
 from .workspace import lock_dir
 
 RUNS_FILE = "last_runs.json"
 
 
-def runs_file(pipelines_dir: str | None) -> Path:
-    """Where the last run of each provider is recorded."""
-    return lock_dir(pipelines_dir).parent / RUNS_FILE
+def runs_file(target: Target) -> Path:
+    """Where the last run of each provider into ``target`` is recorded (one file per pipeline state)."""
+    target = target.resolved()
+    name = RUNS_FILE if target.state_name == PIPELINE_NAME else f"last_runs__{target.state_name}.json"
+    return lock_dir(target.pipelines_dir).parent / name
 
 
-def record_runs(report: RunReport, pipelines_dir: str | None) -> None:
-    """Merges this run's outcomes into ``last_runs.json`` (one entry per provider)."""
-    path = runs_file(pipelines_dir)
-    runs = read_runs(pipelines_dir)
+def record_runs(report: RunReport, target: Target) -> None:
+    """Merges this run's outcomes into the target's ``last_runs`` file (one entry per provider)."""
+    path = runs_file(target)
+    runs = read_runs(target)
     finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for provider, outcome in report.to_json().items():
         runs[provider] = {"finished_at": finished, **outcome}
@@ -39,10 +41,10 @@ def record_runs(report: RunReport, pipelines_dir: str | None) -> None:
     path.write_text(json.dumps(runs, indent=1, default=str), encoding="utf-8")
 
 
-def read_runs(pipelines_dir: str | None) -> dict[str, Any]:
-    """The recorded last runs, or nothing."""
+def read_runs(target: Target) -> dict[str, Any]:
+    """The recorded last runs into ``target``, or nothing."""
     try:
-        runs: dict[str, Any] = json.loads(runs_file(pipelines_dir).read_text(encoding="utf-8"))
+        runs: dict[str, Any] = json.loads(runs_file(target).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return runs
@@ -76,11 +78,21 @@ def warehouse_status(pipeline: dlt.Pipeline) -> dict[str, dict[str, Any]]:
 def _iso(value: Any) -> str | None:
     if value is None:
         return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return utc_stamp(value) if isinstance(value, datetime) else str(value)
 
 
-def collect(pipeline: dlt.Pipeline, pipelines_dir: str | None) -> dict[str, dict[str, Any]]:
-    """The status of every provider: its last run and what the warehouse holds."""
-    runs = read_runs(pipelines_dir)
-    held = warehouse_status(pipeline)
+def utc_stamp(moment: datetime) -> str:
+    """``2026-11-29T19:19:16Z``: the one timestamp format chatsync prints (naive means UTC)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def collect(target: Target) -> dict[str, dict[str, Any]]:
+    """The status of every provider: its last run into ``target`` and what that warehouse holds.
+
+    Reads only: DuckDB is opened read-only, and nothing is created where nothing exists.
+    """
+    runs = read_runs(target)
+    with reading_pipeline(target) as pipeline:
+        held = warehouse_status(pipeline) if pipeline is not None else {}
     return {provider: {"last_run": runs.get(provider), **held.get(provider, {})} for provider in PROVIDERS}

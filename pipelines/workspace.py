@@ -3,8 +3,12 @@
 dlt's default pipelines dir (``~/.dlt/pipelines``) belongs to the user account, and dlt resolves
 a relative DuckDB path against the directory where the pipeline was first created. Two checkouts
 would therefore share cursors and even a warehouse file. chatsync instead keeps pipeline state in
-``.chatsync/pipelines`` of the working directory and makes the DuckDB path absolute at start-up.
+``.chatsync/pipelines`` of the project and makes the DuckDB path absolute at start-up.
 ``--pipelines-dir`` and ``DLT_DATA_DIR`` still choose another place.
+
+The project is the folder holding ``.dlt/``: ``DLT_PROJECT_DIR`` when set (dlt reads its
+configuration there too), else the working directory. Commands refuse to run outside one, so that
+a run from the wrong folder never starts a second, empty state, warehouse and hashing key.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from typing import Final
 import dlt
 import pyarrow
 
+from sources.common.errors import ConfigurationError
+
 STATE_DIR: Final = ".chatsync"
+CONFIG_DIR: Final = ".dlt"
+PROJECT_ENV: Final = "DLT_PROJECT_DIR"
 PRIVATE_DIR_MODE: Final = 0o700
 PRIVATE_UMASK: Final = 0o077  # files 0600, folders 0700
 # dlt settings that keep loaded data from piling up in working folders and staging tables
@@ -43,6 +51,36 @@ def make_private(folder: Path) -> Path:
     return folder
 
 
+def project_dir() -> Path:
+    """The project folder: ``DLT_PROJECT_DIR`` when set, else the working directory."""
+    explicit = os.environ.get(PROJECT_ENV)
+    return Path(explicit).expanduser().resolve() if explicit else Path.cwd().resolve()
+
+
+def require_project() -> Path:
+    """The project folder, which must hold ``.dlt/``.
+
+    Returns:
+        The project folder.
+
+    Raises:
+        ConfigurationError: There is no ``.dlt/`` where chatsync looked (named in the message).
+    """
+    root = project_dir()
+    if (root / CONFIG_DIR).is_dir():
+        return root
+    where = f"{PROJECT_ENV} ({root})" if os.environ.get(PROJECT_ENV) else f"the working directory ({root})"
+    raise ConfigurationError(
+        f"not a chatsync project: no {CONFIG_DIR}/ folder in {where}; run chatsync from the project folder "
+        f"or set {PROJECT_ENV} to it"
+    )
+
+
+def state_dir() -> Path:
+    """``.chatsync`` of the project: pipeline state, locks, the hashing key, suppressions."""
+    return project_dir() / STATE_DIR
+
+
 def default_pipelines_dir(explicit: str | None) -> str | None:
     """The pipelines dir a run uses.
 
@@ -56,21 +94,21 @@ def default_pipelines_dir(explicit: str | None) -> str | None:
         return str(Path(explicit).resolve())
     if os.environ.get("DLT_DATA_DIR"):
         return None
-    return str(Path(STATE_DIR, "pipelines").resolve())
+    return str(state_dir() / "pipelines")
 
 
 def lock_dir(pipelines_dir: str | None) -> Path:
     """Where run locks live: beside the pipelines they protect."""
     if pipelines_dir:
         return Path(pipelines_dir)
-    return Path(os.environ["DLT_DATA_DIR"], "pipelines") if os.environ.get("DLT_DATA_DIR") else Path(STATE_DIR)
+    return Path(os.environ["DLT_DATA_DIR"], "pipelines") if os.environ.get("DLT_DATA_DIR") else state_dir()
 
 
 def absolute_duckdb_path(path: str) -> str:
-    """A DuckDB path made absolute from the working directory (``:memory:`` and URIs unchanged)."""
+    """A DuckDB path made absolute from the project folder (``:memory:`` and URIs unchanged)."""
     if path.startswith(":") or "://" in path:
         return path
-    return str(Path(path).expanduser().resolve())
+    return str((project_dir() / Path(path).expanduser()).resolve())
 
 
 def keep_private() -> None:
