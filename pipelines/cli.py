@@ -48,10 +48,13 @@ from .runner import (
     describe_failure,
     describe_warehouse,
     execute,
+    hashing_key,
     locked_pipeline,
     scrub,
 )
 from .status import record_runs
+from .suppressions import SuppressionList
+from .suppressions import enforce as enforce_suppressions
 from .workspace import keep_private, require_project
 
 # commands that bring their own configuration: the simulator, and the demo in its own folder
@@ -164,10 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(reset)
 
     forget = _command(commands, "forget", "erase one end user (or conversation); later runs never load it")
-    forget.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
+    forget.add_argument("--provider", choices=sorted(PROVIDERS), help="required to erase; filters --list")
     who = forget.add_mutually_exclusive_group(required=True)
     who.add_argument("--user-id", help="the end user's id as the provider sends it (example_ai, owlbot)")
     who.add_argument("--conversation", help="one conversation id")
+    who.add_argument("--list", action="store_true", help="the suppressions in force: provider, kind, when, hash")
+    who.add_argument("--undo", metavar="HASH", help="lift one suppression (its hash, from --list)")
+    forget.add_argument("--yes", action="store_true", help="--undo without asking")
     _add_target_options(forget)
 
     report = _command(commands, "report", "summary of the warehouse; --html writes an offline report")
@@ -251,6 +257,8 @@ def _load(args: argparse.Namespace) -> int:
 def _reset(args: argparse.Namespace) -> int:
     from .reset import reset
 
+    if args.conversation is not None and not args.conversation.strip():
+        raise ConfigurationError("reset: the conversation id is empty; nothing reset")
     what = f"{args.provider} conversation {args.conversation}" if args.conversation else f"all of {args.provider}"
     action = "forget the incremental state" + (" and delete the rows" if args.drop_data else "")
     if not args.yes:
@@ -350,18 +358,85 @@ def _check(args: argparse.Namespace) -> int:
 
 def _forget(args: argparse.Namespace) -> int:
     from .forget import forget
-    from .runner import hashing_key
 
-    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+    if args.list:
+        return _list_suppressions(args)
+    if args.undo is not None:
+        return _undo_suppression(args)
+    if args.provider is None:
+        raise ConfigurationError("forget needs --provider with --user-id or --conversation")
+    who = "end user" if args.user_id is not None else "conversation"
+    value = args.user_id if args.user_id is not None else args.conversation
+    if not value.strip():
+        raise ConfigurationError(f"forget: the {who} id is empty; nothing recorded")
+    target = _target(args)
     with locked_pipeline(target) as pipeline:
         key = hashing_key(target, warn)
-        erasure = forget(pipeline, args.provider, key, user_id=args.user_id, conversation_id=args.conversation)
-    who = "end user" if args.user_id is not None else "conversation"
+        erasure = forget(
+            pipeline,
+            args.provider,
+            key,
+            user_id=args.user_id,
+            conversation_id=args.conversation,
+            pipelines_dir=target.resolved().pipelines_dir,
+        )
     if erasure.nothing:
-        stdout.print(f"{args.provider}: nothing to erase for that {who}; suppression recorded, so no run loads it")
+        stdout.print(
+            f"{args.provider}: that {who} matches nothing in {describe_warehouse(target)}: nothing erased; "
+            "the suppression is recorded anyway, so no run into any destination loads it "
+            "(chatsync forget --list shows it, --undo lifts it)",
+            highlight=False,
+            soft_wrap=True,
+        )
         return ExitCode.OK
     counts = ", ".join(f"{count} {table}" for table, count in erasure.deleted.items())
-    stdout.print(f"{args.provider}: erased that {who}: {counts} deleted; suppression recorded (keyed hashes only)")
+    stdout.print(
+        f"{args.provider}: erased that {who}: {counts} deleted; suppression recorded (keyed hashes only), "
+        "and applied to every other destination at its next run",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return ExitCode.OK
+
+
+def _list_suppressions(args: argparse.Namespace) -> int:
+    from rich import box
+    from rich.table import Table
+
+    entries = SuppressionList(_target(args).resolved().pipelines_dir).active(args.provider)
+    table = Table(title=f"suppressions in force: {len(entries)}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("provider", "kind", "recorded", "hash"):
+        table.add_column(column, no_wrap=True)
+    for entry in entries:
+        table.add_row(entry.provider, entry.kind, entry.created_at, entry.key_hash)
+    stdout.print(table)
+    return ExitCode.OK
+
+
+def _undo_suppression(args: argparse.Namespace) -> int:
+    target = _target(args)
+    project = SuppressionList(target.resolved().pipelines_dir)
+    found = [e for e in project.find(args.undo.strip()) if args.provider in (None, e.provider)]
+    if not args.undo.strip() or not found:
+        raise ConfigurationError(f"forget --undo: no suppression in force has the hash {args.undo!r} (forget --list)")
+    described = ", ".join(f"{e.provider} {e.kind} {e.key_hash}" for e in found)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ConfigurationError(f"forget --undo would lift {described}; add --yes to do it without a terminal")
+        if input(f"lift {described}? Later runs may load its data again. [y/N] ").strip().lower() not in ("y", "yes"):
+            stdout.print("forget --undo: nothing done")
+            return ExitCode.OK
+    for entry in found:
+        project.undo(entry)
+    project.save()
+    with locked_pipeline(target) as pipeline:
+        enforce_suppressions(pipeline, target.resolved().pipelines_dir, hashing_key(target, warn))
+    stdout.print(
+        f"lifted {described}; new data is loaded again by later runs, while rows erased earlier come back "
+        "only by a reset or backfill of that provider",
+        highlight=False,
+        soft_wrap=True,
+    )
     return ExitCode.OK
 
 

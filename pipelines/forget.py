@@ -1,9 +1,11 @@
 """``chatsync forget``: erase one end user (or one conversation) on request, and keep it erased.
 
 Deletes the conversations, messages and ``sync_errors`` rows from the warehouse, on any
-destination, and records a suppression in ``suppressions``: the provider, what kind of id, and its
-keyed hash (never the raw id). Every later run and backfill drops rows of a suppressed conversation
-or user before they reach dlt (``sources.common.canonical.batched``).
+destination, and records a suppression: the provider, what kind of id, and its keyed hash (never
+the raw id), in the warehouse's ``suppressions`` table and in the project's list
+(``pipelines.suppressions``), from which every run into any other warehouse applies it too.
+Every later run and backfill drops rows of a suppressed conversation or user before they reach
+dlt (``sources.common.canonical.batched``).
 """
 
 from __future__ import annotations
@@ -14,17 +16,12 @@ from typing import Any
 
 import dlt
 
-from sources.common.canonical import (
-    CONVERSATIONS,
-    KNOWLEDGE_CITATIONS,
-    MESSAGES,
-    SUPPRESSION_KEY,
-    SUPPRESSIONS,
-    SYNC_ERRORS,
-)
+from sources.common.canonical import CONVERSATIONS, MESSAGES
 from sources.common.errors import ConfigurationError
 from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
+
+from .suppressions import SuppressionList, delete_conversations, record_in_warehouse
 
 # providers whose records carry an end-user id (in conversations.user_id or messages.sender_id)
 USER_IDS = frozenset({"example_ai", "owlbot"})
@@ -59,8 +56,6 @@ def _query(client: Any, table: str, sql: str, *args: Any) -> list[tuple[Any, ...
 BY_USER = "SELECT conversation_id FROM {table} WHERE provider = %s AND user_id = %s"
 BY_SENDER = "SELECT DISTINCT conversation_id FROM {table} WHERE provider = %s AND sender_id = %s"
 BY_ID = "SELECT DISTINCT conversation_id FROM {table} WHERE provider = %s AND conversation_id = %s"
-COUNT = "SELECT COUNT(*) FROM {table} WHERE provider = %s AND conversation_id = %s"
-DELETE = "DELETE FROM {table} WHERE provider = %s AND conversation_id = %s"
 
 
 def _found(client: Any, queries: list[tuple[str, str]], provider: str, value: Any) -> list[str]:
@@ -71,18 +66,6 @@ def _found(client: Any, queries: list[tuple[str, str]], provider: str, value: An
 def conversations_of(client: Any, provider: str, stored_user_id: Any) -> list[str]:
     """Conversations of one end user: by ``conversations.user_id`` or ``messages.sender_id``."""
     return _found(client, [(CONVERSATIONS, BY_USER), (MESSAGES, BY_SENDER)], provider, stored_user_id)
-
-
-def _delete(client: Any, provider: str, conversation_ids: list[str]) -> dict[str, int]:
-    deleted: dict[str, int] = {}
-    for table in (MESSAGES, KNOWLEDGE_CITATIONS, CONVERSATIONS, SYNC_ERRORS):
-        count = 0
-        for cid in conversation_ids:
-            rows = _query(client, table, COUNT, provider, cid)
-            count += int(rows[0][0]) if rows else 0
-            _query(client, table, DELETE, provider, cid)
-        deleted[table] = count
-    return deleted
 
 
 def suppression_rows(
@@ -99,12 +82,18 @@ def suppression_rows(
 
 
 def forget(
-    pipeline: dlt.Pipeline, provider: str, key: bytes, user_id: str | None = None, conversation_id: str | None = None
+    pipeline: dlt.Pipeline,
+    provider: str,
+    key: bytes,
+    user_id: str | None = None,
+    conversation_id: str | None = None,
+    pipelines_dir: str | None = None,
 ) -> Erasure:
     """Erases an end user's (or one conversation's) rows and records the suppression.
 
     Args:
         pipeline: The pipeline, under the run lock.
+        pipelines_dir: Where the project's suppression list lives.
         provider: Provider key.
         key: The key that hashes personal data (the one the loads use).
         user_id: The end user's id as the provider sends it.
@@ -126,22 +115,11 @@ def forget(
         elif conversation_id is not None:
             queries = [(CONVERSATIONS, BY_ID), (MESSAGES, BY_ID)]
             erasure.conversations = _found(client, queries, provider, conversation_id)
-        erasure.deleted = _delete(client, provider, erasure.conversations)
+        erasure.deleted = delete_conversations(client, provider, erasure.conversations)
     ids = erasure.conversations if user_id is not None else [conversation_id] if conversation_id else []
-    _record(pipeline, suppression_rows(policy, provider, user_id, ids))
+    rows = suppression_rows(policy, provider, user_id, ids)
+    project = SuppressionList(pipelines_dir)
+    project.add((row["provider"], row["kind"], row["key_hash"]) for row in rows)
+    project.save()  # first: a warehouse that fails below still gets it at its next run
+    record_in_warehouse(pipeline, [project.entries[(r["provider"], r["kind"], r["key_hash"])] for r in rows])
     return erasure
-
-
-def _record(pipeline: dlt.Pipeline, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    resource = dlt.resource(
-        rows,
-        name=SUPPRESSIONS,
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        primary_key=list(SUPPRESSION_KEY),
-    )
-    # step by step: ``run`` would load pending packages instead of this one
-    pipeline.extract(resource, schema=dlt.Schema("chatsync_privacy"))
-    pipeline.normalize()
-    pipeline.load()

@@ -15,6 +15,7 @@ from typing import Any
 import dlt
 
 from sources.common.canonical import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES, SYNC_ERRORS
+from sources.common.errors import ConfigurationError
 from sources.common.ledger import query_table
 
 
@@ -44,6 +45,26 @@ def _apply(client: Any, table: str, action: str, where: str, args: list[Any]) ->
     return int(rows[0][0]) if rows else 0
 
 
+def _mentions(value: Any, key: str) -> bool:
+    if not isinstance(value, dict):
+        return False
+    return key in value or any(_mentions(item, key) for item in value.values())
+
+
+def _known(pipeline: dlt.Pipeline, client: Any, provider: str, conversation_id: str) -> bool:
+    """Whether the state or the warehouse knows this conversation of ``provider``."""
+    if _mentions(pipeline.state.get("sources", {}).get(provider, {}), conversation_id):
+        return True
+    sql = "SELECT COUNT(*) FROM {table} WHERE provider = %s AND conversation_id = %s"
+    if not client.has_dataset():
+        return False
+    for table in (CONVERSATIONS, MESSAGES):
+        rows = query_table(client, table, sql, provider, conversation_id)
+        if rows and int(rows[0][0]):
+            return True
+    return False
+
+
 def reset(pipeline: dlt.Pipeline, provider: str, conversation_id: str | None, drop_data: bool) -> ResetDone:
     """Forgets a provider's (or one conversation's) incremental state; with ``drop_data`` its rows too.
 
@@ -55,12 +76,20 @@ def reset(pipeline: dlt.Pipeline, provider: str, conversation_id: str | None, dr
 
     Returns:
         What changed.
+
+    Raises:
+        ConfigurationError: The conversation is known neither to the state nor to the warehouse.
     """
     done = ResetDone()
     where, args = "provider = %s", [provider]
     if conversation_id is not None:
         where, args = "provider = %s AND conversation_id = %s", [provider, conversation_id]
     with pipeline.sql_client() as client:
+        if conversation_id is not None and not _known(pipeline, client, provider, conversation_id):
+            raise ConfigurationError(
+                f"reset: {provider} conversation {conversation_id!r} is neither in the state of pipeline "
+                f"{pipeline.pipeline_name!r} nor in dataset {pipeline.dataset_name!r}; nothing reset (a typo?)"
+            )
         if drop_data:
             for table in (MESSAGES, KNOWLEDGE_CITATIONS, CONVERSATIONS, SYNC_ERRORS):
                 done.deleted[table] = _apply(client, table, "DELETE FROM {table} WHERE {where}", where, args)

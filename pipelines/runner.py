@@ -32,6 +32,7 @@ from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destinat
 from .locking import RunLocked, advisory_lock, file_lock, schema_migration_lock
 from .recovery import discard_foreign_state, rebuild_from_destination, repair_working_folders, rows_by_table
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
+from .suppressions import enforce as enforce_suppressions
 from .warehouse import row_counts
 from .workspace import (
     absolute_duckdb_path,
@@ -325,8 +326,24 @@ def _prepare(
             on_repair(report.repairs)
     key = hashing_key(target, on_repair)
     pipeline.sync_destination()
+    recovered = _finish_pending_or_rebuild(pipeline, on_repair, report)
+    if discard_foreign_state(pipeline) and on_repair:
+        on_repair(
+            f"the local state of pipeline {pipeline.pipeline_name!r} was ahead of what {describe_warehouse(target)} "
+            "committed (another warehouse, or a dropped dataset): it now follows the warehouse's own state, "
+            "and what the warehouse lacks is read again"
+        )
+    enforced = enforce_suppressions(pipeline, target.resolved().pipelines_dir, key).describe()
+    if enforced and on_repair:
+        on_repair(enforced)
+    return key, recovered
+
+
+def _finish_pending_or_rebuild(
+    pipeline: dlt.Pipeline, on_repair: Callable[[str], None] | None, report: RunReport
+) -> dict[str, Counter[str]]:
     try:
-        recovered = finish_pending(pipeline)
+        return finish_pending(pipeline)
     except PipelineStepFailed as exc:
         if exc.step != "normalize" or signals.was_signal_received():
             raise
@@ -335,14 +352,7 @@ def _prepare(
         report.repairs = f"dropped pending packages that cannot be normalized ({describe_failure('dlt', exc)})"
         if on_repair:
             on_repair(report.repairs)
-        return key, {}
-    if discard_foreign_state(pipeline) and on_repair:
-        on_repair(
-            f"the local state of pipeline {pipeline.pipeline_name!r} was ahead of what {describe_warehouse(target)} "
-            "committed (another warehouse, or a dropped dataset): it now follows the warehouse's own state, "
-            "and what the warehouse lacks is read again"
-        )
-    return key, recovered
+        return {}
 
 
 def describe_warehouse(target: Target) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -193,7 +194,7 @@ def test_forget_erases_an_end_user_and_no_later_run_or_backfill_brings_them_back
     suppressions = count_rows(warehouse, "SELECT COUNT(*) FROM chat_history.suppressions WHERE key_hash = ?", user)
     assert suppressions == 0, "the suppression holds a keyed hash, never the raw id"
     assert main(["forget", "--provider", "owlbot", "--user-id", "nobody-like-this"]) == 0
-    assert "nothing to erase" in capsys.readouterr().out
+    assert "that end user matches nothing in duckdb" in capsys.readouterr().out
 
 
 def test_forget_one_conversation_of_a_provider_without_user_ids(
@@ -268,3 +269,93 @@ def test_redact_content_is_read_from_config_and_covers_the_raw_copy(monkeypatch:
     }
     monkeypatch.setenv("CHATSYNC__PRIVACY__FEEDLOOP__REDACT_CONTENT", "false")
     assert not PrivacyPolicy.from_config("feedloop", b"k").redact_content
+
+
+def pg_count(sql: str, *args: Any) -> int:
+    from pipelines.runner import Target, reading_pipeline
+
+    with reading_pipeline(Target(destination="postgres", dataset="erasure")) as pipeline:
+        assert pipeline is not None
+        with pipeline.sql_client() as client:
+            return int(client.execute_sql(sql, *args)[0][0])
+
+
+def test_a_user_forgotten_in_duckdb_never_reaches_postgres_and_suppressions_can_be_listed_and_undone(
+    sim: Simulator,
+    configured: Path,
+    postgres_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_uri)
+    postgres = ["--destination", "postgres", "--dataset", "erasure"]
+    truth = sim.truth("owlbot")
+    user = next(c.user_id for c in truth.conversations if c.user_id)
+    theirs = sorted(c.conversation_id for c in truth.conversations if c.user_id == user)
+    their_messages = sum(1 for m in truth.messages if m.conversation_id in theirs)
+    marks = ", ".join(["%s"] * len(theirs))
+    in_postgres = f"SELECT COUNT(*) FROM erasure.messages WHERE provider = 'owlbot' AND conversation_id IN ({marks})"
+    assert main(["-q", "run", "--provider", "owlbot"]) == 0
+    assert main(["-q", "run", "--provider", "owlbot", *postgres]) == 0
+    assert pg_count(in_postgres, *theirs) == their_messages > 0
+    assert main(["forget", "--provider", "owlbot", "--user-id", user]) == 0  # in DuckDB only
+    capsys.readouterr()
+    assert main(["run", "--provider", "owlbot", *postgres]) == 0
+    assert f"{their_messages} messages" in capsys.readouterr().err, "the erasure is applied, and said"
+    assert pg_count(in_postgres, *theirs) == 0
+    sim.advance(timedelta(days=2))
+    assert main(["-q", "run", "--provider", "owlbot", *postgres]) == 0
+    assert pg_count(in_postgres, *theirs) == 0, "no later Postgres run loads them"
+    others = {c.conversation_id for c in sim.truth("owlbot").conversations if c.user_id != user}
+    loaded = pg_count("SELECT COUNT(*) FROM erasure.conversations WHERE provider = 'owlbot'")
+    assert loaded == len(others), "everyone else still loads into Postgres"
+
+    assert main(["forget", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert user not in listed and not any(cid in listed for cid in theirs), "hashes only"
+    hashes = re.findall(r"hmac:[0-9a-f]{32}", listed)
+    assert len(hashes) == len(theirs) + 1, "the user and each of their conversations"
+    user_line = next(line for line in listed.splitlines() if " user " in f" {line} ")
+    user_hash = re.findall(r"hmac:[0-9a-f]{32}", user_line)[0]
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(["forget", "--undo", user_hash]) == 2, "no terminal, no --yes: refused"
+    assert main(["forget", "--undo", "hmac:" + "0" * 32, "--yes"]) == 2, "an unknown hash is refused"
+    assert main(["forget", "--undo", user_hash, "--yes"]) == 0
+    assert f"lifted owlbot user {user_hash}" in capsys.readouterr().out
+    assert main(["forget", "--list"]) == 0
+    assert user_hash not in capsys.readouterr().out
+    suppressed = "SELECT COUNT(*) FROM chat_history.suppressions WHERE key_hash = ?"
+    assert count_rows(configured, suppressed, user_hash) == 0, "lifted in this warehouse at once"
+    assert main(["-q", "run", "--provider", "owlbot", *postgres]) == 0
+    assert pg_count("SELECT COUNT(*) FROM erasure.suppressions WHERE key_hash = %s", user_hash) == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["forget", "--provider", "owlbot", "--user-id", ""],
+        ["forget", "--provider", "owlbot", "--conversation", "  "],
+        ["reset", "--provider", "owlbot", "--conversation", "does-not-exist", "--yes"],
+        ["reset", "--provider", "owlbot", "--conversation", "", "--yes"],
+    ],
+)
+def test_typos_are_refused_with_exit_2_and_one_line(
+    sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    assert main(["-q", "run", "--provider", "owlbot"]) == 0
+    capsys.readouterr()
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert len([line for line in err.splitlines() if " error: " in line]) == 1, err
+    assert main(["forget", "--list"]) == 0
+    assert "hmac:" not in capsys.readouterr().out, "nothing was recorded"
+
+
+def test_forgetting_an_id_that_matches_nothing_records_it_and_says_so(
+    sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["forget", "--provider", "feedloop", "--conversation", "not-loaded-yet"]) == 0
+    said = capsys.readouterr().out
+    assert "matches nothing" in said and "recorded anyway" in said
+    assert main(["forget", "--list", "--provider", "feedloop"]) == 0
+    assert len(re.findall(r"hmac:[0-9a-f]{32}", capsys.readouterr().out)) == 1
