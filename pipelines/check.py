@@ -9,13 +9,14 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 from sources.chatnode import check as chatnode_check
 from sources.common.errors import ChatsyncError
+from sources.common.settings import CheckResult
 from sources.example_ai import check as example_ai_check
 from sources.feedloop import check as feedloop_check
 from sources.owlbot import check as owlbot_check
 
 from .runner import describe_failure
 
-CHECKS: Final[dict[str, Callable[[], tuple[str, str]]]] = {
+CHECKS: Final[dict[str, Callable[[], CheckResult]]] = {
     "example_ai": example_ai_check,
     "owlbot": owlbot_check,
     "chatnode": chatnode_check,
@@ -23,17 +24,20 @@ CHECKS: Final[dict[str, Callable[[], tuple[str, str]]]] = {
 }
 
 
-def check_provider(provider: str) -> tuple[bool, str]:
+def check_provider(provider: str) -> tuple[bool, str, tuple[str, ...]]:
     """One provider's setup: reachable, key accepted, configured bots or conversations exist.
+
+    It classifies each problem as a run does: what fails a run fails the check, what a run warns
+    about (a configured conversation that does not exist) is a warning.
 
     Args:
         provider: Provider key.
 
     Returns:
-        Whether it works, and one line saying what was found or what is wrong (secrets masked).
+        Whether it works, one line saying what was found or what is wrong (secrets masked), and warnings.
     """
     try:
-        base_url, found = CHECKS[provider]()
+        result = CHECKS[provider]()
     except (ChatsyncError, ConfigFieldMissingException) as exc:
-        return False, describe_failure(provider, exc)
-    return True, f"{provider}: {base_url}: {found}"
+        return False, describe_failure(provider, exc), ()
+    return True, f"{provider}: {result.base_url}: {result.found}", result.warnings

@@ -348,12 +348,14 @@ def _check(args: argparse.Namespace) -> int:
             "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
         )
     results = [check_provider(provider) for provider in providers]
-    for ok, line in results:
+    for ok, line, warnings in results:
         if ok:
             stdout.print(f"ok: {escape(line)}", highlight=False, soft_wrap=True)
         else:
             say_error(line)
-    return ExitCode.OK if all(ok for ok, _ in results) else ExitCode.FAILED
+        for warning in warnings:
+            warn(warning)
+    return ExitCode.OK if all(ok for ok, _, _ in results) else ExitCode.FAILED
 
 
 def _forget(args: argparse.Namespace) -> int:

@@ -43,7 +43,17 @@ from sources.common.errors import ConfigurationError
 from .analytics import VIEWS, refresh_views
 from .locking import RunLocked
 from .registry import PROVIDERS
-from .runner import DATASET_NAME, PIPELINE_NAME, ExitCode, RunReport, Target, build_pipeline, execute, scrub
+from .runner import (
+    DATASET_NAME,
+    PIPELINE_NAME,
+    ExitCode,
+    RunReport,
+    Target,
+    build_pipeline,
+    execute,
+    locked_pipeline,
+    scrub,
+)
 from .shards import (
     DEFAULT_SCHEDULE,
     ID_SETTINGS,
@@ -299,9 +309,11 @@ def views_asset(settings: OrchestrationSettings, upstream: Sequence[AssetKey]) -
         kinds={"sql", target.destination},
     )
     def analytics_views(context: AssetExecutionContext) -> MaterializeResult[Any]:
-        pipeline = build_pipeline(replace(target, pipeline_name=f"{PIPELINE_NAME}__views"))
         try:
-            refreshed = refresh_views(pipeline)
+            with locked_pipeline(replace(target, pipeline_name=f"{PIPELINE_NAME}__views")) as pipeline:
+                refreshed = refresh_views(pipeline)
+        except RunLocked as exc:
+            raise Failure(description=scrub(str(exc)), allow_retries=True) from None
         except Exception as exc:
             raise Failure(description=scrub(f"analytics views: {type(exc).__name__}: {exc}".splitlines()[0])) from None
         if not refreshed:

@@ -78,11 +78,17 @@ def _now() -> str:
 
 
 @contextmanager
-def advisory_lock(pipeline: dlt.Pipeline) -> Iterator[None]:
-    """On Postgres, holds a session advisory lock on (pipeline, dataset); elsewhere does nothing.
+def advisory_lock(pipeline: dlt.Pipeline, warehouse_key: str, shared: bool) -> Iterator[None]:
+    """On Postgres, holds the warehouse's advisory lock and the pipeline's own; elsewhere does nothing.
+
+    The warehouse lock (``warehouse_key``, per dataset) is taken exclusively by a whole run and
+    shared by shards, so a CLI run and an orchestrator's shards refuse each other while shards
+    run side by side; each shard's own pipeline lock keeps two copies of one shard apart.
 
     Args:
         pipeline: The pipeline about to write.
+        warehouse_key: The dataset's lock name.
+        shared: Take the warehouse lock shared (a shard) rather than exclusively.
 
     Raises:
         RunLocked: A session on another machine (or process) holds it.
@@ -90,18 +96,27 @@ def advisory_lock(pipeline: dlt.Pipeline) -> Iterator[None]:
     if pipeline.destination is None or pipeline.destination.destination_name != "postgres":
         yield
         return
-    key = f"chatsync:{pipeline.pipeline_name}:{pipeline.dataset_name}"
+    keys = [(warehouse_key, shared)]
+    own = f"chatsync:{pipeline.pipeline_name}:{pipeline.dataset_name}"
+    if own != warehouse_key:
+        keys.append((own, False))
     with pipeline.sql_client() as client:
-        rows = client.execute_sql("SELECT pg_try_advisory_lock(%s, hashtext(%s))", ADVISORY_CLASS, key)
-        if not rows or not rows[0][0]:
-            raise RunLocked(
-                f"another chatsync run holds the warehouse lock of dataset {pipeline.dataset_name!r}: "
-                f"{_advisory_holder(client, key)}; skipped"
-            )
+        taken: list[tuple[str, bool]] = []
         try:
+            for key, share in keys:
+                mode = "_shared" if share else ""
+                rows = client.execute_sql(f"SELECT pg_try_advisory_lock{mode}(%s, hashtext(%s))", ADVISORY_CLASS, key)
+                if not rows or not rows[0][0]:
+                    raise RunLocked(
+                        f"another chatsync run holds the warehouse lock of dataset {pipeline.dataset_name!r}: "
+                        f"{_advisory_holder(client, key)}; skipped"
+                    )
+                taken.append((key, share))
             yield
         finally:
-            client.execute_sql("SELECT pg_advisory_unlock(%s, hashtext(%s))", ADVISORY_CLASS, key)
+            for key, share in reversed(taken):
+                mode = "_shared" if share else ""
+                client.execute_sql(f"SELECT pg_advisory_unlock{mode}(%s, hashtext(%s))", ADVISORY_CLASS, key)
 
 
 def _advisory_holder(client: Any, key: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import time
 from collections import Counter
@@ -20,7 +22,7 @@ from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import with_runtime_trace
 
-from sources.common.errors import ChatsyncError, ConfigurationError
+from sources.common.errors import ChatsyncError, ConfigurationError, CredentialsError
 from sources.common.observer import RunObserver
 from sources.common.privacy import PrivacyPolicy, configured_key
 from sources.common.secrets import register
@@ -41,11 +43,13 @@ from .workspace import (
     lock_dir,
     make_private,
     pii_key,
+    project_dir,
     prune_loaded_packages,
     release_freed_memory,
 )
 
 PIPELINE_NAME = "chat_history"
+MAX_PIPELINE_NAME = 64
 DATASET_NAME = "chat_history"
 
 
@@ -75,11 +79,15 @@ def scoped_pipeline_name(base: str, destination: str, dataset: str) -> str:
         dataset: The dataset (schema) loaded.
 
     Returns:
-        ``base``, or ``<base>__<destination>__<dataset>``.
+        ``base``, or ``<base>__<destination>__<dataset>`` (cut, with a hash, to 64 characters).
     """
     if destination == "duckdb" and dataset == DATASET_NAME:
         return base
-    return f"{base}__{destination}__{re.sub(r'[^A-Za-z0-9_]', '_', dataset)}"
+    name = f"{base}__{destination}__{re.sub(r'[^a-z0-9_]', '_', dataset.lower())}"
+    if len(name) <= MAX_PIPELINE_NAME:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]  # dlt's schema names stop at 64 characters
+    return f"{name[: MAX_PIPELINE_NAME - 9]}_{digest}"
 
 
 @dataclass(frozen=True)
@@ -255,10 +263,27 @@ def locked_pipeline(target: Target) -> Iterator[dlt.Pipeline]:
     """
     target = target.resolved()
     lock_path = lock_dir(target.pipelines_dir) / f"{target.state_name}.lock"
-    with file_lock(lock_path, f"the lock of pipeline {target.state_name!r} ({lock_path})"):
+    with file_lock(lock_path, f"the lock of pipeline {target.state_name!r} ({lock_path})"), duckdb_lock(target):
         pipeline = build_pipeline(target)
-        with advisory_lock(pipeline):
+        warehouse_key = f"chatsync:{PIPELINE_NAME}:{target.dataset}"
+        with advisory_lock(pipeline, warehouse_key, shared=target.pipeline_name != PIPELINE_NAME):
             yield pipeline
+
+
+@contextmanager
+def duckdb_lock(target: Target) -> Iterator[None]:
+    """One writer per DuckDB file, whichever pipeline or orchestrator it runs for.
+
+    Every pipeline has its own lock, but DuckDB lets one process write a file: a CLI run during a
+    Dagster shard's must be told it was skipped (75), not fail on DuckDB's own file lock.
+    """
+    path = target.duckdb_path
+    if target.destination != "duckdb" or not path or path.startswith(":") or "://" in path:
+        yield
+        return
+    lock_path = Path(path + ".lock")
+    with file_lock(lock_path, f"the warehouse lock of duckdb {path} ({lock_path})"):
+        yield
 
 
 def execute(
@@ -583,6 +608,8 @@ def describe_failure(provider: str, exc: BaseException) -> str:
     if isinstance(cause, ChatsyncError):
         text = str(cause)
         text = text if text.startswith(f"{provider}:") else f"{provider}: {text}"
+        if isinstance(cause, CredentialsError):
+            text += f"; the key came from {key_origin(provider)}"
     elif isinstance(cause, ConfigFieldMissingException):
         text = "; ".join(
             f"{provider}: missing setting {name}: set {where_to_set(provider, name, secret=name == 'api_key')}"
@@ -593,6 +620,15 @@ def describe_failure(provider: str, exc: BaseException) -> str:
     else:
         text = f"{provider}: {type(cause).__name__}: {cause}"
     return scrub(text.splitlines()[0] if text else provider)
+
+
+def key_origin(provider: str) -> str:
+    """Which setting supplied a provider's ``api_key``: the environment variable, else secrets.toml."""
+    for name in (f"SOURCES__{provider.upper()}__{provider.upper()}__API_KEY", f"SOURCES__{provider.upper()}__API_KEY"):
+        if os.environ.get(name):
+            return f"the environment variable {name}"
+    secrets_file = project_dir() / ".dlt" / "secrets.toml"
+    return f"[sources.{provider}] api_key in {secrets_file} (no SOURCES__{provider.upper()}__API_KEY is set)"
 
 
 def _root_cause(exc: BaseException) -> BaseException:

@@ -19,14 +19,14 @@ from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
 from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
-from ..common.errors import ConfigurationError, ProviderError
+from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
-from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_of
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import id_list, where_to_set
+from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
@@ -120,11 +120,15 @@ def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]
     state: dict[str, Any] = dlt.current.resource_state().setdefault("bots", {})
     with Ledger() as ledger:
         errors = SyncErrors(PROVIDER, run.observer, ledger)
+        missing = NotFoundTally(run.http, "bot")
         for bot_id in bot_ids:
             if run.breaker.tripped:
                 break
             try:
                 listing = list_leads(run.http, bot_id)
+            except NotFoundError as error:
+                missing.add(bot_id, error)
+                continue
             except CONVERSATION_ERRORS as exc:  # this bot only; a credentials error fails them all
                 run.observer.fail(f"bot {bot_id}: {cause_of(exc)}")
                 continue
@@ -138,7 +142,14 @@ def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]
             progress = BotProgress.from_state(state.get(bot_id))
             yield from _incremental(run, bot_id, listing.leads, progress, errors)
             state[bot_id] = progress.pruned(run.lookback).to_state()
+        for bot_id in missing.settle(len(bot_ids)):
+            run.observer.fail(unknown_bot(bot_id))
         yield errors.finish(run.breaker)
+
+
+def unknown_bot(bot_id: str) -> str:
+    """The failure of a configured bot the API does not know (run and check say the same)."""
+    return f"bot {bot_id}: not found; check {where_to_set(PROVIDER, 'bot_ids')}"
 
 
 def _chats_by_conversation(
@@ -214,13 +225,25 @@ def _backfill(run: ChatnodeRun, bot_id: str, leads: list[dict[str, Any]], window
 @with_config(sections=("sources", PROVIDER))
 def check(
     bot_ids: Any = dlt.config.value, api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL
-) -> tuple[str, str]:
+) -> CheckResult:
     """Proves the setup without loading: the key is accepted and every bot lists its conversations.
 
     Returns:
         The base URL in use and what was found.
+
+    Raises:
+        ProviderError: The key or the endpoint failed.
+        ConfigurationError: A configured bot does not exist (a run fails that bot too).
     """
     ids = id_list(bot_ids, PROVIDER, "bot_ids")
     http = connect(api_key, base_url)
-    leads = sum(len(list_leads(http, bot).leads) for bot in ids)
-    return http.base_url, f"key accepted, {len(ids)} bots, {leads:,} conversations"
+    tally, leads = NotFoundTally(http, "bot"), 0
+    for bot in ids:
+        try:
+            leads += len(list_leads(http, bot).leads)
+        except NotFoundError as error:
+            tally.add(bot, error)
+    unknown = tally.settle(len(ids))
+    if unknown:
+        raise ConfigurationError(f"{PROVIDER}: " + "; ".join(unknown_bot(bot) for bot in unknown))
+    return CheckResult(http.base_url, f"key accepted, {len(ids)} bots, {leads:,} conversations")

@@ -5,6 +5,12 @@ from __future__ import annotations
 from .secrets import scrub
 
 
+def where_to_set(provider: str, name: str, secret: bool = False) -> str:
+    """``[sources.<provider>] <name> in .dlt/config.toml, or SOURCES__<PROVIDER>__<NAME>``."""
+    file = ".dlt/secrets.toml" if secret else ".dlt/config.toml"
+    return f"[sources.{provider}] {name} in {file}, or SOURCES__{provider.upper()}__{name.upper()}"
+
+
 class ChatsyncError(Exception):
     """Base of every error chatsync reports as one clear line."""
 
@@ -25,6 +31,7 @@ class ProviderError(ChatsyncError):
     def __init__(self, provider: str, message: str, status: int | None = None) -> None:
         self.provider = provider
         self.status = status
+        self.url: str | None = None  # the request's URL without its query, set by the HTTP layer
         super().__init__(scrub(f"{provider}: {message}"))  # an error body may echo the key
 
 
@@ -38,6 +45,25 @@ class AccessDeniedError(ProviderError):
 
 class NotFoundError(ProviderError):
     """The conversation, session or bot does not exist."""
+
+
+class WrongEndpointError(ProviderError):
+    """The base URL answers, but the API is not there: a 404 that no real item would give.
+
+    Args:
+        provider: Provider key.
+        base_url: The configured base URL.
+        url: A URL that answered 404 (no query string).
+        why: What gave it away, e.g. "every configured conversation (48) answered 404".
+    """
+
+    def __init__(self, provider: str, base_url: str, url: str | None, why: str) -> None:
+        super().__init__(
+            provider,
+            f"{why} at {url or base_url}: the API is not at this base URL ({base_url}); "
+            f"check {where_to_set(provider, 'base_url')}",
+            404,
+        )
 
 
 class ProviderUnavailableError(ProviderError):

@@ -38,6 +38,7 @@ from .errors import (
     ProviderError,
     ProviderUnavailableError,
     RequestRejectedError,
+    WrongEndpointError,
 )
 from .observer import RunObserver
 from .payload import might_hold_unstorable_text, select_list, storable
@@ -174,6 +175,12 @@ def _parsed_body(response: Response) -> Any:
         raise _TooDeep() from None
 
 
+def public_url(response: Response) -> str:
+    """The URL a response answered, without its query string (which may carry ids)."""
+    url = str(getattr(response.request, "url", None) or response.url or "")
+    return url.split("?", 1)[0]
+
+
 def error_message(response: Response) -> str:
     """The human part of an error body: ``message``, ``detail`` or ``error``, else the text.
 
@@ -227,6 +234,9 @@ class ProviderHttp:
         auth: A requests auth object (dlt's ``BearerTokenAuth`` or ``APIKeyAuth``).
         classify: Maps a final error response to a ``ProviderError``.
         observer: Receives one event per response.
+        not_found: How the API's documented "not found" message of one item begins (e.g.
+            ``Conversation not found``); a 404 with any other body means the URL is wrong. Empty
+            where the docs give no such body: then only "every item answered 404" tells.
     """
 
     def __init__(
@@ -236,9 +246,11 @@ class ProviderHttp:
         auth: AuthBase,
         classify: ErrorClassifier = classify_error,
         observer: RunObserver | None = None,
+        not_found: tuple[str, ...] = (),
     ) -> None:
         self.provider = provider
         self.base_url = base_url
+        self._not_found = tuple(prefix.lower() for prefix in not_found)
         register(getattr(auth, "token", None), getattr(auth, "api_key", None))
         self._auth = auth
         self._classify = classify
@@ -276,6 +288,20 @@ class ProviderHttp:
         # RESTClient parses again to select data; hand it the parsed body instead
         response.json = lambda **_: parsed  # type: ignore[method-assign]
 
+    def _error_for(self, response: Response) -> ProviderError:
+        url = public_url(response)
+        if response.status_code == 404 and self._not_found:
+            detail = error_message(response)
+            if not detail.lower().startswith(self._not_found):
+                return self.wrong_endpoint(url, f"HTTP 404 ({detail[:80]!r}, not the API's own 'not found' answer)")
+        error = self._classify(self.provider, response)
+        error.url = url
+        return error
+
+    def wrong_endpoint(self, url: str | None, why: str) -> WrongEndpointError:
+        """The error of a base URL where the API is not: names the URL and the setting."""
+        return WrongEndpointError(self.provider, self.base_url, url, why)
+
     def paginate(
         self,
         path: str,
@@ -311,7 +337,7 @@ class ProviderHttp:
         try:
             yield from pages
         except HTTPError as exc:
-            raise self._classify(self.provider, exc.response) from None
+            raise self._error_for(exc.response) from None
         except _UnparsableBody:
             raise MalformedResponseError(self.provider, "kept answering with a body that is not JSON") from None
         except _TooDeep:

@@ -25,6 +25,7 @@ from .errors import (
     ProviderUnavailableError,
     RequestRejectedError,
 )
+from .http import ProviderHttp
 from .ledger import Ledger
 from .observer import RunObserver
 
@@ -166,3 +167,37 @@ class Breaker:
                 f"(last: {self.last_cause}); the provider looks down"
             )
         return f"{self.last_cause} (all {self.attempts} conversation(s))"
+
+
+class NotFoundTally:
+    """The configured items (conversations, bots) that answered 404 in one run.
+
+    Some missing is a per-item outcome (deleted at the provider, or a typo in the list). All of
+    them missing is what a wrong base URL looks like, so that fails the provider instead, and no
+    item is reported as missing.
+
+    Args:
+        http: The provider's client (for the base URL and the error).
+        what: The kind of item, e.g. ``conversation``.
+    """
+
+    def __init__(self, http: ProviderHttp, what: str) -> None:
+        self._http = http
+        self.what = what
+        self.missing: dict[str, NotFoundError] = {}
+
+    def add(self, item_id: str, error: NotFoundError) -> None:
+        """Records one item that answered 404."""
+        self.missing[item_id] = error
+
+    def settle(self, total: int) -> list[str]:
+        """The missing items, in order; raises when every one of ``total`` configured items is.
+
+        Raises:
+            WrongEndpointError: All of them answered 404.
+        """
+        if total and len(self.missing) >= total:
+            url = next(iter(self.missing.values())).url
+            every = f"every configured {self.what} ({total})" if total > 1 else f"the one configured {self.what}"
+            raise self._http.wrong_endpoint(url, f"{every} answered HTTP 404")
+        return list(self.missing)

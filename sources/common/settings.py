@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, where_to_set
 
-
-def where_to_set(provider: str, name: str, secret: bool = False) -> str:
-    """``[sources.<provider>] <name> in .dlt/config.toml, or SOURCES__<PROVIDER>__<NAME>``."""
-    file = ".dlt/secrets.toml" if secret else ".dlt/config.toml"
-    return f"[sources.{provider}] {name} in {file}, or SOURCES__{provider.upper()}__{name.upper()}"
+__all__ = ["CheckResult", "base_url", "id_list", "missing_ids_warning", "where_to_set"]
 
 
 def id_list(value: Any, provider: str, name: str, required: bool = True) -> list[str]:
@@ -57,14 +54,21 @@ def base_url(value: str, provider: str) -> str:
     return value.rstrip("/")
 
 
-def require_all_exist(provider: str, name: str, ids: list[str], missing: list[str]) -> None:
-    """Fails naming the configured ids the provider does not know (the first five).
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``check`` found for one provider: the URL in use, a summary, and warnings."""
 
-    Raises:
-        ConfigurationError: When ``missing`` is not empty.
-    """
-    if missing:
-        raise ConfigurationError(
-            f"{provider}: {len(missing)} of {len(ids)} configured {name.removesuffix('_ids')}s do not exist: "
-            f"{', '.join(missing[:5])}; check {where_to_set(provider, name)}"
-        )
+    base_url: str
+    found: str
+    warnings: tuple[str, ...] = ()
+
+
+def missing_ids_warning(provider: str, name: str, ids: list[str], missing: list[str]) -> tuple[str, ...]:
+    """The warning for configured ids the provider does not know (the first five), as a run gives it."""
+    if not missing:
+        return ()
+    kind = name.removesuffix("_ids")
+    return (
+        f"{provider}: {len(missing)} of {len(ids)} configured {kind}s not found: {', '.join(missing[:5])}; "
+        f"a run skips them (deleted at the provider, or a typo in {where_to_set(provider, name)})",
+    )

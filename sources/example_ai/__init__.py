@@ -20,18 +20,18 @@ from ..common.canonical import TableRows, as_conversations, as_messages, emits_c
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
-from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import id_list, require_all_exist
+from ..common.settings import CheckResult, id_list, missing_ids_warning
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (
     DUPLICATES,
     ConversationRead,
     Progress,
     connect,
-    conversation_exists,
+    probe_conversation,
     read_conversation,
     to_conversation_row,
     to_message_rows,
@@ -134,15 +134,18 @@ def messages(
     breaker = Breaker()
     with Ledger() as ledger:
         errors = SyncErrors(PROVIDER, observer, ledger)
+        missing = NotFoundTally(http, "conversation")
         reads = fan_out(conversation_ids, read, options.max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker)
         for conversation_id, outcome in reads:
             if isinstance(outcome, NotFoundError):
-                observer.warn(f"conversation {conversation_id} not found; skipped")
+                missing.add(conversation_id, outcome)
             elif isinstance(outcome, ProviderError):
                 errors.failed(None, conversation_id, outcome)
             else:
                 yield from _emit(outcome, state, observer, options.bot_id, guard, move_cursor=backfill is None)
                 errors.loaded(None, conversation_id)
+        for conversation_id in missing.settle(len(conversation_ids)):
+            observer.warn(f"conversation {conversation_id} not found; skipped")
         yield errors.finish(breaker)
 
 
@@ -177,18 +180,23 @@ def _emit(
 @with_config(sections=("sources", PROVIDER))
 def check(
     conversation_ids: Any = dlt.config.value, api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL
-) -> tuple[str, str]:
-    """Proves the setup without loading: the URL answers, the key is accepted, every conversation exists.
+) -> CheckResult:
+    """Proves the setup without loading: the URL answers, the key is accepted, the conversations exist.
+
+    A conversation that does not exist is a warning, as in a run; none existing means a wrong URL.
 
     Returns:
-        The base URL in use and what was found.
+        The base URL in use, what was found, and warnings.
 
     Raises:
-        ProviderError: The endpoint or the key failed.
-        ConfigurationError: Some configured conversations do not exist.
+        ProviderError: The endpoint or the key failed, or no configured conversation exists.
     """
     ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
     http = connect(api_key, base_url)
-    missing = [cid for cid in ids if not conversation_exists(http, cid)]
-    require_all_exist(PROVIDER, "conversation_ids", ids, missing)
-    return http.base_url, f"key accepted, all {len(ids)} configured conversations exist"
+    tally = NotFoundTally(http, "conversation")
+    for cid in ids:
+        if (error := probe_conversation(http, cid)) is not None:
+            tally.add(cid, error)
+    missing = tally.settle(len(ids))
+    found = f"key accepted, {len(ids) - len(missing)} of {len(ids)} configured conversations exist"
+    return CheckResult(http.base_url, found, missing_ids_warning(PROVIDER, "conversation_ids", ids, missing))

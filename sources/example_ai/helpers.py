@@ -17,7 +17,7 @@ from ..common.paging import OverlappingTimeCursorPaginator
 from ..common.payload import record_id, text_or_none
 from ..common.settings import base_url as checked_url
 from ..common.timeutil import FutureGuard, Window, format_z_seconds, parse_timestamp, required_timestamp
-from .settings import HISTORY_PATH, MAX_PAGE_SIZE, MESSAGES_SELECTOR, PROVIDER, ROLES
+from .settings import HISTORY_PATH, MAX_PAGE_SIZE, MESSAGES_SELECTOR, NOT_FOUND_MESSAGE, PROVIDER, ROLES
 
 DUPLICATES: Final = "duplicate message ids within one response (first copy kept)"
 UNKNOWN_ROLE: Final = "messages with an undocumented sender_type (loaded as unknown)"
@@ -227,16 +227,16 @@ def to_conversation_row(conversation_id: str, progress: Progress, bot_id: str) -
     )
 
 
-def conversation_exists(http: ProviderHttp, conversation_id: str) -> bool:
-    """One one-message request: False on HTTP 404."""
+def probe_conversation(http: ProviderHttp, conversation_id: str) -> NotFoundError | None:
+    """One one-message request: the 404 when the conversation does not exist, else None."""
     try:
         for _ in http.paginate(
             HISTORY_PATH, params={"conversation_id": conversation_id, "limit": 1}, data_selector=MESSAGES_SELECTOR
         ):
             break
-    except NotFoundError:
-        return False
-    return True
+    except NotFoundError as missing:
+        return missing
+    return None
 
 
 def connect(api_key: str, base_url: str, observer: RunObserver | None = None) -> ProviderHttp:
@@ -246,4 +246,5 @@ def connect(api_key: str, base_url: str, observer: RunObserver | None = None) ->
         ConfigurationError: ``base_url`` is not an http(s) URL.
     """
     auth = BearerTokenAuth(api_key)
-    return ProviderHttp(PROVIDER, checked_url(base_url, PROVIDER), auth, observer=observer)
+    url = checked_url(base_url, PROVIDER)
+    return ProviderHttp(PROVIDER, url, auth, observer=observer, not_found=(NOT_FOUND_MESSAGE,))

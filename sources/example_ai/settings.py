@@ -10,3 +10,5 @@ DEFAULT_WORKERS: Final = 8
 DEFAULT_BOT_LABEL: Final = "default"
 MESSAGES_SELECTOR: Final = "data.messages"
 ROLES: Final = {"user": "user", "ai": "assistant", "system": "system"}
+# the documented 404 body's message of an unknown conversation: "Conversation not found: <id>."
+NOT_FOUND_MESSAGE: Final = "Conversation not found"

@@ -22,11 +22,11 @@ from ..common.canonical import TableRows, as_conversations, as_messages, convers
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
-from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import id_list, require_all_exist
+from ..common.settings import CheckResult, id_list, missing_ids_warning
 from ..common.timeutil import Window
 from .helpers import MappedItem, connect, history_digest, map_item, message_key, read_history, to_message_row
 from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
@@ -90,15 +90,19 @@ def histories(
     breaker = Breaker()
     with Ledger() as ledger:
         errors = SyncErrors(PROVIDER, observer, ledger)
+        missing = NotFoundTally(http, "conversation")
         yield from _sync(
             fan_out(conversation_ids, read, max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker),
             state,
             ledger,
             errors,
+            missing,
             observer,
             first_seen,
             backfill,
         )
+        for convo_id in missing.settle(len(conversation_ids)):
+            observer.warn(f"conversation {convo_id} not found; skipped")
         yield errors.finish(breaker)
 
 
@@ -107,13 +111,14 @@ def _sync(
     state: dict[str, Any],
     ledger: Ledger,
     errors: SyncErrors,
+    missing: NotFoundTally,
     observer: RunObserver,
     first_seen: datetime,
     backfill: Window | None,
 ) -> Iterator[Any]:
     for convo_id, outcome in reads:
         if isinstance(outcome, NotFoundError):
-            observer.warn(f"conversation {convo_id} not found; skipped")
+            missing.add(convo_id, outcome)
             continue
         if isinstance(outcome, ProviderError):
             errors.failed(None, convo_id, outcome)
@@ -192,19 +197,23 @@ def _emit(
 @with_config(sections=("sources", PROVIDER))
 def check(
     conversation_ids: Any = dlt.config.value, api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL
-) -> tuple[str, str]:
-    """Proves the setup without loading: the token is accepted and every conversation exists.
+) -> CheckResult:
+    """Proves the setup without loading: the token is accepted and the conversations exist.
+
+    A conversation that does not exist is a warning, as in a run; none existing means a wrong URL.
 
     Returns:
-        The base URL in use and what was found.
+        The base URL in use, what was found, and warnings.
     """
     ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
     http = connect(api_key, base_url)
-    missing, items = [], 0
+    tally, items = NotFoundTally(http, "conversation"), 0
     for convo_id in ids:
         try:
             items += len(read_history(http, convo_id))
-        except NotFoundError:
-            missing.append(convo_id)
-    require_all_exist(PROVIDER, "conversation_ids", ids, missing)
-    return http.base_url, f"token accepted, all {len(ids)} configured conversations exist ({items:,} messages)"
+        except NotFoundError as error:
+            tally.add(convo_id, error)
+    missing = tally.settle(len(ids))
+    exist = len(ids) - len(missing)
+    found = f"token accepted, {exist} of {len(ids)} configured conversations exist ({items:,} messages)"
+    return CheckResult(http.base_url, found, missing_ids_warning(PROVIDER, "conversation_ids", ids, missing))

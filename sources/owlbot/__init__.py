@@ -23,11 +23,11 @@ from ..common.canonical import TableRows, as_citations, as_conversations, as_mes
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
-from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors, cause_of
+from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
-from ..common.settings import id_list
+from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
 from .helpers import (
     DUPLICATES,
@@ -118,21 +118,30 @@ def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
     breaker = Breaker()
     with Ledger() as ledger:
         errors = SyncErrors(PROVIDER, run.observer, ledger)
-        for chatbot_uuid in chatbot_ids or discover_bots(run.http):
+        bots, missing = chatbot_ids or discover_bots(run.http), NotFoundTally(run.http, "chatbot")
+        for chatbot_uuid in bots:
             if breaker.tripped:
                 break
-            yield from _bot_sessions(run, chatbot_uuid, state, ledger, errors, breaker)
+            yield from _bot_sessions(run, chatbot_uuid, state, ledger, errors, breaker, missing)
+        for chatbot_uuid in missing.settle(len(bots)):
+            run.observer.fail(f"chatbot {chatbot_uuid} not found; check {where_to_set(PROVIDER, 'chatbot_ids')}")
         yield errors.finish(breaker)
 
 
 def _bot_sessions(
-    run: OwlbotRun, chatbot_uuid: str, state: dict[str, Any], ledger: Ledger, errors: SyncErrors, breaker: Breaker
+    run: OwlbotRun,
+    chatbot_uuid: str,
+    state: dict[str, Any],
+    ledger: Ledger,
+    errors: SyncErrors,
+    breaker: Breaker,
+    missing: NotFoundTally,
 ) -> Iterator[Any]:
     """One bot: its listing, then the sessions to read. The listing is released before the next bot's."""
     try:
         listing = list_sessions(run.http, chatbot_uuid)
-    except NotFoundError:
-        run.observer.fail(f"chatbot {chatbot_uuid} not found (check chatbot_ids)")
+    except NotFoundError as error:
+        missing.add(chatbot_uuid, error)
         return
     except CONVERSATION_ERRORS as exc:  # this bot only; a credentials error fails them all
         run.observer.fail(f"chatbot {chatbot_uuid}: {cause_of(exc)}")
@@ -226,7 +235,7 @@ def _session_rows(
 @with_config(sections=("sources", PROVIDER))
 def check(
     api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL, chatbot_ids: Any = None
-) -> tuple[str, str]:
+) -> CheckResult:
     """Proves the setup without loading: the key is accepted, the bots exist, their sessions list.
 
     Returns:
@@ -237,6 +246,9 @@ def check(
     wanted = id_list(chatbot_ids, PROVIDER, "chatbot_ids", required=False) or account
     unknown = [bot for bot in wanted if bot not in account]
     if unknown:
-        raise ConfigurationError(f"{PROVIDER}: chatbot_ids not in this account: {', '.join(unknown)}")
+        raise ConfigurationError(
+            f"{PROVIDER}: chatbot {', '.join(unknown)} not found in this account; "
+            f"check {where_to_set(PROVIDER, 'chatbot_ids')}"
+        )
     sessions = sum(len(list_sessions(http, bot).sessions) for bot in wanted)
-    return http.base_url, f"key accepted, {len(wanted)} bots, {sessions:,} sessions"
+    return CheckResult(http.base_url, f"key accepted, {len(wanted)} bots, {sessions:,} sessions")

@@ -11,7 +11,7 @@ from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from requests import Response
 
 from ..common.canonical import citation_rows, conversation_row, message_row
-from ..common.errors import CredentialsError, MalformedResponseError, ProviderError
+from ..common.errors import CredentialsError, MalformedResponseError, NotFoundError, ProviderError
 from ..common.http import ProviderHttp, classify_error, error_message
 from ..common.observer import RunObserver
 from ..common.payload import INT64_MAX, first_copies, record_id, text_or_none
@@ -40,7 +40,10 @@ def _one_response(http: ProviderHttp, path: str, method: str = "GET", selector: 
 
 def discover_bots(http: ProviderHttp) -> list[str]:
     """The ``uuid`` of every chatbot of the key's account (``POST /login/checkToken``)."""
-    bots = _one_response(http, CHECK_TOKEN_PATH, method="POST", selector="chatbot")
+    try:
+        bots = _one_response(http, CHECK_TOKEN_PATH, method="POST", selector="chatbot")
+    except NotFoundError as missing:  # an account-wide call: only a wrong URL can 404
+        raise http.wrong_endpoint(missing.url, "the account's bot listing answered HTTP 404") from None
     uuids = [bot.get("uuid") for bot in bots if isinstance(bot, dict)]
     if not all(isinstance(uuid, str) and uuid for uuid in uuids):
         raise MalformedResponseError(PROVIDER, "checkToken: a chatbot has no uuid")

@@ -58,7 +58,10 @@ def test_bad_credentials_exit_non_zero_with_one_clear_line(
     assert main(["run"]) == 1
     out = capsys.readouterr()
     errors = labelled_lines(out.err, 'error')
-    assert errors == ["error: example_ai: credentials rejected (HTTP 401: Missing or invalid Authorization header.)"]
+    assert errors == [
+        "error: example_ai: credentials rejected (HTTP 401: Missing or invalid Authorization header.); "
+        "the key came from the environment variable SOURCES__EXAMPLE_AI__API_KEY"
+    ]
     assert "sk_live_wrong_and_secret" not in out.out + out.err
 
 
@@ -248,12 +251,53 @@ def test_check_proves_each_setup_without_loading(
     assert not configured.exists(), "nothing loaded"
     monkeypatch.setenv("SOURCES__CHATNODE__API_KEY", "cn_wrong_key_123")
     monkeypatch.setenv("SOURCES__FEEDLOOP__BASE_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", '["con_missing_1"]')
+    real = sim.corpus.conversation_ids("example_ai")[0]
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", json.dumps([real, "con_missing_1"]))
     assert main(["check"]) == 1
     err = capsys.readouterr().err
     assert "error: chatnode: credentials rejected (HTTP 401" in err and "cn_wrong_key_123" not in err
     assert "error: feedloop: http://127.0.0.1:9: connection refused" in err
-    assert "error: example_ai: 1 of 1 configured conversations do not exist: con_missing_1" in err
+    assert "warning: example_ai: 1 of 2 configured conversations not found: con_missing_1; a run skips them" in err
+
+
+WRONG_PATHS = {  # a base URL whose path is wrong: the server answers, the API is not there
+    "example_ai": lambda url: url.replace("/v1", "/v2"),
+    "feedloop": lambda url: url + "/v2",
+    "owlbot": lambda url: url + "/v2",
+    "chatnode": lambda url: url.replace("/v1", "/v2"),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(WRONG_PATHS))
+def test_a_wrong_base_url_path_fails_run_and_check_naming_the_url_and_the_setting(
+    sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    provider: str,
+) -> None:
+    wrong = WRONG_PATHS[provider](sim.base_url(provider))
+    assert wrong != sim.base_url(provider)
+    monkeypatch.setenv(f"SOURCES__{provider.upper()}__BASE_URL", wrong)
+    capsys.readouterr()
+    assert main(["run", "--provider", provider]) == 1
+    err = capsys.readouterr().err
+    errors = labelled_lines(err, "error")
+    assert len(errors) == 1, err
+    assert f"at {wrong}/" in errors[0] and f"the API is not at this base URL ({wrong})" in errors[0]
+    assert f"[sources.{provider}] base_url in .dlt/config.toml, or SOURCES__{provider.upper()}__BASE_URL" in errors[0]
+    assert "not found; skipped" not in err, "no conversation is reported missing"
+    assert main(["check", "--provider", provider]) == 1
+    checked = labelled_lines(capsys.readouterr().err, "error")
+    assert checked == [errors[0]], "check says what run says"
+
+
+def test_some_missing_conversations_stay_a_warning_in_run_and_check_alike(
+    sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = [*sim.corpus.conversation_ids("example_ai"), "con_typo"]
+    monkeypatch.setenv("SOURCES__EXAMPLE_AI__CONVERSATION_IDS", json.dumps(ids))
+    assert main(["run", "--provider", "example_ai"]) == 0
+    assert "warning: example_ai: conversation con_typo not found; skipped" in capsys.readouterr().err
+    assert main(["check", "--provider", "example_ai"]) == 0
+    assert "warning: example_ai: 1 of" in capsys.readouterr().err
 
 
 def test_status_reads_the_last_run_and_the_warehouse_without_network(

@@ -346,3 +346,37 @@ def test_reset_forgets_one_shards_state_and_the_next_run_reads_it_again(
         assert cursors(shard_state(shards[0])) == {} and cursors(shard_state(shards[1])), "the other shard keeps its"
         assert run_job(defs, INCREMENTAL_JOB, instance, asset_selection=[shard_key(shards[0])]).success
     assert warehouse_counts(warehouse) == truth_counts(sim, ("example_ai",)), "re-read, merged: no duplicate"
+
+
+def test_a_cli_run_during_a_dagster_materialisation_is_skipped_with_75(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One writer per DuckDB file, whoever it runs for: the CLI and Dagster's shards refuse each other."""
+    warehouse = tmp_path / "w.duckdb"
+    with Simulator(Corpus(seed=11, size=600), settings=SimulatorSettings(latency_ms=60)) as sim:
+        configure(sim, monkeypatch, warehouse)
+        defs = definitions()
+        shard = next(s for s in plan_shards() if s.provider == "owlbot")
+        holder = Path(str(warehouse) + ".lock.holder")
+        with DagsterInstance.local_temp(str(dagster_home(tmp_path))) as instance:
+            result: list[Any] = []
+            dagster = threading.Thread(
+                target=lambda: result.append(run_job(defs, INCREMENTAL_JOB, instance, asset_selection=[shard_key(shard)]))
+            )
+            dagster.start()
+            deadline = datetime.now(UTC) + timedelta(seconds=60)
+            while not holder.exists() and datetime.now(UTC) < deadline:
+                threading.Event().wait(0.05)
+            assert holder.exists(), "the shard took the warehouse lock"
+            cli = subprocess.run(
+                [sys.executable, "-m", "pipelines.cli", "run", "--provider", "example_ai"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=tmp_path,
+            )
+            dagster.join(timeout=300)
+        assert cli.returncode == 75, cli.stderr
+        assert f"skipped: another chatsync run holds the warehouse lock of duckdb {warehouse}" in cli.stderr
+        assert "Could not set lock" not in cli.stderr
+        assert result and result[0].success

@@ -91,7 +91,7 @@ def test_postgres_advisory_lock_refuses_a_run_from_another_machine(
     other_machine = psycopg2.connect(postgres_uri.replace("localhost/", "/", 1))
     try:
         with other_machine.cursor() as cursor:
-            key = f"chatsync:chat_history:{dataset}"
+            key = f"chatsync:chat_history:{dataset}"  # the warehouse lock of the dataset
             cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (ADVISORY_CLASS, key))
         args = ["run", "--provider", "example_ai", "--destination", "postgres", "--dataset", dataset]
         assert main(args) == 75
@@ -204,7 +204,7 @@ def test_two_checkouts_keep_their_own_state_and_warehouse(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", "chatsync.duckdb")  # relative, as users write it
     for checkout in ("first", "second"):
-        (tmp_path / checkout).mkdir()
+        (tmp_path / checkout / ".dlt").mkdir(parents=True)  # each checkout is a project
         monkeypatch.chdir(tmp_path / checkout)
         assert main(["run", "--provider", "example_ai"]) == 0
     for checkout in ("first", "second"):

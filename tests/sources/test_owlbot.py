@@ -67,7 +67,10 @@ def test_configured_bots_only_and_an_unknown_bot_fails_alone(sim: Simulator, tmp
     observer = RunObserver(PROVIDER)
     pipeline = make_pipeline(tmp_path)
     run_source(pipeline, source(sim, chatbot_ids=["no-such-bot", first], observer=observer))
-    assert observer.failures == ["chatbot no-such-bot not found (check chatbot_ids)"]
+    assert observer.failures == [
+        "chatbot no-such-bot not found; check [sources.owlbot] chatbot_ids in .dlt/config.toml, "
+        "or SOURCES__OWLBOT__CHATBOT_IDS"
+    ]
     assert not any(r.path == "/login/checkToken" for r in sim.requests_for(PROVIDER))
     loaded_bots = {row[0] for row in query(pipeline, "SELECT DISTINCT bot_id FROM {messages}")}
     assert loaded_bots == {first} and second != first
