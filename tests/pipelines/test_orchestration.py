@@ -360,8 +360,9 @@ def test_a_cli_run_during_a_dagster_materialisation_is_skipped_with_75(
         holder = Path(str(warehouse) + ".lock.holder")
         with DagsterInstance.local_temp(str(dagster_home(tmp_path))) as instance:
             result: list[Any] = []
+            selection = [shard_key(shard)]
             dagster = threading.Thread(
-                target=lambda: result.append(run_job(defs, INCREMENTAL_JOB, instance, asset_selection=[shard_key(shard)]))
+                target=lambda: result.append(run_job(defs, INCREMENTAL_JOB, instance, asset_selection=selection))
             )
             dagster.start()
             deadline = datetime.now(UTC) + timedelta(seconds=60)
