@@ -29,11 +29,14 @@ from .console import (
     emit,
     live_progress,
     print_report,
+    route_dlt_logs,
     say_error,
     say_info,
     say_skipped,
+    set_quiet,
     stdout,
     use_json_log,
+    use_text_log,
     warn,
 )
 from .destinations import SUPPORTED
@@ -96,6 +99,28 @@ EXIT_CODES = (
 )
 
 
+def _add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """``-q``, ``-v`` and ``--log-format``: accepted before the command and after it.
+
+    After it, an option left out must not reset what was given before it: a sub-command's
+    defaults are ``SUPPRESS`` (absent), so only the top-level parser supplies defaults.
+    """
+    default: Any = {} if defaults else {"default": argparse.SUPPRESS}
+    quiet = {"default": False} if defaults else default
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors: a clean run prints nothing", **quiet
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also dlt's own INFO lines and tracebacks", **quiet
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="json: one JSON object per event on stderr",
+        **({"default": "text"} if defaults else default),
+    )
+
+
 def _command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
@@ -104,6 +129,7 @@ def _command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParse
         epilog=f"example:\n  {EXAMPLES[name]}\n\n{EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_global_options(parser, defaults=False)
     return parser
 
 
@@ -116,11 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"chatsync {_version()}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (no progress, no summary)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="also dlt's own log lines (INFO)")
-    parser.add_argument(
-        "--log-format", choices=("text", "json"), default="text", help="json: one JSON object per event on stderr"
-    )
+    _add_global_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = _command(commands, "run", "incremental load of the configured providers (cron-safe)")
@@ -192,9 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verbose:
         os.environ["RUNTIME__LOG_LEVEL"] = "INFO"
-    stdout.quiet = args.quiet
-    if args.log_format == "json":
-        use_json_log()
+    set_quiet(args.quiet)
+    use_json_log() if args.log_format == "json" else use_text_log()
+    route_dlt_logs(args.verbose)
     keep_private()
     register_configured_secrets()
     try:
@@ -247,7 +269,7 @@ def _load(args: argparse.Namespace) -> int:
             "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
         )
     emit("run_start", f"{args.command}: {', '.join(providers)}", command=args.command, providers=providers)
-    report = run_with_progress(target, providers, window, quiet=stdout.quiet)
+    report = run_with_progress(target, providers, window, quiet=args.quiet or args.log_format == "json")
     record_runs(report, target)
     print_report(report, "chatsync backfill" if window else "chatsync run")
     emit("wrote", describe_target(target))
@@ -309,7 +331,9 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(found, indent=1, default=str))
         return ExitCode.OK
     columns = WIDE_COLUMNS if args.wide else STATUS_COLUMNS
-    table = Table(title=f"chatsync status · {describe_warehouse(target)}", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title=f"chatsync status · {describe_warehouse(target)}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+    )
     for column in columns:
         table.add_column(column, no_wrap=column in ("last run", "newest message", "oldest message"))
     for provider, item in found.items():
@@ -406,7 +430,7 @@ def _list_suppressions(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     entries = SuppressionList(_target(args).resolved().pipelines_dir).active(args.provider)
-    table = Table(title=f"suppressions in force: {len(entries)}", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=f"suppressions in force: {len(entries)}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in ("provider", "kind", "recorded", "hash"):
         table.add_column(column, no_wrap=True)
     for entry in entries:

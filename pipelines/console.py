@@ -7,7 +7,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from pythonjsonlogger.json import JsonFormatter
@@ -19,6 +18,7 @@ from rich.table import Table
 from sources.common.observer import RunObserver
 
 from .runner import ExitCode, ProviderOutcome, RunReport, scrub
+from .workspace import stamp
 
 console = Console(stderr=True)
 stdout = Console()
@@ -76,11 +76,6 @@ def live_progress(observers: list[RunObserver]) -> Iterator[None]:
         stop.set()
 
 
-def stamp() -> str:
-    """Now, as ISO-8601 UTC to the second: the prefix of every line."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 _STYLES: Final = {
     "stopped": "red",
     "error": "red",
@@ -89,8 +84,27 @@ _STYLES: Final = {
     "info": "cyan",
     "progress": "dim",
 }
-_LEVELS: Final = {"error": logging.ERROR, "warning": logging.WARNING, "skipped": logging.WARNING}
+_LEVELS: Final = {
+    "error": logging.ERROR,
+    "stopped": logging.ERROR,
+    "warning": logging.WARNING,
+    "skipped": logging.WARNING,
+}
 _json_log: logging.Logger | None = None
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """With ``quiet`` (``-q``), only warnings and errors are printed: a clean run prints nothing."""
+    global _quiet
+    _quiet = quiet
+    stdout.quiet = quiet
+
+
+def use_text_log() -> None:
+    """Every event is one ``<timestamp> <event>: <message>`` line on stderr (the default)."""
+    global _json_log
+    _json_log = None
 
 
 def use_json_log() -> None:
@@ -108,8 +122,11 @@ def use_json_log() -> None:
 
 def emit(event: str, message: str, **fields: Any) -> None:
     """One event: ``<timestamp> <event>: <message>`` on stderr, or a JSON object with ``fields``."""
+    level = _LEVELS.get(event, logging.INFO)
+    if _quiet and level < logging.WARNING:
+        return
     if _json_log is not None:
-        _json_log.log(_LEVELS.get(event, logging.INFO), message, extra={"event": event, **fields})
+        _json_log.log(level, message, extra={"event": event, **fields})
         return
     style = _STYLES.get(event, "bold")
     console.print(f"{stamp()} [{style}]{event}:[/] {escape(message)}", highlight=False, soft_wrap=True)
@@ -220,3 +237,51 @@ def print_report(report: RunReport, title: str) -> None:
         name = "SIGTERM" if report.exit_code() == ExitCode.SIGTERM else "SIGINT"
         emit("stopped", f"{name} received; nothing half-done was committed and the next run continues")
     emit("summary", f"exit {int(report.exit_code())}", exit_code=int(report.exit_code()), providers=report.to_json())
+
+
+# dlt warnings that say nothing an operator can act on: Postgres loads without the optional ADBC
+# driver fall back from parquet to dlt's own insert format, once per table; a stopped run's pool
+# says it stops (chatsync's own ``stopped:`` line says what that means).
+HARMLESS_DLT_WARNINGS: Final = ("ADBC driver for", "Exiting runner due to signal")
+
+
+class DltLogHandler(logging.Handler):
+    """Sends dlt's log records through chatsync's console or JSON log, one line each, secrets scrubbed.
+
+    dlt re-creates its logger's formatter whenever a pipeline starts; this handler keeps
+    chatsync's format by ignoring that. Tracebacks are shown with ``-v`` only.
+
+    Args:
+        verbose: ``-v``: the known-harmless warnings and every traceback too.
+    """
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:
+        """Ignored: chatsync formats every line itself."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Prints one record as an ``info:``, ``warning:`` or ``error:`` event."""
+        message = record.getMessage()
+        if not self.verbose and any(sign in message for sign in HARMLESS_DLT_WARNINGS):
+            return
+        if not self.verbose:
+            message = message.strip().splitlines()[0] if message.strip() else ""
+        elif record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+        emit(_event_of(record.levelno), scrub(f"dlt: {message}"), logger=record.name)
+
+
+def _event_of(level: int) -> str:
+    if level >= logging.ERROR:
+        return "error"
+    return "warning" if level >= logging.WARNING else "info"
+
+
+def route_dlt_logs(verbose: bool) -> None:
+    """dlt's log records go through ``DltLogHandler`` from now on."""
+    logger = logging.getLogger("dlt")
+    logger.handlers = [DltLogHandler(verbose)]
+    logger.propagate = False

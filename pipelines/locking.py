@@ -14,7 +14,6 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,7 +22,7 @@ from filelock import FileLock, Timeout
 
 from sources.common.errors import ChatsyncError
 
-from .workspace import make_private
+from .workspace import make_private, stamp
 
 # Two-int advisory lock key: a fixed class for chatsync, the object is hashtext(pipeline/dataset).
 ADVISORY_CLASS: Final = 0x63687473  # "chts"
@@ -74,7 +73,7 @@ def file_lock(lock_path: Path, what: str) -> Iterator[None]:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp()
 
 
 @contextmanager

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import IntEnum
@@ -46,6 +49,7 @@ from .workspace import (
     project_dir,
     prune_loaded_packages,
     release_freed_memory,
+    stamp,
 )
 
 PIPELINE_NAME = "chat_history"
@@ -318,7 +322,7 @@ def execute(
     """
     report = RunReport()
     register_configured_secrets()  # before anything can print or write one (main does too)
-    with signals.intercepted_signals():
+    with stop_on_signals():
         try:
             with locked_pipeline(target) as pipeline:
                 prepared = _prepare(pipeline, target, on_repair, report)
@@ -335,6 +339,34 @@ def execute(
             if signals.was_signal_received():
                 report.signal = received_signal()
     return report
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """dlt's signal handling (stop at the next safe point; a second signal forces), in chatsync's words.
+
+    dlt's handler writes its own "CTRL-C received…" line to a terminal; this one writes a
+    ``stopping:`` line in chatsync's format instead and otherwise does what dlt's does.
+    """
+    with signals.intercepted_signals():
+        if threading.current_thread() is threading.main_thread():
+            for number in (SIGINT, SIGTERM):
+                if signal.getsignal(number) is signals._signal_receiver:
+                    signal.signal(number, _on_signal)
+        yield
+
+
+def _on_signal(number: int, frame: Any) -> None:
+    if signals._signal_counts.get(number):  # the second: dlt escalates (force stop)
+        signals._signal_receiver(number, frame)
+        return
+    signals._signal_counts[number] = 1
+    signals.set_received_signal(number)
+    name = "SIGTERM" if number == SIGTERM else "SIGINT"
+    line = f"{stamp()} stopping: {name} received; finishing at the next safe point (again to force)\n"
+    with suppress(OSError):  # no logging or printing in a signal handler
+        os.write(sys.stderr.fileno(), line.encode())
+    signals.exit_event.set()
 
 
 def _prepare(

@@ -7,7 +7,7 @@ the end of every run); the rest is read from the warehouse.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from sources.common.ledger import query_table
 
 from .registry import PROVIDERS
 from .runner import PIPELINE_NAME, RunReport, Target, reading_pipeline
-from .workspace import lock_dir
+from .workspace import lock_dir, stamp, utc_stamp
 
 RUNS_FILE = "last_runs.json"
 
@@ -34,7 +34,7 @@ def record_runs(report: RunReport, target: Target) -> None:
     """Merges this run's outcomes into the target's ``last_runs`` file (one entry per provider)."""
     path = runs_file(target)
     runs = read_runs(target)
-    finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    finished = stamp()
     for provider, outcome in report.to_json().items():
         runs[provider] = {"finished_at": finished, **outcome}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,12 +79,6 @@ def _iso(value: Any) -> str | None:
     if value is None:
         return None
     return utc_stamp(value) if isinstance(value, datetime) else str(value)
-
-
-def utc_stamp(moment: datetime) -> str:
-    """``2026-11-29T19:19:16Z``: the one timestamp format chatsync prints (naive means UTC)."""
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def collect(target: Target) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import dlt
@@ -32,7 +32,7 @@ from sources.common.errors import ConfigurationError
 from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
 
-from .workspace import lock_dir
+from .workspace import lock_dir, stamp
 
 SUPPRESSIONS_FILE: Final = "suppressions.json"
 Key = tuple[str, str, str]  # provider, kind ("user" or "conversation"), keyed hash
@@ -62,7 +62,7 @@ class Suppression:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp()
 
 
 class SuppressionList:

@@ -19,6 +19,7 @@ import gc
 import os
 import secrets
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -43,6 +44,17 @@ ARROW_COLUMNS: Final = {
     "normalize.parquet_normalizer.add_dlt_load_id": True,
     "normalize.parquet_normalizer.add_dlt_id": True,
 }
+
+
+def utc_stamp(moment: datetime) -> str:
+    """``2026-11-29T19:19:16Z``: the one timestamp format chatsync prints (naive means UTC)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stamp() -> str:
+    """Now, in chatsync's one timestamp format."""
+    return utc_stamp(datetime.now(UTC))
 
 
 def make_private(folder: Path) -> Path:

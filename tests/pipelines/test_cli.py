@@ -398,3 +398,36 @@ def test_the_summary_tells_new_rows_from_rewritten_ones(
     new = len(sim.truth("owlbot").messages) - before
     assert new > 0 and last["rows_new"]["messages"] == new
     assert last["rows_loaded"]["messages"] > new, "OwlBot re-reads a grown session whole: the rest is rewritten"
+
+
+def test_global_options_are_accepted_after_the_command_and_q_keeps_a_clean_run_silent(
+    sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--provider", "example_ai", "-q"]) == 0
+    out = capsys.readouterr()
+    assert (out.out, out.err) == ("", ""), "a clean run under -q prints nothing"
+    assert main(["run", "--provider", "example_ai", "--log-format", "json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert {"run_start", "summary"} <= {e["event"] for e in events}
+    assert main(["-q", "status", "-v"]) == 0 and main(["status", "--json", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--provider", "example_ai", "--dataset", "x", "-q", "-v"]) == 0
+    assert "summary:" not in capsys.readouterr().err, "-q before or after the command, still quiet"
+
+
+def test_status_fits_100_columns_with_every_last_run_time(
+    sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.console import stdout
+
+    assert main(["-q", "run"]) == 0
+    monkeypatch.setattr(stdout, "width", 100)
+    assert main(["status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    for provider in ("example_ai", "owlbot", "chatnode", "feedloop"):
+        row = next(line.strip() for line in lines if line.strip().startswith(provider))
+        assert re.search(rf"^{provider}\s+{stamp}\s+ok\s+\d+\s+\d+\s+{stamp}\s*$", row), row
+    assert main(["status", "--wide"]) == 0
+    assert "oldest message" in capsys.readouterr().out
