@@ -55,7 +55,7 @@ def run(*args: str) -> int:
 
 
 def test_alternating_duckdb_and_postgres_with_growth_leaves_both_exact(
-    postgres_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    postgres_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_uri)
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
@@ -73,6 +73,8 @@ def test_alternating_duckdb_and_postgres_with_growth_leaves_both_exact(
             assert_exact(duck, sim)
             assert run("--destination", "postgres", "--dataset", "alternation") == 0
             assert_exact(pg, sim)
+    said = capsys.readouterr()
+    assert (said.out, said.err) == ("", ""), "under -q nothing is printed: no dlt line (ADBC, state) leaks through"
     assert duck.state_name == "chat_history", "an existing installation keeps its pipeline"
     assert pg.state_name == "chat_history__postgres__alternation"
 
