@@ -6,6 +6,8 @@ Four scenarios, each compared with what the simulator says exists, every time:
   and invalid JSON); three runs with growth in between, then one calm run.
 - **kills**: SIGKILL at startup, during extract, normalize, normalize's commit ("Committing
   storage", hooked on dlt's log line) and load; each followed by a normal rerun.
+- **exact kills**: SIGKILL the moment dlt logs a load job completed ("Job for … completed in load")
+  and the moment it archives a package; duplicates counted by message id.
 - **overlaps**: two ``chatsync run`` started at once on one pipeline.
 - **payloads**: the hostile payload table of ``bench.payload_cases``.
 
@@ -50,6 +52,11 @@ KILL_POINTS = {
     "commit": ("Committing storage",),
     "load": ("Running file loading", "CREATED a new FOLLOWUP JOB", "completed in load"),
 }
+EXACT_KILL_POINTS = {
+    "job completed": ("completed in load",),
+    "archiving": ("archiving package",),
+}
+ALL_KILL_POINTS = {**KILL_POINTS, **EXACT_KILL_POINTS}
 console = Console(width=170)
 
 
@@ -149,7 +156,7 @@ def storm(size: int) -> Figures:
 
 def _kill_when(process: subprocess.Popen[str], point: str, rng: random.Random) -> bool:
     """SIGKILLs ``process`` at ``point``; False when it finished before getting there."""
-    hooks = KILL_POINTS[point]
+    hooks = ALL_KILL_POINTS[point]
     killed = threading.Event()
 
     def kill(after: float) -> None:
@@ -161,7 +168,7 @@ def _kill_when(process: subprocess.Popen[str], point: str, rng: random.Random) -
     if hooks is None:
         kill(rng.uniform(0.05, 1.5))
     else:
-        delay = 0.0 if point == "commit" else rng.uniform(0.0, 0.05)
+        delay = 0.0 if point == "commit" or point in EXACT_KILL_POINTS else rng.uniform(0.0, 0.05)
         seen = 0
         target = rng.randint(1, 3)
         assert process.stderr is not None
@@ -177,12 +184,13 @@ def _kill_when(process: subprocess.Popen[str], point: str, rng: random.Random) -
     return killed.is_set()
 
 
-def kills(size: int, count: int) -> Figures:
-    """``count`` SIGKILLs spread over the kill points, each followed by a rerun."""
-    figures = Figures(f"kills ({count} SIGKILLs + reruns)")
+def kills(size: int, count: int, exact: bool = False) -> Figures:
+    """``count`` SIGKILLs spread over the kill points (or the exact ones), each followed by a rerun."""
+    label = f"exact kills ({count} at load-job completion and archiving)" if exact else f"kills ({count} SIGKILLs"
+    figures = Figures(label if exact else f"{label} + reruns)")
     started = time.monotonic()
-    rng = random.Random(5)
-    points = list(KILL_POINTS)
+    rng = random.Random(7 if exact else 5)
+    points = list(EXACT_KILL_POINTS if exact else KILL_POINTS)
     landed: dict[str, int] = dict.fromkeys(points, 0)
     repaired = 0
     with workspace(size, seed=73) as ws:
@@ -296,8 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--size", type=int, default=1_200, help="approximate messages at the start")
     parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--exact-kills", type=int, default=30, help="split over load-job completion and archiving")
     parser.add_argument("--overlaps", type=int, default=20)
-    parser.add_argument("--skip", action="append", default=[], choices=("storm", "kills", "overlaps", "payloads"))
+    scenarios = ("storm", "kills", "exact-kills", "overlaps", "payloads")
+    parser.add_argument("--skip", action="append", default=[], choices=scenarios)
     args = parser.parse_args(argv)
     rows: list[Figures] = []
     payload_table: Any = None
@@ -305,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(storm(args.size))
     if "kills" not in args.skip:
         rows.append(kills(args.size, args.kills))
+    if "exact-kills" not in args.skip:
+        rows.append(kills(args.size, args.exact_kills, exact=True))
     if "overlaps" not in args.skip:
         rows.append(overlaps(args.size, args.overlaps))
     if "payloads" not in args.skip:

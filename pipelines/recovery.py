@@ -3,8 +3,9 @@
 What a kill can leave, and the repair (each found by killing runs at every step; see
 ``bench/reliability.py``):
 
-- ``normalize/<8 chars>/``: the temporary folder of an extract that never committed. Nothing in
-  it was recorded anywhere; deleted.
+- ``normalize/<random id>/``: the temporary folder of an extract that never committed (any folder
+  of ``normalize/`` but dlt's ``extracted``, whatever length of id dlt's version picks). Nothing
+  in it was recorded anywhere; deleted.
 - ``normalize/extracted/<id>`` beside ``load/normalized/<id>`` or ``load/loaded/<id>``: normalize
   had renamed its output and was deleting its input (the "Committing storage" step). The input
   is a leftover; deleted.
@@ -20,7 +21,7 @@ What a kill can leave, and the repair (each found by killing runs at every step;
 
 from __future__ import annotations
 
-import re
+import json
 import shutil
 from collections import Counter
 from collections.abc import Iterable
@@ -29,8 +30,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import dlt
+from dlt.common.storages import NormalizeStorage
 
-EXTRACT_TEMP_NAME: Final = re.compile(r"^[a-z0-9]{8}$")
 PACKAGE_FOLDERS: Final = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
 
 
@@ -76,7 +77,7 @@ def _remove(folder: Path, root: Path, repairs: Repairs) -> None:
 def _remove_leftovers(root: Path, repairs: Repairs) -> None:
     normalize, load = root / "normalize", root / "load"
     for temp in _folders(normalize):
-        if EXTRACT_TEMP_NAME.match(temp.name):
+        if temp.name != NormalizeStorage.EXTRACTED_FOLDER:  # dlt's own layout, not a name pattern
             _remove(temp, root, repairs)
     committed = {p.name for p in _folders(load / "normalized")} | {p.name for p in _folders(load / "loaded")}
     extracted = _folders(normalize / "extracted")
@@ -124,6 +125,37 @@ def rebuild_from_destination(pipeline: dlt.Pipeline) -> None:
 
 
 STATE_TABLE: Final = "_dlt_pipeline_state"
+STAGED_DEDUPLICATED: Final = "x-stage-data-deduplicated"
+
+
+def deduplicate_resumed_packages(working_dir: str) -> int:
+    """Lets the merges of resumed packages de-duplicate their staged rows again.
+
+    chatsync declares staged rows unique (``x-stage-data-deduplicated``) because one package's
+    rows are. A resumed package breaks that: a job whose copy into staging committed just before a
+    kill, but was not yet marked completed, is copied again, and the merge would keep both. Its
+    schema is told otherwise, so dlt's merge keeps one row per key; fresh loads keep the speed.
+
+    Args:
+        working_dir: The pipeline's working folder.
+
+    Returns:
+        How many packages' schemas were changed.
+    """
+    changed = 0
+    for package in _folders(Path(working_dir, "load", "normalized")):
+        path = package / "schema.json"
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # repair_working_folders deals with broken packages
+        tables = [t for t in schema.get("tables", {}).values() if t.get(STAGED_DEDUPLICATED)]
+        for table in tables:
+            table[STAGED_DEDUPLICATED] = False
+        if tables:
+            path.write_text(json.dumps(schema), encoding="utf-8")
+            changed += 1
+    return changed
 
 
 def committed_state_version(pipeline: dlt.Pipeline) -> int:

@@ -35,7 +35,13 @@ from sources.common.settings import where_to_set
 from .analytics import refresh_views
 from .destinations import DEFAULT_DUCKDB_FILE, loader_file_format, make_destination, require_extra
 from .locking import RunLocked, advisory_lock, file_lock, schema_migration_lock
-from .recovery import discard_foreign_state, rebuild_from_destination, repair_working_folders, rows_by_table
+from .recovery import (
+    deduplicate_resumed_packages,
+    discard_foreign_state,
+    rebuild_from_destination,
+    repair_working_folders,
+    rows_by_table,
+)
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
 from .suppressions import enforce as enforce_suppressions
 from .warehouse import row_counts
@@ -505,6 +511,7 @@ def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:
         if load_id not in schema_of:
             rows = recovered.setdefault(package.schema_name, Counter())
             rows.update(rows_by_table(package.jobs.get("new_jobs", [])))
+    deduplicate_resumed_packages(pipeline.working_dir)
     pipeline.load()
     prune_loaded_packages(pipeline.working_dir)
     return {provider: rows for provider, rows in recovered.items() if provider in PROVIDERS}
