@@ -31,6 +31,9 @@ class SimulatorSettings:
     latency_ms: int = 0
     # providers that quote the request's credentials back in every body, errors included
     echo_credentials: frozenset[str] = frozenset()
+    # how: "value" (in strings), "escaped" (the same, with "/" sent as "\/" as PHP's json_encode
+    # does), "member" (the credentials as a member name inside each record)
+    echo_style: str = "value"
 
 
 @dataclass
@@ -64,14 +67,16 @@ class SimResponse:
     status: int
     payload: Any
     headers: dict[str, str] = field(default_factory=dict)
+    escape_slashes: bool = False  # "/" sent as "\/" (legal JSON; PHP's json_encode default)
 
     def encode(self) -> bytes:
         """The JSON body bytes (escaped ASCII when the payload holds a lone surrogate)."""
         text = json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
         try:
-            return text.encode()
+            body = text.encode()
         except UnicodeEncodeError:
-            return json.dumps(self.payload, separators=(",", ":")).encode()
+            body = json.dumps(self.payload, separators=(",", ":")).encode()
+        return body.replace(b"/", b"\\/") if self.escape_slashes else body
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ class Simulator:
         context = ProviderContext(self.corpus, self.settings)
         response: SimResponse = CONTRACTS[provider].handle(request, context)
         if provider in self.settings.echo_credentials:
-            response = _echo(response, request)
+            response = _echo(response, request, self.settings.echo_style)
         return response
 
     def log(self, record: RequestRecord) -> None:
@@ -365,20 +365,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
 
-def _echo(response: SimResponse, request: SimRequest) -> SimResponse:
-    """A careless provider: the credentials it was sent, quoted back in the body (and each record)."""
+def _echo(response: SimResponse, request: SimRequest, style: str) -> SimResponse:
+    """A careless provider: the credentials it was sent, quoted back in the body and each record.
+
+    ``style``: ``value`` quotes them in strings, ``escaped`` too but sends ``/`` as ``\\/``, and
+    ``member`` makes them a member name inside each record.
+    """
     credentials = " ".join(v for k, v in request.headers.items() if k in ("authorization", "token"))
     payload = response.payload
-    if isinstance(payload, dict):
-        if isinstance(payload.get("message"), str):
-            payload["message"] += f" (request credentials: {credentials})"
+    if isinstance(payload, dict) and isinstance(payload.get("message"), str) and style != "member":
+        payload["message"] += f" (request credentials: {credentials})"
+    if isinstance(payload, dict) and style != "member":
         payload["echo"] = credentials
-        data = payload.get("data")
-        records = data.get("messages") if isinstance(data, dict) else data
-        for record in records if isinstance(records, list) else []:
-            if isinstance(record, dict):
-                record["echo"] = f"sent with {credentials}"
+    for record in _records(payload):
+        record["echo"] = {credentials: "sent with"} if style == "member" else f"sent with {credentials}"
+    response.escape_slashes = style == "escaped"
     return response
+
+
+def _records(payload: Any) -> list[dict[str, Any]]:
+    """The records of any provider's body: a list, or the list under data, data.messages or messageArr."""
+    found: Any = payload
+    if isinstance(payload, dict):
+        data = payload.get("data", payload.get("messageArr"))
+        found = data.get("messages") if isinstance(data, dict) else data
+    return [record for record in found if isinstance(record, dict)] if isinstance(found, list) else []
 
 
 def _fault_body(status: int, message: str) -> SimResponse:

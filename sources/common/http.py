@@ -281,10 +281,10 @@ class ProviderHttp:
         if response.status_code >= 400:
             raise HTTPError(f"HTTP {response.status_code}", response=response)
         parsed = _parsed_body(response)
+        if echoes_secret(response.content, parsed):  # a provider echoing the key: it never reaches a row
+            parsed = scrub_value(parsed)
         if might_hold_unstorable_text(response.content):
             parsed = storable(parsed)
-        if echoes_secret(response.content):  # a provider echoing the key: it never reaches a row
-            parsed = scrub_value(parsed)
         # RESTClient parses again to select data; hand it the parsed body instead
         response.json = lambda **_: parsed  # type: ignore[method-assign]
 

@@ -14,6 +14,8 @@ import re
 import threading
 from typing import Any, Final
 
+import orjson
+
 MASK: Final = "***"
 MIN_SECRET_LENGTH: Final = 4
 _CREDENTIAL_PATTERNS: Final = (
@@ -64,20 +66,52 @@ def scrub(text: str) -> str:
     return text
 
 
-def echoes_secret(raw: bytes) -> bool:
-    """Whether a response body contains a registered secret (one fast search per secret)."""
-    return any(secret.encode() in raw for secret in registered())
+def echoes_secret(raw: bytes, document: Any = None) -> bool:
+    """Whether a JSON response body, once decoded, contains a registered secret anywhere.
+
+    A body without a backslash spells every string as it decodes, so one search of the bytes per
+    secret is exact. With escapes (``\\/`` for ``/``, ``\\u…``), the decoded ``document`` is
+    searched instead: re-encoded by orjson, which escapes only quotes, backslashes and control
+    characters, so a key in any value or member name at any depth is found at C speed.
+
+    Args:
+        raw: The body as received.
+        document: The parsed body (needed only when ``raw`` holds escapes).
+
+    Returns:
+        Whether a registered secret is in it.
+    """
+    secrets = registered()
+    if any(secret.encode() in raw for secret in secrets):
+        return True
+    if b"\\" not in raw or document is None:
+        return False
+    try:
+        canonical = orjson.dumps(document)
+    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer beyond 64 bits: walk it instead
+        return _holds_secret(document, secrets)
+    return any(orjson.dumps(secret)[1:-1] in canonical for secret in secrets)
+
+
+def _holds_secret(value: Any, secrets: tuple[str, ...]) -> bool:
+    if isinstance(value, str):
+        return any(secret in value for secret in secrets)
+    if isinstance(value, dict):
+        return any(_holds_secret(key, secrets) or _holds_secret(item, secrets) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_secret(item, secrets) for item in value)
+    return False
 
 
 def scrub_value(value: Any) -> Any:
-    """``value`` with registered secrets removed from every string, at any depth."""
+    """``value`` with registered secrets removed from every string, member names included, at any depth."""
     if isinstance(value, str):
         for secret in registered():
             if secret in value:
                 value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {key: scrub_value(item) for key, item in value.items()}
+        return {scrub_value(key): scrub_value(item) for key, item in value.items()}
     if isinstance(value, list):
         return [scrub_value(item) for item in value]
     return value

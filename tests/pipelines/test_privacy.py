@@ -135,6 +135,37 @@ def test_nothing_secret_or_personal_is_written_or_printed(
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path} is {oct(mode)}"
 
 
+# keys with the characters JSON encoders escape or that look like base64: "/", "+", "="
+SLASHED_KEYS = {provider: f"{key[:8]}/{key[8:16]}+{key[16:]}==" for provider, key in KEYS.items()}
+
+
+@pytest.mark.parametrize("style", ["value", "escaped", "member"])
+def test_a_key_echoed_in_any_json_spelling_never_reaches_a_row_or_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], style: str
+) -> None:
+    """Every provider quotes the key back: in strings, with "/" escaped as "\\/", or as a member name."""
+    settings = SimulatorSettings(api_keys=SLASHED_KEYS, echo_credentials=frozenset(KEYS), echo_style=style)
+    warehouse = tmp_path / "state" / "chatsync.duckdb"
+    with Simulator(Corpus(seed=29, size=400), settings=settings) as sim:
+        for key, value in simulator_environment(sim).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
+        body = requests.get(
+            f"{sim.base_url('example_ai')}/chat/history",
+            params={"conversation_id": sim.corpus.conversation_ids("example_ai")[0]},
+            headers={"Authorization": f"Bearer {SLASHED_KEYS['example_ai']}"},
+        ).content
+        assert (SLASHED_KEYS["example_ai"].encode() in body) == (style != "escaped"), "the echo is as styled"
+        state = ["--pipelines-dir", str(tmp_path / "state" / "pipelines")]
+        assert main(["run", *state]) == 0
+    out = capsys.readouterr()
+    texts: dict[Any, str] = {**file_texts(tmp_path / "state"), **warehouse_texts(warehouse)}
+    texts["output"] = out.out + out.err
+    assert leaks(texts, {"key": set(SLASHED_KEYS.values())}) == []
+    raw = "SELECT COUNT(*) FROM chat_history.messages WHERE CAST(raw AS VARCHAR) LIKE '%***%'"
+    assert count_rows(warehouse, raw) > 0, "the echo was there, and masked"
+
+
 def test_the_scan_finds_personal_data_when_the_policy_keeps_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -150,7 +181,7 @@ def test_the_scan_finds_an_echoed_key_when_payloads_are_not_scrubbed(
 ) -> None:
     import sources.common.http as http
 
-    monkeypatch.setattr(http, "echoes_secret", lambda raw: False)  # our own scrubbing, switched off
+    monkeypatch.setattr(http, "echoes_secret", lambda raw, document=None: False)  # our own scrubbing, switched off
     found = scan(tmp_path, monkeypatch, capsys)
     assert any(leak.startswith("key in chat_history.messages") for leak in found["secret leaks"])
 
