@@ -30,6 +30,7 @@ MESSAGES: Final = "messages"
 SYNC_ERRORS: Final = "sync_errors"
 KNOWLEDGE_CITATIONS: Final = "knowledge_citations"
 SUPPRESSIONS: Final = "suppressions"
+OWNERS: Final = "_conversation_owners"  # not a table: see ``as_owners``
 CONVERSATION_KEY: Final = ("provider", "conversation_id")
 MESSAGE_KEY: Final = ("provider", "conversation_id", "message_id")
 SYNC_ERROR_KEY: Final = ("provider", "conversation_id")
@@ -220,6 +221,13 @@ def as_conversations(rows: Sequence[dict[str, Any]]) -> TableRows:
 def as_citations(rows: Sequence[dict[str, Any]]) -> TableRows:
     """Rows made by ``citation_rows``, bound for ``knowledge_citations``."""
     return TableRows(KNOWLEDGE_CITATIONS, rows)
+
+
+def as_owners(rows: Sequence[dict[str, Any]]) -> TableRows:
+    """Who each conversation belongs to (``provider``, ``conversation_id``, ``user_id``), for the
+    erasure filter only: nothing is written. A run that writes no ``conversations`` row (OwlBot's
+    backfill) names the end user this way, so a forgotten user's new conversation is dropped too."""
+    return TableRows(OWNERS, rows)
 
 
 def as_sync_errors(rows: Sequence[dict[str, Any]]) -> TableRows:
@@ -458,6 +466,10 @@ def batched(
     pending: dict[str, list[dict[str, Any]]] = {table: [] for table in _TABLES}
     unique = UniqueRows()
     for piece in stream:
+        if piece.table == OWNERS:
+            if suppressed:
+                _drop_owned_by_suppressed(piece.rows, suppressed, pending)
+            continue
         if piece.table != CONVERSATIONS:
             for table, rows in pending.items():
                 if len(rows) >= size:
@@ -476,6 +488,17 @@ def batched(
     for table, rows in pending.items():
         if rows:
             yield _with_hints(table, rows, as_arrow, destination)
+
+
+def _drop_owned_by_suppressed(
+    owners: Sequence[dict[str, Any]], suppressed: Suppressed, pending: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Remembers conversations of suppressed users, and drops what is already gathered of them."""
+    if not any([suppressed.drops(CONVERSATIONS, row) for row in owners]):
+        return
+    gone = suppressed.conversations
+    for table in (MESSAGES, KNOWLEDGE_CITATIONS):
+        pending[table] = [r for r in pending[table] if (r["provider"], r["conversation_id"]) not in gone]
 
 
 def emits_canonical_rows(

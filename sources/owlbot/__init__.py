@@ -19,7 +19,7 @@ import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
-from ..common.canonical import TableRows, as_citations, as_conversations, as_messages, emits_canonical_rows
+from ..common.canonical import TableRows, as_citations, as_conversations, as_messages, as_owners, emits_canonical_rows
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -216,6 +216,9 @@ def _session_rows(
     records: list[dict[str, Any]],
     awaiting: AwaitingReplies,
 ) -> Iterator[Any]:
+    if run.backfill is not None:  # no conversations row below: name the end user for the erasure filter
+        owner = to_conversation_row(chatbot_uuid, session)
+        yield as_owners([{key: owner[key] for key in ("provider", "conversation_id", "user_id")}])
     rows, anomalies = to_message_rows(chatbot_uuid, session["session_uuid"], records, run.backfill)
     for name, amount in anomalies.items():
         run.observer.count(name, amount)

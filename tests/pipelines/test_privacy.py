@@ -12,6 +12,7 @@ import gzip
 import json
 import re
 import stat
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -390,3 +391,32 @@ def test_forgetting_an_id_that_matches_nothing_records_it_and_says_so(
     assert "matches nothing" in said and "recorded anyway" in said
     assert main(["forget", "--list", "--provider", "feedloop"]) == 0
     assert len(re.findall(r"hmac:[0-9a-f]{32}", capsys.readouterr().out)) == 1
+
+
+def test_a_forgotten_user_is_not_loaded_back_by_a_backfill_of_their_new_session(
+    sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-q", "run", "--provider", "owlbot"]) == 0
+    before = sim.truth("owlbot").conversations
+    known = {c.conversation_id for c in before}
+    users = Counter(c.user_id for c in before if c.user_id)
+    returning = None
+    for _ in range(12):  # a regular comes back with a new session
+        sim.advance(timedelta(days=2))
+        new = [c for c in sim.truth("owlbot").conversations if c.conversation_id not in known and c.user_id in users]
+        if new:
+            returning = new[0].user_id
+            break
+    assert returning, "the simulator's regulars return"
+    theirs = [c.conversation_id for c in sim.truth("owlbot").conversations if c.user_id == returning]
+    assert main(["forget", "--provider", "owlbot", "--user-id", returning]) == 0
+    assert main(["-q", "backfill", "--provider", "owlbot", "--since", "2000-01-01"]) == 0
+    assert main(["-q", "run", "--provider", "owlbot"]) == 0
+    marks = ", ".join("?" for _ in theirs)
+    for table in ("messages", "knowledge_citations", "conversations"):
+        sql = f"SELECT COUNT(*) FROM chat_history.{table} WHERE provider = 'owlbot' AND conversation_id IN ({marks})"
+        assert count_rows(configured, sql, *theirs) == 0, f"{table} of the forgotten user came back"
+    others = {c.conversation_id for c in sim.truth("owlbot").conversations if c.user_id != returning}
+    distinct = "SELECT COUNT(DISTINCT conversation_id) FROM chat_history.messages WHERE provider = 'owlbot'"
+    loaded = count_rows(configured, distinct)
+    assert loaded == len({m.conversation_id for m in sim.truth("owlbot").messages if m.conversation_id in others})
