@@ -47,6 +47,7 @@ CASES: Final = (
     PayloadCase("example_ai", "created_at_missing", SKIPPED, "lacks created_at"),
     PayloadCase("example_ai", "created_at_garbage", SKIPPED, "unparsable created_at"),
     PayloadCase("example_ai", "created_at_future", LOADED, "as sent; moves no cursor; one warning"),
+    PayloadCase("example_ai", "created_at_lowercase", LOADED, "the exact instant (RFC 3339 allows t and z)"),
     PayloadCase("example_ai", "text_object", LOADED, "content NULL, raw kept, counted"),
     PayloadCase("example_ai", "text_null", LOADED, "content NULL"),
     PayloadCase("example_ai", "text_nul", LOADED, "NUL replaced by U+FFFD (Postgres takes no NUL)"),

@@ -190,6 +190,12 @@ def _role(layout: Layout) -> str:
     return layout.role_field
 
 
+def _lowercase_time(message: dict[str, Any], layout: Layout) -> None:
+    value = message.get(layout.time_field)
+    if isinstance(value, str):  # RFC 3339 5.6: "T" and "Z" may be lowercase
+        message[layout.time_field] = value.replace("T", "t").replace("Z", "z")
+
+
 def _chat_without_session(message: dict[str, Any], layout: Layout) -> None:
     message.pop("session_id", None)
 
@@ -204,6 +210,7 @@ KINDS: Final[dict[str, Callable[[Any, Layout, Tamper], Any]]] = {
     "created_at_missing": _edit_first(_drop(_time)),
     "created_at_garbage": _edit_first(_set(_time, "the day after tomorrow")),
     "created_at_future": _edit_first(_set(_time, "9999-12-31T23:59:59Z")),
+    "created_at_lowercase": _edit_first(_lowercase_time),
     "text_object": _edit_first(_set_text({"blocks": [{"type": "text", "text": "rich"}]})),
     "text_null": _edit_first(_set_text(None)),
     "text_nul": _edit_first(_set_text("before\x00after")),

@@ -62,6 +62,10 @@ def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
     documented = _iso_with_offset(value)
     if documented is not None:
         return documented
+    value = _upper_separators(value)
+    documented = _iso_with_offset(value)
+    if documented is not None:
+        return documented
     try:
         parsed = pendulum.parse(value, tz="UTC")
     except (pendulum.parsing.exceptions.ParserError, ValueError) as exc:
@@ -71,6 +75,14 @@ def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
             return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
         raise ValueError(f"not a timestamp: {value!r}")
     return to_plain_utc(parsed)  # pendulum loses the zone in arithmetic with stdlib timezones
+
+
+def _upper_separators(text: str) -> str:
+    """RFC 3339 (5.6) allows ``t`` and ``z`` in lowercase: ``2026-11-25t21:32:59.2z``."""
+    text = text.strip()
+    if len(text) > 10 and text[10] == "t":
+        text = f"{text[:10]}T{text[11:]}"
+    return text[:-1] + "Z" if text.endswith("z") else text
 
 
 def _iso_with_offset(text: str) -> datetime | None:

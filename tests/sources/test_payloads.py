@@ -18,6 +18,7 @@ from pipelines.cli import main
 QUICK = {
     "example_ai:id_object",
     "example_ai:created_at_future",
+    "example_ai:created_at_lowercase",
     "example_ai:text_surrogate",
     "example_ai:duplicate_id",
     "example_ai:messages_null",
