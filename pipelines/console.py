@@ -255,9 +255,12 @@ class DltLogHandler(logging.Handler):
         verbose: ``-v``: the known-harmless warnings and every traceback too.
     """
 
+    MAX_LINES: Final = 20  # a failing load retries and logs each time: a few lines tell, hundreds bury
+
     def __init__(self, verbose: bool) -> None:
         super().__init__()
         self.verbose = verbose
+        self.shown = 0
 
     def setFormatter(self, fmt: logging.Formatter | None) -> None:
         """Ignored: chatsync formats every line itself."""
@@ -268,6 +271,11 @@ class DltLogHandler(logging.Handler):
         if not self.verbose and any(sign in message for sign in HARMLESS_DLT_WARNINGS):
             return
         if not self.verbose:
+            self.shown += 1
+            if self.shown > self.MAX_LINES:
+                if self.shown == self.MAX_LINES + 1:
+                    emit("info", "dlt: further dlt log lines of this run are not shown (-v shows them)")
+                return
             message = message.strip().splitlines()[0] if message.strip() else ""
         elif record.exc_info:
             message += "\n" + logging.Formatter().formatException(record.exc_info)

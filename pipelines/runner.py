@@ -49,6 +49,7 @@ from .workspace import (
     absolute_duckdb_path,
     configure_dlt_defaults,
     default_pipelines_dir,
+    describe_os_error,
     lock_dir,
     make_private,
     pii_key,
@@ -654,6 +655,8 @@ def describe_failure(provider: str, exc: BaseException) -> str:
             f"{provider}: missing setting {name}: set {where_to_set(provider, name, secret=name == 'api_key')}"
             for name in cause.fields
         )
+    elif isinstance(cause, OSError) and cause.filename:  # e.g. a full disk: name the path and the space left
+        text = f"{provider}: {cause.filename}: {describe_os_error(cause)}"
     elif isinstance(exc, PipelineStepFailed):
         text = f"{provider}: {exc.step} step failed: {type(cause).__name__}: {cause}"
     else:

@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import gc
 import os
 import secrets
 import shutil
+import tempfile
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 import dlt
 import pyarrow
+from dlt.common.runtime import telemetry
 
 from sources.common.errors import ConfigurationError
 
@@ -128,13 +132,21 @@ def keep_private() -> None:
     os.umask(PRIVATE_UMASK)
 
 
+# dlt reports anonymous usage to dltHub unless told not to; a tool that moves personal data into
+# the user's own warehouse calls nowhere else unless the user opts in.
+NO_TELEMETRY: Final = {"runtime.dlthub_telemetry": False}
+
+
 def configure_dlt_defaults() -> None:
     """chatsync's defaults for dlt's own settings, unless the configuration says otherwise.
 
     Completed load jobs are deleted and staging tables truncated after each load; Arrow items
-    carry ``_dlt_load_id`` and ``_dlt_id`` like dict items; DuckDB works within 128 MB.
+    carry ``_dlt_load_id`` and ``_dlt_id`` like dict items; DuckDB works within 128 MB; dlt's
+    anonymous telemetry is off (``[runtime] dlthub_telemetry = true`` turns it on).
     """
-    for key, value in {**RETENTION, **ARROW_COLUMNS, **DUCKDB_MEMORY}.items():
+    if dlt.config.get("runtime.dlthub_telemetry") is None and telemetry.is_telemetry_started():
+        telemetry.stop_telemetry()  # started on ``import dlt`` with dlt's default; restarted below without it
+    for key, value in {**RETENTION, **ARROW_COLUMNS, **DUCKDB_MEMORY, **NO_TELEMETRY}.items():
         if dlt.config.get(key) is None:
             dlt.config[key] = value
 
@@ -160,8 +172,15 @@ def prune_loaded_packages(working_dir: str, keep: int = 1) -> int:
 PII_KEY_FILE: Final = "pii.key"
 
 
+MIN_KEY_LENGTH: Final = 16
+
+
 def pii_key(pipelines_dir: str | None, configured: bytes | None) -> tuple[bytes, str | None]:
     """The key that hashes personal data: the configured one, else one kept beside the state.
+
+    A generated key is saved atomically (temporary file, fsync, link into place) before it is
+    used, so that nothing is ever hashed with a key that was not saved; a key file that exists but
+    is empty or malformed (e.g. left by a full disk) is refused, not replaced.
 
     Args:
         pipelines_dir: The run's pipelines dir (the key file goes into its parent folder).
@@ -169,22 +188,69 @@ def pii_key(pipelines_dir: str | None, configured: bytes | None) -> tuple[bytes,
 
     Returns:
         The key, and a notice when it was just generated (to be printed once).
+
+    Raises:
+        ConfigurationError: The key file is empty or malformed, or cannot be saved.
     """
     if configured:
         return configured, None
     path = lock_dir(pipelines_dir).parent / PII_KEY_FILE
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip().encode(), None
+    if path.exists():
+        return _read_key(path), None
     make_private(path.parent)
     key = secrets.token_hex(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
+    try:
+        _write_new_file(path, key + "\n")
+    except FileExistsError:  # another run saved one first: use it
+        return _read_key(path), None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot save the key that hashes personal data to {path}: {describe_os_error(exc)}; "
+            "nothing was hashed or loaded"
+        ) from None
     notice = (
         f"generated the key that hashes personal data: {path.resolve()}; back it up (or set chatsync.pii_key), "
         "since hashes made with another key will not match"
     )
     return key.encode(), notice
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the key that hashes personal data, {path}: {exc}") from None
+    if len(text) < MIN_KEY_LENGTH or any(c.isspace() for c in text):
+        state = "empty" if not text else "malformed"
+        raise ConfigurationError(
+            f"the key that hashes personal data, {path}, is {state}: restore it from your backup (hashes made "
+            "with another key match nothing already stored), or delete it to start a new key"
+        )
+    return text.encode()
+
+
+def _write_new_file(path: Path, text: str) -> None:
+    """Writes ``path`` whole or not at all, and never over an existing file."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)  # fails if it exists; never a half-written file under the name
+    finally:
+        os.unlink(temporary)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``No space left on device (12 MB free on /data)``, or the error's own text."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) and exc.filename:
+        folder = Path(str(exc.filename)).parent
+        with suppress(OSError):
+            free = shutil.disk_usage(folder).free
+            return f"{reason} ({free / 1_000_000:,.0f} MB free on {folder})"
+    return reason
 
 
 def release_freed_memory() -> None:
