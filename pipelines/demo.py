@@ -23,6 +23,7 @@ from .console import print_report, stdout
 from .registry import PROVIDERS
 from .runner import ExitCode, Target, build_pipeline
 from .warehouse import row_counts
+from .workspace import utc_stamp
 
 ADVANCE = timedelta(days=1)
 
@@ -94,7 +95,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     root.mkdir(parents=True)
     target = Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "chatsync.duckdb"))
     with restored_environment(), Simulator(Corpus(seed=seed, size=size)) as sim:
-        stdout.print(f"[bold]simulator[/] on {sim.url}, virtual clock at {sim.corpus.now:%Y-%m-%d %H:%M} UTC")
+        stdout.print(f"[bold]simulator[/] on {sim.url}, virtual clock at {utc_stamp(sim.corpus.now)}")
         configure_for_simulator(sim)
         first = run_with_progress(target, list(PROVIDERS))
         print_report(first, "pass 1: full load")
@@ -103,7 +104,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
             return first.exit_code()
         sim.advance(ADVANCE)
         configure_for_simulator(sim)  # example-ai and Feedloop cannot list conversations: add new ids
-        stdout.print(f"\nvirtual clock advanced by {ADVANCE} to {sim.corpus.now:%Y-%m-%d %H:%M} UTC")
+        stdout.print(f"\nvirtual clock advanced by {ADVANCE} to {utc_stamp(sim.corpus.now)}")
         second = run_with_progress(target, list(PROVIDERS))
         print_report(second, "pass 2: incremental load")
         if second.signal is not None:

@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 
 from sources.common.errors import ChatsyncError
 
-from .workspace import make_private, stamp
+from .workspace import make_private, stamp, utc_stamp
 
 # Two-int advisory lock key: a fixed class for chatsync, the object is hashtext(pipeline/dataset).
 ADVISORY_CLASS: Final = 0x63687473  # "chts"
@@ -129,7 +129,7 @@ def _advisory_holder(client: Any, key: str) -> str:
     if not rows:
         return "a session that just ended"
     pid, host, since = rows[0]
-    return f"postgres backend pid {pid} from {host} since {since:%Y-%m-%dT%H:%M:%SZ}"
+    return f"postgres backend pid {pid} from {host} since {utc_stamp(since)}"
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .analytics import destination_dialect, transpile
+from .workspace import utc_stamp
 
 PERCENTILES: Final = (50, 90, 99)
 BUSIEST_DAYS: Final = 5
@@ -120,11 +121,11 @@ class ReportData:
         """``Messages from … to …; last load at …`` (UTC)."""
 
         def when(moment: datetime | None) -> str:
-            return f"{moment:%Y-%m-%d %H:%M}" if moment else "unknown"
+            return utc_stamp(moment) if moment else "unknown"
 
         return (
-            f"Messages from {when(self.first_message)} to {when(self.last_message)} UTC; "
-            f"last load at {when(self.last_load)} UTC."
+            f"Messages from {when(self.first_message)} to {when(self.last_message)}; "
+            f"last load at {when(self.last_load)}."
         )
 
     @property
@@ -538,7 +539,7 @@ def render_html(data: ReportData, dataset: str, generated_at: datetime) -> str:
     """The whole report as one self-contained HTML document."""
     parts = [
         f"<h1>chatsync report</h1><p>Dataset <code>{html.escape(dataset)}</code>, "
-        f"generated {generated_at:%Y-%m-%d %H:%M} UTC. {html.escape(data.coverage())}</p>",
+        f"generated {utc_stamp(generated_at)}. {html.escape(data.coverage())}</p>",
         kpi_strip(data),
         *(_html_table(section) for section in sections(data)),
         *(f"<figure>{svg}</figure>" for svg in charts(data).values()),

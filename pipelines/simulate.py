@@ -12,6 +12,7 @@ from simulator.corpus import DEFAULT_EPOCH
 
 from .console import stdout
 from .demo import simulator_environment
+from .workspace import utc_stamp
 
 EXIT_OK = 0
 
@@ -57,7 +58,7 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
     )
-    stdout.print(f"# simulator on {sim.url}  (virtual clock {sim.corpus.now.isoformat()})", highlight=False)
+    stdout.print(f"# simulator on {sim.url}  (virtual clock {utc_stamp(sim.corpus.now)})", highlight=False)
     stdout.print("# paste into the shell that runs chatsync (base URLs, test keys, bot and conversation ids):")
     for line in ready_to_paste(sim):
         stdout.print(line, highlight=False, soft_wrap=True, markup=False)
