@@ -255,7 +255,7 @@ class DltLogHandler(logging.Handler):
         verbose: ``-v``: the known-harmless warnings and every traceback too.
     """
 
-    MAX_LINES: Final = 20  # a failing load retries and logs each time: a few lines tell, hundreds bury
+    MAX_LINES: Final = 20  # a failing load retries and warns each time: a few lines tell, hundreds bury
 
     def __init__(self, verbose: bool) -> None:
         super().__init__()
@@ -271,10 +271,10 @@ class DltLogHandler(logging.Handler):
         if not self.verbose and any(sign in message for sign in HARMLESS_DLT_WARNINGS):
             return
         if not self.verbose:
-            self.shown += 1
-            if self.shown > self.MAX_LINES:
+            self.shown += record.levelno >= logging.WARNING  # INFO lines were asked for: all of them
+            if record.levelno >= logging.WARNING and self.shown > self.MAX_LINES:
                 if self.shown == self.MAX_LINES + 1:
-                    emit("info", "dlt: further dlt log lines of this run are not shown (-v shows them)")
+                    emit("info", "dlt: further dlt warnings of this run are not shown (-v shows them)")
                 return
             message = message.strip().splitlines()[0] if message.strip() else ""
         elif record.exc_info:
