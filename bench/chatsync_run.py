@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.chatsync_run --provider owlbot --url URL --key KEY --workdir DIR
 
-The run goes through ``pipelines.runner.execute`` (lock, repair, state sync, extract, normalize,
+The run goes through ``pipelines.engine.runner.execute`` (lock, repair, state sync, extract, normalize,
 load, views): the product path, not a shortcut. The CPU of each dlt step is taken at dlt's own
 trace hooks. Prints one JSON line of figures (see ``bench.perf``).
 """
@@ -84,7 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     ids = Path(args.ids_file).read_text() if args.ids_file else "[]"
     configure(args.provider, args.url, args.key, ids, args.workers)
-    from pipelines.runner import Target, execute  # after the environment is set
+    from pipelines.engine.runner import execute  # after the environment is set
+    from pipelines.engine.target import Target
 
     clock = StepClock()
     dlt_trace.TRACKING_MODULES.append(clock)  # type: ignore[arg-type]

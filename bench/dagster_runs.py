@@ -21,9 +21,11 @@ from typing import Any
 
 from dagster import DagsterInstance
 
-from pipelines.dagster_assets import BACKFILL_JOB, INCREMENTAL_JOB, OrchestrationSettings, build_definitions
-from pipelines.demo import restored_environment, simulator_environment
-from pipelines.runner import Target
+from pipelines.cli.simulated import restored_environment, simulator_environment
+from pipelines.engine.target import Target
+from pipelines.orchestrators.dagster.constants import BACKFILL_JOB, INCREMENTAL_JOB
+from pipelines.orchestrators.dagster.definitions import build_definitions
+from pipelines.orchestrators.dagster.settings import OrchestrationSettings
 from simulator import Corpus, Simulator
 
 TWO_DAYS = {"dagster/asset_partition_range_start": "2026-03-05", "dagster/asset_partition_range_end": "2026-03-06"}

@@ -17,7 +17,7 @@ from typing import Any
 import dlt
 import requests
 
-from pipelines.destinations import loader_file_format
+from pipelines.engine.destinations import loader_file_format
 from simulator.base import SimulatorSettings
 from simulator.server import CONTRACTS
 

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import duckdb
 
-from pipelines.demo import simulator_environment
+from pipelines.cli.simulated import simulator_environment
 from simulator import Corpus, Simulator
 from simulator.tamper import Tamper
 

@@ -40,7 +40,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.payload_cases import CASES, labelled_lines, lost_messages, run_case
-from pipelines.demo import simulator_environment
+from pipelines.cli.simulated import simulator_environment
 from simulator import Corpus, FaultSpec, Simulator
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
@@ -243,7 +243,7 @@ def overlaps(size: int, count: int) -> Figures:
 
 def payloads() -> tuple[Figures, Table]:
     """Every hostile payload case, in-process, with its documented and observed outcome."""
-    from pipelines import console as cli_console
+    from pipelines.cli import console as cli_console
     from pipelines.cli import main
 
     def invoke(args: list[str], env: dict[str, str]) -> tuple[int, str]:

@@ -9,6 +9,6 @@ extra: ``pip install -e ".[dagster]"``. See the README, "Orchestration".
 
 from __future__ import annotations
 
-from .dagster_assets import build_definitions
+from .orchestrators.dagster.definitions import build_definitions
 
 defs = build_definitions()

@@ -36,7 +36,7 @@ def sim() -> Iterator[Simulator]:
 @pytest.fixture
 def configured(sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every provider pointed at ``sim`` through the environment; returns the DuckDB warehouse path."""
-    from pipelines.demo import simulator_environment
+    from pipelines.cli.simulated import simulator_environment
 
     for key, value in simulator_environment(sim).items():
         monkeypatch.setenv(key, value)

@@ -10,7 +10,7 @@ from typing import Any
 import dlt
 import pytest
 
-from pipelines.destinations import loader_file_format
+from pipelines.engine.destinations import loader_file_format
 from simulator import Simulator
 
 MessageKey = tuple[str, str]

@@ -179,3 +179,14 @@ class FutureGuard:
         """The latest of ``moments`` that may move a cursor, or None."""
         admitted = [m for m in moments if self.admits(m, where)]
         return max(admitted) if admitted else None
+
+
+def utc_stamp(moment: datetime) -> str:
+    """``2026-11-29T19:19:16Z``: the one timestamp format chatsync prints (naive means UTC)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stamp() -> str:
+    """Now, in chatsync's one timestamp format."""
+    return utc_stamp(datetime.now(UTC))

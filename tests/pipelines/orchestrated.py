@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.demo import simulator_environment
+from pipelines.cli.simulated import simulator_environment
 from simulator import Simulator
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")

@@ -18,7 +18,7 @@ pytest.importorskip("airflow")
 
 import duckdb
 
-from pipelines.analytics import VIEWS
+from pipelines.warehouse.analytics import VIEWS
 from simulator import Simulator
 from tests.pipelines.orchestrated import configure, truth_counts, warehouse_counts
 

@@ -11,9 +11,11 @@ import dlt
 import pytest
 import sqlglot
 
-from pipelines.analytics import DIALECTS, TABLES, VIEWS, refresh_views, transpile_view, view_statements
-from pipelines.destinations import make_destination
-from pipelines.runner import Target, build_pipeline, sync
+from pipelines.engine.destinations import make_destination
+from pipelines.engine.factory import build_pipeline
+from pipelines.engine.runner import sync
+from pipelines.engine.target import Target
+from pipelines.warehouse.analytics import DIALECTS, TABLES, VIEWS, refresh_views, transpile_view, view_statements
 from simulator import Corpus, Simulator
 from sources.common.canonical import TableRows, as_conversations, as_messages, batched, conversation_row, message_row
 from tests import reference
@@ -163,7 +165,7 @@ def view(pipeline: dlt.Pipeline, name: str, order: str) -> list[tuple[Any, ...]]
 
 
 def load_all(sim: Simulator, target: Target) -> dlt.Pipeline:
-    from pipelines.demo import simulator_environment
+    from pipelines.cli.simulated import simulator_environment
 
     pipeline = build_pipeline(target)
     with pytest.MonkeyPatch.context() as env:

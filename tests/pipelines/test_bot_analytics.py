@@ -10,8 +10,8 @@ from typing import Any
 import dlt
 import pytest
 
-from pipelines.analytics import VIEWS, refresh_views
-from pipelines.runner import Target
+from pipelines.engine.target import Target
+from pipelines.warehouse.analytics import VIEWS, refresh_views
 from simulator import Corpus, Simulator
 from sources.common.canonical import (
     TableRows,

@@ -13,7 +13,7 @@ import pytest
 
 from bench.payload_cases import labelled_lines
 from pipelines.cli import main
-from pipelines.demo import simulator_environment
+from pipelines.cli.simulated import simulator_environment
 from simulator import Corpus, Simulator, SimulatorSettings
 
 SECRET = "sk_test_example_ai"
@@ -226,7 +226,7 @@ def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
         out = capsys.readouterr()
         assert out.out == "" and not labelled_lines(out.err, "error")
     finally:
-        from pipelines.console import stdout
+        from pipelines.cli.console import stdout
 
         stdout.quiet = False
     assert main(["report"]) == 0
@@ -364,7 +364,7 @@ def test_every_problem_line_is_timestamped_and_json_logs_carry_the_events(
     finally:
         import logging
 
-        from pipelines import console as cli_console
+        from pipelines.cli import console as cli_console
 
         cli_console._json_log = None
         cli_console.stdout.quiet = False
@@ -418,7 +418,7 @@ def test_global_options_are_accepted_after_the_command_and_q_keeps_a_clean_run_s
 def test_status_fits_100_columns_with_every_last_run_time(
     sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pipelines.console import stdout
+    from pipelines.cli.console import stdout
 
     assert main(["-q", "run"]) == 0
     monkeypatch.setattr(stdout, "width", 100)

@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.runner import Target, build_pipeline
+from pipelines.engine.factory import build_pipeline
+from pipelines.engine.target import Target
 from simulator import Simulator
 from sources.example_ai import example_ai
 

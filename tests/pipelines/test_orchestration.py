@@ -29,17 +29,12 @@ from dagster import (
     RetryPolicy,
 )
 
-from pipelines.dagster_assets import (
-    BACKFILL_JOB,
-    DUCKDB_POOL,
-    INCREMENTAL_JOB,
-    VIEWS_KEY,
-    OrchestrationSettings,
-    build_definitions,
-    shard_key,
-)
-from pipelines.runner import Target
-from pipelines.shards import Shard, plan_shards
+from pipelines.engine.target import Target
+from pipelines.orchestrators.dagster.constants import BACKFILL_JOB, DUCKDB_POOL, INCREMENTAL_JOB, VIEWS_KEY
+from pipelines.orchestrators.dagster.definitions import build_definitions
+from pipelines.orchestrators.dagster.settings import OrchestrationSettings
+from pipelines.orchestrators.dagster.translator import shard_key
+from pipelines.orchestrators.shards import Shard, plan_shards
 from simulator import Corpus, Simulator, SimulatorSettings
 from tests.pipelines.orchestrated import configure, truth_counts, warehouse_counts
 
@@ -293,8 +288,8 @@ def test_dagster_validates_the_definitions_module(
 def test_a_shard_whose_lock_is_held_fails_with_the_holder_and_may_be_retried(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pipelines.locking import file_lock
-    from pipelines.workspace import lock_dir
+    from pipelines.engine.locking import file_lock
+    from pipelines.engine.workspace import lock_dir
 
     configure(sim, monkeypatch, tmp_path / "w.duckdb")
     defs = build_definitions(OrchestrationSettings(Target().resolved(), retries=1, retry_delay_seconds=0.1))

@@ -10,8 +10,8 @@ from typing import Any
 import dlt
 import pytest
 
-from pipelines.analytics import VIEWS
-from pipelines.runner import Target
+from pipelines.engine.target import Target
+from pipelines.warehouse.analytics import VIEWS
 from simulator import Corpus, Simulator
 from tests.pipelines.test_analytics import load_all, view
 from tests.utils import utc

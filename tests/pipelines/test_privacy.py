@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from pipelines.cli import main
-from pipelines.demo import simulator_environment
+from pipelines.cli.simulated import simulator_environment
 from simulator import Corpus, Simulator, SimulatorSettings
 
 KEYS = {
@@ -304,7 +304,8 @@ def test_redact_content_is_read_from_config_and_covers_the_raw_copy(monkeypatch:
 
 
 def pg_count(sql: str, *args: Any) -> int:
-    from pipelines.runner import Target, reading_pipeline
+    from pipelines.engine.factory import reading_pipeline
+    from pipelines.engine.target import Target
 
     with reading_pipeline(Target(destination="postgres", dataset="erasure")) as pipeline:
         assert pipeline is not None

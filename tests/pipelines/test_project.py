@@ -87,7 +87,7 @@ def test_a_hashing_key_that_cannot_be_saved_is_never_used(tmp_path: Path) -> Non
     """A write that fails (the file size limit stands in for a full disk) leaves no key and hashes nothing."""
     code = (
         "import resource, signal, sys\n"
-        "from pipelines.workspace import pii_key\n"
+        "from pipelines.engine.workspace import pii_key\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (10, 10))\n"
         "try:\n"
@@ -106,7 +106,8 @@ def test_dlt_telemetry_is_off_unless_configured(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from dlt.common.runtime import anon_tracker\n"
-        "from pipelines.runner import Target, build_pipeline\n"
+        "from pipelines.engine.factory import build_pipeline\n"
+        "from pipelines.engine.target import Target\n"
         "build_pipeline(Target(pipelines_dir=sys.argv[1], duckdb_path=sys.argv[2]))\n"
         "print('tracking' if anon_tracker._ANON_TRACKER_ENDPOINT else 'silent')\n"
     )

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from pipelines.cli import main
-from pipelines.report import percentiles
-from pipelines.runner import Target
+from pipelines.engine.target import Target
+from pipelines.report.data import percentiles
 from simulator import Corpus, Simulator
 from tests import reference
 from tests.pipelines.test_analytics import load_all, truth_records

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from pipelines.cli import main
-from pipelines.demo import simulator_environment
-from pipelines.registry import PROVIDERS
-from pipelines.runner import Target, reading_pipeline
+from pipelines.cli.simulated import simulator_environment
+from pipelines.engine.factory import reading_pipeline
+from pipelines.engine.registry import PROVIDERS
+from pipelines.engine.target import Target
 from simulator import Corpus, Simulator
 from tests.utils import truth_messages
 

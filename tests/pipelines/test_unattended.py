@@ -22,9 +22,10 @@ import pytest
 
 from bench.payload_cases import labelled_lines, lost_messages
 from pipelines.cli import main
-from pipelines.demo import simulator_environment
-from pipelines.locking import ADVISORY_CLASS
-from pipelines.runner import Target, build_pipeline
+from pipelines.cli.simulated import simulator_environment
+from pipelines.engine.factory import build_pipeline
+from pipelines.engine.locking import ADVISORY_CLASS
+from pipelines.engine.target import Target
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from sources.example_ai import example_ai
 from sources.owlbot import owlbot
@@ -43,7 +44,7 @@ def lock_held_by_child(lock_path: Path) -> Iterator[subprocess.Popen[str]]:
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from pipelines.locking import file_lock\n"
+        "from pipelines.engine.locking import file_lock\n"
         "with file_lock(Path(sys.argv[1]), 'test'):\n"
         "    print('held', flush=True)\n"
         "    time.sleep(120)\n"

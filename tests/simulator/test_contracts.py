@@ -160,7 +160,7 @@ def test_admin_rejects_unknown_parameters_and_advances_by_days() -> None:
 
 
 def test_simulate_prints_a_ready_to_paste_configuration() -> None:
-    from pipelines.simulate import ready_to_paste
+    from pipelines.cli.simulate import ready_to_paste
     from simulator import Corpus, Simulator
 
     with Simulator(Corpus(seed=3, size=200)) as sim:

@@ -11,7 +11,7 @@ from typing import Any
 import dlt
 import pytest
 
-from pipelines.destinations import make_destination
+from pipelines.engine.destinations import make_destination
 from sources.common.canonical import (
     TableRows,
     arrow_table,

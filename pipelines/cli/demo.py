@@ -7,74 +7,25 @@ runs an incremental load, and prints rows per provider and table with what was n
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from rich.table import Table
 
 from simulator import Corpus, Simulator
+from sources.common.timeutil import utc_stamp
 
-from .console import print_report, stdout
-from .registry import PROVIDERS
-from .runner import ExitCode, Target, build_pipeline
-from .warehouse import row_counts
-from .workspace import utc_stamp
+from ..engine.factory import build_pipeline
+from ..engine.registry import PROVIDERS
+from ..engine.target import ExitCode, Target
+from ..warehouse.queries import row_counts
+from .console import print_run_report, stdout
+from .load import run_with_progress
+from .report import write_report
+from .simulated import configure_for_simulator, restored_environment
 
 ADVANCE = timedelta(days=1)
-
-
-def _example_ai_config(sim: Simulator) -> dict[str, str]:
-    return {"CONVERSATION_IDS": json.dumps(sim.corpus.conversation_ids("example_ai"))}
-
-
-def _chatnode_config(sim: Simulator) -> dict[str, str]:
-    return {"BOT_IDS": json.dumps([bot.bot_id for bot in sim.corpus.bots["chatnode"]])}
-
-
-def _feedloop_config(sim: Simulator) -> dict[str, str]:
-    return {"CONVERSATION_IDS": json.dumps(sim.corpus.conversation_ids("feedloop"))}
-
-
-# Per provider: configuration beyond base_url and api_key that the simulator must supply.
-# OwlBot needs none: it discovers its bots with checkToken.
-EXTRA_CONFIG: dict[str, Callable[[Simulator], dict[str, str]]] = {
-    "example_ai": _example_ai_config,
-    "chatnode": _chatnode_config,
-    "feedloop": _feedloop_config,
-}
-
-
-def simulator_environment(sim: Simulator) -> dict[str, str]:
-    """The ``SOURCES__<P>__…`` variables that point every implemented provider at ``sim``."""
-    environment: dict[str, str] = {}
-    for provider in PROVIDERS:
-        values = {"BASE_URL": sim.base_url(provider), "API_KEY": sim.settings.api_keys[provider]}
-        extra = EXTRA_CONFIG.get(provider)
-        if extra is not None:
-            values |= extra(sim)
-        environment |= {f"SOURCES__{provider.upper()}__{key}": value for key, value in values.items()}
-    return environment
-
-
-def configure_for_simulator(sim: Simulator) -> None:
-    """Points every implemented provider at the simulator through the environment."""
-    os.environ.update(simulator_environment(sim))
-
-
-@contextmanager
-def restored_environment() -> Iterator[None]:
-    """Gives the environment back as it was: the demo's settings must not outlive it."""
-    saved = dict(os.environ)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
@@ -88,8 +39,6 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     Returns:
         The exit status.
     """
-    from .cli import run_with_progress, write_report
-
     root = Path(directory).resolve()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -98,7 +47,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         stdout.print(f"[bold]simulator[/] on {sim.url}, virtual clock at {utc_stamp(sim.corpus.now)}")
         configure_for_simulator(sim)
         first = run_with_progress(target, list(PROVIDERS))
-        print_report(first, "pass 1: full load")
+        print_run_report(first, "pass 1: full load")
         before = _counts(target)
         if first.signal is not None:
             return first.exit_code()
@@ -106,7 +55,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         configure_for_simulator(sim)  # example-ai and Feedloop cannot list conversations: add new ids
         stdout.print(f"\nvirtual clock advanced by {ADVANCE} to {utc_stamp(sim.corpus.now)}")
         second = run_with_progress(target, list(PROVIDERS))
-        print_report(second, "pass 2: incremental load")
+        print_run_report(second, "pass 2: incremental load")
         if second.signal is not None:
             return second.exit_code()
         after = _counts(target)

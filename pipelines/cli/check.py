@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from typing import Final
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from rich.markup import escape
 
 from sources.chatnode import check as chatnode_check
-from sources.common.errors import ChatsyncError
+from sources.common.errors import ChatsyncError, ConfigurationError
 from sources.common.settings import CheckResult
 from sources.example_ai import check as example_ai_check
 from sources.feedloop import check as feedloop_check
 from sources.owlbot import check as owlbot_check
 
-from .runner import describe_failure
+from ..engine.failures import describe_failure
+from ..engine.registry import configured_providers
+from ..engine.target import ExitCode
+from .console import say_error, stdout, warn
 
 CHECKS: Final[dict[str, Callable[[], CheckResult]]] = {
     "example_ai": example_ai_check,
@@ -41,3 +46,21 @@ def check_provider(provider: str) -> tuple[bool, str, tuple[str, ...]]:
     except (ChatsyncError, ConfigFieldMissingException) as exc:
         return False, describe_failure(provider, exc), ()
     return True, f"{provider}: {result.base_url}: {result.found}", result.warnings
+
+
+def check_command(args: argparse.Namespace) -> int:
+    providers = args.provider or configured_providers()
+    if not providers:
+        raise ConfigurationError(
+            "no provider configured: set [sources.<provider>] api_key in .dlt/secrets.toml, "
+            "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
+        )
+    results = [check_provider(provider) for provider in providers]
+    for ok, line, warnings in results:
+        if ok:
+            stdout.print(f"ok: {escape(line)}", highlight=False, soft_wrap=True)
+        else:
+            say_error(line)
+        for warning in warnings:
+            warn(warning)
+    return ExitCode.OK if all(ok for ok, _, _ in results) else ExitCode.FAILED

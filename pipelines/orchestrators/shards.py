@@ -30,9 +30,9 @@ import dlt
 from sources.common.errors import ConfigurationError
 from sources.common.settings import id_list
 
-from .destinations import SUPPORTED
-from .registry import PROVIDERS, configured_providers
-from .runner import DATASET_NAME, PIPELINE_NAME, Target
+from ..engine.destinations import SUPPORTED
+from ..engine.registry import PROVIDERS, configured_providers
+from ..engine.target import DATASET_NAME, PIPELINE_NAME, Target
 
 # The setting each provider's ids are passed in.
 ID_SETTINGS: Final = {

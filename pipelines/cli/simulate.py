@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from simulator.corpus import DEFAULT_EPOCH
+from sources.common.timeutil import utc_stamp
 
 from .console import stdout
-from .demo import simulator_environment
-from .workspace import utc_stamp
+from .simulated import simulator_environment
 
 EXIT_OK = 0
 

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 
 import dlt
@@ -31,10 +32,8 @@ from sources.common.canonical import (
 from sources.common.errors import ConfigurationError
 from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
+from sources.common.timeutil import stamp
 
-from .workspace import lock_dir, stamp
-
-SUPPRESSIONS_FILE: Final = "suppressions.json"
 Key = tuple[str, str, str]  # provider, kind ("user" or "conversation"), keyed hash
 COUNT: Final = "SELECT COUNT(*) FROM {table} WHERE provider = %s AND conversation_id = %s"
 DELETE: Final = "DELETE FROM {table} WHERE provider = %s AND conversation_id = %s"
@@ -66,14 +65,14 @@ def _now() -> str:
 
 
 class SuppressionList:
-    """The project's suppressions, kept in ``suppressions.json`` beside the hashing key.
+    """The project's suppressions, kept in a JSON file beside the hashing key.
 
     Args:
-        pipelines_dir: The run's pipelines dir (the file goes into its parent folder, as ``pii.key``).
+        path: The file (``.chatsync/suppressions.json``).
     """
 
-    def __init__(self, pipelines_dir: str | None) -> None:
-        self.path = lock_dir(pipelines_dir).parent / SUPPRESSIONS_FILE
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.entries: dict[Key, Suppression] = {}
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
@@ -201,18 +200,18 @@ class Enforcement:
         return "privacy: " + "; ".join(parts) if parts else None
 
 
-def enforce(pipeline: dlt.Pipeline, pipelines_dir: str | None, key: bytes) -> Enforcement:
+def enforce(pipeline: dlt.Pipeline, list_file: Path, key: bytes) -> Enforcement:
     """Brings the pipeline's warehouse in line with the project's suppression list, and back.
 
     Args:
         pipeline: The pipeline, under the run lock, with no pending packages.
-        pipelines_dir: Where the project's list lives.
+        list_file: The project's list.
         key: The key that hashes personal data.
 
     Returns:
         What changed.
     """
-    project = SuppressionList(pipelines_dir)
+    project = SuppressionList(list_file)
     done = Enforcement()
     with pipeline.sql_client() as client:
         held = warehouse_suppressions(client) if client.has_dataset() else set()

@@ -16,9 +16,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from sources.common.observer import RunObserver
+from sources.common.secrets import scrub
+from sources.common.timeutil import stamp
 
-from .runner import ExitCode, ProviderOutcome, RunReport, scrub
-from .workspace import stamp
+from ..engine.outcome import ProviderOutcome, RunReport
+from ..engine.target import ExitCode
 
 console = Console(stderr=True)
 stdout = Console()
@@ -226,7 +228,7 @@ def emit_outcome(outcome: ProviderOutcome) -> None:
     )
 
 
-def print_report(report: RunReport, title: str) -> None:
+def print_run_report(report: RunReport, title: str) -> None:
     """The outcomes of a run, then the views' error and how a signal stopped it, if so."""
     print_outcomes(report.outcomes, title)
     if report.setup_error:

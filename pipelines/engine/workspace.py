@@ -22,7 +22,6 @@ import secrets
 import shutil
 import tempfile
 from contextlib import suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -48,17 +47,6 @@ ARROW_COLUMNS: Final = {
     "normalize.parquet_normalizer.add_dlt_load_id": True,
     "normalize.parquet_normalizer.add_dlt_id": True,
 }
-
-
-def utc_stamp(moment: datetime) -> str:
-    """``2026-11-29T19:19:16Z``: the one timestamp format chatsync prints (naive means UTC)."""
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def stamp() -> str:
-    """Now, in chatsync's one timestamp format."""
-    return utc_stamp(datetime.now(UTC))
 
 
 def make_private(folder: Path) -> Path:
@@ -170,6 +158,12 @@ def prune_loaded_packages(working_dir: str, keep: int = 1) -> int:
 
 
 PII_KEY_FILE: Final = "pii.key"
+SUPPRESSIONS_FILE: Final = "suppressions.json"
+
+
+def suppressions_file(pipelines_dir: str | None) -> Path:
+    """The project's list of erasures, beside the hashing key its hashes are made with."""
+    return lock_dir(pipelines_dir).parent / SUPPRESSIONS_FILE
 
 
 MIN_KEY_LENGTH: Final = 16

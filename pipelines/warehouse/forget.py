@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -87,13 +88,13 @@ def forget(
     key: bytes,
     user_id: str | None = None,
     conversation_id: str | None = None,
-    pipelines_dir: str | None = None,
+    list_file: Path | None = None,
 ) -> Erasure:
     """Erases an end user's (or one conversation's) rows and records the suppression.
 
     Args:
         pipeline: The pipeline, under the run lock.
-        pipelines_dir: Where the project's suppression list lives.
+        list_file: The project's suppression list (``.chatsync/suppressions.json``).
         provider: Provider key.
         key: The key that hashes personal data (the one the loads use).
         user_id: The end user's id as the provider sends it.
@@ -118,7 +119,9 @@ def forget(
         erasure.deleted = delete_conversations(client, provider, erasure.conversations)
     ids = erasure.conversations if user_id is not None else [conversation_id] if conversation_id else []
     rows = suppression_rows(policy, provider, user_id, ids)
-    project = SuppressionList(pipelines_dir)
+    if list_file is None:
+        raise ConfigurationError("forget needs the project's suppression list")
+    project = SuppressionList(list_file)
     project.add((row["provider"], row["kind"], row["key_hash"]) for row in rows)
     project.save()  # first: a warehouse that fails below still gets it at its next run
     record_in_warehouse(pipeline, [project.entries[(r["provider"], r["kind"], r["key_hash"])] for r in rows])

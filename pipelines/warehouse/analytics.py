@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from sources.common.canonical import CANONICAL_COLUMNS as _COLUMNS
 
-from .warehouse import has_tables
+from .queries import has_tables
 
 SQL_DIR: Final = Path(__file__).parent / "sql"
 SOURCE_DIALECT: Final = "duckdb"

@@ -21,8 +21,9 @@ import dlt
 from filelock import FileLock, Timeout
 
 from sources.common.errors import ChatsyncError
+from sources.common.timeutil import stamp, utc_stamp
 
-from .workspace import make_private, stamp, utc_stamp
+from .workspace import make_private
 
 # Two-int advisory lock key: a fixed class for chatsync, the object is hashtext(pipeline/dataset).
 ADVISORY_CLASS: Final = 0x63687473  # "chts"

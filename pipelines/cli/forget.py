@@ -1,0 +1,102 @@
+"""``chatsync forget``: erase an end user or a conversation everywhere; list and lift suppressions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.table import Table
+
+from sources.common.errors import ConfigurationError
+
+from ..engine.factory import locked_pipeline
+from ..engine.runner import hashing_key
+from ..engine.target import ExitCode, describe_warehouse
+from ..engine.workspace import suppressions_file
+from ..warehouse.forget import forget
+from ..warehouse.suppressions import SuppressionList
+from ..warehouse.suppressions import enforce as enforce_suppressions
+from .console import (
+    stdout,
+    warn,
+)
+from .parser import target_of
+
+
+def forget_command(args: argparse.Namespace) -> int:
+    if args.list:
+        return list_suppressions(args)
+    if args.undo is not None:
+        return undo_suppression(args)
+    if args.provider is None:
+        raise ConfigurationError("forget needs --provider with --user-id or --conversation")
+    who = "end user" if args.user_id is not None else "conversation"
+    value = args.user_id if args.user_id is not None else args.conversation
+    if not value.strip():
+        raise ConfigurationError(f"forget: the {who} id is empty; nothing recorded")
+    target = target_of(args)
+    with locked_pipeline(target) as pipeline:
+        key = hashing_key(target, warn)
+        erasure = forget(
+            pipeline,
+            args.provider,
+            key,
+            user_id=args.user_id,
+            conversation_id=args.conversation,
+            list_file=suppressions_file(target.resolved().pipelines_dir),
+        )
+    if erasure.nothing:
+        stdout.print(
+            f"{args.provider}: that {who} matches nothing in {describe_warehouse(target)}: nothing erased; "
+            "the suppression is recorded anyway, so no run into any destination loads it "
+            "(chatsync forget --list shows it, --undo lifts it)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return ExitCode.OK
+    counts = ", ".join(f"{count} {table}" for table, count in erasure.deleted.items())
+    stdout.print(
+        f"{args.provider}: erased that {who}: {counts} deleted; suppression recorded (keyed hashes only), "
+        "and applied to every other destination at its next run",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return ExitCode.OK
+
+def list_suppressions(args: argparse.Namespace) -> int:
+    from rich import box
+
+    entries = SuppressionList(suppressions_file(target_of(args).resolved().pipelines_dir)).active(args.provider)
+    table = Table(title=f"suppressions in force: {len(entries)}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("provider", "kind", "recorded", "hash"):
+        table.add_column(column, no_wrap=True)
+    for entry in entries:
+        table.add_row(entry.provider, entry.kind, entry.created_at, entry.key_hash)
+    stdout.print(table)
+    return ExitCode.OK
+
+def undo_suppression(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    project = SuppressionList(suppressions_file(target.resolved().pipelines_dir))
+    found = [e for e in project.find(args.undo.strip()) if args.provider in (None, e.provider)]
+    if not args.undo.strip() or not found:
+        raise ConfigurationError(f"forget --undo: no suppression in force has the hash {args.undo!r} (forget --list)")
+    described = ", ".join(f"{e.provider} {e.kind} {e.key_hash}" for e in found)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ConfigurationError(f"forget --undo would lift {described}; add --yes to do it without a terminal")
+        if input(f"lift {described}? Later runs may load its data again. [y/N] ").strip().lower() not in ("y", "yes"):
+            stdout.print("forget --undo: nothing done")
+            return ExitCode.OK
+    for entry in found:
+        project.undo(entry)
+    project.save()
+    with locked_pipeline(target) as pipeline:
+        enforce_suppressions(pipeline, suppressions_file(target.resolved().pipelines_dir), hashing_key(target, warn))
+    stdout.print(
+        f"lifted {described}; new data is loaded again by later runs, while rows erased earlier come back "
+        "only by a reset or backfill of that provider",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return ExitCode.OK

@@ -1,0 +1,164 @@
+"""The ``chatsync`` argument parser: every command, its options, examples and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from simulator.base import FEEDLOOP_SHAPES
+
+from ..engine.destinations import SUPPORTED
+from ..engine.registry import PROVIDERS
+from ..engine.target import DATASET_NAME, PIPELINE_NAME, Target
+
+
+def iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--destination", default="duckdb", choices=SUPPORTED, help="warehouse (default duckdb)")
+    parser.add_argument("--dataset", default=DATASET_NAME, help=f"dataset/schema (default {DATASET_NAME})")
+    parser.add_argument(
+        "--pipelines-dir", default=None, help="pipeline state (default .chatsync/pipelines, or DLT_DATA_DIR)"
+    )
+
+EXAMPLES = {
+    "run": "chatsync run                      # every configured provider\n"
+    "  chatsync run --provider owlbot --destination postgres",
+    "backfill": "chatsync backfill --provider chatnode --since 2026-03-01 --until 2026-03-08",
+    "forget": "chatsync forget --provider owlbot --user-id 5c1d2e3f-...\n"
+    "  chatsync forget --provider chatnode --conversation 2qdrh8m-1772360528382",
+    "report": "chatsync report --html report.html",
+    "status": "chatsync status --json",
+    "reset": "chatsync reset --provider owlbot --yes             # re-read every OwlBot session next run\n"
+    "  chatsync reset --provider feedloop --conversation 08fc3e54-... --drop-data",
+    "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
+    "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
+    "demo": "chatsync demo --dir demo",
+}
+
+EXIT_CODES = (
+    "exit status: 0 ok, 1 a provider failed, 2 usage or configuration error, 3 partial (some conversations\n"
+    "skipped), 75 another run holds the lock, 130/143 stopped by SIGINT/SIGTERM"
+)
+
+def add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """``-q``, ``-v`` and ``--log-format``: accepted before the command and after it.
+
+    After it, an option left out must not reset what was given before it: a sub-command's
+    defaults are ``SUPPRESS`` (absent), so only the top-level parser supplies defaults.
+    """
+    default: Any = {} if defaults else {"default": argparse.SUPPRESS}
+    quiet = {"default": False} if defaults else default
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors: a clean run prints nothing", **quiet
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also dlt's own INFO lines and tracebacks", **quiet
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="json: one JSON object per event on stderr",
+        **({"default": "text"} if defaults else default),
+    )
+
+def add_command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {EXAMPLES[name]}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_global_options(parser, defaults=False)
+    return parser
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="chatsync",
+        description="Sync chatbot conversation histories from provider APIs into a SQL warehouse.",
+        epilog=f"example:\n  chatsync run\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"chatsync {chatsync_version()}")
+    add_global_options(parser, defaults=True)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = add_command(commands, "run", "incremental load of the configured providers (cron-safe)")
+    run.add_argument(
+        "--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: every configured one"
+    )
+    add_target_options(run)
+
+    backfill = add_command(commands, "backfill", "re-read a date window without moving cursors")
+    backfill.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
+    backfill.add_argument("--since", required=True, type=iso_date, help="first day (inclusive), YYYY-MM-DD")
+    backfill.add_argument("--until", type=iso_date, help="last boundary (exclusive), YYYY-MM-DD; default now")
+    add_target_options(backfill)
+
+    simulate = add_command(commands, "simulate", "serve the four provider APIs on loopback")
+    simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--size", type=int, default=2_000, help="approximate number of messages")
+    simulate.add_argument("--bots", type=int, default=2, help="bots per provider")
+    simulate.add_argument("--span-days", type=float, default=14.0, help="days of history, ending 2026-03-15")
+    simulate.add_argument("--faults", default="", help="e.g. 429=0.05,503=0.02,reset=0.01,truncate=0.01")
+    simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
+    simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)
+
+    check = add_command(commands, "check", "prove each provider's setup works (URL, key, bots, conversations)")
+    check.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: configured")
+
+    status = add_command(commands, "status", "last run and warehouse contents per provider; no network")
+    status.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    status.add_argument("--wide", action="store_true", help="every column (about 190 characters wide)")
+    add_target_options(status)
+
+    reset = add_command(commands, "reset", "forget one provider's (or conversation's) incremental state")
+    reset.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
+    reset.add_argument("--conversation", help="only this conversation (a session or lead id)")
+    reset.add_argument("--drop-data", action="store_true", help="also delete exactly those rows from the warehouse")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.add_argument(
+        "--pipeline",
+        default=PIPELINE_NAME,
+        help=f"whose state (default {PIPELINE_NAME}; a shard's: {PIPELINE_NAME}__<provider>__<shard>)",
+    )
+    add_target_options(reset)
+
+    forget = add_command(commands, "forget", "erase one end user (or conversation); later runs never load it")
+    forget.add_argument("--provider", choices=sorted(PROVIDERS), help="required to erase; filters --list")
+    who = forget.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user-id", help="the end user's id as the provider sends it (example_ai, owlbot)")
+    who.add_argument("--conversation", help="one conversation id")
+    who.add_argument("--list", action="store_true", help="the suppressions in force: provider, kind, when, hash")
+    who.add_argument("--undo", metavar="HASH", help="lift one suppression (its hash, from --list)")
+    forget.add_argument("--yes", action="store_true", help="--undo without asking")
+    add_target_options(forget)
+
+    report = add_command(commands, "report", "summary of the warehouse; --html writes an offline report")
+    report.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report with charts")
+    add_target_options(report)
+
+    demo = add_command(commands, "demo", "simulator, full load, clock advance, incremental load, report")
+    demo.add_argument("--dir", default="demo", help="where the demo's DuckDB file and state go")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--size", type=int, default=5_000)
+    return parser
+
+def target_of(args: argparse.Namespace) -> Target:
+    return Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+
+def chatsync_version() -> str:
+    try:
+        return version("chatsync")
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,51 @@
+"""``chatsync report``: the terminal summary of the warehouse and, with ``--html``, the HTML report."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sources.common.errors import ConfigurationError
+
+from ..engine.factory import locked_pipeline
+from ..engine.target import ExitCode, Target
+from ..report.data import collect_report
+from ..report.html import write_html
+from ..report.sections import print_report_data
+from ..warehouse.analytics import refresh_views
+from .console import (
+    stdout,
+)
+from .parser import target_of
+
+
+def report_command(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    return write_report(target, args.html)
+
+def write_report(target: Target, html_path: str | None) -> int:
+    """Prints the terminal summary and, with ``html_path``, writes the HTML report.
+
+    It refreshes the views, so it takes the run lock like a load (DuckDB allows one writer): while
+    a run is in progress it exits 75 at once.
+
+    Args:
+        target: The warehouse to read.
+        html_path: Where to write the HTML report, if anywhere.
+
+    Returns:
+        The exit status.
+
+    Raises:
+        RunLocked: A run holds the lock.
+    """
+    with locked_pipeline(target) as pipeline:
+        if not refresh_views(pipeline):
+            raise ConfigurationError(f"nothing loaded yet in dataset {target.dataset!r}: run `chatsync run` first")
+        data = collect_report(pipeline)
+    print_report_data(data, stdout)
+    if html_path:
+        written = write_html(data, Path(html_path), target.dataset, datetime.now(UTC))
+        stdout.print(f"report: [bold]{written}[/]")
+    return ExitCode.OK

@@ -1,0 +1,69 @@
+"""``chatsync status``: each provider's last run and what the warehouse holds, in 100 columns."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.table import Table
+
+from sources.common.errors import ChatsyncError
+
+from ..engine.failures import describe_failure
+from ..engine.status import collect_status
+from ..engine.target import ExitCode, describe_warehouse
+from .console import (
+    say_error,
+    say_info,
+    stdout,
+)
+from .parser import target_of
+
+STATUS_COLUMNS = ("provider", "last run", "outcome", "messages", "conversations", "newest message")
+
+WIDE_COLUMNS = (*STATUS_COLUMNS, "new / rewritten", "oldest message", "open sync errors")
+
+def status_command(args: argparse.Namespace) -> int:
+    from rich import box
+
+    target = target_of(args)
+    try:
+        found = collect_status(target)
+    except ChatsyncError:
+        raise
+    except Exception as exc:  # e.g. DuckDB's file lock while a run writes: one line, not a traceback
+        say_error(describe_failure("warehouse", exc) + " (a run may be writing the DuckDB file; try again after it)")
+        return ExitCode.FAILED
+    if args.json:
+        print(json.dumps(found, indent=1, default=str))
+        return ExitCode.OK
+    columns = WIDE_COLUMNS if args.wide else STATUS_COLUMNS
+    table = Table(
+        title=f"chatsync status · {describe_warehouse(target)}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+    )
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("last run", "newest message", "oldest message"))
+    for provider, item in found.items():
+        table.add_row(*status_cells(provider, item)[: len(columns)])
+    stdout.print(table)
+    errors = {provider: item.get("open_sync_errors", 0) for provider, item in found.items()}
+    for provider, open_errors in errors.items():
+        if open_errors and not args.wide:
+            say_info(f"{provider}: {open_errors} conversation(s) with open sync errors (chatsync status --wide)")
+    return ExitCode.OK
+
+def status_cells(provider: str, item: dict[str, Any]) -> list[str]:
+    run = item.get("last_run") or {}
+    loaded, new = run.get("rows_loaded", {}).get("messages", 0), run.get("rows_new", {}).get("messages", 0)
+    return [
+        provider,
+        run.get("finished_at", "never"),
+        run.get("status", "-"),
+        str(item.get("messages", 0)),
+        str(item.get("conversations", 0)),
+        str(item.get("newest_message") or "-"),
+        f"{new} / {loaded - new}",
+        str(item.get("oldest_message") or "-"),
+        str(item.get("open_sync_errors", 0)),
+    ]

@@ -1,0 +1,343 @@
+"""Runs providers into one dlt pipeline, one load per provider, and reports each outcome."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.runtime import signals
+from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.pipeline import with_runtime_trace
+
+from sources.common.errors import ConfigurationError
+from sources.common.observer import RunObserver
+from sources.common.privacy import PrivacyPolicy, configured_key
+from sources.common.secrets import register, scrub
+from sources.common.settings import where_to_set
+
+from ..warehouse.analytics import refresh_views
+from ..warehouse.queries import row_counts
+from ..warehouse.suppressions import enforce as enforce_suppressions
+from .destinations import loader_file_format
+from .factory import locked_pipeline
+from .failures import describe_failure, root_cause
+from .interrupts import received_signal, stop_on_signals
+from .locking import RunLocked, schema_migration_lock
+from .outcome import ProviderOutcome, RunReport
+from .recovery import (
+    deduplicate_resumed_packages,
+    discard_foreign_state,
+    rebuild_from_destination,
+    repair_working_folders,
+    rows_by_table,
+)
+from .registry import PROVIDERS, is_placeholder, register_configured_secrets
+from .target import Target, describe_warehouse
+from .workspace import pii_key, prune_loaded_packages, release_freed_memory, suppressions_file
+
+
+def execute(
+    target: Target,
+    providers: Iterable[str],
+    backfill: tuple[date, date | None] | None = None,
+    on_start: Callable[[RunObserver], None] | None = None,
+    on_repair: Callable[[str], None] | None = None,
+    source_options: Mapping[str, Mapping[str, Any]] | None = None,
+    views: bool = True,
+) -> RunReport:
+    """A whole run under the lock: repair, finish pending packages, each provider, the views.
+
+    SIGINT and SIGTERM are intercepted for the duration (dlt's own handler): extraction stops
+    at the next request, normalize and load stop at their next safe point, no further provider
+    starts, and the report carries the signal.
+
+    Args:
+        target: Where to load.
+        providers: Provider keys, in order.
+        backfill: ``(since, until)`` to re-read a window without moving cursors.
+        on_start: Called with each provider's observer before it runs (progress display).
+        on_repair: Called with the one-line description of a crash repair.
+        source_options: Per provider, arguments for its source (a shard's ids).
+        views: Refresh the analytics views after the loads (an orchestrator does it downstream).
+
+    Returns:
+        The report; its ``exit_code`` is the command's exit status.
+
+    Raises:
+        RunLocked: Another run holds the lock.
+    """
+    report = RunReport()
+    register_configured_secrets()  # before anything can print or write one (main does too)
+    with stop_on_signals():
+        try:
+            with locked_pipeline(target) as pipeline:
+                prepared = _prepare(pipeline, target, on_repair, report)
+                plan = RunPlan(list(providers), backfill, dict(source_options or {}), views)
+                run(pipeline, plan, target, on_start, prepared, report)
+        except (RunLocked, ConfigurationError):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            if not signals.was_signal_received():
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                report.setup_error = describe_failure("warehouse", exc)  # e.g. the database is down
+        finally:
+            if signals.was_signal_received():
+                report.signal = received_signal()
+    return report
+
+def _prepare(
+    pipeline: dlt.Pipeline, target: Target, on_repair: Callable[[str], None] | None, report: RunReport
+) -> tuple[bytes, dict[str, Counter[str]]]:
+    """Repairs, restores state, finishes pending packages; returns the hashing key and recovered rows.
+
+    Outside the run's trace: a repair may re-create the pipeline (``drop``), which ends any trace.
+    """
+    repairs = repair_working_folders(pipeline)
+    if repairs:
+        report.repairs = repairs.describe()
+        if on_repair:
+            on_repair(report.repairs)
+    key = hashing_key(target, on_repair)
+    pipeline.sync_destination()
+    recovered = _finish_pending_or_rebuild(pipeline, on_repair, report)
+    if discard_foreign_state(pipeline) and on_repair:
+        on_repair(
+            f"the local state of pipeline {pipeline.pipeline_name!r} was ahead of what {describe_warehouse(target)} "
+            "committed (another warehouse, or a dropped dataset): it now follows the warehouse's own state, "
+            "and what the warehouse lacks is read again"
+        )
+    enforced = enforce_suppressions(pipeline, suppressions_file(target.resolved().pipelines_dir), key).describe()
+    if enforced and on_repair:
+        on_repair(enforced)
+    return key, recovered
+
+def _finish_pending_or_rebuild(
+    pipeline: dlt.Pipeline, on_repair: Callable[[str], None] | None, report: RunReport
+) -> dict[str, Counter[str]]:
+    try:
+        return finish_pending(pipeline)
+    except PipelineStepFailed as exc:
+        if exc.step != "normalize" or signals.was_signal_received():
+            raise
+        # the same data would fail the same way on every run: drop it, rewind, extract again
+        rebuild_from_destination(pipeline)
+        report.repairs = f"dropped pending packages that cannot be normalized ({describe_failure('dlt', exc)})"
+        if on_repair:
+            on_repair(report.repairs)
+        return {}
+
+def hashing_key(target: Target, on_notice: Callable[[str], None] | None) -> bytes:
+    """The key that hashes personal data (configured, else kept beside the state), registered as a secret.
+
+    Args:
+        target: Whose state dir holds a generated key.
+        on_notice: Told once, where a key was just generated (it must be backed up).
+
+    Returns:
+        The key.
+    """
+    key, notice = pii_key(target.resolved().pipelines_dir, configured_key())
+    register(key.decode())
+    if notice and on_notice:
+        on_notice(notice)
+    return key
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What one run loads: providers in order, a backfill window, per-provider source arguments."""
+
+    providers: list[str]
+    backfill: tuple[date, date | None] | None = None
+    source_options: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    views: bool = True
+
+@with_runtime_trace(send_state=True)
+def run(
+    pipeline: dlt.Pipeline,
+    plan: RunPlan,
+    target: Target,
+    on_start: Callable[[RunObserver], None] | None,
+    prepared: tuple[bytes, dict[str, Counter[str]]],
+    report: RunReport,
+) -> None:
+    """Every provider, then the views, as one dlt trace ("run"): ``dlt pipeline … trace`` shows all."""
+    key, recovered = prepared
+    report.outcomes = sync(pipeline, plan.providers, target, plan.backfill, on_start, key, plan.source_options)
+    for outcome in report.outcomes:
+        outcome.recovered_rows = dict(recovered.pop(outcome.provider, {}))
+    for provider, rows in recovered.items():  # a provider this run did not ask for
+        report.outcomes.append(
+            ProviderOutcome(provider, RunObserver(provider), recovered_rows=dict(rows), started=False)
+        )
+    if plan.views and any(o.ok for o in report.outcomes) and not signals.was_signal_received():
+        report.views_error = refresh_analytics(pipeline)
+
+def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:
+    """Normalizes and loads what an interrupted run left, before any provider extracts again.
+
+    Left to ``pipeline.run``, pending packages would be loaded *instead of* extracting the next
+    provider, silently. Here they are finished first and their rows attributed to the provider
+    (dlt schema) each package belongs to.
+
+    Args:
+        pipeline: The pipeline, repaired.
+
+    Returns:
+        Rows per table of the recovered packages, per provider.
+    """
+    recovered: dict[str, Counter[str]] = {}
+    extracted = list(pipeline.list_extracted_load_packages())
+    if not extracted and not pipeline.list_normalized_load_packages():
+        return recovered
+    schema_of = {load_id: pipeline.get_load_package_info(load_id).schema_name for load_id in extracted}
+    if extracted:
+        info = pipeline.normalize()
+        for load_id, metrics in (info.metrics if info else {}).items():
+            rows = recovered.setdefault(schema_of.get(load_id, "unknown"), Counter())
+            for metric in metrics:
+                for table, table_metrics in metric["table_metrics"].items():
+                    if not table.startswith("_dlt"):
+                        rows[table] += table_metrics.items_count
+    for load_id in pipeline.list_normalized_load_packages():
+        package = pipeline.get_load_package_info(load_id)
+        if load_id not in schema_of:
+            rows = recovered.setdefault(package.schema_name, Counter())
+            rows.update(rows_by_table(package.jobs.get("new_jobs", [])))
+    deduplicate_resumed_packages(pipeline.working_dir)
+    pipeline.load()
+    prune_loaded_packages(pipeline.working_dir)
+    return {provider: rows for provider, rows in recovered.items() if provider in PROVIDERS}
+
+def sync(
+    pipeline: dlt.Pipeline,
+    providers: Iterable[str],
+    target: Target,
+    backfill: tuple[date, date | None] | None = None,
+    on_start: Callable[[RunObserver], None] | None = None,
+    hash_key: bytes | None = None,
+    source_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[ProviderOutcome]:
+    """Loads each provider in turn; one provider's failure does not stop the others.
+
+    Stops before the next provider once SIGINT or SIGTERM was received.
+
+    Args:
+        pipeline: From ``build_pipeline`` (or ``locked_pipeline``).
+        providers: Provider keys.
+        target: For the loader file format.
+        backfill: ``(since, until)`` to re-read a window without moving cursors.
+        on_start: Called with each provider's observer before it runs (progress display).
+        hash_key: The key that hashes personal data (the configured one when None).
+        source_options: Per provider, arguments for its source (a shard's ids).
+
+    Returns:
+        One outcome per provider.
+    """
+    outcomes = []
+    for provider in providers:
+        observer = RunObserver(provider)
+        if signals.was_signal_received():
+            outcomes.append(ProviderOutcome(provider, observer, started=False))
+            continue
+        if on_start:
+            on_start(observer)
+        options = (source_options or {}).get(provider, {})
+        outcomes.append(_run_one(pipeline, provider, observer, target, backfill, hash_key, options))
+    return outcomes
+
+def _run_one(
+    pipeline: dlt.Pipeline,
+    provider: str,
+    observer: RunObserver,
+    target: Target,
+    backfill: tuple[date, date | None] | None,
+    hash_key: bytes | None,
+    options: Mapping[str, Any],
+) -> ProviderOutcome:
+    outcome = ProviderOutcome(provider, observer)
+    started = time.monotonic()
+    try:
+        source = _make_source(provider, observer, backfill, hash_key, options)
+        before = row_counts(pipeline)
+        outcome.loaded_rows = _extract_normalize_load(pipeline, source, target)
+        after = row_counts(pipeline)
+        outcome.new_rows = {t: after.get((provider, t), 0) - before.get((provider, t), 0) for t in outcome.loaded_rows}
+        if observer.failures:  # the rest loaded; still a failed run for cron and the exit status
+            outcome.error = scrub(f"{provider}: " + "; ".join(observer.failures))
+    except (Exception, KeyboardInterrupt) as exc:
+        if signals.was_signal_received():
+            outcome.interrupted = True
+        elif isinstance(exc, KeyboardInterrupt):
+            raise
+        else:
+            outcome.error = describe_failure(provider, exc)
+            outcome.config_error = isinstance(root_cause(exc), ConfigurationError | ConfigFieldMissingException)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target) -> dict[str, int]:
+    """One provider's load, step by step, so that nothing pending can replace its extract."""
+    extracted = pipeline.extract(source, loader_file_format=loader_file_format(target.destination))  # type: ignore[arg-type]
+    release_freed_memory()
+    try:
+        info = pipeline.normalize()
+    except PipelineStepFailed:
+        if not signals.was_signal_received():
+            # a package that cannot be normalized would block every later run: drop it and
+            # rewind the state it carries, so its data is extracted again next time
+            for load_id in extracted.loads_ids:
+                if load_id in pipeline.list_extracted_load_packages():
+                    pipeline.abort_packages(load_id=load_id)
+        raise
+    release_freed_memory()
+    if target.destination != "duckdb":  # parallel shards: table changes take turns
+        with schema_migration_lock(pipeline):
+            pipeline.sync_schema()
+    pipeline.load()
+    prune_loaded_packages(pipeline.working_dir)
+    counts = info.row_counts if info else {}
+    return {table: count for table, count in counts.items() if not table.startswith("_dlt")}
+
+def _make_source(
+    provider: str,
+    observer: RunObserver,
+    backfill: tuple[date, date | None] | None,
+    hash_key: bytes | None,
+    options: Mapping[str, Any],
+) -> Any:
+    if provider not in PROVIDERS:
+        raise ConfigurationError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    privacy = PrivacyPolicy.from_config(provider, hash_key or configured_key(), observer.count)
+    kwargs: dict[str, Any] = {**options, "observer": observer, "privacy": privacy}
+    if is_placeholder(dlt.secrets.get(f"sources.{provider}.api_key")):
+        raise ConfigurationError(
+            f"{provider}: api_key is missing or still the example placeholder; "
+            f"set {where_to_set(provider, 'api_key', secret=True)}"
+        )
+    if backfill is not None:
+        since, until = backfill
+        kwargs["backfill_since"] = since.isoformat()
+        kwargs["backfill_until"] = until.isoformat() if until else None
+    return PROVIDERS[provider](**kwargs)
+
+def refresh_analytics(pipeline: dlt.Pipeline) -> str | None:
+    """Refreshes the analytics views after a load.
+
+    Args:
+        pipeline: The pipeline that just loaded.
+
+    Returns:
+        None on success, else one line naming the failure.
+    """
+    try:
+        refresh_views(pipeline)
+    except Exception as exc:
+        return scrub(f"analytics views: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    return None

@@ -1,0 +1,1 @@
+"""chatsync under an orchestrator: shards, Dagster (``dagster/``) and Airflow."""

@@ -1,0 +1,81 @@
+"""chatsync as an Airflow DAG, through dlt's ``PipelineTasksGroup``: one task group per shard.
+
+Put chatsync (``pip install -e .`` plus ``apache-airflow``) in Airflow's environment and this line in
+a file of the DAGs folder, whose ``.dlt/`` holds chatsync's settings and secrets::
+
+    from pipelines.airflow_dag import chatsync  # noqa: F401  (Airflow collects the DAG object)
+
+(``pipelines.airflow_dag`` builds the DAG with ``build_dag`` from this module.)
+
+Shards are those of the Dagster path (``pipelines.shards``), each its own dlt pipeline; the shards'
+resources run one after another (``decompose="serialize"``), the analytics views are re-created once
+every shard is done (``analytics_views``), and one DAG run goes at a time
+(``max_active_runs=1``), which stands in for chatsync's run lock: this path runs dlt's helper, not
+chatsync's runner. Airflow workers keep no local state, so dlt restores each pipeline's state from
+the warehouse (use Postgres or BigQuery) and ``chatsync.pii_key`` must be configured: a key generated
+on one worker would hash differently on the next. Tested by ``make test-airflow``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pendulum
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+from dlt.helpers.airflow_helper import PipelineTasksGroup
+
+from sources.common.errors import ConfigurationError
+from sources.common.privacy import configured_key
+
+from ..engine.factory import build_pipeline
+from ..engine.registry import PROVIDERS
+from ..engine.target import PIPELINE_NAME, Target
+from ..warehouse.analytics import refresh_views
+from .shards import orchestration_schedule, orchestration_target, plan_shards, setting
+
+TASK_RETRIES = 2
+
+
+def _require_hashing_key() -> None:
+    if configured_key() is None:
+        raise ConfigurationError(
+            "chatsync.pii_key is not set: under Airflow no generated key survives between tasks; "
+            "set [chatsync] pii_key in .dlt/secrets.toml or CHATSYNC__PII_KEY"
+        )
+
+
+def build_dag() -> Any:
+    """The ``chatsync`` DAG: every shard of every configured provider, each in its own task group.
+
+    Raises:
+        ConfigurationError: No hashing key is configured, or a setting is wrong.
+    """
+    _require_hashing_key()
+    target = orchestration_target()
+    start = pendulum.parse(str(setting("backfill_start", "2025-01-01")))
+    with DAG(
+        dag_id="chatsync",
+        schedule=orchestration_schedule(),
+        start_date=start,
+        catchup=False,
+        max_active_runs=1,
+        tags=["chatsync"],
+    ) as chatsync_dag:
+        views = PythonOperator(
+            task_id="analytics_views", python_callable=refresh_views_of, op_args=[target], trigger_rule="all_done"
+        )
+        for shard in plan_shards():
+            with PipelineTasksGroup(shard.pipeline_name, use_data_folder=False, wipe_local_data=True) as group:
+                pipeline = build_pipeline(shard.target(target))
+                source = PROVIDERS[shard.provider](**shard.source_options)
+                group.add_run(pipeline, source, decompose="serialize", trigger_rule="all_done", retries=TASK_RETRIES)
+            group >> views
+    return chatsync_dag
+
+
+def refresh_views_of(target: Target) -> list[str]:
+    """The analytics views of ``target``'s dataset, re-created once every shard has loaded (or failed)."""
+    return refresh_views(build_pipeline(replace(target, pipeline_name=f"{PIPELINE_NAME}__views")))
+

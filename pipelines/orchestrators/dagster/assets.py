@@ -1,0 +1,106 @@
+"""The assets: each shard's incremental asset and daily-partitioned twin, and the views downstream."""
+
+# No ``from __future__ import annotations``: Dagster reads the context and resource annotations.
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from dagster_dlt import dlt_assets
+from dlt.extract.source import DltSource
+
+from sources.common.secrets import scrub
+
+from ...engine.factory import build_pipeline, locked_pipeline
+from ...engine.locking import RunLocked
+from ...engine.registry import PROVIDERS
+from ...engine.target import PIPELINE_NAME
+from ...warehouse.analytics import VIEWS, refresh_views
+from ..shards import (
+    ID_SETTINGS,
+    Shard,
+)
+from .constants import DEFINITION_ONLY, VIEWS_KEY
+from .resource import ChatsyncDltResource
+from .settings import OrchestrationSettings
+from .translator import ShardTranslator
+
+
+def definition_source(shard: Shard) -> DltSource:
+    """The shard's dlt source as the asset definition sees it: its resources, nothing resolved or read.
+
+    The real source is made at run time, from configuration, by the runner.
+    """
+    ids = shard.source_options or {ID_SETTINGS[shard.provider]: [DEFINITION_ONLY]}
+    factory = PROVIDERS[shard.provider]
+    source: DltSource = factory(api_key=DEFINITION_ONLY, base_url=f"https://{DEFINITION_ONLY}.invalid", **ids)
+    return source
+
+def shard_assets(
+    shard: Shard, settings: OrchestrationSettings, daily: DailyPartitionsDefinition
+) -> list[AssetsDefinition]:
+    """The shard's incremental asset and its daily-partitioned backfill twin."""
+    target = settings.target
+    pipeline = build_pipeline(shard.target(target))
+
+    @dlt_assets(
+        dlt_source=definition_source(shard),
+        dlt_pipeline=pipeline,
+        name=shard.key,
+        dagster_dlt_translator=ShardTranslator(shard, by_day=False),
+        pool=settings.pool,
+    )
+    def incremental(context: AssetExecutionContext, chatsync_dlt: ChatsyncDltResource) -> Iterator[Any]:
+        yield from chatsync_dlt.run(context=context, shard=shard, target=target)
+
+    @dlt_assets(
+        dlt_source=definition_source(shard),
+        dlt_pipeline=pipeline,
+        name=f"{shard.key}__by_day",
+        dagster_dlt_translator=ShardTranslator(shard, by_day=True),
+        partitions_def=daily,
+        backfill_policy=BackfillPolicy.single_run(),  # every provider reads a window in one pass
+        pool=settings.pool,
+    )
+    def by_day(context: AssetExecutionContext, chatsync_dlt: ChatsyncDltResource) -> Iterator[Any]:
+        window = context.partition_time_window
+        days = (window.start.date(), window.end.date())
+        yield from chatsync_dlt.run(context=context, shard=shard, target=target, backfill=days)
+
+    return [incremental, by_day]
+
+def views_asset(settings: OrchestrationSettings, upstream: Sequence[AssetKey]) -> AssetsDefinition:
+    """The analytics views, re-created after the loads they read."""
+    target = settings.target
+
+    @asset(
+        key=VIEWS_KEY,
+        group_name="analytics",
+        deps=list(upstream),
+        pool=settings.pool,
+        description=f"Analytics views ({', '.join(VIEWS)}) over {target.dataset}.messages and .conversations.",
+        kinds={"sql", target.destination},
+    )
+    def analytics_views(context: AssetExecutionContext) -> MaterializeResult[Any]:
+        try:
+            with locked_pipeline(replace(target, pipeline_name=f"{PIPELINE_NAME}__views")) as pipeline:
+                refreshed = refresh_views(pipeline)
+        except RunLocked as exc:
+            raise Failure(description=scrub(str(exc)), allow_retries=True) from None
+        except Exception as exc:
+            raise Failure(description=scrub(f"analytics views: {type(exc).__name__}: {exc}".splitlines()[0])) from None
+        if not refreshed:
+            context.log.warning(f"{target.dataset}.messages does not exist yet: no views made")
+        return MaterializeResult(metadata={"views": MetadataValue.json(refreshed)})
+
+    return analytics_views

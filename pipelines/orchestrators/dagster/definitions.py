@@ -1,0 +1,69 @@
+"""chatsync's Dagster ``Definitions``: the assets, the incremental and backfill jobs, the schedule."""
+
+# No ``from __future__ import annotations``: Dagster reads the context and resource annotations.
+from collections.abc import Sequence
+
+from dagster import (
+    AssetSelection,
+    DailyPartitionsDefinition,
+    DefaultScheduleStatus,
+    Definitions,
+    ScheduleDefinition,
+    define_asset_job,
+)
+
+from ..shards import (
+    Shard,
+    plan_shards,
+)
+from .assets import shard_assets, views_asset
+from .constants import BACKFILL_JOB, INCREMENTAL_JOB, RESOURCE_KEY, VIEWS_KEY
+from .resource import ChatsyncDltResource
+from .settings import OrchestrationSettings
+from .translator import shard_key
+
+
+def build_definitions(
+    settings: OrchestrationSettings | None = None, shards: Sequence[Shard] | None = None
+) -> Definitions:
+    """chatsync's Dagster definitions: shard assets, views, the incremental and backfill jobs, the schedule.
+
+    Args:
+        settings: Defaults to ``[chatsync.orchestration]`` from config.
+        shards: Defaults to ``plan_shards()`` (every configured provider).
+
+    Returns:
+        The definitions.
+    """
+    settings = settings or OrchestrationSettings.from_config()
+    shards = list(shards) if shards is not None else plan_shards()
+    daily = DailyPartitionsDefinition(start_date=settings.backfill_start, timezone="UTC")
+    loads = [assets for shard in shards for assets in shard_assets(shard, settings, daily)]
+    incremental_keys = [shard_key(shard) for shard in shards]
+    views = views_asset(settings, [*incremental_keys, *(shard_key(s, by_day=True) for s in shards)])
+    retry = settings.retry_policy()
+    incremental_job = define_asset_job(
+        INCREMENTAL_JOB,
+        selection=AssetSelection.assets(*incremental_keys, VIEWS_KEY),
+        description="Every shard from its cursors, then the views (what cron's `chatsync run` did).",
+        op_retry_policy=retry,
+    )
+    backfill_job = define_asset_job(
+        BACKFILL_JOB,
+        selection=AssetSelection.assets(*(shard_key(s, by_day=True) for s in shards)),
+        description="Re-reads the selected UTC days, as `chatsync backfill` does; cursors are not moved.",
+        op_retry_policy=retry,
+    )
+    schedule = ScheduleDefinition(
+        name=f"{INCREMENTAL_JOB}_schedule",
+        job=incremental_job,
+        cron_schedule=settings.schedule,
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED,
+    )
+    return Definitions(
+        assets=[*loads, views],
+        jobs=[incremental_job, backfill_job],
+        schedules=[schedule],
+        resources={RESOURCE_KEY: ChatsyncDltResource()},
+    )

@@ -1,0 +1,49 @@
+"""Asset keys, groups and descriptions of each shard's assets (dagster-dlt's translator)."""
+
+# No ``from __future__ import annotations``: Dagster reads the context and resource annotations.
+from typing import Any
+
+from dagster import (
+    AssetKey,
+)
+from dagster_dlt import DagsterDltTranslator
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from ...engine.target import DATASET_NAME
+from ..shards import (
+    Shard,
+)
+
+
+def shard_key(shard: Shard, by_day: bool = False) -> AssetKey:
+    """``chat_history/<provider>/<shard>``; the daily-partitioned backfill twin is ``chat_history_by_day/…``."""
+    return AssetKey([f"{DATASET_NAME}_by_day" if by_day else DATASET_NAME, shard.provider, shard.name])
+
+class ShardTranslator(DagsterDltTranslator):
+    """Names a shard's asset after the shard, groups it by provider, and says what it loads."""
+
+    def __init__(self, shard: Shard, by_day: bool) -> None:
+        self.shard = shard
+        self.by_day = by_day
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> Any:
+        """The dlt resource's default spec, with chatsync's key, group, description and no upstream."""
+        mode = (
+            "Backfill by UTC day: re-reads exactly the selected days; incremental cursors are not moved."
+            if self.by_day
+            else "Incremental load from the stored per-conversation cursors."
+        )
+        return (
+            super()
+            .get_asset_spec(data)
+            .replace_attributes(
+                key=shard_key(self.shard, self.by_day),
+                group_name=self.shard.provider,
+                deps=[],
+                description=(
+                    f"{self.shard.describe()}. {mode} Merges into {DATASET_NAME}.messages, .conversations "
+                    f"and .sync_errors through dlt pipeline {self.shard.pipeline_name!r}."
+                ),
+            )
+            .merge_attributes(tags={"chatsync/provider": self.shard.provider})
+        )
