@@ -15,7 +15,7 @@ import dlt
 import sqlglot
 from sqlglot import exp
 
-from sources.common.canonical import CANONICAL_COLUMNS as _COLUMNS
+from sources.common.tables import CANONICAL_COLUMNS as _COLUMNS
 
 from .queries import has_tables
 

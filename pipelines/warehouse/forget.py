@@ -5,7 +5,7 @@ destination, and records a suppression: the provider, what kind of id, and its k
 the raw id), in the warehouse's ``suppressions`` table and in the project's list
 (``pipelines.suppressions``), from which every run into any other warehouse applies it too.
 Every later run and backfill drops rows of a suppressed conversation or user before they reach
-dlt (``sources.common.canonical.batched``).
+dlt (``sources.common.batching.batched``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 
 import dlt
 
-from sources.common.canonical import CONVERSATIONS, MESSAGES
 from sources.common.errors import ConfigurationError
 from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
+from sources.common.tables import CONVERSATIONS, MESSAGES
 
 from .suppressions import SuppressionList, delete_conversations, record_in_warehouse
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import dlt
 
-from sources.common.canonical import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES
+from sources.common.tables import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES
 
 
 def row_counts(pipeline: dlt.Pipeline) -> dict[tuple[str, str], int]:

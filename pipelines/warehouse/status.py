@@ -8,8 +8,8 @@ from typing import Any
 
 import dlt
 
-from sources.common.canonical import CONVERSATIONS, MESSAGES, SYNC_ERRORS
 from sources.common.ledger import query_table
+from sources.common.tables import CONVERSATIONS, MESSAGES, SYNC_ERRORS
 from sources.common.timeutil import utc_stamp
 
 

@@ -4,7 +4,7 @@
 ``.chatsync/suppressions.json`` beside the hashing key, as well as in the warehouse it ran against.
 Every run, into any destination, first brings its warehouse in line with the project's list:
 rows of a suppression the warehouse has not applied yet are deleted and the suppression recorded
-there, so that the load's own filter (``sources.common.canonical.Suppressed``) drops the user's new
+there, so that the load's own filter (``sources.common.batching.Suppressed``) drops the user's new
 rows too; a suppression undone with ``forget --undo`` is removed. Suppressions found only in a
 warehouse (recorded before the project kept its list) join the list.
 """
@@ -21,7 +21,10 @@ from typing import Any, Final
 
 import dlt
 
-from sources.common.canonical import (
+from sources.common.errors import ConfigurationError
+from sources.common.ledger import query_table
+from sources.common.privacy import PrivacyPolicy
+from sources.common.tables import (
     CONVERSATIONS,
     KNOWLEDGE_CITATIONS,
     MESSAGES,
@@ -29,9 +32,6 @@ from sources.common.canonical import (
     SUPPRESSIONS,
     SYNC_ERRORS,
 )
-from sources.common.errors import ConfigurationError
-from sources.common.ledger import query_table
-from sources.common.privacy import PrivacyPolicy
 from sources.common.timeutil import stamp
 
 Key = tuple[str, str, str]  # provider, kind ("user" or "conversation"), keyed hash

@@ -9,12 +9,12 @@ from typing import Any
 
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from ..common.canonical import conversation_row, message_row
 from ..common.errors import MalformedResponseError, ProviderError
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, cause_of
 from ..common.observer import RunObserver
 from ..common.payload import first_copies, record_id
+from ..common.rows import conversation_row, message_row
 from ..common.settings import base_url as checked_url
 from ..common.timeutil import FutureGuard, parse_timestamp, required_timestamp
 from .settings import CHATS_PATH, LEADS_PATH, PROVIDER, ROLES

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from .canonical import TableRows, as_sync_errors
 from .errors import (
     AccessDeniedError,
     MalformedResponseError,
@@ -28,6 +27,7 @@ from .errors import (
 from .http import ProviderHttp
 from .ledger import Ledger
 from .observer import RunObserver
+from .rows import TableRows, as_sync_errors
 
 # Errors that concern one conversation; a CredentialsError concerns every one and fails the provider.
 CONVERSATION_ERRORS: Final = (

@@ -15,7 +15,7 @@ import dlt
 from dlt.common.pipeline import SupportsPipeline
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from .canonical import CONVERSATIONS, MESSAGES, SUPPRESSIONS, SYNC_ERRORS
+from .tables import CONVERSATIONS, MESSAGES, SUPPRESSIONS, SYNC_ERRORS
 
 
 def query_table(client: Any, table: str, sql: str, *args: Any) -> list[tuple[Any, ...]] | None:

@@ -16,7 +16,7 @@ import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
-from ..common.canonical import TableRows, as_conversations, as_messages, emits_canonical_rows
+from ..common.batching import emits_canonical_rows
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -24,6 +24,7 @@ from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, Sync
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
+from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, missing_ids_warning
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from .helpers import (

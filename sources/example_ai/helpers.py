@@ -9,12 +9,12 @@ from typing import Any, Final
 
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from ..common.canonical import conversation_row, message_row
 from ..common.errors import MalformedResponseError, NotFoundError
 from ..common.http import ProviderHttp
 from ..common.observer import RunObserver
 from ..common.paging import OverlappingTimeCursorPaginator
 from ..common.payload import record_id, text_or_none
+from ..common.rows import conversation_row, message_row
 from ..common.settings import base_url as checked_url
 from ..common.timeutil import FutureGuard, Window, format_z_seconds, parse_timestamp, required_timestamp
 from .settings import HISTORY_PATH, MAX_PAGE_SIZE, MESSAGES_SELECTOR, NOT_FOUND_MESSAGE, PROVIDER, ROLES

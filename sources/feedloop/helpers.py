@@ -11,9 +11,9 @@ from typing import Any
 
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 
-from ..common.canonical import message_row
 from ..common.http import ProviderHttp
 from ..common.observer import RunObserver
+from ..common.rows import message_row
 from ..common.settings import base_url as checked_url
 from ..common.timeutil import parse_timestamp
 from .settings import HISTORY_PATH, HISTORY_SELECTOR, ID_FIELDS, PROVIDER, ROLE_FIELDS, ROLES, TEXT_PATHS, TIME_FIELDS

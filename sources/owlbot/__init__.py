@@ -19,7 +19,7 @@ import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
-from ..common.canonical import TableRows, as_citations, as_conversations, as_messages, as_owners, emits_canonical_rows
+from ..common.batching import emits_canonical_rows
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -27,6 +27,7 @@ from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, Sync
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
+from ..common.rows import TableRows, as_citations, as_conversations, as_messages, as_owners
 from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
 from .helpers import (

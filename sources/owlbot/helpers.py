@@ -10,12 +10,12 @@ from typing import Any, Final
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from requests import Response
 
-from ..common.canonical import citation_rows, conversation_row, message_row
 from ..common.errors import CredentialsError, MalformedResponseError, NotFoundError, ProviderError
 from ..common.http import ProviderHttp, classify_error, error_message
 from ..common.observer import RunObserver
 from ..common.payload import INT64_MAX, first_copies, record_id, text_or_none
 from ..common.privacy import device_type
+from ..common.rows import citation_rows, conversation_row, message_row
 from ..common.settings import base_url as checked_url
 from ..common.timeutil import FutureGuard, Window, parse_timestamp, required_timestamp
 from .settings import CHECK_TOKEN_PATH, CREDENTIAL_ERRORS, MESSAGES_PATH, PROVIDER, ROLES, SESSIONS_PATH

@@ -17,7 +17,8 @@ from pipelines.engine.runner import sync
 from pipelines.engine.target import Target
 from pipelines.warehouse.analytics import DIALECTS, TABLES, VIEWS, refresh_views, transpile_view, view_statements
 from simulator import Corpus, Simulator
-from sources.common.canonical import TableRows, as_conversations, as_messages, batched, conversation_row, message_row
+from sources.common.batching import batched
+from sources.common.rows import TableRows, as_conversations, as_messages, conversation_row, message_row
 from tests import reference
 from tests.reference import Msg
 from tests.utils import make_pipeline, run_source, utc

@@ -13,12 +13,12 @@ import pytest
 from pipelines.engine.target import Target
 from pipelines.warehouse.analytics import VIEWS, refresh_views
 from simulator import Corpus, Simulator
-from sources.common.canonical import (
+from sources.common.batching import batched
+from sources.common.rows import (
     TableRows,
     as_citations,
     as_conversations,
     as_messages,
-    batched,
     citation_rows,
     conversation_row,
     message_row,

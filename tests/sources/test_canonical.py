@@ -12,17 +12,8 @@ import dlt
 import pytest
 
 from pipelines.engine.destinations import make_destination
-from sources.common.canonical import (
-    TableRows,
-    arrow_table,
-    as_conversations,
-    as_messages,
-    batched,
-    conversation_row,
-    current_destination,
-    loads_arrow,
-    message_row,
-)
+from sources.common.batching import arrow_table, batched, current_destination, loads_arrow
+from sources.common.rows import TableRows, as_conversations, as_messages, conversation_row, message_row
 from tests.utils import make_pipeline, query, run_source
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -1,7 +1,8 @@
-"""The canonical warehouse tables every provider loads into: ``conversations`` and ``messages``.
+"""The one funnel every provider's rows pass before dlt: privacy, erasures, de-duplication, batches, hints.
 
-Both are merged on their keys, so no rerun, retry or overlap ever duplicates a row, and one SQL
-query spans every provider.
+Rows arrive in small ``TableRows`` pieces; ``batched`` gathers them into a few large items per
+table (dlt validates every item's hints), applies the personal-data policy and the erasures,
+drops repeats, and hands DuckDB Arrow tables, other destinations dicts.
 """
 
 from __future__ import annotations
@@ -9,248 +10,20 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 import dlt
 import orjson
 import pyarrow as pa
 from dlt.common.configuration import resolve_configuration
-from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 from dlt.extract.items import DataItemWithMeta
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
 
+from .ledger import Ledger
 from .privacy import PrivacyPolicy
-from .timeutil import to_plain_utc
-
-CONVERSATIONS: Final = "conversations"
-MESSAGES: Final = "messages"
-SYNC_ERRORS: Final = "sync_errors"
-KNOWLEDGE_CITATIONS: Final = "knowledge_citations"
-SUPPRESSIONS: Final = "suppressions"
-OWNERS: Final = "_conversation_owners"  # not a table: see ``as_owners``
-CONVERSATION_KEY: Final = ("provider", "conversation_id")
-MESSAGE_KEY: Final = ("provider", "conversation_id", "message_id")
-SYNC_ERROR_KEY: Final = ("provider", "conversation_id")
-SUPPRESSION_KEY: Final = ("provider", "kind", "key_hash")
-CITATION_KEY: Final = ("provider", "conversation_id", "message_id", "knowledge_id")
-ROLES: Final = frozenset({"user", "assistant", "system", "agent", "unknown"})
-
-
-def _text(nullable: bool = True) -> TColumnSchema:
-    return {"data_type": "text", "nullable": nullable}
-
-
-def _timestamp(nullable: bool = True) -> TColumnSchema:
-    return {"data_type": "timestamp", "timezone": True, "nullable": nullable}
-
-
-CONVERSATION_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "bot_id": _text(),
-    "conversation_id": _text(False),
-    "started_at": _timestamp(),
-    "user_id": _text(),
-    "reported_message_count": {"data_type": "bigint", "nullable": True},
-    # signals for chatbot analytics; NULL where the provider sends none
-    "handed_off": {"data_type": "bool", "nullable": True},  # the provider's own handoff flag
-    "country": _text(),  # under the privacy policy's geo treatment
-    "device_type": _text(),  # mobile, tablet, desktop, bot or other; under the user_agent treatment
-    "raw": {"data_type": "json", "nullable": True},
-}
-
-MESSAGE_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "bot_id": _text(),
-    "conversation_id": _text(False),
-    "message_id": _text(False),
-    "role": _text(False),
-    "content": _text(),
-    "created_at": _timestamp(),
-    "sender_id": _text(),
-    "sequence": {"data_type": "bigint", "nullable": True},
-    "created_at_observed": {"data_type": "bool", "nullable": True},
-    "model": _text(),  # the model that wrote an assistant message, where the provider says
-    "latency_ms": {"data_type": "bigint", "nullable": True},  # its generation time, where the provider says
-    "raw": {"data_type": "json", "nullable": True},
-}
-
-# One row per knowledge-base id an assistant message cites (OwlBot's ``doc_vector_id``).
-CITATION_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "bot_id": _text(),
-    "conversation_id": _text(False),
-    "message_id": _text(False),
-    "knowledge_id": _text(False),
-    "cited_at": _timestamp(),
-}
-
-SYNC_ERROR_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "bot_id": _text(),
-    "conversation_id": _text(False),
-    "error": _text(False),
-    "first_seen": _timestamp(False),
-    "last_seen": _timestamp(False),
-    "failure_count": {"data_type": "bigint", "nullable": False},
-    "resolved_at": _timestamp(),
-}
-
-_MERGE: Final = {"disposition": "merge", "strategy": "delete-insert"}
-
-
-def message_row(
-    *,
-    provider: str,
-    bot_id: str | None,
-    conversation_id: str,
-    message_id: str,
-    role: str,
-    content: str | None,
-    created_at: datetime | None,
-    sender_id: str | None,
-    raw: Mapping[str, Any],
-    sequence: int | None = None,
-    observed: bool = False,
-    model: str | None = None,
-    latency_ms: int | None = None,
-) -> dict[str, Any]:
-    """One ``messages`` row.
-
-    Args:
-        provider: Provider key.
-        bot_id: The bot, where the provider has bots.
-        conversation_id: The provider's conversation id.
-        message_id: The provider's message id, or a derived stable key.
-        role: One of ``ROLES``.
-        content: The text.
-        created_at: When the message was created (UTC).
-        sender_id: The sender, where the provider reports one.
-        raw: The provider's record as received.
-        sequence: The provider's order within the conversation, breaking ties in ``created_at``.
-        observed: True when ``created_at`` is when chatsync first saw the message, because the
-            provider sent no timestamp.
-        model: The model that wrote the message, where the provider reports it.
-        latency_ms: How long the model took, where the provider reports it.
-
-    Returns:
-        The row.
-    """
-    if role not in ROLES:
-        raise ValueError(f"role {role!r} is not one of {sorted(ROLES)}")
-    return {
-        "provider": provider,
-        "bot_id": bot_id,
-        "conversation_id": conversation_id,
-        "message_id": message_id,
-        "role": role,
-        "content": content,
-        "created_at": to_plain_utc(created_at) if created_at else None,
-        "sender_id": sender_id,
-        "sequence": sequence,
-        "created_at_observed": observed,
-        "model": model,
-        "latency_ms": latency_ms,
-        "raw": dict(raw),
-    }
-
-
-def conversation_row(
-    *,
-    provider: str,
-    bot_id: str | None,
-    conversation_id: str,
-    started_at: datetime | None,
-    user_id: str | None,
-    reported_message_count: int | None,
-    raw: Mapping[str, Any],
-    handed_off: bool | None = None,
-    country: str | None = None,
-    device_type: str | None = None,
-) -> dict[str, Any]:
-    """One ``conversations`` row (arguments as the columns; the last three only where the provider says)."""
-    return {
-        "provider": provider,
-        "bot_id": bot_id,
-        "conversation_id": conversation_id,
-        "started_at": to_plain_utc(started_at) if started_at else None,
-        "user_id": user_id,
-        "reported_message_count": reported_message_count,
-        "handed_off": handed_off,
-        "country": country,
-        "device_type": device_type,
-        "raw": dict(raw),
-    }
-
-
-def citation_rows(message: Mapping[str, Any], knowledge_ids: Iterable[Any]) -> list[dict[str, Any]]:
-    """``knowledge_citations`` rows: one per distinct knowledge-base id a ``message_row`` cites."""
-    return [
-        {
-            "provider": message["provider"],
-            "bot_id": message["bot_id"],
-            "conversation_id": message["conversation_id"],
-            "message_id": message["message_id"],
-            "knowledge_id": knowledge_id,
-            "cited_at": message["created_at"],
-        }
-        for knowledge_id in dict.fromkeys(str(k) for k in knowledge_ids if k is not None and str(k) != "")
-    ]
-
-
-@dataclass(frozen=True)
-class TableRows:
-    """Canonical rows bound for one table, not yet handed to dlt (see ``batched``)."""
-
-    table: str
-    rows: Sequence[dict[str, Any]]
-
-
-def as_messages(rows: Sequence[dict[str, Any]]) -> TableRows:
-    """Rows made by ``message_row``, bound for ``messages``."""
-    return TableRows(MESSAGES, rows)
-
-
-def as_conversations(rows: Sequence[dict[str, Any]]) -> TableRows:
-    """Rows made by ``conversation_row``, bound for ``conversations``."""
-    return TableRows(CONVERSATIONS, rows)
-
-
-def as_citations(rows: Sequence[dict[str, Any]]) -> TableRows:
-    """Rows made by ``citation_rows``, bound for ``knowledge_citations``."""
-    return TableRows(KNOWLEDGE_CITATIONS, rows)
-
-
-def as_owners(rows: Sequence[dict[str, Any]]) -> TableRows:
-    """Who each conversation belongs to (``provider``, ``conversation_id``, ``user_id``), for the
-    erasure filter only: nothing is written. A run that writes no ``conversations`` row (OwlBot's
-    backfill) names the end user this way, so a forgotten user's new conversation is dropped too."""
-    return TableRows(OWNERS, rows)
-
-
-def as_sync_errors(rows: Sequence[dict[str, Any]]) -> TableRows:
-    """Rows bound for ``sync_errors`` (see ``sources.common.isolation``)."""
-    return TableRows(SYNC_ERRORS, rows)
-
-
-_TABLES: Final = {
-    MESSAGES: (MESSAGE_KEY, MESSAGE_COLUMNS),
-    CONVERSATIONS: (CONVERSATION_KEY, CONVERSATION_COLUMNS),
-    SYNC_ERRORS: (SYNC_ERROR_KEY, SYNC_ERROR_COLUMNS),
-    KNOWLEDGE_CITATIONS: (CITATION_KEY, CITATION_COLUMNS),
-}
-# Every canonical table's columns, by table name.
-CANONICAL_COLUMNS: Final[Mapping[str, TTableSchemaColumns]] = {table: cols for table, (_, cols) in _TABLES.items()}
-# Written by ``chatsync forget``, read by every run (see ``Suppressed``).
-SUPPRESSION_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "kind": _text(False),  # "user" or "conversation"
-    "key_hash": _text(False),
-    "created_at": _timestamp(False),
-}
-
+from .rows import TableRows
+from .tables import CONVERSATIONS, KNOWLEDGE_CITATIONS, MERGE, MESSAGES, OWNERS, SYNC_ERRORS, TABLES, bigquery_hints
 
 _ARROW_TYPES: Final = {
     "text": pa.string(),
@@ -259,10 +32,10 @@ _ARROW_TYPES: Final = {
     "bool": pa.bool_(),
     "json": pa.string(),  # the JSON text; the column hint makes it JSON in the warehouse
 }
+
 # Destinations that load Arrow as parquet and read a JSON column from its text faithfully. Elsewhere
 # rows stay dicts: BigQuery, for one, would load that text as a JSON string instead of an object.
 ARROW_DESTINATIONS: Final = frozenset({"duckdb"})
-
 
 def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     """Canonical rows as one Arrow table of the table's columns; ``raw`` becomes JSON text.
@@ -270,7 +43,7 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     dlt writes an Arrow table to parquet as it is, which costs a fraction of normalizing the same
     rows as dicts (measured with ``make bench``).
     """
-    _, columns = _TABLES[table]
+    _, columns = TABLES[table]
     fields, arrays = [], []
     for name, column in columns.items():
         values = [row.get(name) for row in rows]
@@ -280,7 +53,6 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
         fields.append(pa.field(name, kind, nullable=column.get("nullable", True)))
         arrays.append(pa.array(values, type=kind))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-
 
 class _JsonAsTextNotice(logging.Filter):
     """Drops dlt's warning that an Arrow column's type differs from its hint.
@@ -292,10 +64,6 @@ class _JsonAsTextNotice(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "when merging arrow schema with dlt schema" not in record.getMessage()
 
-
-logging.getLogger("dlt").addFilter(_JsonAsTextNotice())
-
-
 def current_destination() -> str | None:
     """The destination of the pipeline extracting now (``duckdb``, ``postgres``, ``bigquery``), if any."""
     try:
@@ -303,7 +71,6 @@ def current_destination() -> str | None:
     except Exception:  # no active pipeline: a plain iteration of the resource
         return None
     return None if destination is None else str(destination.destination_name)
-
 
 def loads_arrow(destination: str | None) -> bool:
     """Whether canonical rows go to ``destination`` (see ``current_destination``) as Arrow tables.
@@ -317,57 +84,24 @@ def loads_arrow(destination: str | None) -> bool:
     dlt_columns = resolve_configuration(ItemsNormalizerConfiguration(), sections=("normalize", "parquet_normalizer"))
     return bool(dlt_columns.add_dlt_load_id and dlt_columns.add_dlt_id)
 
-
-# BigQuery at scale: messages partitioned by day of created_at (date-range queries read only their
-# days) and clustered by the keys merges and queries filter on.
-BIGQUERY_LAYOUT: Final[dict[str, dict[str, Any]]] = {
-    MESSAGES: {"partition": "created_at", "cluster": ["provider", "conversation_id"]},
-    CONVERSATIONS: {"cluster": ["provider", "bot_id"]},
-    KNOWLEDGE_CITATIONS: {"cluster": ["provider", "bot_id"]},
-}
-
-
-@functools.cache
-def bigquery_hints(table: str) -> tuple[TTableSchemaColumns, dict[str, Any]]:
-    """A canonical table's columns and table hints for BigQuery, as dlt's ``bigquery_adapter`` sets them.
-
-    The adapter works on a resource of one table; the canonical tables are per-item variants of
-    each provider's resource, so its hints are taken from a probe resource and added to theirs.
-
-    Args:
-        table: A canonical table.
-
-    Returns:
-        The columns with their ``x-bigquery-*`` hints, and the table-level ``x-bigquery-*`` hints.
-    """
-    from dlt.destinations.adapters import bigquery_adapter
-
-    _, columns = _TABLES[table]
-    probe = dlt.resource([], name=table, columns={name: column.copy() for name, column in columns.items()})
-    bigquery_adapter(probe, **BIGQUERY_LAYOUT.get(table, {}))
-    schema = probe.compute_table_schema()
-    return schema["columns"], {key: value for key, value in schema.items() if key.startswith("x-bigquery")}
-
-
 def _with_hints(
     table: str, rows: list[dict[str, Any]], as_arrow: bool = False, destination: str | None = None
 ) -> DataItemWithMeta:
     # Per-item table hints: one resource fills both tables, each with only its own columns
-    key, columns = _TABLES[table]
+    key, columns = TABLES[table]
     table_hints: dict[str, Any] = {"x-stage-data-deduplicated": True}  # see ``UniqueRows``
     if destination == "bigquery":
         columns, layout = bigquery_hints(table)
         table_hints |= layout
     hints = dlt.mark.make_hints(
         table_name=table,
-        write_disposition=dict(_MERGE),  # type: ignore[arg-type]
+        write_disposition=dict(MERGE),  # type: ignore[arg-type]
         primary_key=list(key),
         columns={name: column.copy() for name, column in columns.items()},
         additional_table_hints=table_hints,
     )
     item = arrow_table(table, rows) if as_arrow and table != SYNC_ERRORS else rows
     return dlt.mark.with_hints(item, hints, create_table_variant=True)
-
 
 class Suppressed:
     """Conversations and end users erased with ``chatsync forget``: never loaded again.
@@ -400,7 +134,6 @@ class Suppressed:
             return True
         return False
 
-
 class UniqueRows:
     """Keeps each table's rows unique by key within one run, which is one load package.
 
@@ -418,11 +151,11 @@ class UniqueRows:
     """
 
     def __init__(self) -> None:
-        self._conversations: dict[str, set[tuple[str, str]]] = {table: set() for table in _TABLES}
+        self._conversations: dict[str, set[tuple[str, str]]] = {table: set() for table in TABLES}
 
     def admit(self, table: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rows of one piece that are not repeats."""
-        key_columns, _ = _TABLES[table]
+        key_columns, _ = TABLES[table]
         earlier = self._conversations[table]
         kept: list[dict[str, Any]] = []
         keys: set[tuple[Any, ...]] = set()
@@ -434,7 +167,6 @@ class UniqueRows:
             kept.append(row)
         earlier.update((row["provider"], row["conversation_id"]) for row in kept)
         return kept
-
 
 def batched(
     stream: Iterable[TableRows],
@@ -463,7 +195,7 @@ def batched(
     Yields:
         The rows with their table's hints.
     """
-    pending: dict[str, list[dict[str, Any]]] = {table: [] for table in _TABLES}
+    pending: dict[str, list[dict[str, Any]]] = {table: [] for table in TABLES}
     unique = UniqueRows()
     for piece in stream:
         if piece.table == OWNERS:
@@ -489,7 +221,6 @@ def batched(
         if rows:
             yield _with_hints(table, rows, as_arrow, destination)
 
-
 def _drop_owned_by_suppressed(
     owners: Sequence[dict[str, Any]], suppressed: Suppressed, pending: dict[str, list[dict[str, Any]]]
 ) -> None:
@@ -499,7 +230,6 @@ def _drop_owned_by_suppressed(
     gone = suppressed.conversations
     for table in (MESSAGES, KNOWLEDGE_CITATIONS):
         pending[table] = [r for r in pending[table] if (r["provider"], r["conversation_id"]) not in gone]
-
 
 def emits_canonical_rows(
     produce: Callable[..., Iterable[TableRows]],
@@ -518,8 +248,6 @@ def emits_canonical_rows(
 
     @functools.wraps(produce)
     def resource_body(*args: Any, privacy: PrivacyPolicy | None = None, **kwargs: Any) -> Iterator[DataItemWithMeta]:
-        from .ledger import Ledger  # the ledger reads these tables: imported here to avoid a cycle
-
         suppressed = None
         if privacy is not None:
             with Ledger() as ledger:
@@ -534,3 +262,7 @@ def emits_canonical_rows(
         parameters=[*signature.parameters.values(), extra]
     )
     return resource_body
+
+
+
+logging.getLogger("dlt").addFilter(_JsonAsTextNotice())
