@@ -36,6 +36,7 @@ test-airflow: $(AIRFLOW_VENV)/.install-stamp
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy sources pipelines
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .venv-airflow demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,55 @@
+"""The layering contract (``[tool.importlinter]`` in pyproject.toml) holds, and breaks on an upward import."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = Path(sys.executable).with_name("lint-imports")
+
+
+def lint(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(LINT), "--no-cache"], cwd=project, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def copy_of_the_code(tmp_path: Path) -> Path:
+    for package in ("pipelines", "sources", "simulator"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    return tmp_path
+
+
+def test_the_layers_hold(copy_of_the_code: Path) -> None:
+    done = lint(copy_of_the_code)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "0 broken" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "upward"),
+    [
+        ("pipelines/warehouse/queries.py", "from pipelines.engine import runner"),  # warehouse over engine
+        ("pipelines/engine/target.py", "from pipelines.cli import main"),  # engine over the CLI
+        ("sources/common/tables.py", "import pipelines.warehouse.analytics"),  # sources over pipelines
+        ("sources/owlbot/helpers.py", "from sources.chatnode import helpers"),  # one provider on another
+        ("simulator/corpus.py", "import sources.common.secrets"),  # the fake on the real thing
+    ],
+)
+def test_an_upward_import_breaks_the_contract(copy_of_the_code: Path, module: str, upward: str) -> None:
+    path = copy_of_the_code / module
+    path.write_text(path.read_text() + f"\n{upward}  # noqa\n")
+    done = lint(copy_of_the_code)
+    assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
+
+
+def test_an_import_circle_between_siblings_breaks_the_contract(copy_of_the_code: Path) -> None:
+    tables = copy_of_the_code / "sources/common/tables.py"
+    tables.write_text(tables.read_text() + "\nfrom sources.common import batching  # noqa\n")  # batching imports tables
+    done = lint(copy_of_the_code)
+    assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
