@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean reliability bench bench-1m dagster test-airflow
+.PHONY: install demo test lint clean reliability bench bench-1m dagster test-airflow postgres postgres-stop docs docs-build docs-reference
 
 install: $(STAMP)
 
@@ -59,3 +59,21 @@ bench: install
 # The 1M-message full load of every provider against the baseline (~30 min); writes bench/RESULTS-1M.md.
 bench-1m: install
 	$(BIN)/python -m bench.perf --sizes 1000000 --skip no-op 1% fan-out --results bench/RESULTS-1M.md
+
+# A real PostgreSQL 16 for trying the Postgres destination (docs/postgres.md): data in .chatsync/postgres.
+PG_DIR := $(CURDIR)/.chatsync/postgres
+postgres: install
+	@$(BIN)/python -c 'import pgserver; s = pgserver.get_server("$(PG_DIR)", cleanup_mode=None); print("export DESTINATION__POSTGRES__CREDENTIALS=" + chr(39) + s.get_uri().replace(":@/", ":@localhost/", 1) + chr(39))'
+
+postgres-stop: install
+	@$(BIN)/python -c 'import pgserver; pgserver.get_server("$(PG_DIR)", cleanup_mode="stop").cleanup()'
+
+# The docs site (mkdocs-material): serve it, build it strictly, regenerate the CLI and schema references.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+docs-build: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site
+
+docs-reference: install
+	$(BIN)/python -m pipelines.cli.reference docs

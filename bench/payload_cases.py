@@ -4,7 +4,7 @@ Each case tampers with one conversation of one provider (``simulator.tamper``) a
 outcome: ``loaded`` (with the normalisation written down) or ``skipped`` (the conversation is named
 in an ``error:`` line with the problem, recorded in ``sync_errors``, and the run exits 3). In every
 case the other conversations load exactly. ``tests/sources/test_payloads.py`` checks each case;
-``make reliability`` prints the table; the README carries it.
+``make reliability`` prints the table; docs/reliability.md carries it.
 """
 
 from __future__ import annotations

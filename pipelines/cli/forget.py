@@ -63,6 +63,7 @@ def forget_command(args: argparse.Namespace) -> int:
     )
     return ExitCode.OK
 
+
 def list_suppressions(args: argparse.Namespace) -> int:
     from rich import box
 
@@ -74,6 +75,7 @@ def list_suppressions(args: argparse.Namespace) -> int:
         table.add_row(entry.provider, entry.kind, entry.created_at, entry.key_hash)
     stdout.print(table)
     return ExitCode.OK
+
 
 def undo_suppression(args: argparse.Namespace) -> int:
     target = target_of(args)

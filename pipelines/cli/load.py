@@ -49,6 +49,7 @@ def load_command(args: argparse.Namespace) -> int:
     emit("wrote", describe_target(target))
     return report.exit_code()
 
+
 def run_with_progress(
     target: Target, providers: list[str], window: tuple[date, date | None] | None = None, quiet: bool = False
 ) -> RunReport:
@@ -62,6 +63,7 @@ def run_with_progress(
         return execute(target, providers, backfill=window, on_repair=warn)
     with live_progress(observers):
         return execute(target, providers, backfill=window, on_start=observers.append, on_repair=warn)
+
 
 def describe_target(target: Target) -> str:
     """Where a run wrote: the destination, its file or database (credentials masked), the dataset."""

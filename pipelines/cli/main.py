@@ -37,6 +37,7 @@ from .status import status_command
 # commands that bring their own configuration: the simulator, and the demo in its own folder
 OUTSIDE_A_PROJECT = frozenset({"simulate", "demo"})
 
+
 def _simulate(args: argparse.Namespace) -> int:
     from .simulate import serve  # the simulator is imported only when asked for: start-up cost
 

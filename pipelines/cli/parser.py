@@ -20,12 +20,14 @@ def iso_date(value: str) -> date:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
+
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--destination", default="duckdb", choices=SUPPORTED, help="warehouse (default duckdb)")
     parser.add_argument("--dataset", default=DATASET_NAME, help=f"dataset/schema (default {DATASET_NAME})")
     parser.add_argument(
         "--pipelines-dir", default=None, help="pipeline state (default .chatsync/pipelines, or DLT_DATA_DIR)"
     )
+
 
 EXAMPLES = {
     "run": "chatsync run                      # every configured provider\n"
@@ -46,6 +48,7 @@ EXIT_CODES = (
     "exit status: 0 ok, 1 a provider failed, 2 usage or configuration error, 3 partial (some conversations\n"
     "skipped), 75 another run holds the lock, 130/143 stopped by SIGINT/SIGTERM"
 )
+
 
 def add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """``-q``, ``-v`` and ``--log-format``: accepted before the command and after it.
@@ -68,6 +71,7 @@ def add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
         **({"default": "text"} if defaults else default),
     )
 
+
 def add_command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
@@ -78,6 +82,7 @@ def add_command(commands: Any, name: str, help_text: str) -> argparse.ArgumentPa
     )
     add_global_options(parser, defaults=False)
     return parser
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
@@ -154,8 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--size", type=int, default=5_000)
     return parser
 
+
 def target_of(args: argparse.Namespace) -> Target:
     return Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+
 
 def chatsync_version() -> str:
     try:

@@ -24,6 +24,7 @@ def report_command(args: argparse.Namespace) -> int:
     target = target_of(args)
     return write_report(target, args.html)
 
+
 def write_report(target: Target, html_path: str | None) -> int:
     """Prints the terminal summary and, with ``html_path``, writes the HTML report.
 

@@ -15,11 +15,14 @@ from ..engine.registry import PROVIDERS
 def _example_ai_config(sim: Simulator) -> dict[str, str]:
     return {"CONVERSATION_IDS": json.dumps(sim.corpus.conversation_ids("example_ai"))}
 
+
 def _chatnode_config(sim: Simulator) -> dict[str, str]:
     return {"BOT_IDS": json.dumps([bot.bot_id for bot in sim.corpus.bots["chatnode"]])}
 
+
 def _feedloop_config(sim: Simulator) -> dict[str, str]:
     return {"CONVERSATION_IDS": json.dumps(sim.corpus.conversation_ids("feedloop"))}
+
 
 # Per provider: configuration beyond base_url and api_key that the simulator must supply.
 # OwlBot needs none: it discovers its bots with checkToken.
@@ -28,6 +31,7 @@ EXTRA_CONFIG: dict[str, Callable[[Simulator], dict[str, str]]] = {
     "chatnode": _chatnode_config,
     "feedloop": _feedloop_config,
 }
+
 
 def simulator_environment(sim: Simulator) -> dict[str, str]:
     """The ``SOURCES__<P>__…`` variables that point every implemented provider at ``sim``."""
@@ -40,9 +44,11 @@ def simulator_environment(sim: Simulator) -> dict[str, str]:
         environment |= {f"SOURCES__{provider.upper()}__{key}": value for key, value in values.items()}
     return environment
 
+
 def configure_for_simulator(sim: Simulator) -> None:
     """Points every implemented provider at the simulator through the environment."""
     os.environ.update(simulator_environment(sim))
+
 
 @contextmanager
 def restored_environment() -> Iterator[None]:

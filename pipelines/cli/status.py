@@ -24,6 +24,7 @@ STATUS_COLUMNS = ("provider", "last run", "outcome", "messages", "conversations"
 
 WIDE_COLUMNS = (*STATUS_COLUMNS, "new / rewritten", "oldest message", "open sync errors")
 
+
 def status_command(args: argparse.Namespace) -> int:
     from rich import box
 
@@ -52,6 +53,7 @@ def status_command(args: argparse.Namespace) -> int:
         if open_errors and not args.wide:
             say_info(f"{provider}: {open_errors} conversation(s) with open sync errors (chatsync status --wide)")
     return ExitCode.OK
+
 
 def status_cells(provider: str, item: dict[str, Any]) -> list[str]:
     run = item.get("last_run") or {}

@@ -38,6 +38,7 @@ def build_pipeline(target: Target) -> dlt.Pipeline:
         pipelines_dir=target.pipelines_dir,  # type: ignore[arg-type]  # None means dlt's default
     )
 
+
 @contextmanager
 def reading_pipeline(target: Target) -> Iterator[dlt.Pipeline | None]:
     """A pipeline that only reads the warehouse, and creates nothing in the project.
@@ -70,6 +71,7 @@ def reading_pipeline(target: Target) -> Iterator[dlt.Pipeline | None]:
             pipeline_name=target.state_name, destination=destination, dataset_name=target.dataset, pipelines_dir=scratch
         )
 
+
 @contextmanager
 def locked_pipeline(target: Target) -> Iterator[dlt.Pipeline]:
     """The pipeline, held exclusively (file lock; on Postgres also an advisory lock).
@@ -90,6 +92,7 @@ def locked_pipeline(target: Target) -> Iterator[dlt.Pipeline]:
         warehouse_key = f"chatsync:{PIPELINE_NAME}:{target.dataset}"
         with advisory_lock(pipeline, warehouse_key, shared=target.pipeline_name != PIPELINE_NAME):
             yield pipeline
+
 
 @contextmanager
 def duckdb_lock(target: Target) -> Iterator[None]:

@@ -43,6 +43,7 @@ def describe_failure(provider: str, exc: BaseException) -> str:
         text = f"{provider}: {type(cause).__name__}: {cause}"
     return scrub(text.splitlines()[0] if text else provider)
 
+
 def key_origin(provider: str) -> str:
     """Which setting supplied a provider's ``api_key``: the environment variable, else secrets.toml."""
     for name in (f"SOURCES__{provider.upper()}__{provider.upper()}__API_KEY", f"SOURCES__{provider.upper()}__API_KEY"):
@@ -50,6 +51,7 @@ def key_origin(provider: str) -> str:
             return f"the environment variable {name}"
     secrets_file = project_dir() / ".dlt" / "secrets.toml"
     return f"[sources.{provider}] api_key in {secrets_file} (no SOURCES__{provider.upper()}__API_KEY is set)"
+
 
 def root_cause(exc: BaseException) -> BaseException:
     seen: set[int] = set()

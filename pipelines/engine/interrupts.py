@@ -30,6 +30,7 @@ def stop_on_signals() -> Iterator[None]:
                     signal.signal(number, _on_signal)
         yield
 
+
 def _on_signal(number: int, frame: Any) -> None:
     if signals._signal_counts.get(number):  # the second: dlt escalates (force stop)
         signals._signal_receiver(number, frame)
@@ -41,6 +42,7 @@ def _on_signal(number: int, frame: Any) -> None:
     with suppress(OSError):  # no logging or printing in a signal handler
         os.write(sys.stderr.fileno(), line.encode())
     signals.exit_event.set()
+
 
 def received_signal() -> int:
     """The number of the signal dlt's handler received (only valid once one was)."""

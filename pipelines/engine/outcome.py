@@ -42,6 +42,7 @@ class ProviderOutcome:
             return "failed"
         return "partial" if self.observer.skipped else "ok"
 
+
 @dataclass
 class RunReport:
     """Everything one ``run`` or ``backfill`` did."""

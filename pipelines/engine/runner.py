@@ -92,6 +92,7 @@ def execute(
                 report.signal = received_signal()
     return report
 
+
 def _prepare(
     pipeline: dlt.Pipeline, target: Target, on_repair: Callable[[str], None] | None, report: RunReport
 ) -> tuple[bytes, dict[str, Counter[str]]]:
@@ -118,6 +119,7 @@ def _prepare(
         on_repair(enforced)
     return key, recovered
 
+
 def _finish_pending_or_rebuild(
     pipeline: dlt.Pipeline, on_repair: Callable[[str], None] | None, report: RunReport
 ) -> dict[str, Counter[str]]:
@@ -132,6 +134,7 @@ def _finish_pending_or_rebuild(
         if on_repair:
             on_repair(report.repairs)
         return {}
+
 
 def hashing_key(target: Target, on_notice: Callable[[str], None] | None) -> bytes:
     """The key that hashes personal data (configured, else kept beside the state), registered as a secret.
@@ -149,6 +152,7 @@ def hashing_key(target: Target, on_notice: Callable[[str], None] | None) -> byte
         on_notice(notice)
     return key
 
+
 @dataclass(frozen=True)
 class RunPlan:
     """What one run loads: providers in order, a backfill window, per-provider source arguments."""
@@ -157,6 +161,7 @@ class RunPlan:
     backfill: tuple[date, date | None] | None = None
     source_options: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     views: bool = True
+
 
 @with_runtime_trace(send_state=True)
 def run(
@@ -178,6 +183,7 @@ def run(
         )
     if plan.views and any(o.ok for o in report.outcomes) and not signals.was_signal_received():
         report.views_error = refresh_analytics(pipeline)
+
 
 def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:
     """Normalizes and loads what an interrupted run left, before any provider extracts again.
@@ -214,6 +220,7 @@ def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:
     pipeline.load()
     prune_loaded_packages(pipeline.working_dir)
     return {provider: rows for provider, rows in recovered.items() if provider in PROVIDERS}
+
 
 def sync(
     pipeline: dlt.Pipeline,
@@ -252,6 +259,7 @@ def sync(
         outcomes.append(_run_one(pipeline, provider, observer, target, backfill, hash_key, options))
     return outcomes
 
+
 def _run_one(
     pipeline: dlt.Pipeline,
     provider: str,
@@ -282,6 +290,7 @@ def _run_one(
     outcome.seconds = time.monotonic() - started
     return outcome
 
+
 def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target) -> dict[str, int]:
     """One provider's load, step by step, so that nothing pending can replace its extract."""
     extracted = pipeline.extract(source, loader_file_format=loader_file_format(target.destination))  # type: ignore[arg-type]
@@ -305,6 +314,7 @@ def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target)
     counts = info.row_counts if info else {}
     return {table: count for table, count in counts.items() if not table.startswith("_dlt")}
 
+
 def _make_source(
     provider: str,
     observer: RunObserver,
@@ -326,6 +336,7 @@ def _make_source(
         kwargs["backfill_since"] = since.isoformat()
         kwargs["backfill_until"] = until.isoformat() if until else None
     return PROVIDERS[provider](**kwargs)
+
 
 def refresh_analytics(pipeline: dlt.Pipeline) -> str | None:
     """Refreshes the analytics views after a load.

@@ -22,11 +22,13 @@ from .workspace import lock_dir
 
 RUNS_FILE = "last_runs.json"
 
+
 def runs_file(target: Target) -> Path:
     """Where the last run of each provider into ``target`` is recorded (one file per pipeline state)."""
     target = target.resolved()
     name = RUNS_FILE if target.state_name == PIPELINE_NAME else f"last_runs__{target.state_name}.json"
     return lock_dir(target.pipelines_dir).parent / name
+
 
 def record_runs(report: RunReport, target: Target) -> None:
     """Merges this run's outcomes into the target's ``last_runs`` file (one entry per provider)."""
@@ -38,6 +40,7 @@ def record_runs(report: RunReport, target: Target) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(runs, indent=1, default=str), encoding="utf-8")
 
+
 def read_runs(target: Target) -> dict[str, Any]:
     """The recorded last runs into ``target``, or nothing."""
     try:
@@ -45,6 +48,7 @@ def read_runs(target: Target) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return runs
+
 
 def collect_status(target: Target) -> dict[str, dict[str, Any]]:
     """The status of every provider: its last run into ``target`` and what that warehouse holds.

@@ -18,6 +18,7 @@ MAX_PIPELINE_NAME = 64
 
 DATASET_NAME = "chat_history"
 
+
 class ExitCode(IntEnum):
     """The exit status of every command; documented in the README."""
 
@@ -28,6 +29,7 @@ class ExitCode(IntEnum):
     LOCKED = 75  # another run holds the pipeline's lock: nothing was done (EX_TEMPFAIL)
     SIGINT = 130
     SIGTERM = 143
+
 
 def scoped_pipeline_name(base: str, destination: str, dataset: str) -> str:
     """The dlt pipeline (state, cursors, lock) of ``base`` loading one destination and dataset.
@@ -53,6 +55,7 @@ def scoped_pipeline_name(base: str, destination: str, dataset: str) -> str:
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]  # dlt's schema names stop at 64 characters
     return f"{name[: MAX_PIPELINE_NAME - 9]}_{digest}"
 
+
 @dataclass(frozen=True)
 class Target:
     """Where a run loads to. ``pipeline_name`` is the base name; ``state_name`` the dlt pipeline."""
@@ -76,10 +79,12 @@ class Target:
             duckdb_path = absolute_duckdb_path(duckdb_path or configured_duckdb_path())
         return replace(self, pipelines_dir=default_pipelines_dir(self.pipelines_dir), duckdb_path=duckdb_path)
 
+
 def configured_duckdb_path() -> str:
     """The DuckDB file from dlt config, else ``chatsync.duckdb`` in the working directory."""
     configured = dlt.secrets.get("destination.duckdb.credentials", str)
     return configured or DEFAULT_DUCKDB_FILE
+
 
 def describe_warehouse(target: Target) -> str:
     """``duckdb /path/file.duckdb, dataset X`` or ``postgres, dataset X`` (no credentials)."""

@@ -78,4 +78,3 @@ def build_dag() -> Any:
 def refresh_views_of(target: Target) -> list[str]:
     """The analytics views of ``target``'s dataset, re-created once every shard has loaded (or failed)."""
     return refresh_views(build_pipeline(replace(target, pipeline_name=f"{PIPELINE_NAME}__views")))
-

@@ -32,9 +32,11 @@ def warehouse_status(pipeline: dlt.Pipeline, providers: Iterable[str]) -> dict[s
         for provider in providers
     }
 
+
 def _grouped(client: Any, table: str, select: str, where: str = "") -> dict[str, tuple[Any, ...]]:
     rows = query_table(client, table, f"SELECT provider, {select} FROM {{table}} {where} GROUP BY provider") or []
     return {str(row[0]): tuple(row[1:]) for row in rows}
+
 
 def _iso(value: Any) -> str | None:
     if value is None:

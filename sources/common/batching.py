@@ -37,6 +37,7 @@ _ARROW_TYPES: Final = {
 # rows stay dicts: BigQuery, for one, would load that text as a JSON string instead of an object.
 ARROW_DESTINATIONS: Final = frozenset({"duckdb"})
 
+
 def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     """Canonical rows as one Arrow table of the table's columns; ``raw`` becomes JSON text.
 
@@ -54,6 +55,7 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
         arrays.append(pa.array(values, type=kind))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
+
 class _JsonAsTextNotice(logging.Filter):
     """Drops dlt's warning that an Arrow column's type differs from its hint.
 
@@ -64,6 +66,7 @@ class _JsonAsTextNotice(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "when merging arrow schema with dlt schema" not in record.getMessage()
 
+
 def current_destination() -> str | None:
     """The destination of the pipeline extracting now (``duckdb``, ``postgres``, ``bigquery``), if any."""
     try:
@@ -71,6 +74,7 @@ def current_destination() -> str | None:
     except Exception:  # no active pipeline: a plain iteration of the resource
         return None
     return None if destination is None else str(destination.destination_name)
+
 
 def loads_arrow(destination: str | None) -> bool:
     """Whether canonical rows go to ``destination`` (see ``current_destination``) as Arrow tables.
@@ -84,9 +88,8 @@ def loads_arrow(destination: str | None) -> bool:
     dlt_columns = resolve_configuration(ItemsNormalizerConfiguration(), sections=("normalize", "parquet_normalizer"))
     return bool(dlt_columns.add_dlt_load_id and dlt_columns.add_dlt_id)
 
-def _with_hints(
-    table: str, rows: list[dict[str, Any]], as_arrow: bool = False, destination: str | None = None
-) -> DataItemWithMeta:
+
+def _with_hints(table: str, rows: Any, as_arrow: bool = False, destination: str | None = None) -> DataItemWithMeta:
     # Per-item table hints: one resource fills both tables, each with only its own columns
     key, columns = TABLES[table]
     table_hints: dict[str, Any] = {"x-stage-data-deduplicated": True}  # see ``UniqueRows``
@@ -102,6 +105,7 @@ def _with_hints(
     )
     item = arrow_table(table, rows) if as_arrow and table != SYNC_ERRORS else rows
     return dlt.mark.with_hints(item, hints, create_table_variant=True)
+
 
 class Suppressed:
     """Conversations and end users erased with ``chatsync forget``: never loaded again.
@@ -133,6 +137,7 @@ class Suppressed:
             self.conversations.add((provider, conversation))
             return True
         return False
+
 
 class UniqueRows:
     """Keeps each table's rows unique by key within one run, which is one load package.
@@ -168,6 +173,7 @@ class UniqueRows:
         earlier.update((row["provider"], row["conversation_id"]) for row in kept)
         return kept
 
+
 def batched(
     stream: Iterable[TableRows],
     privacy: PrivacyPolicy | None = None,
@@ -197,7 +203,10 @@ def batched(
     """
     pending: dict[str, list[dict[str, Any]]] = {table: [] for table in TABLES}
     unique = UniqueRows()
+    create_empty: set[str] = set()
     for piece in stream:
+        if piece.create_empty:
+            create_empty.add(piece.table)
         if piece.table == OWNERS:
             if suppressed:
                 _drop_owned_by_suppressed(piece.rows, suppressed, pending)
@@ -220,6 +229,9 @@ def batched(
     for table, rows in pending.items():
         if rows:
             yield _with_hints(table, rows, as_arrow, destination)
+        elif table in create_empty:
+            yield _with_hints(table, dlt.mark.materialize_table_schema(), False, destination)
+
 
 def _drop_owned_by_suppressed(
     owners: Sequence[dict[str, Any]], suppressed: Suppressed, pending: dict[str, list[dict[str, Any]]]
@@ -230,6 +242,7 @@ def _drop_owned_by_suppressed(
     gone = suppressed.conversations
     for table in (MESSAGES, KNOWLEDGE_CITATIONS):
         pending[table] = [r for r in pending[table] if (r["provider"], r["conversation_id"]) not in gone]
+
 
 def emits_canonical_rows(
     produce: Callable[..., Iterable[TableRows]],
@@ -262,7 +275,6 @@ def emits_canonical_rows(
         parameters=[*signature.parameters.values(), extra]
     )
     return resource_body
-
 
 
 logging.getLogger("dlt").addFilter(_JsonAsTextNotice())

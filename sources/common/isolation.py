@@ -27,7 +27,8 @@ from .errors import (
 from .http import ProviderHttp
 from .ledger import Ledger
 from .observer import RunObserver
-from .rows import TableRows, as_sync_errors
+from .rows import TableRows
+from .tables import SYNC_ERRORS
 
 # Errors that concern one conversation; a CredentialsError concerns every one and fails the provider.
 CONVERSATION_ERRORS: Final = (
@@ -57,6 +58,7 @@ class SyncErrors:
         self.provider = provider
         self._observer = observer
         self._open = ledger.open_sync_errors(provider)
+        self._table_missing = ledger.missing(SYNC_ERRORS)  # made on the first run, so queries on it work
         self._rows: dict[str, dict[str, Any]] = {}
         self._unreachable: dict[str, bool] = {}
         self._now = datetime.now(UTC)
@@ -122,7 +124,7 @@ class SyncErrors:
             if row["resolved_at"] is None:
                 label = f"bot {row['bot_id']}, conversation {cid}" if row["bot_id"] else f"conversation {cid}"
                 self._observer.skip(label, row["error"])
-        return as_sync_errors(list(rows.values()))
+        return TableRows(SYNC_ERRORS, list(rows.values()), create_empty=self._table_missing)
 
 
 @dataclass

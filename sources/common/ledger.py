@@ -75,6 +75,10 @@ class Ledger:
             self._missing.add(table)
         return rows or []
 
+    def missing(self, table: str) -> bool:
+        """Whether a query found ``table`` absent from the warehouse."""
+        return table in self._missing
+
     def message_counts(self, provider: str, bot_id: str) -> dict[str, int | None]:
         """``reported_message_count`` of every loaded conversation of one bot.
 

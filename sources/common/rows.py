@@ -66,6 +66,7 @@ def message_row(
         "raw": dict(raw),
     }
 
+
 def conversation_row(
     *,
     provider: str,
@@ -93,6 +94,7 @@ def conversation_row(
         "raw": dict(raw),
     }
 
+
 def citation_rows(message: Mapping[str, Any], knowledge_ids: Iterable[Any]) -> list[dict[str, Any]]:
     """``knowledge_citations`` rows: one per distinct knowledge-base id a ``message_row`` cites."""
     return [
@@ -107,30 +109,37 @@ def citation_rows(message: Mapping[str, Any], knowledge_ids: Iterable[Any]) -> l
         for knowledge_id in dict.fromkeys(str(k) for k in knowledge_ids if k is not None and str(k) != "")
     ]
 
+
 @dataclass(frozen=True)
 class TableRows:
     """Canonical rows bound for one table, not yet handed to dlt (see ``batched``)."""
 
     table: str
     rows: Sequence[dict[str, Any]]
+    create_empty: bool = False  # create the table even without rows (``sync_errors`` from the first run)
+
 
 def as_messages(rows: Sequence[dict[str, Any]]) -> TableRows:
     """Rows made by ``message_row``, bound for ``messages``."""
     return TableRows(MESSAGES, rows)
 
+
 def as_conversations(rows: Sequence[dict[str, Any]]) -> TableRows:
     """Rows made by ``conversation_row``, bound for ``conversations``."""
     return TableRows(CONVERSATIONS, rows)
 
+
 def as_citations(rows: Sequence[dict[str, Any]]) -> TableRows:
     """Rows made by ``citation_rows``, bound for ``knowledge_citations``."""
     return TableRows(KNOWLEDGE_CITATIONS, rows)
+
 
 def as_owners(rows: Sequence[dict[str, Any]]) -> TableRows:
     """Who each conversation belongs to (``provider``, ``conversation_id``, ``user_id``), for the
     erasure filter only: nothing is written. A run that writes no ``conversations`` row (OwlBot's
     backfill) names the end user this way, so a forgotten user's new conversation is dropped too."""
     return TableRows(OWNERS, rows)
+
 
 def as_sync_errors(rows: Sequence[dict[str, Any]]) -> TableRows:
     """Rows bound for ``sync_errors`` (see ``sources.common.isolation``)."""

@@ -37,61 +37,78 @@ CITATION_KEY: Final = ("provider", "conversation_id", "message_id", "knowledge_i
 
 ROLES: Final = frozenset({"user", "assistant", "system", "agent", "unknown"})
 
-def _text(nullable: bool = True) -> TColumnSchema:
-    return {"data_type": "text", "nullable": nullable}
 
-def _timestamp(nullable: bool = True) -> TColumnSchema:
-    return {"data_type": "timestamp", "timezone": True, "nullable": nullable}
+def _text(meaning: str, nullable: bool = True) -> TColumnSchema:
+    return {"data_type": "text", "nullable": nullable, "description": meaning}
+
+
+def _timestamp(meaning: str, nullable: bool = True) -> TColumnSchema:
+    return {"data_type": "timestamp", "timezone": True, "nullable": nullable, "description": meaning}
+
+
+def _typed(data_type: str, meaning: str, nullable: bool = True) -> TColumnSchema:
+    return {"data_type": data_type, "nullable": nullable, "description": meaning}  # type: ignore[typeddict-item]
+
+
+# Each column's meaning is its dlt ``description``: the schema reference (docs/schema.md) is made from these.
+PROVIDER_COLUMN: Final = "the provider key: example_ai, owlbot, chatnode or feedloop"
+BOT_COLUMN: Final = "the bot (OwlBot's chatbot uuid, ChatNode's bot id; example-ai's configured label; Feedloop: NULL)"
+CONVERSATION_COLUMN: Final = "the conversation: a session uuid, a lead's session_id or a configured conversation id"
+RAW_COLUMN: Final = "the record as received, as JSON, under the privacy policy (hashes, coarsened values)"
 
 CONVERSATION_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "bot_id": _text(),
-    "conversation_id": _text(False),
-    "started_at": _timestamp(),
-    "user_id": _text(),
-    "reported_message_count": {"data_type": "bigint", "nullable": True},
+    "provider": _text(PROVIDER_COLUMN, False),
+    "bot_id": _text(BOT_COLUMN),
+    "conversation_id": _text(CONVERSATION_COLUMN, False),
+    "started_at": _timestamp("when the conversation started (UTC)"),
+    "user_id": _text("the end user's id, where the provider sends one, under the privacy policy's user_id treatment"),
+    "reported_message_count": _typed(
+        "bigint", "the count the provider reports (OwlBot's messagenbr: user messages only); OwlBot's change marker"
+    ),
     # signals for chatbot analytics; NULL where the provider sends none
-    "handed_off": {"data_type": "bool", "nullable": True},  # the provider's own handoff flag
-    "country": _text(),  # under the privacy policy's geo treatment
-    "device_type": _text(),  # mobile, tablet, desktop, bot or other; under the user_agent treatment
-    "raw": {"data_type": "json", "nullable": True},
+    "handed_off": _typed("bool", "the provider's own handoff flag (ChatNode's for_agent)"),
+    "country": _text("the end user's country (OwlBot's geo), under the privacy policy's geo treatment"),
+    "device_type": _text("mobile, tablet, desktop, bot or other (OwlBot's user agent), under the user_agent treatment"),
+    "raw": _typed("json", RAW_COLUMN),
 }
 
 MESSAGE_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "bot_id": _text(),
-    "conversation_id": _text(False),
-    "message_id": _text(False),
-    "role": _text(False),
-    "content": _text(),
-    "created_at": _timestamp(),
-    "sender_id": _text(),
-    "sequence": {"data_type": "bigint", "nullable": True},
-    "created_at_observed": {"data_type": "bool", "nullable": True},
-    "model": _text(),  # the model that wrote an assistant message, where the provider says
-    "latency_ms": {"data_type": "bigint", "nullable": True},  # its generation time, where the provider says
-    "raw": {"data_type": "json", "nullable": True},
+    "provider": _text(PROVIDER_COLUMN, False),
+    "bot_id": _text(BOT_COLUMN),
+    "conversation_id": _text(CONVERSATION_COLUMN, False),
+    "message_id": _text("the provider's message id, or a stable key derived from the message if none", False),
+    "role": _text("user, assistant, system or agent; unknown when a provider sends something undocumented", False),
+    "content": _text("the message text (masked where redact_content is on); NULL when it is not text"),
+    "created_at": _timestamp("when the message was written (UTC)"),
+    "sender_id": _text("who sent it, where the provider says (example-ai's sender_id), under the user_id treatment"),
+    "sequence": _typed("bigint", "the provider's order within the conversation; breaks ties in created_at"),
+    "created_at_observed": _typed(
+        "bool", "true when the provider sent no timestamp and created_at is when chatsync first saw the message"
+    ),
+    "model": _text("the model that wrote an assistant message, where the provider says (example-ai's metadata)"),
+    "latency_ms": _typed("bigint", "its generation time in milliseconds, where the provider says"),
+    "raw": _typed("json", RAW_COLUMN),
 }
 
 # One row per knowledge-base id an assistant message cites (OwlBot's ``doc_vector_id``).
 CITATION_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "bot_id": _text(),
-    "conversation_id": _text(False),
-    "message_id": _text(False),
-    "knowledge_id": _text(False),
-    "cited_at": _timestamp(),
+    "provider": _text(PROVIDER_COLUMN, False),
+    "bot_id": _text(BOT_COLUMN),
+    "conversation_id": _text(CONVERSATION_COLUMN, False),
+    "message_id": _text("the citing assistant message", False),
+    "knowledge_id": _text("the cited knowledge-base document (OwlBot's doc_vector_id)", False),
+    "cited_at": _timestamp("when the citing message was written (UTC)"),
 }
 
 SYNC_ERROR_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "bot_id": _text(),
-    "conversation_id": _text(False),
-    "error": _text(False),
-    "first_seen": _timestamp(False),
-    "last_seen": _timestamp(False),
-    "failure_count": {"data_type": "bigint", "nullable": False},
-    "resolved_at": _timestamp(),
+    "provider": _text(PROVIDER_COLUMN, False),
+    "bot_id": _text(BOT_COLUMN),
+    "conversation_id": _text("the conversation a run skipped", False),
+    "error": _text("the cause, one line", False),
+    "first_seen": _timestamp("the first run it failed in", False),
+    "last_seen": _timestamp("the last run it failed in", False),
+    "failure_count": _typed("bigint", "how many runs it failed in", False),
+    "resolved_at": _timestamp("when it loaded at last; NULL while it still fails"),
 }
 
 MERGE: Final = {"disposition": "merge", "strategy": "delete-insert"}
@@ -108,10 +125,10 @@ CANONICAL_COLUMNS: Final[Mapping[str, TTableSchemaColumns]] = {table: cols for t
 
 # Written by ``chatsync forget``, read by every run (see ``Suppressed``).
 SUPPRESSION_COLUMNS: Final[TTableSchemaColumns] = {
-    "provider": _text(False),
-    "kind": _text(False),  # "user" or "conversation"
-    "key_hash": _text(False),
-    "created_at": _timestamp(False),
+    "provider": _text(PROVIDER_COLUMN, False),
+    "kind": _text("user or conversation", False),
+    "key_hash": _text("the keyed hash (HMAC with pii_key) of the erased id; never the id itself", False),
+    "created_at": _timestamp("when chatsync forget recorded it", False),
 }
 
 # BigQuery at scale: messages partitioned by day of created_at (date-range queries read only their
@@ -121,6 +138,7 @@ BIGQUERY_LAYOUT: Final[dict[str, dict[str, Any]]] = {
     CONVERSATIONS: {"cluster": ["provider", "bot_id"]},
     KNOWLEDGE_CITATIONS: {"cluster": ["provider", "bot_id"]},
 }
+
 
 @functools.cache
 def bigquery_hints(table: str) -> tuple[TTableSchemaColumns, dict[str, Any]]:

@@ -46,6 +46,7 @@ def definition_source(shard: Shard) -> DltSource:
     source: DltSource = factory(api_key=DEFINITION_ONLY, base_url=f"https://{DEFINITION_ONLY}.invalid", **ids)
     return source
 
+
 def shard_assets(
     shard: Shard, settings: OrchestrationSettings, daily: DailyPartitionsDefinition
 ) -> list[AssetsDefinition]:
@@ -78,6 +79,7 @@ def shard_assets(
         yield from chatsync_dlt.run(context=context, shard=shard, target=target, backfill=days)
 
     return [incremental, by_day]
+
 
 def views_asset(settings: OrchestrationSettings, upstream: Sequence[AssetKey]) -> AssetsDefinition:
     """The analytics views, re-created after the loads they read."""

@@ -54,6 +54,7 @@ class ChatsyncDltResource(DagsterDltResource):
                 yield MaterializeResult(asset_key=key, metadata=outcome_metadata(report, target, shard))
         fail_unless_ok(report)
 
+
 def run_shard(
     context: AssetExecutionContext, shard: Shard, target: Target, backfill: tuple[date, date] | None
 ) -> RunReport:
@@ -77,6 +78,7 @@ def run_shard(
         raise Failure(description=scrub(str(exc)), allow_retries=True) from None
     except ConfigurationError as exc:
         raise Failure(description=scrub(str(exc)), allow_retries=False) from None
+
 
 def fail_unless_ok(report: RunReport) -> None:
     """Raises a Dagster ``Failure`` carrying the run's one-line causes unless it exited 0.
@@ -102,6 +104,7 @@ def fail_unless_ok(report: RunReport) -> None:
         metadata={"exit_status": int(code)},
         allow_retries=code not in (ExitCode.USAGE, ExitCode.SIGINT, ExitCode.SIGTERM),
     )
+
 
 def outcome_metadata(report: RunReport, target: Target, shard: Shard) -> dict[str, Any]:
     """What a materialisation records: rows loaded and new per table, requests, time, where."""

@@ -68,5 +68,6 @@ class OrchestrationSettings:
             jitter=Jitter.PLUS_MINUS,
         )
 
+
 def _as_bool(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")

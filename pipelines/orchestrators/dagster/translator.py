@@ -19,6 +19,7 @@ def shard_key(shard: Shard, by_day: bool = False) -> AssetKey:
     """``chat_history/<provider>/<shard>``; the daily-partitioned backfill twin is ``chat_history_by_day/…``."""
     return AssetKey([f"{DATASET_NAME}_by_day" if by_day else DATASET_NAME, shard.provider, shard.name])
 
+
 class ShardTranslator(DagsterDltTranslator):
     """Names a shard's asset after the shard, groups it by provider, and says what it loads."""
 

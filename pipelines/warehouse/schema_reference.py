@@ -1,0 +1,80 @@
+"""The schema reference (docs/schema-reference.md), made from the tables' dlt column hints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dlt.common.schema.typing import TTableSchemaColumns
+
+from sources.common.tables import (
+    CANONICAL_COLUMNS,
+    CITATION_KEY,
+    CONVERSATION_KEY,
+    CONVERSATIONS,
+    KNOWLEDGE_CITATIONS,
+    MESSAGE_KEY,
+    MESSAGES,
+    SUPPRESSION_COLUMNS,
+    SUPPRESSION_KEY,
+    SUPPRESSIONS,
+    SYNC_ERROR_KEY,
+    SYNC_ERRORS,
+)
+
+TABLE_MEANINGS: dict[str, str] = {
+    CONVERSATIONS: "one row per conversation of every provider",
+    MESSAGES: "one row per message of every provider",
+    KNOWLEDGE_CITATIONS: "one row per knowledge-base document an assistant message cites (OwlBot)",
+    SYNC_ERRORS: "one row per conversation a run skipped, until it loads",
+    SUPPRESSIONS: "what chatsync forget erased, as keyed hashes",
+}
+KEYS: dict[str, tuple[str, ...]] = {
+    CONVERSATIONS: CONVERSATION_KEY,
+    MESSAGES: MESSAGE_KEY,
+    KNOWLEDGE_CITATIONS: CITATION_KEY,
+    SYNC_ERRORS: SYNC_ERROR_KEY,
+    SUPPRESSIONS: SUPPRESSION_KEY,
+}
+HEADER = """# Schema reference
+
+<!-- Generated from the tables' dlt column hints (sources/common/tables.py) by `make docs-reference`;
+tests/test_docs.py fails when this file and the hints differ. -->
+
+Every table is merged (delete-insert) on its key: a rerun, retry or overlapping backfill never
+duplicates a row. dlt adds `_dlt_load_id` (the load that wrote the row) and `_dlt_id` (a row id)
+to each. Types are dlt's; each destination maps them (e.g. `timestamp` is `TIMESTAMP WITH TIME ZONE`
+in DuckDB and Postgres, `TIMESTAMP` in BigQuery, all UTC).
+"""
+
+
+def _table(name: str, columns: TTableSchemaColumns) -> str:
+    key = KEYS[name]
+    rows = [
+        f"| `{column}` | {hint.get('data_type')} | {'yes' if column in key else ''} | "
+        f"{'' if hint.get('nullable', True) else 'no'} | {hint.get('description', '')} |"
+        for column, hint in columns.items()
+    ]
+    return "\n".join(
+        [
+            f"## `{name}`",
+            "",
+            f"{TABLE_MEANINGS[name].capitalize()}. Key: `({', '.join(key)})`.",
+            "",
+            "| column | type | key | null | meaning |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
+def schema_reference(tables: Mapping[str, TTableSchemaColumns] | None = None) -> str:
+    """The Markdown reference of every table chatsync writes: columns, types, keys and meanings.
+
+    Args:
+        tables: The tables' column hints; chatsync's own by default.
+
+    Returns:
+        The page.
+    """
+    tables = tables or {**CANONICAL_COLUMNS, SUPPRESSIONS: SUPPRESSION_COLUMNS}
+    return HEADER + "\n" + "\n\n".join(_table(name, columns) for name, columns in tables.items()) + "\n"
