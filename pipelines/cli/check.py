@@ -49,6 +49,7 @@ def check_provider(provider: str) -> tuple[bool, str, tuple[str, ...]]:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    """``chatsync check``: each configured provider's setup, without loading; exit 1 when one fails."""
     providers = args.provider or configured_providers()
     if not providers:
         raise ConfigurationError(

@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from sources.common.errors import ConfigurationError
 from sources.common.observer import RunObserver
 from sources.common.secrets import scrub
 from sources.common.timeutil import stamp
@@ -136,6 +137,31 @@ def emit(event: str, message: str, **fields: Any) -> None:
 
 def _line(label: str, style: str, message: str) -> None:
     emit(label, message)
+
+
+def confirmed(command: str, action: str, caution: str, yes: bool) -> bool:
+    """Whether to go ahead with ``action``: ``--yes``, or a "y" typed at the terminal.
+
+    Args:
+        command: The command, for the refusal (``reset``, ``forget --undo``).
+        action: What it would do, e.g. ``lift user hmac:…``.
+        caution: One sentence after the question.
+        yes: ``--yes`` was given.
+
+    Returns:
+        True to go ahead; False (after saying so) when the answer was no.
+
+    Raises:
+        ConfigurationError: No ``--yes`` and no terminal to ask at.
+    """
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise ConfigurationError(f"{command} would {action}; add --yes to do it without a terminal")
+    if input(f"{action}? {caution} [y/N] ").strip().lower() in ("y", "yes"):
+        return True
+    stdout.print(f"{command}: nothing done")
+    return False
 
 
 def warn(message: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rich.table import Table
 
@@ -17,6 +16,7 @@ from ..warehouse.forget import forget
 from ..warehouse.suppressions import SuppressionList
 from ..warehouse.suppressions import enforce as enforce_suppressions
 from .console import (
+    confirmed,
     stdout,
     warn,
 )
@@ -24,6 +24,7 @@ from .parser import target_of
 
 
 def forget_command(args: argparse.Namespace) -> int:
+    """``chatsync forget``: erase an end user or a conversation, list suppressions, or lift one."""
     if args.list:
         return list_suppressions(args)
     if args.undo is not None:
@@ -65,6 +66,7 @@ def forget_command(args: argparse.Namespace) -> int:
 
 
 def list_suppressions(args: argparse.Namespace) -> int:
+    """``forget --list``: the suppressions in force, hashes only."""
     from rich import box
 
     entries = SuppressionList(suppressions_file(target_of(args).resolved().pipelines_dir)).active(args.provider)
@@ -78,18 +80,15 @@ def list_suppressions(args: argparse.Namespace) -> int:
 
 
 def undo_suppression(args: argparse.Namespace) -> int:
+    """``forget --undo HASH``: lift one suppression, after confirmation, here and at every warehouse's next run."""
     target = target_of(args)
     project = SuppressionList(suppressions_file(target.resolved().pipelines_dir))
     found = [e for e in project.find(args.undo.strip()) if args.provider in (None, e.provider)]
     if not args.undo.strip() or not found:
         raise ConfigurationError(f"forget --undo: no suppression in force has the hash {args.undo!r} (forget --list)")
     described = ", ".join(f"{e.provider} {e.kind} {e.key_hash}" for e in found)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise ConfigurationError(f"forget --undo would lift {described}; add --yes to do it without a terminal")
-        if input(f"lift {described}? Later runs may load its data again. [y/N] ").strip().lower() not in ("y", "yes"):
-            stdout.print("forget --undo: nothing done")
-            return ExitCode.OK
+    if not confirmed("forget --undo", f"lift {described}", "Later runs may load its data again.", args.yes):
+        return ExitCode.OK
     for entry in found:
         project.undo(entry)
     project.save()

@@ -27,6 +27,7 @@ from .console import (
 
 
 def load_command(args: argparse.Namespace) -> int:
+    """``chatsync run`` and ``chatsync backfill``: load, summarise, record the outcome; returns the exit status."""
     target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
     if args.command == "backfill":
         if args.until and args.until <= args.since:

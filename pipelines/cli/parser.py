@@ -15,6 +15,7 @@ from ..engine.target import DATASET_NAME, PIPELINE_NAME, Target
 
 
 def iso_date(value: str) -> date:
+    """A ``YYYY-MM-DD`` argument."""
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -22,6 +23,7 @@ def iso_date(value: str) -> date:
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """``--destination``, ``--dataset`` and ``--pipelines-dir``: where a command reads or loads."""
     parser.add_argument("--destination", default="duckdb", choices=SUPPORTED, help="warehouse (default duckdb)")
     parser.add_argument("--dataset", default=DATASET_NAME, help=f"dataset/schema (default {DATASET_NAME})")
     parser.add_argument(
@@ -73,6 +75,7 @@ def add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
 
 
 def add_command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    """A sub-command with its example, the exit codes and the global options."""
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
         help=help_text,
@@ -161,10 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def target_of(args: argparse.Namespace) -> Target:
+    """The target a command's ``--destination``, ``--dataset`` and ``--pipelines-dir`` name."""
     return Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
 
 
 def chatsync_version() -> str:
+    """The installed version, or ``unknown``."""
     try:
         return version("chatsync")
     except PackageNotFoundError:

@@ -21,6 +21,7 @@ from .parser import target_of
 
 
 def report_command(args: argparse.Namespace) -> int:
+    """``chatsync report``: the terminal summary and, with ``--html``, the HTML report."""
     target = target_of(args)
     return write_report(target, args.html)
 

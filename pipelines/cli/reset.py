@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from sources.common.errors import ConfigurationError
 
@@ -11,21 +10,19 @@ from ..engine.factory import locked_pipeline
 from ..engine.target import ExitCode, Target
 from ..warehouse.reset import reset
 from .console import (
+    confirmed,
     stdout,
 )
 
 
 def reset_command(args: argparse.Namespace) -> int:
+    """``chatsync reset``: forget a provider's or a conversation's state, after confirmation."""
     if args.conversation is not None and not args.conversation.strip():
         raise ConfigurationError("reset: the conversation id is empty; nothing reset")
     what = f"{args.provider} conversation {args.conversation}" if args.conversation else f"all of {args.provider}"
     action = "forget the incremental state" + (" and delete the rows" if args.drop_data else "")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise ConfigurationError(f"reset would {action} of {what}; add --yes to do it without a terminal")
-        if input(f"{action} of {what}? Other providers are not touched. [y/N] ").strip().lower() not in ("y", "yes"):
-            stdout.print("reset: nothing done")
-            return ExitCode.OK
+    if not confirmed("reset", f"{action} of {what}", "Other providers are not touched.", args.yes):
+        return ExitCode.OK
     target = Target(
         destination=args.destination,
         dataset=args.dataset,

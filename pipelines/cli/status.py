@@ -26,6 +26,7 @@ WIDE_COLUMNS = (*STATUS_COLUMNS, "new / rewritten", "oldest message", "open sync
 
 
 def status_command(args: argparse.Namespace) -> int:
+    """``chatsync status``: the last runs and the warehouse, in 100 columns (``--wide``, ``--json``)."""
     from rich import box
 
     target = target_of(args)
@@ -56,6 +57,7 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def status_cells(provider: str, item: dict[str, Any]) -> list[str]:
+    """One provider's row of the wide table (the narrow one takes the first columns)."""
     run = item.get("last_run") or {}
     loaded, new = run.get("rows_loaded", {}).get("messages", 0), run.get("rows_new", {}).get("messages", 0)
     return [

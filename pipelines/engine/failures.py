@@ -54,6 +54,7 @@ def key_origin(provider: str) -> str:
 
 
 def root_cause(exc: BaseException) -> BaseException:
+    """The chatsync or configuration error under dlt's wrapping, else the innermost cause."""
     seen: set[int] = set()
     current: BaseException = exc
     while id(current) not in seen:
