@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,26 @@ def locked_pipeline(target: Target) -> Iterator[dlt.Pipeline]:
         warehouse_key = f"chatsync:{PIPELINE_NAME}:{target.dataset}"
         with advisory_lock(pipeline, warehouse_key, shared=target.pipeline_name != PIPELINE_NAME):
             yield pipeline
+
+
+_HELD_FOR_PROCESS: dict[str, ExitStack] = {}
+
+
+def hold_warehouse_lock(target: Target) -> None:
+    """Takes the DuckDB file's warehouse lock until this process ends; again a no-op.
+
+    For a writer chatsync does not run itself (an Airflow task runs dlt's ``pipeline.run``): the
+    lock dies with the task's process, and a CLI run meanwhile is skipped with 75.
+
+    Raises:
+        RunLocked: Another process writes the file.
+    """
+    target = target.resolved()
+    key = str(target.duckdb_path)
+    if key not in _HELD_FOR_PROCESS:
+        stack = ExitStack()
+        stack.enter_context(duckdb_lock(target))
+        _HELD_FOR_PROCESS[key] = stack
 
 
 @contextmanager

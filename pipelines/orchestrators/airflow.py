@@ -7,18 +7,21 @@ a file of the DAGs folder, whose ``.dlt/`` holds chatsync's settings and secrets
 
 (``pipelines.airflow_dag`` builds the DAG with ``build_dag`` from this module.)
 
-Shards are those of the Dagster path (``pipelines.shards``), each its own dlt pipeline; the shards'
-resources run one after another (``decompose="serialize"``), the analytics views are re-created once
-every shard is done (``analytics_views``), and one DAG run goes at a time
+Shards are those of the Dagster path (``pipelines.orchestrators.shards``), each its own dlt pipeline;
+the shards' resources run one after another (``decompose="serialize"``), the analytics views are
+re-created once every shard is done (``analytics_views``), and one DAG run goes at a time
 (``max_active_runs=1``), which stands in for chatsync's run lock: this path runs dlt's helper, not
-chatsync's runner. Airflow workers keep no local state, so dlt restores each pipeline's state from
-the warehouse (use Postgres or BigQuery) and ``chatsync.pii_key`` must be configured: a key generated
-on one worker would hash differently on the next. Tested by ``make test-airflow``.
+chatsync's runner. On DuckDB every task holds the file's warehouse lock for its process's life, so a
+``chatsync run`` meanwhile is skipped (75) rather than failing on DuckDB's own lock. Airflow workers
+keep no local state, so dlt restores each pipeline's state from the warehouse (use Postgres or
+BigQuery) and ``chatsync.pii_key`` must be configured: a key generated on one worker would hash
+differently on the next. Tested by ``make test-airflow``.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pendulum
@@ -29,7 +32,7 @@ from dlt.helpers.airflow_helper import PipelineTasksGroup
 from sources.common.errors import ConfigurationError
 from sources.common.privacy import configured_key
 
-from ..engine.factory import build_pipeline
+from ..engine.factory import build_pipeline, hold_warehouse_lock
 from ..engine.registry import PROVIDERS
 from ..engine.target import PIPELINE_NAME, Target
 from ..warehouse.analytics import refresh_views
@@ -70,11 +73,20 @@ def build_dag() -> Any:
             with PipelineTasksGroup(shard.pipeline_name, use_data_folder=False, wipe_local_data=True) as group:
                 pipeline = build_pipeline(shard.target(target))
                 source = PROVIDERS[shard.provider](**shard.source_options)
-                group.add_run(pipeline, source, decompose="serialize", trigger_rule="all_done", retries=TASK_RETRIES)
+                group.add_run(
+                    pipeline,
+                    source,
+                    decompose="serialize",
+                    trigger_rule="all_done",
+                    retries=TASK_RETRIES,
+                    on_before_run=partial(hold_warehouse_lock, shard.target(target)),  # one DuckDB writer
+                )
             group >> views
     return chatsync_dag
 
 
 def refresh_views_of(target: Target) -> list[str]:
     """The analytics views of ``target``'s dataset, re-created once every shard has loaded (or failed)."""
-    return refresh_views(build_pipeline(replace(target, pipeline_name=f"{PIPELINE_NAME}__views")))
+    views_target = replace(target, pipeline_name=f"{PIPELINE_NAME}__views")
+    hold_warehouse_lock(views_target)
+    return refresh_views(build_pipeline(views_target))
