@@ -31,7 +31,7 @@ $(AIRFLOW_VENV)/.install-stamp: pyproject.toml
 	touch $@
 
 test-airflow: $(AIRFLOW_VENV)/.install-stamp
-	$(AIRFLOW_VENV)/bin/pytest tests/pipelines/test_airflow.py
+	$(AIRFLOW_VENV)/bin/pytest tests/pipelines/orchestrators/test_airflow.py
 
 lint: install
 	$(BIN)/ruff check .

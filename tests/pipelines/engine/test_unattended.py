@@ -31,7 +31,7 @@ from sources.example_ai import example_ai
 from sources.owlbot import owlbot
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
-REPO = Path(__file__).parents[2]
+REPO = Path(__file__).parents[3]
 
 
 def exact(sim: Simulator, warehouse: Path, providers: tuple[str, ...] = PROVIDERS) -> bool:

@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.warehouse.analytics import VIEWS
 from simulator import Simulator
-from tests.pipelines.orchestrated import configure, truth_counts, warehouse_counts
+from tests.pipelines.orchestrators.orchestrated import configure, truth_counts, warehouse_counts
 
 DAG_FILE = "from pipelines.airflow_dag import chatsync  # noqa: F401\n"
 

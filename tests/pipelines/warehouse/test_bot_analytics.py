@@ -24,7 +24,7 @@ from sources.common.rows import (
     message_row,
 )
 from tests import reference
-from tests.pipelines.test_analytics import PROVIDERS, load_all, truth_records, view
+from tests.pipelines.warehouse.test_analytics import PROVIDERS, load_all, truth_records, view
 from tests.reference import Conv, Msg
 from tests.utils import make_pipeline, run_source, utc
 

@@ -17,8 +17,8 @@ from pipelines.engine.target import Target
 from pipelines.report.data import percentiles
 from simulator import Corpus, Simulator
 from tests import reference
-from tests.pipelines.test_analytics import load_all, truth_records
-from tests.pipelines.test_bot_analytics import truth as chatbot_truth
+from tests.pipelines.warehouse.test_analytics import load_all, truth_records
+from tests.pipelines.warehouse.test_bot_analytics import truth as chatbot_truth
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HEIGHT = 6000  # tall enough for the whole report, the chatbot charts at its end included

@@ -36,7 +36,7 @@ from pipelines.orchestrators.dagster.settings import OrchestrationSettings
 from pipelines.orchestrators.dagster.translator import shard_key
 from pipelines.orchestrators.shards import Shard, plan_shards
 from simulator import Corpus, Simulator, SimulatorSettings
-from tests.pipelines.orchestrated import configure, truth_counts, warehouse_counts
+from tests.pipelines.orchestrators.orchestrated import configure, truth_counts, warehouse_counts
 
 
 def definitions(destination: str = "duckdb") -> Definitions:

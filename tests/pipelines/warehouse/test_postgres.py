@@ -13,7 +13,7 @@ import pytest
 from pipelines.engine.target import Target
 from pipelines.warehouse.analytics import VIEWS
 from simulator import Corpus, Simulator
-from tests.pipelines.test_analytics import load_all, view
+from tests.pipelines.warehouse.test_analytics import load_all, view
 from tests.utils import utc
 
 ORDER = {
