@@ -270,7 +270,14 @@ def print_run_report(report: RunReport, title: str) -> None:
 # dlt warnings that say nothing an operator can act on: Postgres loads without the optional ADBC
 # driver fall back from parquet to dlt's own insert format, once per table; a stopped run's pool
 # says it stops (chatsync's own ``stopped:`` line says what that means).
-HARMLESS_DLT_WARNINGS: Final = ("ADBC driver for", "Exiting runner due to signal")
+# The same goes for a load job's retries: the provider's own error line names the final cause.
+HARMLESS_DLT_WARNINGS: Final = (
+    "ADBC driver for",
+    "Exiting runner due to signal",
+    "Transient exception in job",
+    "retried in load",
+    "was not fully loaded. Load job pool is successfully drained",
+)
 
 
 class DltLogHandler(logging.Handler):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+from pathlib import Path
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -41,7 +44,22 @@ def describe_failure(provider: str, exc: BaseException) -> str:
         text = f"{provider}: {exc.step} step failed: {type(cause).__name__}: {cause}"
     else:
         text = f"{provider}: {type(cause).__name__}: {cause}"
-    return scrub(text.splitlines()[0] if text else provider)
+    line = text.splitlines()[0] if text else provider
+    return scrub(line + _free_space_note(line))
+
+
+def _free_space_note(line: str) -> str:
+    """`` (12 MB free on /data)`` when a line reports a full disk under a file it names (DuckDB does)."""
+    if "No space left on device" not in line or "MB free" in line:
+        return ""
+    named = re.search(r"""["'](/[^"']+)["']""", line)
+    if named is None:
+        return ""
+    folder = Path(named.group(1)).parent
+    try:
+        return f" ({shutil.disk_usage(folder).free / 1_000_000:,.0f} MB free on {folder})"
+    except OSError:
+        return ""
 
 
 def key_origin(provider: str) -> str:
