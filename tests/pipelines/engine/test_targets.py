@@ -12,7 +12,6 @@ import pytest
 from pipelines.cli import main
 from pipelines.cli.simulated import simulator_environment
 from pipelines.engine.factory import reading_pipeline
-from pipelines.engine.registry import PROVIDERS
 from pipelines.engine.target import Target
 from simulator import Corpus, Simulator
 from tests.utils import truth_messages
@@ -36,8 +35,13 @@ def loaded(target: Target) -> Counter[MessageKey]:
     return Counter((str(p), str(c), str(m)) for p, c, m in rows)
 
 
+# Two providers are enough to show the rule (the measurement: ChatNode and Feedloop lost
+# messages); the rule itself is the same for every provider, and fewer keep make test short.
+LOADED = ("chatnode", "feedloop")
+
+
 def truth(sim: Simulator) -> set[MessageKey]:
-    return {(provider, cid, mid) for provider in PROVIDERS for (cid, mid) in truth_messages(sim, provider)}
+    return {(provider, cid, mid) for provider in LOADED for (cid, mid) in truth_messages(sim, provider)}
 
 
 def assert_exact(target: Target, sim: Simulator) -> None:
@@ -52,7 +56,7 @@ def assert_exact(target: Target, sim: Simulator) -> None:
 
 
 def run(*args: str) -> int:
-    return main(["-q", "run", *args])
+    return main(["-q", "run", *(a for p in LOADED for a in ("--provider", p)), *args])
 
 
 def test_alternating_duckdb_and_postgres_with_growth_leaves_both_exact(
