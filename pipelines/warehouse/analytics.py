@@ -1,6 +1,6 @@
 """Analytics views on the canonical tables, written once and transpiled per warehouse with sqlglot.
 
-The SQL lives in ``pipelines/sql/<view>.sql``, in DuckDB's dialect. Two things have no common
+The SQL lives in ``pipelines/warehouse/sql/<view>.sql``, in DuckDB's dialect. Two things have no common
 spelling across DuckDB, Postgres and BigQuery, so the SQL names them and sqlglot's syntax tree gets
 the destination's form: ``SECONDS_BETWEEN(a, b)`` (exact to the microsecond everywhere) and the
 dataset that qualifies each table.
