@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
+import dlt
 from pythonjsonlogger.json import JsonFormatter
 from rich.console import Console
 from rich.live import Live
@@ -324,7 +325,15 @@ def _event_of(level: int) -> str:
 
 
 def route_dlt_logs(verbose: bool) -> None:
-    """dlt's log records go through ``DltLogHandler`` from now on."""
+    """dlt's log records go through ``DltLogHandler`` from now on, at this invocation's level.
+
+    dlt sets its logger's level once per process, from ``[runtime] log_level``; the handler applies
+    the level of each invocation (``-v``: INFO, else the configured one), so that one command's
+    choice never carries over into the next in the same process (tests, an orchestrator).
+    """
+    configured = str(dlt.config.get("runtime.log_level") or "WARNING").upper()
+    handler = DltLogHandler(verbose)
+    handler.setLevel(logging.INFO if verbose else logging.getLevelNamesMapping().get(configured, logging.WARNING))
     logger = logging.getLogger("dlt")
-    logger.handlers = [DltLogHandler(verbose)]
+    logger.handlers = [handler]
     logger.propagate = False

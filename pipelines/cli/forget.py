@@ -82,7 +82,8 @@ def list_suppressions(args: argparse.Namespace) -> int:
 def undo_suppression(args: argparse.Namespace) -> int:
     """``forget --undo HASH``: lift one suppression, after confirmation, here and at every warehouse's next run."""
     target = target_of(args)
-    project = SuppressionList(suppressions_file(target.resolved().pipelines_dir))
+    list_file = suppressions_file(target.resolved().pipelines_dir)
+    project = SuppressionList(list_file)
     found = [e for e in project.find(args.undo.strip()) if args.provider in (None, e.provider)]
     if not args.undo.strip() or not found:
         raise ConfigurationError(f"forget --undo: no suppression in force has the hash {args.undo!r} (forget --list)")
@@ -93,7 +94,7 @@ def undo_suppression(args: argparse.Namespace) -> int:
         project.undo(entry)
     project.save()
     with locked_pipeline(target) as pipeline:
-        enforce_suppressions(pipeline, suppressions_file(target.resolved().pipelines_dir), hashing_key(target, warn))
+        enforce_suppressions(pipeline, list_file, hashing_key(target, warn))
     stdout.print(
         f"lifted {described}; new data is loaded again by later runs, while rows erased earlier come back "
         "only by a reset or backfill of that provider",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from .destinations import make_destination, require_extra
 from .locking import advisory_lock, file_lock
@@ -52,10 +54,6 @@ def reading_pipeline(target: Target) -> Iterator[dlt.Pipeline | None]:
     Yields:
         The pipeline, or None when there is no DuckDB file yet.
     """
-    import tempfile
-
-    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-
     target = target.resolved()
     require_extra(target.destination)
     if target.destination == "duckdb" and not Path(str(target.duckdb_path)).is_file():

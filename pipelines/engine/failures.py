@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
@@ -14,7 +13,7 @@ from sources.common.errors import ChatsyncError, CredentialsError
 from sources.common.secrets import scrub
 from sources.common.settings import where_to_set
 
-from .workspace import describe_os_error, project_dir
+from .workspace import describe_os_error, free_space_note, project_dir
 
 
 def describe_failure(provider: str, exc: BaseException) -> str:
@@ -53,13 +52,7 @@ def _free_space_note(line: str) -> str:
     if "No space left on device" not in line or "MB free" in line:
         return ""
     named = re.search(r"""["'](/[^"']+)["']""", line)
-    if named is None:
-        return ""
-    folder = Path(named.group(1)).parent
-    try:
-        return f" ({shutil.disk_usage(folder).free / 1_000_000:,.0f} MB free on {folder})"
-    except OSError:
-        return ""
+    return free_space_note(Path(named.group(1)).parent) if named else ""
 
 
 def key_origin(provider: str) -> str:

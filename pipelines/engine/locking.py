@@ -64,17 +64,13 @@ def file_lock(lock_path: Path, what: str) -> Iterator[None]:
     except Timeout:
         raise RunLocked(f"another chatsync run holds {what}: {describe_holder(lock_path)}; skipped") from None
     try:
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now()}
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": stamp()}
         _holder_file(lock_path).write_text(json.dumps(holder), encoding="utf-8")
         os.chmod(_holder_file(lock_path), 0o600)
         yield
     finally:
         _holder_file(lock_path).unlink(missing_ok=True)
         lock.release()
-
-
-def _now() -> str:
-    return stamp()
 
 
 @contextmanager

@@ -20,8 +20,6 @@ import gc
 import os
 import secrets
 import shutil
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 from typing import Final
 
@@ -30,6 +28,7 @@ import pyarrow
 from dlt.common.runtime import telemetry
 
 from sources.common.errors import ConfigurationError
+from sources.common.files import write_atomically
 
 STATE_DIR: Final = ".chatsync"
 CONFIG_DIR: Final = ".dlt"
@@ -194,7 +193,7 @@ def pii_key(pipelines_dir: str | None, configured: bytes | None) -> tuple[bytes,
     make_private(path.parent)
     key = secrets.token_hex(32)
     try:
-        _write_new_file(path, key + "\n")
+        write_atomically(path, key + "\n", overwrite=False)
     except FileExistsError:  # another run saved one first: use it
         return _read_key(path), None
     except OSError as exc:
@@ -223,28 +222,20 @@ def _read_key(path: Path) -> bytes:
     return text.encode()
 
 
-def _write_new_file(path: Path, text: str) -> None:
-    """Writes ``path`` whole or not at all, and never over an existing file."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, path)  # fails if it exists; never a half-written file under the name
-    finally:
-        os.unlink(temporary)
-
-
 def describe_os_error(exc: OSError) -> str:
     """``No space left on device (12 MB free on /data)``, or the error's own text."""
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) and exc.filename:
-        folder = Path(str(exc.filename)).parent
-        with suppress(OSError):
-            free = shutil.disk_usage(folder).free
-            return f"{reason} ({free / 1_000_000:,.0f} MB free on {folder})"
+        return reason + free_space_note(Path(str(exc.filename)).parent)
     return reason
+
+
+def free_space_note(folder: Path) -> str:
+    """`` (12 MB free on /data)``, or nothing when the space cannot be told."""
+    try:
+        return f" ({shutil.disk_usage(folder).free / 1_000_000:,.0f} MB free on {folder})"
+    except OSError:
+        return ""
 
 
 def release_freed_memory() -> None:

@@ -88,7 +88,8 @@ def forget(
     key: bytes,
     user_id: str | None = None,
     conversation_id: str | None = None,
-    list_file: Path | None = None,
+    *,
+    list_file: Path,
 ) -> Erasure:
     """Erases an end user's (or one conversation's) rows and records the suppression.
 
@@ -119,8 +120,6 @@ def forget(
         erasure.deleted = delete_conversations(client, provider, erasure.conversations)
     ids = erasure.conversations if user_id is not None else [conversation_id] if conversation_id else []
     rows = suppression_rows(policy, provider, user_id, ids)
-    if list_file is None:
-        raise ConfigurationError("forget needs the project's suppression list")
     project = SuppressionList(list_file)
     project.add((row["provider"], row["kind"], row["key_hash"]) for row in rows)
     project.save()  # first: a warehouse that fails below still gets it at its next run

@@ -12,7 +12,6 @@ warehouse (recorded before the project kept its list) join the list.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -22,6 +21,7 @@ from typing import Any, Final
 import dlt
 
 from sources.common.errors import ConfigurationError
+from sources.common.files import write_atomically
 from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
 from sources.common.tables import (
@@ -60,10 +60,6 @@ class Suppression:
         return self.undone_at is None
 
 
-def _now() -> str:
-    return stamp()
-
-
 class SuppressionList:
     """The project's suppressions, kept in a JSON file beside the hashing key.
 
@@ -92,7 +88,7 @@ class SuppressionList:
     def add(self, keys: Iterable[Key], created_at: str | None = None) -> None:
         """Records suppressions (again in force if they had been undone)."""
         for provider, kind, key_hash in keys:
-            self.entries[(provider, kind, key_hash)] = Suppression(provider, kind, key_hash, created_at or _now())
+            self.entries[(provider, kind, key_hash)] = Suppression(provider, kind, key_hash, created_at or stamp())
 
     def find(self, key_hash: str) -> list[Suppression]:
         """Active suppressions with this hash (``hmac:`` prefix optional)."""
@@ -101,18 +97,12 @@ class SuppressionList:
 
     def undo(self, entry: Suppression) -> None:
         """Marks one suppression undone; kept, so that no warehouse's copy brings it back."""
-        entry.undone_at = _now()
+        entry.undone_at = stamp()
 
     def save(self) -> None:
-        """Writes the list atomically (temporary file, fsync, rename)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(self.path.name + ".tmp")
+        """Writes the list whole or not at all (runs into two warehouses may save it at once)."""
         rows = [asdict(e) for e in sorted(self.entries.values(), key=lambda e: (e.created_at, e.key))]
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(rows, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        write_atomically(self.path, json.dumps(rows, indent=1), overwrite=True)
 
 
 def warehouse_suppressions(client: Any) -> set[Key]:

@@ -36,6 +36,7 @@ def test_a_full_disk_under_the_warehouse_is_one_line_per_provider(
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
         monkeypatch.setenv("LOAD__RAISE_ON_MAX_RETRIES", "1")  # dlt retries a failed job; once says enough
+        monkeypatch.setenv("RUNTIME__LOG_LEVEL", "WARNING")  # as .dlt/config.toml ships it, whatever ran before
         assert main(["run"]) == 1
     err = capsys.readouterr().err
     errors = labelled_lines(err, "error")
