@@ -143,6 +143,8 @@ class Corpus:
         self.bots: dict[str, list[Bot]] = {p: self._make_bots(p, bots_per_provider) for p in PROVIDERS}
         self._conversations: list[Conversation] = []
         self._by_external_id: dict[tuple[str, str], int] = {}
+        self._deleted: set[int] = set()  # conversations deleted at the provider
+        self._deleted_messages: set[tuple[int, int]] = set()  # (conversation index, seq)
         self._messages = lru_cache(maxsize=4096)(self._generate_messages)
         self._materialise_until(self._now_us)
 
@@ -235,15 +237,47 @@ class Corpus:
         return self._messages(conversation.index)
 
     def visible_messages(self, conversation: Conversation) -> list[Message]:
-        """The messages that exist at the current virtual time, oldest first."""
-        now_us = self._now_us
-        return [m for m in self.all_messages(conversation) if m.ts_us <= now_us]
+        """The messages that exist at the current virtual time, oldest first (deleted ones left out)."""
+        now_us, gone = self._now_us, self._deleted_messages
+        index = conversation.index
+        return [m for m in self.all_messages(conversation) if m.ts_us <= now_us and (index, m.seq) not in gone]
+
+    # --- deletions at the provider -----------------------------------------------------------
+    def delete_conversation(self, provider: str, external_id: str) -> None:
+        """Deletes a conversation at the provider: it leaves listings and answers as unknown.
+
+        Raises:
+            KeyError: No such conversation exists now.
+        """
+        index = self._index_of(provider, external_id)
+        with self._lock:
+            self._deleted.add(index)
+
+    def restore_conversation(self, provider: str, external_id: str) -> None:
+        """Brings a deleted conversation back, as it was."""
+        index = self._by_external_id[(provider, external_id)]
+        with self._lock:
+            self._deleted.discard(index)
+
+    def delete_messages(self, provider: str, external_id: str, seqs: list[int]) -> None:
+        """Deletes messages (by their position in the conversation) at the provider."""
+        index = self._index_of(provider, external_id)
+        with self._lock:
+            self._deleted_messages.update((index, seq) for seq in seqs)
+
+    def _index_of(self, provider: str, external_id: str) -> int:
+        index = self._by_external_id.get((provider, external_id))
+        if index is None or index in self._deleted:
+            raise KeyError(f"no {provider} conversation {external_id}")
+        return index
 
     def conversations(self, provider: str | None = None, bot_id: str | None = None) -> Iterator[Conversation]:
         """Conversations that exist now, oldest first, optionally of one provider and bot."""
         with self._lock:
             snapshot = list(self._conversations)
         for conversation in snapshot:
+            if conversation.index in self._deleted:
+                continue
             if provider is not None and conversation.provider != provider:
                 continue
             if bot_id is not None and conversation.bot.bot_id != bot_id:
@@ -253,7 +287,7 @@ class Corpus:
     def find(self, provider: str, external_id: str) -> Conversation | None:
         """The conversation with this provider-facing id, if it exists now."""
         index = self._by_external_id.get((provider, external_id))
-        return None if index is None else self._conversations[index]
+        return None if index is None or index in self._deleted else self._conversations[index]
 
     def conversation_ids(self, provider: str) -> list[str]:
         """Provider-facing ids of every conversation of ``provider`` that exists now."""

@@ -191,6 +191,7 @@ class Simulator:
         "/_admin/stats": frozenset(),
         "/_admin/faults": frozenset({"seed", "spec"}),
         "/_admin/tamper": frozenset(),
+        "/_admin/delete": frozenset({"provider", "conversation", "messages", "restore"}),
     })
     _UNITS: Final[Mapping[str, int]] = MappingProxyType({"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400})
 
@@ -232,10 +233,26 @@ class Simulator:
         if request.path == "/_admin/faults" and request.method == "POST":
             self.set_faults(FaultSpec.parse(named.get("spec", ""), seed=int(named.get("seed", 0))))
             return SimResponse(200, {"faults": self.faults.spec.total_probability})
+        if request.path == "/_admin/delete" and request.method == "POST":
+            return self._delete(named)
         if request.path == "/_admin/tamper" and request.method == "POST":
             self.set_tampers([Tamper.parse(value) for value in body or []])
             return SimResponse(200, {"tampers": len(self.tampers)})
         return SimResponse(405, {"message": f"{request.method} is not accepted by {request.path}"})
+
+    def _delete(self, named: dict[str, Any]) -> SimResponse:
+        """Deletes a conversation (or some of its messages, by position) at the provider, or restores one."""
+        provider, conversation = str(named.get("provider", "")), str(named.get("conversation", ""))
+        try:
+            if named.get("restore"):
+                self.corpus.restore_conversation(provider, conversation)
+            elif "messages" in named:
+                self.corpus.delete_messages(provider, conversation, [int(seq) for seq in named["messages"]])
+            else:
+                self.corpus.delete_conversation(provider, conversation)
+        except KeyError as exc:
+            return SimResponse(404, {"message": str(exc)})
+        return SimResponse(200, {"deleted": conversation, "restored": bool(named.get("restore"))})
 
 
 class _Server(ThreadingHTTPServer):

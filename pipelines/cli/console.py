@@ -221,6 +221,8 @@ def print_outcomes(outcomes: list[ProviderOutcome], title: str) -> None:
                 provider=outcome.provider,
                 rows=outcome.recovered_rows,
             )
+        for note in outcome.observer.notes:
+            emit("info", note, provider=outcome.provider)
         for name, value in outcome.observer.counters.items():
             emit("count", f"{outcome.provider}: {value} {name}", provider=outcome.provider, count=value)
         for warning in outcome.observer.warnings:

@@ -15,6 +15,7 @@ from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import with_runtime_trace
 
+from sources.common.deletions import describe as describe_deletions
 from sources.common.errors import ConfigurationError
 from sources.common.observer import RunObserver
 from sources.common.privacy import PrivacyPolicy, configured_key
@@ -22,6 +23,7 @@ from sources.common.secrets import register, scrub
 from sources.common.settings import where_to_set
 
 from ..warehouse.analytics import refresh_views
+from ..warehouse.deletions import apply_deletions, delete_policy
 from ..warehouse.queries import row_counts
 from ..warehouse.suppressions import enforce as enforce_suppressions
 from .destinations import loader_file_format
@@ -273,8 +275,12 @@ def _run_one(
     started = time.monotonic()
     try:
         source = _make_source(provider, observer, backfill, hash_key, options)
+        policy = delete_policy()
         before = row_counts(pipeline)
         outcome.loaded_rows = _extract_normalize_load(pipeline, source, target)
+        apply_deletions(pipeline, provider, observer.deletions, policy)
+        for line in describe_deletions(provider, observer.deletions, where_to_set(provider, "conversation_ids")):
+            observer.note(line)
         after = row_counts(pipeline)
         outcome.new_rows = {t: after.get((provider, t), 0) - before.get((provider, t), 0) for t in outcome.loaded_rows}
         if observer.failures:  # the rest loaded; still a failed run for cron and the exit status

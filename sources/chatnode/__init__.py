@@ -19,6 +19,7 @@ from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
 from ..common.batching import emits_canonical_rows
+from ..common.deletions import compare_listing
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -140,12 +141,16 @@ def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]
             if run.backfill is not None:
                 yield from _backfill(run, bot_id, listing.leads, run.backfill)
                 continue
+            if not listing.nameless:  # complete: a loaded conversation it leaves out is deleted
+                listed = {str(lead["session_id"]) for lead in listing.leads} | set(listing.rejected)
+                compare_listing(run.observer.deletions, bot_id, ledger.conversation_flags(PROVIDER, bot_id), listed)
             progress = BotProgress.from_state(state.get(bot_id))
             yield from _incremental(run, bot_id, listing.leads, progress, errors)
             state[bot_id] = progress.pruned(run.lookback).to_state()
         for bot_id in missing.settle(len(bot_ids)):
             run.observer.fail(unknown_bot(bot_id))
         yield errors.finish(run.breaker)
+        yield from run.observer.deletions.tables()
 
 
 def unknown_bot(bot_id: str) -> str:

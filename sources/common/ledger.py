@@ -13,7 +13,7 @@ from typing import Any
 
 import dlt
 from dlt.common.pipeline import SupportsPipeline
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.exceptions import DatabaseException, DatabaseUndefinedRelation
 
 from .tables import CONVERSATIONS, MESSAGES, SUPPRESSIONS, SYNC_ERRORS
 
@@ -96,6 +96,27 @@ class Ledger:
             bot_id,
         )
         return {str(cid): (None if count is None else int(count)) for cid, count in rows}
+
+    def conversation_flags(self, provider: str, bot_id: str | None = None) -> dict[str, bool]:
+        """Every loaded conversation of a provider (or of one bot), and whether it is marked deleted.
+
+        A warehouse made before ``deleted_at`` existed has none marked.
+
+        Args:
+            provider: Provider key.
+            bot_id: Only this bot's.
+
+        Returns:
+            ``{conversation_id: deleted_at is set}``.
+        """
+        where = "provider = %s" + (" AND bot_id = %s" if bot_id is not None else "")
+        args = (provider, bot_id) if bot_id is not None else (provider,)
+        sql = "SELECT conversation_id, {flag} FROM {table} WHERE " + where
+        try:
+            rows = self.query(CONVERSATIONS, sql.replace("{flag}", "deleted_at IS NOT NULL"), *args)
+        except DatabaseException:  # no deleted_at column yet
+            rows = [(cid, False) for cid, _ in self.query(CONVERSATIONS, sql.replace("{flag}", "NULL"), *args)]
+        return {str(cid): bool(flag) for cid, flag in rows}
 
     def message_ids(self, provider: str, conversation_id: str) -> set[str]:
         """The ``message_id`` of every loaded message of one conversation.

@@ -6,6 +6,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .deletions import Deletions
+
 
 @dataclass
 class RunObserver:
@@ -21,6 +23,8 @@ class RunObserver:
     failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    deletions: Deletions = field(default_factory=Deletions)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def on_request(self) -> None:
@@ -37,6 +41,11 @@ class RunObserver:
         """A problem that did not stop the run, e.g. one conversation not found."""
         with self._lock:
             self.warnings.append(message)
+
+    def note(self, message: str) -> None:
+        """Something an operator should know that is not a problem, e.g. conversations deleted at the provider."""
+        with self._lock:
+            self.notes.append(message)
 
     def count(self, name: str, amount: int = 1) -> None:
         """A named counter shown in the summary, e.g. unrecognised message shapes."""

@@ -63,6 +63,7 @@ def message_row(
         "created_at_observed": observed,
         "model": model,
         "latency_ms": latency_ms,
+        "deleted_at": None,
         "raw": dict(raw),
     }
 
@@ -79,8 +80,13 @@ def conversation_row(
     handed_off: bool | None = None,
     country: str | None = None,
     device_type: str | None = None,
+    visibility: int | None = None,
 ) -> dict[str, Any]:
-    """One ``conversations`` row (arguments as the columns; the last three only where the provider says)."""
+    """One ``conversations`` row (arguments as the columns; the last four only where the provider says).
+
+    ``deleted_at`` is always NULL here: a conversation a run reads exists, and a merged row clears
+    an earlier deletion mark (see ``sources.common.deletions``).
+    """
     return {
         "provider": provider,
         "bot_id": bot_id,
@@ -91,6 +97,8 @@ def conversation_row(
         "handed_off": handed_off,
         "country": country,
         "device_type": device_type,
+        "visibility": visibility,
+        "deleted_at": None,
         "raw": dict(raw),
     }
 

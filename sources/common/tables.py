@@ -23,6 +23,8 @@ KNOWLEDGE_CITATIONS: Final = "knowledge_citations"
 
 SUPPRESSIONS: Final = "suppressions"
 
+AUDIT_RESULTS: Final = "audit_results"
+
 OWNERS: Final = "_conversation_owners"  # not a table: see ``as_owners``
 
 CONVERSATION_KEY: Final = ("provider", "conversation_id")
@@ -69,6 +71,11 @@ CONVERSATION_COLUMNS: Final[TTableSchemaColumns] = {
     "handed_off": _typed("bool", "the provider's own handoff flag (ChatNode's for_agent)"),
     "country": _text("the end user's country (OwlBot's geo), under the privacy policy's geo treatment"),
     "device_type": _text("mobile, tablet, desktop, bot or other (OwlBot's user agent), under the user_agent treatment"),
+    "visibility": _typed("bigint", "OwlBot's session visibility (0, 1 or 2), as sent; its meaning is not documented"),
+    "deleted_at": _timestamp(
+        "when a run first saw the provider report the conversation gone (absent from a complete listing, or "
+        "its documented not-found answer); NULL while it exists"
+    ),
     "raw": _typed("json", RAW_COLUMN),
 }
 
@@ -87,6 +94,7 @@ MESSAGE_COLUMNS: Final[TTableSchemaColumns] = {
     ),
     "model": _text("the model that wrote an assistant message, where the provider says (example-ai's metadata)"),
     "latency_ms": _typed("bigint", "its generation time in milliseconds, where the provider says"),
+    "deleted_at": _timestamp("when a full read (Feedloop's, or chatsync audit --full) found it gone at the provider"),
     "raw": _typed("json", RAW_COLUMN),
 }
 

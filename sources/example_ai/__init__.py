@@ -17,6 +17,7 @@ from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
 from ..common.batching import emits_canonical_rows
+from ..common.deletions import classify_not_found, note_returned
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -137,6 +138,7 @@ def messages(
         errors = SyncErrors(PROVIDER, observer, ledger)
         missing = NotFoundTally(http, "conversation")
         reads = fan_out(conversation_ids, read, options.max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker)
+        answered = []
         for conversation_id, outcome in reads:
             if isinstance(outcome, NotFoundError):
                 missing.add(conversation_id, outcome)
@@ -145,9 +147,14 @@ def messages(
             else:
                 yield from _emit(outcome, state, observer, options.bot_id, guard, move_cursor=backfill is None)
                 errors.loaded(None, conversation_id)
-        for conversation_id in missing.settle(len(conversation_ids)):
-            observer.warn(f"conversation {conversation_id} not found; skipped")
+                answered.append(conversation_id)
+        gone = missing.settle(len(conversation_ids))
+        loaded = ledger.conversation_flags(PROVIDER)
+        for conversation_id in classify_not_found(observer.deletions, gone, loaded, known=state.keys()):
+            observer.warn(f"conversation {conversation_id} not found (never loaded: a typo, or deleted before); skipped")
+        note_returned(observer.deletions, answered, loaded)
         yield errors.finish(breaker)
+        yield from observer.deletions.tables()
 
 
 def _emit(

@@ -19,6 +19,7 @@ from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
 from ..common.batching import emits_canonical_rows
+from ..common.deletions import classify_not_found, note_returned
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -91,7 +92,7 @@ def histories(
     breaker = Breaker()
     with Ledger() as ledger:
         errors = SyncErrors(PROVIDER, observer, ledger)
-        missing = NotFoundTally(http, "conversation")
+        missing, answered = NotFoundTally(http, "conversation"), list[str]()
         yield from _sync(
             fan_out(conversation_ids, read, max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker),
             state,
@@ -101,10 +102,15 @@ def histories(
             observer,
             first_seen,
             backfill,
+            answered,
         )
-        for convo_id in missing.settle(len(conversation_ids)):
-            observer.warn(f"conversation {convo_id} not found; skipped")
+        gone = missing.settle(len(conversation_ids))
+        loaded = ledger.conversation_flags(PROVIDER)
+        for convo_id in classify_not_found(observer.deletions, gone, loaded, known=state.keys()):
+            observer.warn(f"conversation {convo_id} not found (never loaded: a typo, or deleted before); skipped")
+        note_returned(observer.deletions, answered, loaded)
         yield errors.finish(breaker)
+        yield from observer.deletions.tables()
 
 
 def _sync(
@@ -116,7 +122,9 @@ def _sync(
     observer: RunObserver,
     first_seen: datetime,
     backfill: Window | None,
+    answered: list[str],
 ) -> Iterator[Any]:
+    """Each conversation's new items; ``answered`` collects the conversations read."""
     for convo_id, outcome in reads:
         if isinstance(outcome, NotFoundError):
             missing.add(convo_id, outcome)
@@ -125,6 +133,7 @@ def _sync(
             errors.failed(None, convo_id, outcome)
             continue
         errors.loaded(None, convo_id)
+        answered.append(convo_id)
         mapped = [map_item(item) for item in outcome]
         keys = [message_key(convo_id, n, item, m) for n, (item, m) in enumerate(zip(outcome, mapped, strict=True))]
         if backfill is not None:
@@ -149,6 +158,7 @@ def _not_loaded(
     if loaded:
         observer.warn(f"conversation {convo_id}: history changed since the last load; loading the new items")
     present = ledger.message_ids(PROVIDER, convo_id)  # also covers state lost or reset
+    observer.deletions.messages_gone(convo_id, present.difference(keys))  # the whole history was read
     return [n for n, key in enumerate(keys) if key not in present]
 
 

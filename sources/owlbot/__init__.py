@@ -20,6 +20,7 @@ from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
 from ..common.batching import emits_canonical_rows
+from ..common.deletions import compare_listing
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
@@ -127,6 +128,7 @@ def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
         for chatbot_uuid in missing.settle(len(bots)):
             run.observer.fail(f"chatbot {chatbot_uuid} not found; check {where_to_set(PROVIDER, 'chatbot_ids')}")
         yield errors.finish(breaker)
+        yield from run.observer.deletions.tables()
 
 
 def _bot_sessions(
@@ -157,6 +159,9 @@ def _bot_sessions(
     else:
         loaded = ledger.message_counts(PROVIDER, chatbot_uuid)
         chosen, recheck_only = _changed_sessions(listing.sessions, loaded, awaiting)
+        if not listing.nameless:  # complete: a loaded session it leaves out is deleted
+            listed = {s["session_uuid"] for s in listing.sessions} | {bad.session_uuid for bad in listing.rejected}
+            compare_listing(run.observer.deletions, chatbot_uuid, ledger.conversation_flags(PROVIDER, chatbot_uuid), listed)
     yield from _load_sessions(run, chatbot_uuid, chosen, awaiting, recheck_only, errors, breaker)
     if run.backfill is None:
         awaiting.observe_listing(listing.sessions)

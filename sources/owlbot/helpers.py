@@ -174,7 +174,13 @@ def to_conversation_row(chatbot_uuid: str, session: dict[str, Any]) -> dict[str,
         raw=session,
         country=_country(session.get("geo")),
         device_type=device_type(agent) if isinstance(agent, str) else None,
+        visibility=_visibility(session.get("visibility")),
     )
+
+
+def _visibility(value: Any) -> int | None:
+    # kept as sent, not interpreted: the docs list 0|1|2 without saying what they mean
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _country(geo: Any) -> str | None:
