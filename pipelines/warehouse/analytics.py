@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from sources.common.tables import CANONICAL_COLUMNS as _COLUMNS
 
-from .queries import has_tables
+from .queries import has_columns, has_tables
 
 SQL_DIR: Final = Path(__file__).parent / "sql"
 SOURCE_DIALECT: Final = "duckdb"
@@ -83,7 +83,32 @@ def _stand_in_for(node: exp.Expr, missing: frozenset[str]) -> exp.Expr:
     return node
 
 
-def transpile(sql: str, dialect: str, dataset: str, missing: frozenset[str] = frozenset()) -> str:
+# What the views read of each table: what the provider still holds (``deleted_at`` NULL, and for
+# messages and citations, their conversation's too).
+_OF_LIVE_CONVERSATION: Final = (
+    "NOT EXISTS (SELECT 1 FROM conversations AS gone WHERE gone.provider = t.provider "
+    "AND gone.conversation_id = t.conversation_id AND gone.deleted_at IS NOT NULL)"
+)
+_LIVE_ROWS: Final = {
+    "conversations": "SELECT * FROM conversations AS t WHERE t.deleted_at IS NULL",
+    "messages": f"SELECT * FROM messages AS t WHERE t.deleted_at IS NULL AND {_OF_LIVE_CONVERSATION}",
+    "knowledge_citations": f"SELECT * FROM knowledge_citations AS t WHERE {_OF_LIVE_CONVERSATION}",
+}
+DELETABLE: Final = ("conversations", "messages")  # the tables with a deleted_at column
+
+
+def _live_rows_for(node: exp.Expr, live: frozenset[str], dataset: str) -> exp.Expr:
+    if isinstance(node, exp.Table) and not node.db and node.name in live:
+        inner = sqlglot.parse_one(_LIVE_ROWS[node.name], read=SOURCE_DIALECT)
+        for table in inner.find_all(exp.Table):  # qualified now, so this transform leaves them alone
+            _qualify(table, dataset)
+        return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
+    return node
+
+
+def transpile(
+    sql: str, dialect: str, dataset: str, missing: frozenset[str] = frozenset(), live: frozenset[str] = frozenset()
+) -> str:
     """Canonical SQL (DuckDB dialect, unqualified tables) for one destination.
 
     Args:
@@ -91,21 +116,27 @@ def transpile(sql: str, dialect: str, dataset: str, missing: frozenset[str] = fr
         dialect: One of ``DIALECTS``.
         dataset: The dataset (schema) holding the tables and views.
         missing: ``OPTIONAL_TABLES`` not in the warehouse yet: read as empty stand-ins.
+        live: Tables read without what the provider deleted (see ``live_tables``).
 
     Returns:
         SQL for that destination.
     """
     tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT)
-    tree = tree.transform(_stand_in_for, missing).transform(_seconds_between, dialect).transform(_qualify, dataset)
+    tree = tree.transform(_stand_in_for, missing).transform(_live_rows_for, live - missing, dataset)
+    tree = tree.transform(_seconds_between, dialect).transform(_qualify, dataset)
     return tree.sql(dialect=dialect, pretty=True)
 
 
-def transpile_view(view: str, dialect: str, dataset: str, missing: frozenset[str] = frozenset()) -> str:
+def transpile_view(
+    view: str, dialect: str, dataset: str, missing: frozenset[str] = frozenset(), live: frozenset[str] = frozenset()
+) -> str:
     """The ``SELECT`` of one of ``VIEWS`` for one destination (see ``transpile``)."""
-    return transpile(view_sql(view), dialect, dataset, missing)
+    return transpile(view_sql(view), dialect, dataset, missing, live)
 
 
-def view_statements(dialect: str, dataset: str, missing: frozenset[str] = frozenset()) -> list[str]:
+def view_statements(
+    dialect: str, dataset: str, missing: frozenset[str] = frozenset(), live: frozenset[str] = frozenset()
+) -> list[str]:
     """Statements that (re)create every view, in dependency order.
 
     Postgres refuses ``CREATE OR REPLACE VIEW`` when a view's columns change (e.g. after an
@@ -115,12 +146,13 @@ def view_statements(dialect: str, dataset: str, missing: frozenset[str] = frozen
         dialect: One of ``DIALECTS``.
         dataset: The dataset (schema).
         missing: ``OPTIONAL_TABLES`` not in the warehouse yet (see ``transpile``).
+        live: Tables read without what the provider deleted (see ``transpile``).
 
     Returns:
         SQL statements to run in order.
     """
     name = {view: exp.table_(view, db=dataset, quoted=True).sql(dialect=dialect) for view in VIEWS}
-    selects = {view: transpile_view(view, dialect, dataset, missing) for view in VIEWS}
+    selects = {view: transpile_view(view, dialect, dataset, missing, live) for view in VIEWS}
     if dialect == "postgres":
         drops = [f"DROP VIEW IF EXISTS {name[view]}" for view in reversed(VIEWS)]
         creates = [f"CREATE VIEW {name[view]} AS\n{selects[view]}" for view in VIEWS]
@@ -144,6 +176,18 @@ def _canonical_tables_exist(pipeline: dlt.Pipeline) -> bool:
     return has_tables(pipeline, required)
 
 
+def live_tables(pipeline: dlt.Pipeline) -> frozenset[str]:
+    """The tables the views read without deleted rows: all, unless ``[chatsync] views_include_deleted``.
+
+    A warehouse made before ``deleted_at`` existed has none to leave out until a load adds the column.
+    """
+    if dlt.config.get("chatsync.views_include_deleted", bool):
+        return frozenset()
+    if not has_columns(pipeline, {table: "deleted_at" for table in DELETABLE}):
+        return frozenset()
+    return frozenset(_LIVE_ROWS)
+
+
 def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
     """Creates or refreshes every view in the pipeline's dataset; no-op before the first load.
 
@@ -157,7 +201,7 @@ def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
         return []
     dialect = destination_dialect(pipeline)
     missing = frozenset(t for t in OPTIONAL_TABLES if not has_tables(pipeline, [t]))
-    statements = view_statements(dialect, pipeline.dataset_name, missing)
+    statements = view_statements(dialect, pipeline.dataset_name, missing, live_tables(pipeline))
     with pipeline.sql_client() as client:
         if dialect == "postgres":  # drop + create: atomic for readers only inside a transaction
             with client.begin_transaction():

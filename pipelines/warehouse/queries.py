@@ -52,3 +52,24 @@ def has_tables(pipeline: dlt.Pipeline, tables: Iterable[str]) -> bool:
             except Exception:
                 return False
     return True
+
+
+def has_columns(pipeline: dlt.Pipeline, columns: dict[str, str]) -> bool:
+    """Whether each table has its column, asked of the warehouse itself.
+
+    Args:
+        pipeline: Any pipeline of the dataset.
+        columns: ``{table: column}``.
+
+    Returns:
+        True when every column can be selected.
+    """
+    with pipeline.sql_client() as client:
+        if not client.has_dataset():
+            return False
+        for table, column in columns.items():
+            try:
+                client.execute_sql(f"SELECT {column} FROM {client.make_qualified_table_name(table)} WHERE 1 = 0")
+            except Exception:
+                return False
+    return True

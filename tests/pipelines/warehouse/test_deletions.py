@@ -52,6 +52,9 @@ def test_a_deleted_conversation_is_flagged_once_then_unflagged_when_it_returns(
     assert {p: _messages_of(configured, p, cid) for p, cid in doomed.items()} == kept, "flag keeps the rows"
     assert "1 conversation(s) deleted at the provider" in out
     assert "not found" not in out
+    in_views = "SELECT provider, conversation_id FROM chat_history.conversation_metrics"
+    assert not set(doomed.items()) & set(_rows(configured, in_views)), "the views leave deleted conversations out"
+    assert len(_rows(configured, in_views)) > 50
 
     first = _rows(configured, "SELECT conversation_id, deleted_at FROM chat_history.conversations WHERE deleted_at IS NOT NULL")
     assert main(["run"]) == 0
