@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/chatsync demo
 
+# Two workers: the suite takes about half as long on these 2-core machines.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # The Airflow DAG in an environment of its own (.venv-airflow): Airflow beside dlt slows every dlt start.
 AIRFLOW_VENV := .venv-airflow

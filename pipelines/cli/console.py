@@ -85,6 +85,7 @@ _STYLES: Final = {
     "error": "red",
     "warning": "yellow",
     "skipped": "yellow",
+    "incomplete": "yellow",
     "info": "cyan",
     "progress": "dim",
 }
@@ -93,6 +94,7 @@ _LEVELS: Final = {
     "stopped": logging.ERROR,
     "warning": logging.WARNING,
     "skipped": logging.WARNING,
+    "incomplete": logging.WARNING,
 }
 _json_log: logging.Logger | None = None
 _quiet = False

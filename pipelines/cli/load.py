@@ -12,6 +12,7 @@ from sources.common.errors import ConfigurationError
 from sources.common.observer import RunObserver
 from sources.common.secrets import scrub
 
+from ..engine.alerts import alert_on_run
 from ..engine.outcome import RunReport
 from ..engine.registry import configured_providers, unconfigured_providers
 from ..engine.runner import execute
@@ -48,6 +49,7 @@ def load_command(args: argparse.Namespace) -> int:
     record_runs(report, target)
     print_run_report(report, "chatsync backfill" if window else "chatsync run")
     emit("wrote", describe_target(target))
+    alert_on_run(args.command, report)
     return report.exit_code()
 
 

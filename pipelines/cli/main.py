@@ -1,7 +1,8 @@
 """chatsync: scheduled incremental loads, backfills, erasure, the simulator and the demo.
 
 Exit status: 0 ok, 1 a provider failed, 2 usage or configuration error, 3 partial (some
-conversations skipped), 75 another run holds the lock (skipped), 130/143 stopped by SIGINT/SIGTERM.
+conversations skipped), 4 an audit found incomplete conversations,
+75 another run holds the lock (skipped), 130/143 stopped by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..engine.locking import RunLocked
 from ..engine.registry import register_configured_secrets
 from ..engine.target import ExitCode
 from ..engine.workspace import keep_private, require_project
+from .audit import audit_command
 from .check import check_command
 from .console import (
     console,
@@ -54,6 +56,7 @@ COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
     "run": load_command,
     "backfill": load_command,
     "check": check_command,
+    "audit": audit_command,
     "status": status_command,
     "reset": reset_command,
     "forget": forget_command,

@@ -22,6 +22,17 @@ def iso_date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
+def percentage(value: str) -> float:
+    """A ``--sample`` argument: more than 0, at most 100."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number <= 100:
+        raise argparse.ArgumentTypeError(f"not a percentage in (0, 100]: {value!r}")
+    return number
+
+
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     """``--destination``, ``--dataset`` and ``--pipelines-dir``: where a command reads or loads."""
     parser.add_argument("--destination", default="duckdb", choices=SUPPORTED, help="warehouse (default duckdb)")
@@ -41,6 +52,8 @@ EXAMPLES = {
     "status": "chatsync status --json",
     "reset": "chatsync reset --provider owlbot --yes             # re-read every OwlBot session next run\n"
     "  chatsync reset --provider feedloop --conversation 08fc3e54-... --drop-data",
+    "audit": "chatsync audit                    # quick: what each API gives cheaply\n"
+    "  chatsync audit --full --sample 10 --repair",
     "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
     "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
     "demo": "chatsync demo --dir demo",
@@ -48,7 +61,8 @@ EXAMPLES = {
 
 EXIT_CODES = (
     "exit status: 0 ok, 1 a provider failed, 2 usage or configuration error, 3 partial (some conversations\n"
-    "skipped), 75 another run holds the lock, 130/143 stopped by SIGINT/SIGTERM"
+    "skipped), 4 audit found incomplete conversations, 75 another run holds the lock, 130/143 stopped by\n"
+    "SIGINT/SIGTERM"
 )
 
 
@@ -124,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = add_command(commands, "check", "prove each provider's setup works (URL, key, bots, conversations)")
     check.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: configured")
+
+    audit = add_command(commands, "audit", "prove the warehouse holds what each provider holds; --repair fixes it")
+    audit.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: configured")
+    audit.add_argument("--full", action="store_true", help="re-read conversations whole, compare message by message")
+    audit.add_argument("--sample", type=percentage, metavar="PCT", help="with --full: PCT %% of them, at random")
+    audit.add_argument("--repair", action="store_true", help="re-read incomplete conversations, audit again")
+    audit.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    add_target_options(audit)
 
     status = add_command(commands, "status", "last run and warehouse contents per provider; no network")
     status.add_argument("--json", action="store_true", help="one JSON object instead of a table")

@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # a provider or bot failed (or the views): one ``error:`` line each
     USAGE = 2  # usage or configuration error
     PARTIAL = 3  # everything loaded except some conversations, each named in an ``error:`` line
+    INCOMPLETE = 4  # chatsync audit: the warehouse lacks what a provider holds, each named in an ``incomplete:`` line
     LOCKED = 75  # another run holds the pipeline's lock: nothing was done (EX_TEMPFAIL)
     SIGINT = 130
     SIGTERM = 143

@@ -55,6 +55,7 @@ def chatnode(
     future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
     backfill_since: str | None = None,
     backfill_until: str | None = None,
+    repair_conversations: Any = None,
     observer: Any = None,
     privacy: Any = None,
 ) -> DltResource:
@@ -70,6 +71,8 @@ def chatnode(
         future_tolerance_hours: Timestamps later than now plus this move no frontier or data clock.
         backfill_since: With ``backfill_until``, re-read only chats in this window; state untouched.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
+        repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
+            untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
         privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
         observer: A ``RunObserver`` receiving progress and warnings.
 
@@ -91,7 +94,8 @@ def chatnode(
         batch_size,
         max_workers,
         FutureGuard.hours(future_tolerance_hours, watcher.warn),
-        Window.between(backfill_since, backfill_until),
+        Window() if repair_conversations else Window.between(backfill_since, backfill_until),
+        frozenset(repair_conversations or ()),
     )
     policy = policy_for(PROVIDER, privacy, watcher.count)
     return leads_and_chats(run, ids, privacy=policy)
@@ -108,6 +112,7 @@ class ChatnodeRun:
     max_workers: int
     guard: FutureGuard
     backfill: Window | None
+    repair: frozenset[str] = frozenset()  # the whole of these conversations only
     breaker: Breaker = field(default_factory=Breaker)
 
 
@@ -139,7 +144,8 @@ def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]
             for session_id, cause in listing.rejected.items():
                 errors.failed(bot_id, session_id, cause)
             if run.backfill is not None:
-                yield from _backfill(run, bot_id, listing.leads, run.backfill)
+                leads = [lead for lead in listing.leads if not run.repair or lead["session_id"] in run.repair]
+                yield from _backfill(run, bot_id, leads, run.backfill)
                 continue
             if not listing.nameless:  # complete: a loaded conversation it leaves out is deleted
                 listed = {str(lead["session_id"]) for lead in listing.leads} | set(listing.rejected)

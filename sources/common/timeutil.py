@@ -27,10 +27,15 @@ class Window:
             return None
         return cls(parse_timestamp(since) if since else None, parse_timestamp(until) if until else None)
 
+    @property
+    def whole(self) -> bool:
+        """Whether the window is the whole history (a repair's re-read), not a backfill's range."""
+        return self.since is None and self.until is None
+
     def admits(self, moment: datetime | None) -> bool:
-        """Whether ``moment`` falls inside; an unknown moment never does."""
+        """Whether ``moment`` falls inside; an unknown moment only falls inside the whole history."""
         if moment is None:
-            return False
+            return self.whole
         return (self.since is None or moment >= self.since) and (self.until is None or moment < self.until)
 
 

@@ -54,6 +54,7 @@ def example_ai(
     future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
     backfill_since: str | None = None,
     backfill_until: str | None = None,
+    repair_conversations: Any = None,
     observer: Any = None,
     privacy: Any = None,
 ) -> DltResource:
@@ -72,16 +73,18 @@ def example_ai(
         future_tolerance_hours: Timestamps later than now plus this are loaded but move no cursor.
         backfill_since: With ``backfill_until``, re-read only this window and leave cursors alone.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
+        repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
+            untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
         privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
         observer: A ``RunObserver`` receiving progress and warnings.
 
     Returns:
         The ``messages`` resource, which also fills ``conversations``.
     """
-    ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
+    ids = list(repair_conversations or ()) or id_list(conversation_ids, PROVIDER, "conversation_ids")
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     http = connect(api_key, base_url, watcher)
-    backfill = Window.between(backfill_since, backfill_until)
+    backfill = Window() if repair_conversations else Window.between(backfill_since, backfill_until)
     options = ReadOptions(start_date, bot_id, page_size, include_meta, max_workers)
     guard = FutureGuard.hours(future_tolerance_hours, watcher.warn)
     policy = policy_for(PROVIDER, privacy, watcher.count)
@@ -151,7 +154,7 @@ def messages(
         gone = missing.settle(len(conversation_ids))
         loaded = ledger.conversation_flags(PROVIDER)
         for conversation_id in classify_not_found(observer.deletions, gone, loaded, known=state.keys()):
-            observer.warn(f"conversation {conversation_id} not found (never loaded: a typo, or deleted before); skipped")
+            observer.warn(f"conversation {conversation_id} not found; skipped (never loaded: a typo, or deleted)")
         note_returned(observer.deletions, answered, loaded)
         yield errors.finish(breaker)
         yield from observer.deletions.tables()

@@ -47,6 +47,7 @@ def feedloop(
     max_workers: int = DEFAULT_WORKERS,
     backfill_since: str | None = None,
     backfill_until: str | None = None,
+    repair_conversations: Any = None,
     observer: Any = None,
     privacy: Any = None,
 ) -> DltResource:
@@ -59,16 +60,18 @@ def feedloop(
         max_workers: Conversations read concurrently.
         backfill_since: With ``backfill_until``, reload only items timestamped in this window.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
+        repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
+            untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
         privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
         observer: A ``RunObserver`` receiving progress, warnings and shape counters.
 
     Returns:
         The resource filling ``conversations`` and ``messages``.
     """
-    ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
+    ids = list(repair_conversations or ()) or id_list(conversation_ids, PROVIDER, "conversation_ids")
     watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
     http = connect(api_key, base_url, watcher)
-    window = Window.between(backfill_since, backfill_until)
+    window = Window() if repair_conversations else Window.between(backfill_since, backfill_until)
     policy = policy_for(PROVIDER, privacy, watcher.count)
     return histories(http, ids, watcher, max_workers, window, privacy=policy)
 
@@ -107,7 +110,7 @@ def histories(
         gone = missing.settle(len(conversation_ids))
         loaded = ledger.conversation_flags(PROVIDER)
         for convo_id in classify_not_found(observer.deletions, gone, loaded, known=state.keys()):
-            observer.warn(f"conversation {convo_id} not found (never loaded: a typo, or deleted before); skipped")
+            observer.warn(f"conversation {convo_id} not found ; skipped (never loaded: a typo, or deleted)")
         note_returned(observer.deletions, answered, loaded)
         yield errors.finish(breaker)
         yield from observer.deletions.tables()
@@ -136,7 +139,9 @@ def _sync(
         answered.append(convo_id)
         mapped = [map_item(item) for item in outcome]
         keys = [message_key(convo_id, n, item, m) for n, (item, m) in enumerate(zip(outcome, mapped, strict=True))]
-        if backfill is not None:
+        if backfill is not None and backfill.whole:  # a repair: what the warehouse lacks, timeless items too
+            fresh = _not_loaded(convo_id, keys, None, ledger, observer)
+        elif backfill is not None:
             fresh = [n for n, m in enumerate(mapped) if backfill.admits(m.created_at)]
             observer.count(
                 "items without a timestamp, which no backfill window can select",

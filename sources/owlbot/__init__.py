@@ -59,6 +59,7 @@ def owlbot(
     future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
     backfill_since: str | None = None,
     backfill_until: str | None = None,
+    repair_conversations: Any = None,
     observer: Any = None,
     privacy: Any = None,
 ) -> DltResource:
@@ -75,6 +76,8 @@ def owlbot(
         backfill_since: With ``backfill_until``, re-read only messages in this window and leave
             change detection alone.
         backfill_until: End (exclusive) of the backfill window; open when omitted.
+        repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
+            untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
         privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
         observer: A ``RunObserver`` receiving progress and warnings.
 
@@ -90,7 +93,8 @@ def owlbot(
         max_workers,
         timedelta(hours=reply_wait_hours),
         FutureGuard.hours(future_tolerance_hours, watcher.warn),
-        Window.between(backfill_since, backfill_until),
+        Window() if repair_conversations else Window.between(backfill_since, backfill_until),
+        frozenset(repair_conversations or ()),
     )
     policy = policy_for(PROVIDER, privacy, watcher.count)
     return sessions(run, bots, privacy=policy)
@@ -106,6 +110,7 @@ class OwlbotRun:
     reply_wait: timedelta
     guard: FutureGuard
     backfill: Window | None
+    repair: frozenset[str] = frozenset()  # the whole of these sessions only
 
 
 @dlt.resource(name="sessions")
@@ -156,12 +161,15 @@ def _bot_sessions(
     awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid), run.guard)
     if run.backfill is not None:
         chosen, recheck_only = _backfill_sessions(listing.sessions, run.backfill), set[str]()
+        if run.repair:
+            chosen = [s for s in chosen if s["session_uuid"] in run.repair]
     else:
         loaded = ledger.message_counts(PROVIDER, chatbot_uuid)
         chosen, recheck_only = _changed_sessions(listing.sessions, loaded, awaiting)
         if not listing.nameless:  # complete: a loaded session it leaves out is deleted
             listed = {s["session_uuid"] for s in listing.sessions} | {bad.session_uuid for bad in listing.rejected}
-            compare_listing(run.observer.deletions, chatbot_uuid, ledger.conversation_flags(PROVIDER, chatbot_uuid), listed)
+            flags = ledger.conversation_flags(PROVIDER, chatbot_uuid)
+            compare_listing(run.observer.deletions, chatbot_uuid, flags, listed)
     yield from _load_sessions(run, chatbot_uuid, chosen, awaiting, recheck_only, errors, breaker)
     if run.backfill is None:
         awaiting.observe_listing(listing.sessions)
@@ -235,7 +243,7 @@ def _session_rows(
         if citations:
             run.observer.on_rows("knowledge_citations", len(citations))
             yield as_citations(citations)
-    if run.backfill is None:  # the row carries messagenbr, the change marker: only after a full read
+    if run.backfill is None or run.repair:  # the row carries messagenbr, the change marker: only after a full read
         awaiting.observe_messages(session["session_uuid"], records)
         run.observer.on_rows("conversations", 1)
         yield as_conversations([to_conversation_row(chatbot_uuid, session)])

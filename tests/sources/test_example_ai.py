@@ -130,7 +130,7 @@ def test_one_missing_conversation_is_reported_and_the_others_load(sim: Simulator
 
     observer = RunObserver(PROVIDER)
     run_source(pipeline, source(sim, ["con_gone", *ids], observer=observer))
-    assert observer.warnings == ["conversation con_gone not found; skipped"]
+    assert observer.warnings == ["conversation con_gone not found; skipped (never loaded: a typo, or deleted)"]
     assert_exact(pipeline, sim, ids)
 
 

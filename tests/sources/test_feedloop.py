@@ -110,7 +110,7 @@ def test_one_missing_conversation_is_reported_and_the_others_load(tmp_path: Path
         observer = RunObserver(PROVIDER)
         pipeline = make_pipeline(tmp_path)
         run_source(pipeline, source(sim, ["gone", *ids], observer=observer))
-        assert observer.warnings == ["conversation gone not found; skipped"]
+        assert observer.warnings == ["conversation gone not found; skipped (never loaded: a typo, or deleted)"]
         assert loaded(pipeline) == truth(sim, ids)
         assert set(resource_state(pipeline, PROVIDER, "chats")["conversations"]) == set(ids)
 

@@ -56,14 +56,13 @@ def test_a_deleted_conversation_is_flagged_once_then_unflagged_when_it_returns(
     assert not set(doomed.items()) & set(_rows(configured, in_views)), "the views leave deleted conversations out"
     assert len(_rows(configured, in_views)) > 50
 
-    first = _rows(configured, "SELECT conversation_id, deleted_at FROM chat_history.conversations WHERE deleted_at IS NOT NULL")
+    marks = "SELECT conversation_id, deleted_at FROM chat_history.conversations WHERE deleted_at IS NOT NULL"
+    first = _rows(configured, marks)
     assert main(["run"]) == 0
     again = capsys.readouterr().err
     assert "not found" not in again and "warning" not in again
     assert again.count("configured conversation(s) are deleted at the provider") == 2  # example-ai, Feedloop
-    assert sorted(first) == sorted(
-        _rows(configured, "SELECT conversation_id, deleted_at FROM chat_history.conversations WHERE deleted_at IS NOT NULL")
-    ), "the first mark stays"
+    assert sorted(first) == sorted(_rows(configured, marks)), "the first mark stays"
 
     for provider, cid in doomed.items():
         sim.corpus.restore_conversation(provider, cid)

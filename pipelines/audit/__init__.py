@@ -1,0 +1,1 @@
+"""``chatsync audit``: proves the warehouse holds what each provider holds, and repairs what differs."""
