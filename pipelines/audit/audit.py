@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -123,6 +123,7 @@ def audit(
     sample: float | None = None,
     repair: bool = False,
     seed: int | None = None,
+    census_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> AuditReport:
     """Audits each provider, repairs when asked, and records the results.
 
@@ -133,6 +134,7 @@ def audit(
         sample: With ``full``, the percentage of conversations read, chosen at random.
         repair: Re-read the incomplete conversations (a run of their own), then judge them again.
         seed: Makes the sample reproducible.
+        census_options: Per provider, arguments narrowing its census (a shard's ids).
 
     Returns:
         The report; its ``exit_code`` is the command's exit status.
@@ -146,7 +148,8 @@ def audit(
     policy = delete_policy()
     at = datetime.now(UTC)
     for provider in providers:
-        audited = audit_provider(target, provider, key, full, sampler(sample if full else None, seed), policy)
+        options = dict((census_options or {}).get(provider, {}))
+        audited = audit_provider(target, provider, key, full, sampler(sample if full else None, seed), policy, options)
         if repair and not audited.error and audited.count(INCOMPLETE):
             _repair(target, audited, key, policy)
         report.audits.append(audited)
@@ -161,12 +164,20 @@ def audit(
     return report
 
 
-def audit_provider(target: Target, provider: str, key: bytes, full: bool, choose: Choose, policy: str) -> ProviderAudit:
+def audit_provider(
+    target: Target,
+    provider: str,
+    key: bytes,
+    full: bool,
+    choose: Choose,
+    policy: str,
+    options: Mapping[str, Any] | None = None,
+) -> ProviderAudit:
     """One provider's census compared with the warehouse; deletions found are marked."""
     audited, started = ProviderAudit(provider), time.monotonic()
     observer = RunObserver(provider)
     try:
-        census = CENSUS[provider](full=full, choose=choose, observer=observer)
+        census = CENSUS[provider](full=full, choose=choose, observer=observer, **(options or {}))
         audited.checked_whole = list(census.chosen) if full else None
         with locked_pipeline(target) as pipeline:
             audited.verdicts = _compare(pipeline, census, key, full)

@@ -47,6 +47,8 @@ ALL_BOTS: Final = "all_bots"
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_]")
 DEFAULT_SCHEDULE: Final = "*/15 * * * *"
 
+DEFAULT_AUDIT_SCHEDULE: Final = "30 5 * * *"  # the quick audit, daily (docs/running-unattended.md)
+
 
 def setting(name: str, default: Any) -> Any:
     """``[chatsync.orchestration] <name>`` from dlt config, else ``default``."""

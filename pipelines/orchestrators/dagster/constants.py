@@ -13,6 +13,8 @@ INCREMENTAL_JOB: Final = "chatsync_incremental_job"
 
 BACKFILL_JOB: Final = "chatsync_backfill_job"
 
+AUDIT_JOB: Final = "chatsync_audit_job"
+
 DUCKDB_POOL: Final = "chatsync_duckdb"  # DuckDB takes one writer at a time: its loads queue here
 
 VIEWS_KEY: Final = AssetKey([DATASET_NAME, "analytics_views"])

@@ -17,7 +17,8 @@ from ..shards import (
     plan_shards,
 )
 from .assets import shard_assets, views_asset
-from .constants import BACKFILL_JOB, INCREMENTAL_JOB, RESOURCE_KEY, VIEWS_KEY
+from .checks import completeness_check
+from .constants import AUDIT_JOB, BACKFILL_JOB, INCREMENTAL_JOB, RESOURCE_KEY, VIEWS_KEY
 from .resource import ChatsyncDltResource
 from .settings import OrchestrationSettings
 from .translator import shard_key
@@ -42,9 +43,10 @@ def build_definitions(
     incremental_keys = [shard_key(shard) for shard in shards]
     views = views_asset(settings, [*incremental_keys, *(shard_key(s, by_day=True) for s in shards)])
     retry = settings.retry_policy()
+    checks = [completeness_check(shard, settings.target) for shard in shards]
     incremental_job = define_asset_job(
         INCREMENTAL_JOB,
-        selection=AssetSelection.assets(*incremental_keys, VIEWS_KEY),
+        selection=AssetSelection.assets(*incremental_keys, VIEWS_KEY).without_checks(),
         description="Every shard from its cursors, then the views (what cron's `chatsync run` did).",
         op_retry_policy=retry,
     )
@@ -54,6 +56,11 @@ def build_definitions(
         description="Re-reads the selected UTC days, as `chatsync backfill` does; cursors are not moved.",
         op_retry_policy=retry,
     )
+    audit_job = define_asset_job(
+        AUDIT_JOB,
+        selection=AssetSelection.checks(*checks),
+        description="The quick `chatsync audit` of every shard, as asset checks (a failed audit shows on the asset).",
+    )
     schedule = ScheduleDefinition(
         name=f"{INCREMENTAL_JOB}_schedule",
         job=incremental_job,
@@ -61,9 +68,17 @@ def build_definitions(
         execution_timezone="UTC",
         default_status=DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED,
     )
+    audit_schedule = ScheduleDefinition(
+        name=f"{AUDIT_JOB}_schedule",
+        job=audit_job,
+        cron_schedule=settings.audit_schedule,
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED,
+    )
     return Definitions(
         assets=[*loads, views],
-        jobs=[incremental_job, backfill_job],
-        schedules=[schedule],
+        asset_checks=checks,
+        jobs=[incremental_job, backfill_job, audit_job],
+        schedules=[schedule, audit_schedule],
         resources={RESOURCE_KEY: ChatsyncDltResource()},
     )

@@ -15,6 +15,7 @@ from sources.common.errors import ConfigurationError
 
 from ...engine.target import Target
 from ..shards import (
+    DEFAULT_AUDIT_SCHEDULE,
     DEFAULT_SCHEDULE,
     orchestration_schedule,
     orchestration_target,
@@ -30,6 +31,7 @@ class OrchestrationSettings:
     target: Target
     schedule: str = DEFAULT_SCHEDULE
     schedule_running: bool = True
+    audit_schedule: str = DEFAULT_AUDIT_SCHEDULE
     backfill_start: str = "2025-01-01"
     retries: int = 3
     retry_delay_seconds: float = 60.0
@@ -47,6 +49,7 @@ class OrchestrationSettings:
                 target=orchestration_target(),
                 schedule=orchestration_schedule(),
                 schedule_running=_as_bool(setting("schedule_running", cls.schedule_running)),
+                audit_schedule=str(setting("audit_schedule", cls.audit_schedule)),
                 backfill_start=date.fromisoformat(str(setting("backfill_start", cls.backfill_start))).isoformat(),
                 retries=int(setting("retries", cls.retries)),
                 retry_delay_seconds=float(setting("retry_delay_seconds", cls.retry_delay_seconds)),

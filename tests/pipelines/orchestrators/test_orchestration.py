@@ -30,7 +30,7 @@ from dagster import (
 )
 
 from pipelines.engine.target import Target
-from pipelines.orchestrators.dagster.constants import BACKFILL_JOB, DUCKDB_POOL, INCREMENTAL_JOB, VIEWS_KEY
+from pipelines.orchestrators.dagster.constants import AUDIT_JOB, BACKFILL_JOB, DUCKDB_POOL, INCREMENTAL_JOB, VIEWS_KEY
 from pipelines.orchestrators.dagster.definitions import build_definitions
 from pipelines.orchestrators.dagster.settings import OrchestrationSettings
 from pipelines.orchestrators.dagster.translator import shard_key
@@ -376,3 +376,27 @@ def test_a_cli_run_during_a_dagster_materialisation_is_skipped_with_75(
         assert f"skipped: another chatsync run holds the warehouse lock of duckdb {warehouse}" in cli.stderr
         assert "Could not set lock" not in cli.stderr
         assert result and result[0].success
+
+
+def test_the_completeness_check_fails_on_the_shard_whose_warehouse_lost_messages(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    configure(sim, monkeypatch, warehouse)
+    defs = definitions()
+    with DagsterInstance.ephemeral() as instance:
+        assert run_job(defs, INCREMENTAL_JOB, instance).success
+        clean = run_job(defs, AUDIT_JOB, instance)
+        evaluations = clean.get_asset_check_evaluations()
+        assert len(evaluations) == len(plan_shards()) and all(e.passed for e in evaluations)
+        with duckdb.connect(str(warehouse)) as con:
+            (cid,) = con.execute(
+                "SELECT conversation_id FROM chat_history.messages WHERE provider = 'feedloop' LIMIT 1"
+            ).fetchone() or ("",)
+            con.execute(
+                "DELETE FROM chat_history.messages WHERE provider = 'feedloop' AND conversation_id = ?", [cid]
+            )
+        damaged = run_job(defs, AUDIT_JOB, instance)
+    failed = {e.asset_key.to_user_string() for e in damaged.get_asset_check_evaluations() if not e.passed}
+    feedloop = {shard_key(s).to_user_string() for s in plan_shards() if s.provider == "feedloop"}
+    assert failed and failed <= feedloop
