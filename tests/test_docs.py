@@ -65,6 +65,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env.setenv("CHATSYNC__PII_KEY", "docs-test-key-0123456789")
         env.chdir(root)
         assert main(["-q", "run"]) == 0
+        assert main(["-q", "audit"]) == 0
     return warehouse
 
 

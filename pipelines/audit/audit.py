@@ -12,6 +12,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -39,6 +40,8 @@ from ..warehouse.deletions import apply_deletions, delete_policy
 from .loaded import read_loaded
 from .results import record, summary_row, verdict_rows
 from .verdicts import COMPLETE, DELETED, INCOMPLETE, UNREADABLE, Loaded, Verdict, judge
+
+OpenPipeline = Callable[[Target], AbstractContextManager[dlt.Pipeline]]
 
 CENSUS: Final[dict[str, Callable[..., Census]]] = {
     "example_ai": example_ai_census,
@@ -124,6 +127,7 @@ def audit(
     repair: bool = False,
     seed: int | None = None,
     census_options: Mapping[str, Mapping[str, Any]] | None = None,
+    open_pipeline: OpenPipeline = locked_pipeline,
 ) -> AuditReport:
     """Audits each provider, repairs when asked, and records the results.
 
@@ -135,6 +139,8 @@ def audit(
         repair: Re-read the incomplete conversations (a run of their own), then judge them again.
         seed: Makes the sample reproducible.
         census_options: Per provider, arguments narrowing its census (a shard's ids).
+        open_pipeline: How the warehouse is opened; by default under chatsync's locks (an Airflow
+            task holds the warehouse lock for its whole process already).
 
     Returns:
         The report; its ``exit_code`` is the command's exit status.
@@ -149,11 +155,12 @@ def audit(
     at = datetime.now(UTC)
     for provider in providers:
         options = dict((census_options or {}).get(provider, {}))
-        audited = audit_provider(target, provider, key, full, sampler(sample if full else None, seed), policy, options)
+        choose = sampler(sample if full else None, seed)
+        audited = audit_provider(target, provider, key, full, choose, policy, options, open_pipeline)
         if repair and not audited.error and audited.count(INCOMPLETE):
             _repair(target, audited, key, policy)
         report.audits.append(audited)
-    with locked_pipeline(target) as pipeline:
+    with open_pipeline(target) as pipeline:
         rows = []
         for audited in report.audits:
             rows.append(
@@ -172,6 +179,7 @@ def audit_provider(
     choose: Choose,
     policy: str,
     options: Mapping[str, Any] | None = None,
+    open_pipeline: OpenPipeline = locked_pipeline,
 ) -> ProviderAudit:
     """One provider's census compared with the warehouse; deletions found are marked."""
     audited, started = ProviderAudit(provider), time.monotonic()
@@ -179,7 +187,7 @@ def audit_provider(
     try:
         census = CENSUS[provider](full=full, choose=choose, observer=observer, **(options or {}))
         audited.checked_whole = list(census.chosen) if full else None
-        with locked_pipeline(target) as pipeline:
+        with open_pipeline(target) as pipeline:
             audited.verdicts = _compare(pipeline, census, key, full)
             apply_deletions(pipeline, provider, _deletions_of(audited.verdicts), policy)
     except Exception as exc:

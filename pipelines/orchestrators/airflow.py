@@ -9,7 +9,9 @@ a file of the DAGs folder, whose ``.dlt/`` holds chatsync's settings and secrets
 
 Shards are those of the Dagster path (``pipelines.orchestrators.shards``), each its own dlt pipeline;
 the shards' resources run one after another (``decompose="serialize"``), the analytics views are
-re-created once every shard is done (``analytics_views``), and one DAG run goes at a time
+re-created once every shard is done (``analytics_views``), then the quick ``chatsync audit`` of
+every shard checks the warehouse holds what each provider reports (``audit``: it fails when a
+conversation is incomplete), and one DAG run goes at a time
 (``max_active_runs=1``), which stands in for chatsync's run lock: this path runs dlt's helper, not
 chatsync's runner. On DuckDB every task holds the file's warehouse lock for its process's life, so a
 ``chatsync run`` meanwhile is skipped (75) rather than failing on DuckDB's own lock. Airflow workers
@@ -20,6 +22,8 @@ differently on the next. Tested by ``make test-airflow``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -32,9 +36,10 @@ from dlt.helpers.airflow_helper import PipelineTasksGroup
 from sources.common.errors import ConfigurationError
 from sources.common.privacy import configured_key
 
+from ..audit.audit import audit
 from ..engine.factory import build_pipeline, hold_warehouse_lock
 from ..engine.registry import PROVIDERS
-from ..engine.target import PIPELINE_NAME, Target
+from ..engine.target import PIPELINE_NAME, ExitCode, Target
 from ..warehouse.analytics import refresh_views
 from .shards import orchestration_schedule, orchestration_target, plan_shards, setting
 
@@ -69,6 +74,8 @@ def build_dag() -> Any:
         views = PythonOperator(
             task_id="analytics_views", python_callable=refresh_views_of, op_args=[target], trigger_rule="all_done"
         )
+        completeness = PythonOperator(task_id="audit", python_callable=audit_shards, op_args=[target])
+        views >> completeness
         for shard in plan_shards():
             with PipelineTasksGroup(shard.pipeline_name, use_data_folder=False, wipe_local_data=True) as group:
                 pipeline = build_pipeline(shard.target(target))
@@ -83,6 +90,35 @@ def build_dag() -> Any:
                 )
             group >> views
     return chatsync_dag
+
+
+def audit_shards(target: Target) -> dict[str, int]:
+    """The quick audit of every shard; fails the task when one finds incomplete conversations.
+
+    Returns:
+        Conversations checked per shard.
+
+    Raises:
+        RuntimeError: A shard's audit found incomplete conversations, or could not be made.
+    """
+    audit_target = replace(target, pipeline_name=f"{PIPELINE_NAME}__audit")
+    hold_warehouse_lock(audit_target)
+    checked, problems = {}, []
+    for shard in plan_shards():
+        options = {shard.provider: shard.source_options}
+        report = audit(audit_target, [shard.provider], census_options=options, open_pipeline=_held_pipeline)
+        audited = report.audits[0]
+        checked[shard.key] = audited.checked
+        if report.exit_code() != ExitCode.OK:
+            problems.append(f"{shard.key}: {audited.error or str(audited.count('incomplete')) + ' incomplete'}")
+    if problems:
+        raise RuntimeError("chatsync audit: " + "; ".join(problems))
+    return checked
+
+
+@contextmanager
+def _held_pipeline(target: Target) -> Iterator[Any]:
+    yield build_pipeline(target)  # the warehouse lock is this process's already (hold_warehouse_lock)
 
 
 def refresh_views_of(target: Target) -> list[str]:

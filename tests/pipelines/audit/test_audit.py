@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import pytest
@@ -147,7 +147,7 @@ def test_a_sample_names_the_conversations_it_read(
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    bodies: list[Any] = []
+    bodies: ClassVar[list[Any]] = []
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length", 0))
@@ -190,3 +190,18 @@ def _damage_one_feedloop(warehouse: Path) -> None:
     sql = "SELECT conversation_id, MIN(message_id) FROM chat_history.messages WHERE provider = 'feedloop' GROUP BY 1"
     cid, mid = _sql(warehouse, sql)[0]
     _delete(warehouse, "feedloop", str(cid), [str(mid)])
+
+
+def test_a_quick_audit_costs_no_more_requests_than_a_no_op_run(
+    sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run"]) == 0
+    sim.clear_log()
+    assert main(["run"]) == 0
+    no_op = {p: len(sim.requests_for(p)) for p in PROVIDERS}
+    sim.clear_log()
+    code, report = _audit_json(capsys)
+    assert code == ExitCode.OK
+    served = {p: len(sim.requests_for(p)) for p in PROVIDERS}
+    assert {p: report["providers"][p]["requests"] for p in PROVIDERS} == served, "the audit counts what it asked"
+    assert all(served[p] <= no_op[p] for p in PROVIDERS), (served, no_op)

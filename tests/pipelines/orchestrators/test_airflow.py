@@ -58,7 +58,11 @@ def test_the_dag_loads_every_shard_exactly_and_then_what_is_new(
     assert warehouse_counts(warehouse) == truth_counts(sim)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        audits = con.execute(
+            "SELECT COUNT(*), SUM(incomplete) FROM chat_history.audit_results WHERE kind = 'summary'"
+        ).fetchone()
     assert set(VIEWS) <= views, "the views exist after the load"
+    assert audits is not None and audits[0] >= 4 and audits[1] == 0, "the audit task ran after the shards"
 
     sim.advance(timedelta(days=1))
     second = airflow("dags", "test", "chatsync")
