@@ -59,7 +59,7 @@ bench: install
 
 # The 1M-message full load of every provider against the baseline (~30 min); writes bench/RESULTS-1M.md.
 bench-1m: install
-	$(BIN)/python -m bench.perf --sizes 1000000 --skip no-op 1% fan-out --results bench/RESULTS-1M.md
+	$(BIN)/python -m bench.perf --sizes 1000000 --skip no-op audit 1% fan-out --results bench/RESULTS-1M.md
 
 # A real PostgreSQL 16 for trying the Postgres destination (docs/postgres.md): data in .chatsync/postgres.
 PG_DIR := $(CURDIR)/.chatsync/postgres

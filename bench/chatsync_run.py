@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--ids-file", help="a JSON list: conversation ids, or ChatNode bot ids")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--audit", choices=("quick", "full", "sample"), help="audit instead of run (sample: 10%%)")
     args = parser.parse_args()
     ids = Path(args.ids_file).read_text() if args.ids_file else "[]"
     configure(args.provider, args.url, args.key, ids, args.workers)
@@ -92,6 +93,9 @@ def main() -> None:
     work = Path(args.workdir)
     target = Target(pipelines_dir=str(work / "pipelines"), duckdb_path=str(work / "chatsync.duckdb"))
     started, cpu = time.perf_counter(), time.process_time()
+    if args.audit:
+        _audit(target, args.provider, args.audit, started)
+        return
     report = execute(target, [args.provider])
     outcome = report.outcomes[0]
     print(
@@ -112,6 +116,26 @@ def main() -> None:
             }
         )
     )
+
+
+def _audit(target: Any, provider: str, mode: str, started: float) -> None:
+    from pipelines.audit.audit import audit
+
+    cpu = time.process_time()
+    report = audit(target, [provider], full=mode != "quick", sample=10 if mode == "sample" else None, seed=1)
+    audited = report.audits[0]
+    figures = {
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "extract_cpu_seconds": time.process_time() - cpu,
+        "messages": 0,
+        "requests": audited.requests,
+        "checked": audited.checked,
+        "exit_code": int(report.exit_code()),
+        "error": audited.error or (None if report.exit_code() == 0 else f"audit exit {int(report.exit_code())}"),
+    }
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

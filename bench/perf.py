@@ -193,6 +193,17 @@ def no_op_runs(bench: Bench, workdirs: dict[str, Path]) -> None:
         run.baseline = bench.replay(provider, "no-op", since)
 
 
+def audit_runs(bench: Bench, workdirs: dict[str, Path]) -> None:
+    """The audit's cost on the full load: quick and a 10% full sample, beside the no-op run's."""
+    no_op = {m.provider: m for m in bench.results if m.scenario == "no-op" and m.tool == "chatsync"}
+    for provider, workdir in workdirs.items():
+        for mode in ("quick", "sample"):
+            extra = ["--ids-file", bench.ids(provider), "--workdir", str(workdir), "--audit", mode]
+            scenario = "audit quick" if mode == "quick" else "audit --full 10%"
+            measured = bench.child("bench.chatsync_run", provider, scenario, "chatsync audit", *extra)
+            measured.baseline = no_op.get(provider)
+
+
 def one_percent_runs(bench: Bench, workdirs: dict[str, Path], full: dict[str, Measured]) -> None:
     """The clock moves 1% of the history on; chatsync's incremental run against its own full load."""
     bench.sim.advance(SPAN_DAYS * 86_400 * 0.01)
@@ -222,6 +233,7 @@ COLUMNS = (
     "wall s",
     "messages",
     "msg/s",
+    "requests",
     "req/s",
     "peak RSS MB",
     "CPU ms/req",
@@ -242,6 +254,7 @@ def _row(m: Measured) -> list[str]:
         f"{m.seconds:.2f}",
         f"{m.messages:,}",
         f"{m.messages / m.seconds:,.0f}",
+        f"{m.requests:,}",
         f"{m.requests / m.seconds:,.0f}",
         f"{m.rss_mb:.0f}",
         f"{m.cpu_ms_per_request:.2f}",
@@ -401,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--providers", nargs="+", default=list(PROVIDERS), choices=PROVIDERS)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--fan-out-size", type=int, default=20_000, help="messages per provider (~2,000 sessions)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("no-op", "1%", "fan-out"))
+    parser.add_argument("--skip", nargs="*", default=[], choices=("no-op", "audit", "1%", "fan-out"))
     parser.add_argument("--results", type=Path, default=RESULTS, help="the Markdown file written")
     args = parser.parse_args(argv)
     results: list[Measured] = []
@@ -416,6 +429,8 @@ def main(argv: list[str] | None = None) -> None:
                     full = {m.provider: m for m in bench.results if m.tool == "chatsync"}
                     if "no-op" not in args.skip:
                         no_op_runs(bench, workdirs)
+                    if "audit" not in args.skip:
+                        audit_runs(bench, workdirs)
                     if "1%" not in args.skip:
                         one_percent_runs(bench, workdirs, full)
                 results += bench.results
