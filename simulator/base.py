@@ -34,6 +34,9 @@ class SimulatorSettings:
     # how: "value" (in strings), "escaped" (the same, with "/" sent as "\/" as PHP's json_encode
     # does), "member" (the credentials as a member name inside each record)
     echo_style: str = "value"
+    # [SIM] a limit per API key, e.g. "25/s" (see ``simulator.ratelimit``); None: unlimited
+    rate_limit: str | None = None
+    rate_limit_headers: str = "x"  # x (X-RateLimit-*), ietf (RateLimit, RateLimit-Policy) or none
 
 
 @dataclass

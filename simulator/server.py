@@ -25,6 +25,7 @@ from . import chatnode, example_ai, feedloop, owlbot
 from .base import ProviderContext, SimRequest, SimResponse, SimulatorSettings, TruthConversation, TruthMessage
 from .corpus import Corpus
 from .faults import FaultInjector, FaultSpec
+from .ratelimit import KeyBuckets, RateLimit
 from .tamper import Tamper, Tampered, concerns
 from .tamper import apply as apply_tamper
 
@@ -82,6 +83,11 @@ class Simulator:
         self.faults = FaultInjector(faults or FaultSpec())
         self.requests: list[RequestRecord] = []
         self.tampers: list[Tamper] = []
+        self.buckets = (
+            KeyBuckets(RateLimit.parse(self.settings.rate_limit, self.settings.rate_limit_headers))
+            if self.settings.rate_limit
+            else None
+        )
         self._log_lock = threading.Lock()
         self._server = _Server((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
@@ -320,6 +326,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.sim.log(record)
 
     def _serve(self, sim: Simulator, provider: str, request: SimRequest, fault: str | None) -> int:
+        self._rate_headers: dict[str, str] = {}
+        if sim.buckets is not None:
+            key = request.header("authorization") or request.header("token") or ""
+            allowed, self._rate_headers = sim.buckets.take(f"{provider}\x1f{key}")
+            if not allowed:
+                return self._send(_fault_body(429, "Too many requests"))
         spec = sim.faults.spec
         if fault == "reset":
             self._log_served(0)
@@ -357,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
+        for name, value in {**getattr(self, "_rate_headers", {}), **(headers or {})}.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)

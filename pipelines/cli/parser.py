@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from simulator.base import FEEDLOOP_SHAPES
+from simulator.ratelimit import HEADER_STYLES
 
 from ..engine.destinations import SUPPORTED
 from ..engine.registry import PROVIDERS
@@ -135,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--faults", default="", help="e.g. 429=0.05,503=0.02,reset=0.01,truncate=0.01")
     simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
     simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)
+    simulate.add_argument("--rate-limit", metavar="RATE", help="per API key, e.g. 25/s or 1500/min or 25/s,burst=50")
+    simulate.add_argument(
+        "--rate-limit-headers", default="x", choices=HEADER_STYLES, help="x: X-RateLimit-*; ietf: RateLimit(-Policy)"
+    )
 
     check = add_command(commands, "check", "prove each provider's setup works (URL, key, bots, conversations)")
     check.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: configured")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from simulator.corpus import DEFAULT_EPOCH
+from sources.common.errors import ConfigurationError
 from sources.common.timeutil import utc_stamp
 
 from .console import stdout
@@ -43,8 +44,23 @@ def serve(args: argparse.Namespace) -> int:
 
     Returns:
         The exit status.
+
+    Raises:
+        ConfigurationError: ``--faults`` or ``--rate-limit`` cannot be read.
     """
-    settings = SimulatorSettings(latency_ms=args.latency_ms, feedloop_shape=args.feedloop_shape)
+    try:
+        return _serve(args)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = SimulatorSettings(
+        latency_ms=args.latency_ms,
+        feedloop_shape=args.feedloop_shape,
+        rate_limit=args.rate_limit or None,
+        rate_limit_headers=args.rate_limit_headers,
+    )
     sim = Simulator(
         Corpus(
             seed=args.seed,

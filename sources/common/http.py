@@ -4,6 +4,9 @@
   timeouts and bodies that are not JSON (truncated or garbled) are retried the same way. Attempts
   and delays come from dlt's ``[runtime]`` settings (``request_max_attempts``,
   ``request_backoff_factor``, ``request_max_retry_delay``, ``request_timeout``).
+- Every attempt is paced by the provider's ``RateLimiter`` (``sources.common.ratelimit``), shared
+  by all workers: ``[sources.<provider>] requests_per_second`` and ``burst``, adapted from
+  ``Retry-After`` and rate-limit headers.
 - Whatever still fails becomes a ``ProviderError`` naming the provider and the cause; a
   provider-specific ``ErrorClassifier`` decides which (e.g. OwlBot's HTTP 400 "No verify" is a
   credentials error). Messages never contain headers, so keys never reach a log or a terminal.
@@ -17,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.request import getproxies
 
+import dlt
 import orjson
 from dlt.common.runtime import signals
 from dlt.sources.helpers.requests import Client
@@ -31,6 +35,7 @@ from tenacity import retry_any, retry_if_exception
 
 from .errors import (
     AccessDeniedError,
+    ConfigurationError,
     CredentialsError,
     EndpointUnreachableError,
     MalformedResponseError,
@@ -39,12 +44,39 @@ from .errors import (
     ProviderUnavailableError,
     RequestRejectedError,
     WrongEndpointError,
+    where_to_set,
 )
 from .observer import RunObserver
 from .payload import might_hold_unstorable_text, select_list, storable
+from .ratelimit import RateLimiter, limiter_for
 from .secrets import echoes_secret, register, scrub_value
 
 ErrorClassifier = Callable[[str, Response], ProviderError]
+
+
+def _key_of(auth: AuthBase) -> str | None:
+    key = getattr(auth, "token", None) or getattr(auth, "api_key", None)
+    return None if key is None else str(key)
+
+
+def configured_rate(provider: str) -> tuple[float | None, float | None]:
+    """``[sources.<provider>] requests_per_second`` and ``burst``: positive numbers, or None.
+
+    Raises:
+        ConfigurationError: A value that is not a positive number.
+    """
+    values: list[float | None] = []
+    for name in ("requests_per_second", "burst"):
+        raw: Any = dlt.config.get(f"sources.{provider}.{name}")
+        try:
+            value = None if raw in (None, "") else float(raw)
+        except (TypeError, ValueError):
+            value = -1.0
+        if value is not None and value <= 0:
+            where = where_to_set(provider, name)
+            raise ConfigurationError(f"{provider}: {name} must be a positive number; set {where}")
+        values.append(value)
+    return values[0], values[1]
 
 
 class _UnparsableBody(Exception):
@@ -107,6 +139,7 @@ class _RetryingClient(Client):
     answered = False  # set once the endpoint has answered at all
     trust_env = True  # see ``environment_settings``
     ca_bundle: str | None = None
+    limiter: RateLimiter | None = None
 
     def _transient(self, exc: BaseException) -> bool:
         retried = isinstance(exc, tuple(self._retry_kwargs["exceptions"]))
@@ -123,8 +156,29 @@ class _RetryingClient(Client):
             sleep=interruptible_sleep,
             retry=retry_any(retry_if_status(self._retry_kwargs["status_codes"]), retry_if_exception(self._transient)),
         )
-        session.send = retry.wraps(session.send)  # type: ignore[method-assign]
+        session.send = retry.wraps(self._paced(session.send))  # type: ignore[method-assign]
         return session
+
+    def _paced(self, send: Callable[..., Response]) -> Callable[..., Response]:
+        """Each attempt waits for the limiter's token, and tells it how the provider answered."""
+        limiter = self.limiter
+        if limiter is None:
+            return send
+
+        def paced_send(*args: Any, **kwargs: Any) -> Response:
+            limiter.acquire()
+            try:
+                response = send(*args, **kwargs)
+            except HTTPError as refused:  # the response hook raises for every status >= 400
+                limiter.observe(refused.response.status_code, refused.response.headers)
+                raise
+            except BaseException:
+                limiter.release()
+                raise
+            limiter.observe(response.status_code, response.headers)
+            return response
+
+        return paced_send
 
 
 class _ShapeCheckingRESTClient(RESTClient):
@@ -260,6 +314,8 @@ class ProviderHttp:
             exceptions=(*DEFAULT_RETRY_EXCEPTIONS, _UnparsableBody),
         )
         self._retrying.trust_env, self._retrying.ca_bundle = environment_settings()
+        self.limiter = limiter_for(provider, base_url, _key_of(auth), *configured_rate(provider))
+        self._retrying.limiter = self.limiter
         self._retrying.configure()  # attempts, backoff and timeout from dlt's [runtime] config
         self._local = threading.local()
 

@@ -1,0 +1,83 @@
+"""[SIM] A rate limit per API key: a token bucket that refuses with 429 when empty.
+
+None of the four providers documents its limits, so this is the shape real APIs commonly use:
+``rate`` tokens per second, at most ``burst`` held. Every answer carries the headers of
+``headers`` style: ``x`` sends ``X-RateLimit-Limit`` (the burst), ``X-RateLimit-Remaining`` and
+``X-RateLimit-Reset`` (whole seconds until the bucket is full); ``ietf`` sends the draft's
+``RateLimit: limit=…, remaining=…, reset=…`` and ``RateLimit-Policy: <burst>;w=<burst/rate>``;
+``none`` sends none. A refusal also carries ``Retry-After``: whole seconds until a token, at least 1.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+HEADER_STYLES = ("x", "ietf", "none")
+_SPEC = re.compile(r"^\s*([0-9.]+)\s*/\s*(s|sec|second|m|min|minute)\s*(?:,\s*burst\s*=\s*([0-9.]+))?\s*$")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A per-key limit: ``rate`` requests per second, ``burst`` at once."""
+
+    rate: float
+    burst: float
+    headers: str = "x"
+
+    @classmethod
+    def parse(cls, spec: str, headers: str = "x") -> RateLimit:
+        """``25/s``, ``1500/min`` or ``25/s,burst=50`` (the burst defaults to one second's worth)."""
+        match = _SPEC.match(spec)
+        if match is None or float(match.group(1)) <= 0:
+            raise ValueError(f"not a rate limit: {spec!r} (e.g. 25/s, 1500/min, 25/s,burst=50)")
+        if headers not in HEADER_STYLES:
+            raise ValueError(f"rate-limit headers must be one of {HEADER_STYLES}")
+        per_second = float(match.group(1)) / (60 if match.group(2).startswith("m") else 1)
+        burst = float(match.group(3)) if match.group(3) else max(1.0, per_second)
+        return cls(per_second, burst, headers)
+
+
+@dataclass
+class KeyBuckets:
+    """The buckets of every key, refilled continuously."""
+
+    limit: RateLimit
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # key → (tokens, when)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key: str) -> tuple[bool, dict[str, str]]:
+        """Takes a token for ``key``: whether the request may proceed, and the headers to send."""
+        now = time.monotonic()
+        rate, burst = self.limit.rate, self.limit.burst
+        with self._lock:
+            tokens, when = self._buckets.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - when) * rate)
+            allowed = tokens >= 1
+            if allowed:
+                tokens -= 1
+            self._buckets[key] = (tokens, now)
+        headers = self._headers(tokens)
+        if not allowed:
+            headers["Retry-After"] = str(max(1, math.ceil((1 - tokens) / rate)))
+        return allowed, headers
+
+    def _headers(self, tokens: float) -> dict[str, str]:
+        limit, remaining = int(self.limit.burst), max(0, int(tokens))
+        reset = math.ceil((self.limit.burst - tokens) / self.limit.rate)
+        if self.limit.headers == "x":
+            return {
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": str(reset),
+            }
+        if self.limit.headers == "ietf":
+            window = self.limit.burst / self.limit.rate
+            return {
+                "RateLimit": f"limit={limit}, remaining={remaining}, reset={reset}",
+                "RateLimit-Policy": f"{limit};w={window:g}",
+            }
+        return {}
