@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from simulator.base import FEEDLOOP_SHAPES
@@ -13,6 +12,7 @@ from simulator.ratelimit import HEADER_STYLES
 from ..engine.destinations import SUPPORTED
 from ..engine.registry import PROVIDERS
 from ..engine.target import DATASET_NAME, PIPELINE_NAME, Target
+from .version import chatsync_version
 
 
 def iso_date(value: str) -> date:
@@ -195,9 +195,3 @@ def target_of(args: argparse.Namespace) -> Target:
     return Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
 
 
-def chatsync_version() -> str:
-    """The installed version, or ``unknown``."""
-    try:
-        return version("chatsync")
-    except PackageNotFoundError:
-        return "unknown"

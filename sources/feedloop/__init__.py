@@ -110,7 +110,7 @@ def histories(
         gone = missing.settle(len(conversation_ids))
         loaded = ledger.conversation_flags(PROVIDER)
         for convo_id in classify_not_found(observer.deletions, gone, loaded, known=state.keys()):
-            observer.warn(f"conversation {convo_id} not found ; skipped (never loaded: a typo, or deleted)")
+            observer.warn(f"conversation {convo_id} not found; skipped (never loaded: a typo, or deleted)")
         note_returned(observer.deletions, answered, loaded)
         yield errors.finish(breaker)
         yield from observer.deletions.tables()

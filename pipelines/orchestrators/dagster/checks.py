@@ -5,6 +5,7 @@ daily schedule (an audit every 15 minutes would double the listing requests), no
 """
 
 # No ``from __future__ import annotations``: Dagster reads the context annotations.
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -23,21 +24,31 @@ from ...engine.target import PIPELINE_NAME, ExitCode, Target
 from ..shards import Shard
 from .translator import shard_key
 
-AUDIT_PIPELINE = f"{PIPELINE_NAME}__audit"  # writes audit_results and deletion marks; holds no cursor
+
+def audit_pipeline_name(shard: Shard) -> str:
+    """The dlt pipeline a shard's audit writes through (``audit_results``, marks); it holds no cursor.
+
+    One per shard, so the checks of shards loading in parallel (Postgres) do not queue on one lock.
+    """
+    return f"{PIPELINE_NAME}__audit__{hashlib.sha1(shard.key.encode()).hexdigest()[:12]}"  # dlt: ≤ 64 characters
 
 
-def completeness_check(shard: Shard, target: Target) -> AssetChecksDefinition:
-    """The shard's quick audit as an asset check: it fails when a conversation is incomplete."""
+def completeness_check(shard: Shard, target: Target, pool: str | None) -> AssetChecksDefinition:
+    """The shard's quick audit as an asset check: it fails when a conversation is incomplete.
+
+    It writes (``audit_results``, deletion marks), so on DuckDB it queues in the writers' ``pool``.
+    """
 
     @asset_check(
         asset=shard_key(shard),
         name="complete",
         description=f"chatsync audit of {shard.key}: the warehouse holds what the provider reports.",
         blocking=False,
+        pool=pool,
     )
     def complete(context: AssetCheckExecutionContext) -> AssetCheckResult:
         report = audit(
-            replace(target, pipeline_name=AUDIT_PIPELINE),
+            replace(target, pipeline_name=audit_pipeline_name(shard)),
             [shard.provider],
             census_options={shard.provider: shard.source_options},
         )

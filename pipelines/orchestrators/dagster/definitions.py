@@ -43,7 +43,7 @@ def build_definitions(
     incremental_keys = [shard_key(shard) for shard in shards]
     views = views_asset(settings, [*incremental_keys, *(shard_key(s, by_day=True) for s in shards)])
     retry = settings.retry_policy()
-    checks = [completeness_check(shard, settings.target) for shard in shards]
+    checks = [completeness_check(shard, settings.target, settings.pool) for shard in shards]
     incremental_job = define_asset_job(
         INCREMENTAL_JOB,
         selection=AssetSelection.assets(*incremental_keys, VIEWS_KEY).without_checks(),
