@@ -276,13 +276,14 @@ def _run_one(
     try:
         source = _make_source(provider, observer, backfill, hash_key, options)
         policy = delete_policy()
-        before = row_counts(pipeline)
-        outcome.loaded_rows = _extract_normalize_load(pipeline, source, target)
+        outcome.loaded_rows, before = _extract_normalize_load(pipeline, source, target, observer)
         apply_deletions(pipeline, provider, observer.deletions, policy)
         for line in describe_deletions(provider, observer.deletions, where_to_set(provider, "conversation_ids")):
             observer.note(line)
-        after = row_counts(pipeline)
-        outcome.new_rows = {t: after.get((provider, t), 0) - before.get((provider, t), 0) for t in outcome.loaded_rows}
+        after = row_counts(pipeline) if before is not None else {}
+        outcome.new_rows = {
+            t: after.get((provider, t), 0) - (before or {}).get((provider, t), 0) for t in outcome.loaded_rows
+        }
         if observer.failures:  # the rest loaded; still a failed run for cron and the exit status
             outcome.error = scrub(f"{provider}: " + "; ".join(observer.failures))
     except (Exception, KeyboardInterrupt) as exc:
@@ -297,10 +298,22 @@ def _run_one(
     return outcome
 
 
-def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target) -> dict[str, int]:
-    """One provider's load, step by step, so that nothing pending can replace its extract."""
+BIG_EXTRACT_ROWS = 20_000  # below this, returning freed memory to the OS costs more than it saves
+
+
+def _extract_normalize_load(
+    pipeline: dlt.Pipeline, source: Any, target: Target, observer: RunObserver
+) -> tuple[dict[str, int], dict[tuple[str, str], int] | None]:
+    """One provider's load, step by step, so that nothing pending can replace its extract.
+
+    Returns:
+        Rows loaded per table, and the warehouse's row counts just before the load (None when
+        nothing was loaded: a run with nothing new skips counting what is new).
+    """
     extracted = pipeline.extract(source, loader_file_format=loader_file_format(target.destination))  # type: ignore[arg-type]
-    release_freed_memory()
+    big = sum(observer.rows.values()) >= BIG_EXTRACT_ROWS
+    if big:
+        release_freed_memory()
     try:
         info = pipeline.normalize()
     except PipelineStepFailed:
@@ -311,14 +324,17 @@ def _extract_normalize_load(pipeline: dlt.Pipeline, source: Any, target: Target)
                 if load_id in pipeline.list_extracted_load_packages():
                     pipeline.abort_packages(load_id=load_id)
         raise
-    release_freed_memory()
+    if big:
+        release_freed_memory()
+    counts = info.row_counts if info else {}
+    loaded = {table: count for table, count in counts.items() if not table.startswith("_dlt")}
+    before = row_counts(pipeline) if any(loaded.values()) else None
     if target.destination != "duckdb":  # parallel shards: table changes take turns
         with schema_migration_lock(pipeline):
             pipeline.sync_schema()
     pipeline.load()
     prune_loaded_packages(pipeline.working_dir)
-    counts = info.row_counts if info else {}
-    return {table: count for table, count in counts.items() if not table.startswith("_dlt")}
+    return loaded, before
 
 
 def _make_source(

@@ -8,8 +8,9 @@ dataset that qualifies each table.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import dlt
 import sqlglot
@@ -17,7 +18,7 @@ from sqlglot import exp
 
 from sources.common.tables import CANONICAL_COLUMNS as _COLUMNS
 
-from .queries import has_columns, has_tables
+from .queries import columns_exist, has_tables, tables_exist
 
 SQL_DIR: Final = Path(__file__).parent / "sql"
 SOURCE_DIALECT: Final = "duckdb"
@@ -176,33 +177,65 @@ def _canonical_tables_exist(pipeline: dlt.Pipeline) -> bool:
     return has_tables(pipeline, required)
 
 
-def live_tables(pipeline: dlt.Pipeline) -> frozenset[str]:
+def live_tables(client: Any) -> frozenset[str]:
     """The tables the views read without deleted rows: all, unless ``[chatsync] views_include_deleted``.
 
     A warehouse made before ``deleted_at`` existed has none to leave out until a load adds the column.
     """
     if dlt.config.get("chatsync.views_include_deleted", bool):
         return frozenset()
-    if not has_columns(pipeline, {table: "deleted_at" for table in DELETABLE}):
+    if not columns_exist(client, dict.fromkeys(DELETABLE, "deleted_at")):
         return frozenset()
     return frozenset(_LIVE_ROWS)
+
+
+FINGERPRINT_VIEW: Final = "_chatsync_views"  # one row: the fingerprint of the views as last created
+
+
+def views_fingerprint(dialect: str, dataset: str, missing: frozenset[str], live: frozenset[str]) -> str:
+    """What the views are made of: their SQL, the destination, the dataset and what they read."""
+    parts = [dialect, dataset, ",".join(sorted(missing)), ",".join(sorted(live)), *(view_sql(v) for v in VIEWS)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _qualified(name: str, dataset: str, dialect: str) -> str:
+    return exp.table_(name, db=dataset, quoted=True).sql(dialect=dialect)
+
+
+def views_current(client: Any, dialect: str, dataset: str, fingerprint: str) -> bool:
+    """Whether every view exists as the fingerprint says: then re-creating them would change nothing."""
+    try:
+        rows = client.execute_sql(f"SELECT fingerprint FROM {_qualified(FINGERPRINT_VIEW, dataset, dialect)}")
+        probes = (f"SELECT 1 AS present FROM {_qualified(v, dataset, dialect)} WHERE 1 = 0" for v in VIEWS)
+        client.execute_sql(" UNION ALL ".join(probes))
+    except Exception:  # a view missing (first run, dropped by hand): make them
+        return False
+    return bool(rows) and str(rows[0][0]) == fingerprint
 
 
 def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
     """Creates or refreshes every view in the pipeline's dataset; no-op before the first load.
 
+    The views are re-created only when what they are made of changed (``views_fingerprint``): a
+    run that loads leaves them as they are, since views read the tables live.
+
     Args:
         pipeline: A pipeline that has loaded the canonical tables.
 
     Returns:
-        The views refreshed (empty when ``messages`` does not exist yet).
+        The views (empty when ``messages`` does not exist yet).
     """
     if not _canonical_tables_exist(pipeline):
         return []
-    dialect = destination_dialect(pipeline)
-    missing = frozenset(t for t in OPTIONAL_TABLES if not has_tables(pipeline, [t]))
-    statements = view_statements(dialect, pipeline.dataset_name, missing, live_tables(pipeline))
+    dialect, dataset = destination_dialect(pipeline), pipeline.dataset_name
     with pipeline.sql_client() as client:
+        missing = frozenset(t for t in OPTIONAL_TABLES if not tables_exist(client, [t]))
+        live = live_tables(client)
+        fingerprint = views_fingerprint(dialect, dataset, missing, live)
+        if views_current(client, dialect, dataset, fingerprint):
+            return list(VIEWS)
+        statements = view_statements(dialect, dataset, missing, live)
+        statements += _fingerprint_statements(dialect, dataset, fingerprint)
         if dialect == "postgres":  # drop + create: atomic for readers only inside a transaction
             with client.begin_transaction():
                 for statement in statements:
@@ -211,3 +244,12 @@ def refresh_views(pipeline: dlt.Pipeline) -> list[str]:
             for statement in statements:
                 client.execute_sql(statement)
     return list(VIEWS)
+
+
+def _fingerprint_statements(dialect: str, dataset: str, fingerprint: str) -> list[str]:
+    # last, so views left half-made by a failure are made again next time
+    name = _qualified(FINGERPRINT_VIEW, dataset, dialect)
+    select = f"SELECT '{fingerprint}' AS fingerprint"
+    if dialect == "postgres":
+        return [f"DROP VIEW IF EXISTS {name}", f"CREATE VIEW {name} AS {select}"]
+    return [f"CREATE OR REPLACE VIEW {name} AS {select}"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import dlt
 
@@ -33,6 +34,23 @@ def row_counts(pipeline: dlt.Pipeline) -> dict[tuple[str, str], int]:
     return counts
 
 
+def tables_exist(client: Any, tables: Iterable[str]) -> bool:
+    """Whether each table can be selected from, on an open SQL client."""
+    return columns_exist(client, dict.fromkeys(tables, "1"))
+
+
+def columns_exist(client: Any, columns: dict[str, str]) -> bool:
+    """Whether each table has its column (``{table: column}``), on an open SQL client."""
+    if not client.has_dataset():
+        return False
+    for table, column in columns.items():
+        try:
+            client.execute_sql(f"SELECT {column} FROM {client.make_qualified_table_name(table)} WHERE 1 = 0")
+        except Exception:
+            return False
+    return True
+
+
 def has_tables(pipeline: dlt.Pipeline, tables: Iterable[str]) -> bool:
     """Whether every table exists in the pipeline's dataset, asked of the warehouse itself.
 
@@ -44,32 +62,4 @@ def has_tables(pipeline: dlt.Pipeline, tables: Iterable[str]) -> bool:
         True when each can be selected from.
     """
     with pipeline.sql_client() as client:
-        if not client.has_dataset():
-            return False
-        for table in tables:
-            try:
-                client.execute_sql(f"SELECT 1 FROM {client.make_qualified_table_name(table)} WHERE 1 = 0")
-            except Exception:
-                return False
-    return True
-
-
-def has_columns(pipeline: dlt.Pipeline, columns: dict[str, str]) -> bool:
-    """Whether each table has its column, asked of the warehouse itself.
-
-    Args:
-        pipeline: Any pipeline of the dataset.
-        columns: ``{table: column}``.
-
-    Returns:
-        True when every column can be selected.
-    """
-    with pipeline.sql_client() as client:
-        if not client.has_dataset():
-            return False
-        for table, column in columns.items():
-            try:
-                client.execute_sql(f"SELECT {column} FROM {client.make_qualified_table_name(table)} WHERE 1 = 0")
-            except Exception:
-                return False
-    return True
+        return tables_exist(client, tables)

@@ -15,6 +15,7 @@ from pipelines.engine.destinations import make_destination
 from pipelines.engine.factory import build_pipeline
 from pipelines.engine.runner import sync
 from pipelines.engine.target import Target
+from pipelines.warehouse import analytics
 from pipelines.warehouse.analytics import DIALECTS, TABLES, VIEWS, refresh_views, transpile_view, view_statements
 from simulator import Corpus, Simulator
 from sources.common.batching import batched
@@ -255,3 +256,29 @@ def test_bigquery_destination_is_built_from_config(monkeypatch: pytest.MonkeyPat
     config = destination.configuration(destination.spec()._bind_dataset_name("chat_history"))  # type: ignore[attr-defined]
     assert config.credentials.project_id == "my-project"
     assert config.location == "EU"
+
+
+def test_views_are_made_again_only_when_what_they_are_made_of_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = make_pipeline(tmp_path)
+    run_source(pipeline, edge_case_source())
+    made: list[int] = []
+    real = analytics.view_statements
+    monkeypatch.setattr(analytics, "view_statements", lambda *a: made.append(1) or real(*a))
+
+    def definitions() -> dict[str, str]:
+        with pipeline.sql_client() as client:
+            sql = "SELECT view_name, sql FROM duckdb_views() WHERE schema_name = 'chat_history'"
+            return {str(name): str(text) for name, text in client.execute_sql(sql) or []}
+
+    assert refresh_views(pipeline) == list(VIEWS) and len(made) == 1
+    assert refresh_views(pipeline) == list(VIEWS) and len(made) == 1, "unchanged: no DDL"
+    with pipeline.sql_client() as client:
+        client.execute_sql(f"DROP VIEW {client.make_qualified_table_name('audience')}")
+    refresh_views(pipeline)
+    assert len(made) == 2 and "audience" in definitions(), "a view dropped by hand is made again"
+    assert "deleted_at IS NULL" in definitions()["conversation_metrics"], "deleted rows are left out"
+    monkeypatch.setenv("CHATSYNC__VIEWS_INCLUDE_DELETED", "true")
+    refresh_views(pipeline)
+    assert len(made) == 3 and "deleted_at" not in definitions()["conversation_metrics"], "a setting changed"
