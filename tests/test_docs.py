@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli.main import main
+from pipelines.cli import main
 from pipelines.cli.parser import build_parser
 from pipelines.cli.reference import PAGES, page, subcommands
 from pipelines.cli.simulated import simulator_environment

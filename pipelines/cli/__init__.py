@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"chatsync {chatsync_version()}")
         return 0
-    from .main import main as run_command
+    from .app import main as run_command
 
     return run_command(args)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.payload_cases import labelled_lines
-from pipelines.cli.main import main
+from pipelines.cli import main
 from pipelines.cli.simulated import simulator_environment
 from simulator import Corpus, Simulator
 
