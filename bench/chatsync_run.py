@@ -82,9 +82,13 @@ def main() -> None:
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--audit", choices=("quick", "full", "sample"), help="audit instead of run (sample: 10%%)")
+    parser.add_argument("--requests-per-second", type=float, help="[sources.<p>] requests_per_second (and burst)")
     args = parser.parse_args()
     ids = Path(args.ids_file).read_text() if args.ids_file else "[]"
     configure(args.provider, args.url, args.key, ids, args.workers)
+    if args.requests_per_second:
+        os.environ[f"SOURCES__{args.provider.upper()}__REQUESTS_PER_SECOND"] = str(args.requests_per_second)
+        os.environ[f"SOURCES__{args.provider.upper()}__BURST"] = str(args.requests_per_second)
     from pipelines.engine.runner import execute  # after the environment is set
     from pipelines.engine.target import Target
 

@@ -90,9 +90,15 @@ def _free_port() -> int:
 
 @contextmanager
 def simulator_process(
-    size: int, latency_ms: int = 0, bots: int = 1, seed: int = 5, span_days: float = 14.0
+    size: int,
+    latency_ms: int = 0,
+    bots: int = 1,
+    seed: int = 5,
+    span_days: float = 14.0,
+    rate_limit: str | None = None,
+    rate_limit_headers: str = "x",
 ) -> Iterator[RemoteSimulator]:
-    """Runs ``chatsync simulate`` in a child process until the block ends."""
+    """Runs ``chatsync simulate`` in a child process until the block ends (``rate_limit``: e.g. ``25/s``)."""
     port = _free_port()
     command = [
         sys.executable,
@@ -111,6 +117,7 @@ def simulator_process(
         str(bots),
         "--span-days",
         str(span_days),
+        *(["--rate-limit", rate_limit, "--rate-limit-headers", rate_limit_headers] if rate_limit else []),
     ]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

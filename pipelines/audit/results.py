@@ -10,6 +10,7 @@ from dlt.common.schema.typing import TTableSchemaColumns
 
 from sources.common.tables import AUDIT_RESULTS, BOT_COLUMN, PROVIDER_COLUMN
 
+from ..engine.locking import schema_migration_lock
 from .verdicts import COMPLETE, Verdict
 
 SUMMARY: Final = "summary"
@@ -93,4 +94,7 @@ def record(pipeline: dlt.Pipeline, rows: list[dict[str, Any]]) -> None:
     # step by step: ``run`` would load pending packages instead of this one
     pipeline.extract(resource, schema=dlt.Schema("chatsync_audit"))
     pipeline.normalize()
+    if pipeline.destination is not None and pipeline.destination.destination_name != "duckdb":
+        with schema_migration_lock(pipeline):  # shards' audits run side by side: table changes take turns
+            pipeline.sync_schema()
     pipeline.load()

@@ -172,6 +172,8 @@ class PrivacyPolicy:
         self._lock = threading.Lock()
         # record key -> (field, action), None for a key that holds no personal-data field
         self._treatment: dict[Any, tuple[str, str] | None] = {}
+        # a record's keys, in order -> the keys among them that hold personal data, with their treatment
+        self._plans: dict[tuple[Any, ...], tuple[tuple[Any, tuple[str, str]], ...]] = {}
 
     @classmethod
     def from_config(
@@ -225,18 +227,22 @@ class PrivacyPolicy:
         return value
 
     def _record_dict(self, value: dict[Any, Any]) -> dict[Any, Any]:
+        keys = tuple(value)
+        treated = self._plans.get(keys)
+        if treated is None:  # the same shape comes again with every record: plan it once
+            treated = tuple((key, t) for key in keys if (t := self._treatment_of(key)) is not None)
+            if len(self._plans) < _MAX_REMEMBERED_KEYS:
+                self._plans[keys] = treated
         out: dict[Any, Any] | None = None  # the copy, made at the first change
         for key, item in value.items():
-            treatment = self._treatment_of(key)
-            if treatment is None:
-                if isinstance(item, dict | list) and (new := self.record(item)) is not item:
-                    out = dict(value) if out is None else out
-                    out[key] = new
-                continue
-            field, action = treatment
+            if isinstance(item, dict | list) and (new := self.record(item)) is not item:
+                out = dict(value) if out is None else out
+                out[key] = new
+        for key, (field, action) in treated:
             if action == "keep":  # as it is, whatever it holds
                 continue
             out = dict(value) if out is None else out
+            item = value[key]
             if action == "hash":
                 out[key] = item if item is None else self._hashed(item)
             elif action == "coarsen" and (coarse := self._coarsened(field, key, item)) is not None:

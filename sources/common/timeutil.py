@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class Window:
         return (self.since is None or moment >= self.since) and (self.until is None or moment < self.until)
 
 
+@functools.lru_cache(maxsize=65_536, typed=True)  # a timestamp is parsed by several steps; bool is not 1
 def parse_timestamp(value: str | int | float | datetime | date) -> datetime:
     """Parses an ISO-8601 string, an epoch (seconds or milliseconds) or a date, to aware UTC.
 
