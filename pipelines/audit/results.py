@@ -6,46 +6,14 @@ from datetime import datetime
 from typing import Any, Final
 
 import dlt
-from dlt.common.schema.typing import TTableSchemaColumns
 
-from sources.common.tables import AUDIT_RESULTS, BOT_COLUMN, PROVIDER_COLUMN
+from sources.common.tables import AUDIT_COLUMNS, AUDIT_RESULTS
 
 from ..engine.locking import schema_migration_lock
 from .verdicts import COMPLETE, Verdict
 
 SUMMARY: Final = "summary"
 
-AUDIT_COLUMNS: Final[TTableSchemaColumns] = {
-    "audited_at": {"data_type": "timestamp", "timezone": True, "nullable": False, "description": "when the audit ran"},
-    "provider": {"data_type": "text", "nullable": False, "description": PROVIDER_COLUMN},
-    "bot_id": {"data_type": "text", "nullable": True, "description": BOT_COLUMN},
-    "conversation_id": {"data_type": "text", "nullable": True, "description": "the conversation; NULL on summary rows"},
-    "kind": {
-        "data_type": "text",
-        "nullable": False,
-        "description": "summary, incomplete, deleted (at the provider) or unreadable (the provider answered an error)",
-    },
-    "mode": {"data_type": "text", "nullable": False, "description": "quick, full, sample or repair"},
-    "checked": {"data_type": "bigint", "nullable": True, "description": "summary: conversations checked"},
-    "complete": {"data_type": "bigint", "nullable": True, "description": "summary: conversations complete"},
-    "incomplete": {"data_type": "bigint", "nullable": True, "description": "summary: conversations incomplete"},
-    "deleted": {
-        "data_type": "bigint",
-        "nullable": True,
-        "description": "summary: conversations deleted at the provider",
-    },
-    "provider_count": {
-        "data_type": "bigint",
-        "nullable": True,
-        "description": "messages the provider holds (or counts)",
-    },
-    "warehouse_count": {"data_type": "bigint", "nullable": True, "description": "live messages the warehouse holds"},
-    "missing": {"data_type": "bigint", "nullable": True, "description": "messages missing in the warehouse"},
-    "gone": {"data_type": "bigint", "nullable": True, "description": "messages gone at the provider"},
-    "changed": {"data_type": "bigint", "nullable": True, "description": "messages whose content differs"},
-    "requests": {"data_type": "bigint", "nullable": True, "description": "summary: requests the audit made"},
-    "detail": {"data_type": "text", "nullable": True, "description": "what differs, one line"},
-}
 
 
 def summary_row(provider: str, mode: str, at: datetime, verdicts: list[Verdict], requests: int) -> dict[str, Any]:

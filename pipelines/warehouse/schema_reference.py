@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dlt.common.schema.typing import TTableSchemaColumns
 
 from sources.common.tables import (
+    AUDIT_COLUMNS,
+    AUDIT_RESULTS,
     CANONICAL_COLUMNS,
     CITATION_KEY,
     CONVERSATION_KEY,
@@ -27,6 +29,7 @@ TABLE_MEANINGS: dict[str, str] = {
     KNOWLEDGE_CITATIONS: "one row per knowledge-base document an assistant message cites (OwlBot)",
     SYNC_ERRORS: "one row per conversation a run skipped, until it loads",
     SUPPRESSIONS: "what chatsync forget erased, as keyed hashes",
+    AUDIT_RESULTS: "what each chatsync audit found: a summary per provider, a row per conversation not complete",
 }
 KEYS: dict[str, tuple[str, ...]] = {
     CONVERSATIONS: CONVERSATION_KEY,
@@ -34,13 +37,14 @@ KEYS: dict[str, tuple[str, ...]] = {
     KNOWLEDGE_CITATIONS: CITATION_KEY,
     SYNC_ERRORS: SYNC_ERROR_KEY,
     SUPPRESSIONS: SUPPRESSION_KEY,
+    AUDIT_RESULTS: (),
 }
 HEADER = """# Schema reference
 
 <!-- Generated from the tables' dlt column hints (sources/common/tables.py) by `make docs-reference`;
 tests/test_docs.py fails when this file and the hints differ. -->
 
-Every table is merged (delete-insert) on its key: a rerun, retry or overlapping backfill never
+Every table but `audit_results` is merged (delete-insert) on its key: a rerun, retry or overlapping backfill never
 duplicates a row. dlt adds `_dlt_load_id` (the load that wrote the row) and `_dlt_id` (a row id)
 to each. Types are dlt's; each destination maps them (e.g. `timestamp` is `TIMESTAMP WITH TIME ZONE`
 in DuckDB and Postgres, `TIMESTAMP` in BigQuery, all UTC).
@@ -58,7 +62,8 @@ def _table(name: str, columns: TTableSchemaColumns) -> str:
         [
             f"## `{name}`",
             "",
-            f"{TABLE_MEANINGS[name].capitalize()}. Key: `({', '.join(key)})`.",
+            f"{TABLE_MEANINGS[name].capitalize()}. "
+            + (f"Key: `({', '.join(key)})`." if key else "Appended to, never merged: every audit adds its rows."),
             "",
             "| column | type | key | null | meaning |",
             "|---|---|---|---|---|",
@@ -76,5 +81,5 @@ def schema_reference(tables: Mapping[str, TTableSchemaColumns] | None = None) ->
     Returns:
         The page.
     """
-    tables = tables or {**CANONICAL_COLUMNS, SUPPRESSIONS: SUPPRESSION_COLUMNS}
+    tables = tables or {**CANONICAL_COLUMNS, SUPPRESSIONS: SUPPRESSION_COLUMNS, AUDIT_RESULTS: AUDIT_COLUMNS}
     return HEADER + "\n" + "\n\n".join(_table(name, columns) for name, columns in tables.items()) + "\n"

@@ -139,6 +139,39 @@ SUPPRESSION_COLUMNS: Final[TTableSchemaColumns] = {
     "created_at": _timestamp("when chatsync forget recorded it", False),
 }
 
+# Appended by ``chatsync audit`` (``pipelines.audit.results``): completeness over time.
+AUDIT_COLUMNS: Final[TTableSchemaColumns] = {
+    "audited_at": {"data_type": "timestamp", "timezone": True, "nullable": False, "description": "when the audit ran"},
+    "provider": {"data_type": "text", "nullable": False, "description": PROVIDER_COLUMN},
+    "bot_id": {"data_type": "text", "nullable": True, "description": BOT_COLUMN},
+    "conversation_id": {"data_type": "text", "nullable": True, "description": "the conversation; NULL on summary rows"},
+    "kind": {
+        "data_type": "text",
+        "nullable": False,
+        "description": "summary, incomplete, deleted (at the provider) or unreadable (the provider answered an error)",
+    },
+    "mode": {"data_type": "text", "nullable": False, "description": "quick, full, sample or repair"},
+    "checked": {"data_type": "bigint", "nullable": True, "description": "summary: conversations checked"},
+    "complete": {"data_type": "bigint", "nullable": True, "description": "summary: conversations complete"},
+    "incomplete": {"data_type": "bigint", "nullable": True, "description": "summary: conversations incomplete"},
+    "deleted": {
+        "data_type": "bigint",
+        "nullable": True,
+        "description": "summary: conversations deleted at the provider",
+    },
+    "provider_count": {
+        "data_type": "bigint",
+        "nullable": True,
+        "description": "messages the provider holds (or counts)",
+    },
+    "warehouse_count": {"data_type": "bigint", "nullable": True, "description": "live messages the warehouse holds"},
+    "missing": {"data_type": "bigint", "nullable": True, "description": "messages missing in the warehouse"},
+    "gone": {"data_type": "bigint", "nullable": True, "description": "messages gone at the provider"},
+    "changed": {"data_type": "bigint", "nullable": True, "description": "messages whose content differs"},
+    "requests": {"data_type": "bigint", "nullable": True, "description": "summary: requests the audit made"},
+    "detail": {"data_type": "text", "nullable": True, "description": "what differs, one line"},
+}
+
 # BigQuery at scale: messages partitioned by day of created_at (date-range queries read only their
 # days) and clustered by the keys merges and queries filter on.
 BIGQUERY_LAYOUT: Final[dict[str, dict[str, Any]]] = {
