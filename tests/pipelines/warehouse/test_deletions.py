@@ -92,3 +92,35 @@ def test_a_wrong_url_marks_nothing(sim: Simulator, configured: Path, monkeypatch
     monkeypatch.setenv("SOURCES__EXAMPLE_AI__BASE_URL", sim.url + "/example-ai/v2")
     assert main(["run", "--provider", "example_ai"]) == 1
     assert _marked(configured)["example_ai"] == set()
+
+
+def _deleted_messages(warehouse: Path, provider: str) -> set[tuple[str, str]]:
+    sql = (
+        "SELECT conversation_id, message_id FROM chat_history.messages "
+        f"WHERE provider = '{provider}' AND deleted_at IS NOT NULL"
+    )
+    return {(str(c), str(m)) for c, m in _rows(warehouse, sql)}
+
+
+def _message_ids(warehouse: Path, provider: str, cid: str) -> list[str]:
+    sql = (
+        "SELECT message_id FROM chat_history.messages "
+        f"WHERE provider = '{provider}' AND conversation_id = '{cid}' ORDER BY created_at, sequence, message_id"
+    )
+    return [str(m) for (m,) in _rows(warehouse, sql)]
+
+
+def test_messages_gone_at_the_provider_are_flagged_by_a_whole_read(sim: Simulator, configured: Path) -> None:
+    assert main(["run"]) == 0
+    feedloop = next(c for c in sim.corpus.conversations("feedloop") if len(sim.corpus.visible_messages(c)) >= 4)
+    owlbot = next(c for c in sim.corpus.conversations("owlbot") if len(sim.corpus.visible_messages(c)) >= 4)
+    gone_feedloop = _message_ids(configured, "feedloop", feedloop.external_id)[1]
+    gone_owlbot = _message_ids(configured, "owlbot", owlbot.external_id)[1]
+    sim.corpus.delete_messages("feedloop", feedloop.external_id, [1])
+    sim.corpus.delete_messages("owlbot", owlbot.external_id, [1])
+
+    assert main(["run"]) == 0  # Feedloop reads every history whole: the run sees it
+    assert _deleted_messages(configured, "feedloop") == {(feedloop.external_id, gone_feedloop)}
+    assert _deleted_messages(configured, "owlbot") == set(), "a run reads OwlBot's changed sessions only"
+    assert main(["audit", "--full", "--provider", "owlbot"]) == 0, "gone at the provider is not incomplete"
+    assert _deleted_messages(configured, "owlbot") == {(owlbot.external_id, gone_owlbot)}
