@@ -23,10 +23,9 @@ from sources.chatnode.audit import census as chatnode_census
 from sources.common.audit import Census, Choose, every
 from sources.common.batching import Suppressed
 from sources.common.deletions import Deletions
-from sources.common.ledger import query_table
 from sources.common.observer import RunObserver
 from sources.common.privacy import PrivacyPolicy
-from sources.common.tables import CONVERSATIONS, MESSAGES, SUPPRESSIONS
+from sources.common.tables import CONVERSATIONS, MESSAGES
 from sources.example_ai.audit import census as example_ai_census
 from sources.feedloop.audit import census as feedloop_census
 from sources.owlbot.audit import census as owlbot_census
@@ -37,6 +36,7 @@ from ..engine.outcome import RunReport
 from ..engine.runner import execute, hashing_key
 from ..engine.target import ExitCode, Target
 from ..warehouse.deletions import apply_deletions, delete_policy
+from ..warehouse.suppressions import warehouse_suppressions
 from .loaded import read_loaded
 from .results import record, summary_row, verdict_rows
 from .verdicts import COMPLETE, DELETED, INCOMPLETE, UNREADABLE, Loaded, Verdict, judge
@@ -216,10 +216,8 @@ def _compare(pipeline: dlt.Pipeline, census: Census, key: bytes, full: bool) -> 
 
 def _suppressions(client: Any) -> dict[tuple[str, str], set[str]]:
     found: dict[tuple[str, str], set[str]] = {}
-    for provider, kind, key_hash in (
-        query_table(client, SUPPRESSIONS, "SELECT provider, kind, key_hash FROM {table}") or []
-    ):
-        found.setdefault((str(provider), str(kind)), set()).add(str(key_hash))
+    for provider, kind, key_hash in warehouse_suppressions(client):
+        found.setdefault((provider, kind), set()).add(key_hash)
     return found
 
 

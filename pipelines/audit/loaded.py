@@ -8,18 +8,8 @@ from typing import Any
 from sources.common.ledger import query_table
 from sources.common.tables import CONVERSATIONS, MESSAGES
 
-from ..warehouse.deletions import CHUNK
+from ..warehouse.queries import id_chunks, in_list
 from .verdicts import Loaded
-
-
-def _in_list(count: int) -> str:
-    return "(" + ", ".join(["%s"] * count) + ")"
-
-
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
 
 
 def read_loaded(client: Any, provider: str, newest_ids: Iterable[str], whole: Iterable[str]) -> Loaded:
@@ -44,15 +34,15 @@ def read_loaded(client: Any, provider: str, newest_ids: Iterable[str], whole: It
     )
     for cid, total, users in query_table(client, MESSAGES, counts, provider) or []:
         loaded.counts[str(cid)] = (int(total), int(users or 0))
-    for chunk in _chunks(newest_ids):
+    for chunk in id_chunks(newest_ids):
         sql = "SELECT message_id FROM {table} WHERE provider = %s AND deleted_at IS NULL AND message_id IN "
-        rows = query_table(client, MESSAGES, sql + _in_list(len(chunk)), provider, *chunk) or []
+        rows = query_table(client, MESSAGES, sql + in_list(len(chunk)), provider, *chunk) or []
         loaded.present.update(str(mid) for (mid,) in rows)
-    for chunk in _chunks(whole):
+    for chunk in id_chunks(whole):
         sql = (
             "SELECT conversation_id, message_id, content FROM {table} "
             "WHERE provider = %s AND deleted_at IS NULL AND conversation_id IN "
         )
-        for cid, mid, content in query_table(client, MESSAGES, sql + _in_list(len(chunk)), provider, *chunk) or []:
+        for cid, mid, content in query_table(client, MESSAGES, sql + in_list(len(chunk)), provider, *chunk) or []:
             loaded.messages.setdefault(str(cid), {})[str(mid)] = content
     return loaded

@@ -7,7 +7,7 @@ comes back loads again. What is marked was seen while extracting (``sources.comm
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -18,10 +18,10 @@ from sources.common.errors import ConfigurationError
 from sources.common.ledger import query_table
 from sources.common.tables import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES
 
+from .queries import id_chunks, in_list
 from .suppressions import delete_conversations
 
 POLICIES: Final = ("flag", "drop")
-CHUNK: Final = 500  # ids per statement: far below every destination's parameter limit
 
 
 def delete_policy() -> str:
@@ -38,39 +38,30 @@ def delete_policy() -> str:
     return policy
 
 
-def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), CHUNK):
-        yield list(ids[start : start + CHUNK])
-
-
-def _in_list(count: int) -> str:
-    return "(" + ", ".join(["%s"] * count) + ")"
-
-
-def mark_conversations(client: Any, provider: str, ids: Sequence[str], when: datetime | None) -> None:
+def mark_conversations(client: Any, provider: str, ids: Iterable[str], when: datetime | None) -> None:
     """Sets (or with ``when`` None, clears) ``conversations.deleted_at``; a first mark is never moved."""
     keep = " AND deleted_at IS NULL" if when is not None else ""
-    for chunk in _chunks(sorted(ids)):
-        sql = "UPDATE {table} SET deleted_at = %s WHERE provider = %s AND conversation_id IN " + _in_list(len(chunk))
+    for chunk in id_chunks(ids):
+        sql = "UPDATE {table} SET deleted_at = %s WHERE provider = %s AND conversation_id IN " + in_list(len(chunk))
         query_table(client, CONVERSATIONS, sql + keep, when, provider, *chunk)
 
 
-def mark_messages(client: Any, provider: str, conversation_id: str, ids: Sequence[str], when: datetime) -> None:
+def mark_messages(client: Any, provider: str, conversation_id: str, ids: Iterable[str], when: datetime) -> None:
     """Sets ``messages.deleted_at`` of messages gone at the provider; a first mark is never moved."""
-    for chunk in _chunks(sorted(ids)):
+    for chunk in id_chunks(ids):
         sql = (
             "UPDATE {table} SET deleted_at = %s WHERE provider = %s AND conversation_id = %s "
-            f"AND message_id IN {_in_list(len(chunk))} AND deleted_at IS NULL"
+            f"AND message_id IN {in_list(len(chunk))} AND deleted_at IS NULL"
         )
         query_table(client, MESSAGES, sql, when, provider, conversation_id, *chunk)
 
 
-def drop_messages(client: Any, provider: str, conversation_id: str, ids: Sequence[str]) -> None:
+def drop_messages(client: Any, provider: str, conversation_id: str, ids: Iterable[str]) -> None:
     """Deletes messages gone at the provider, and their citations."""
     for table in (KNOWLEDGE_CITATIONS, MESSAGES):
-        for chunk in _chunks(sorted(ids)):
+        for chunk in id_chunks(ids):
             sql = "DELETE FROM {table} WHERE provider = %s AND conversation_id = %s AND message_id IN "
-            query_table(client, table, sql + _in_list(len(chunk)), provider, conversation_id, *chunk)
+            query_table(client, table, sql + in_list(len(chunk)), provider, conversation_id, *chunk)
 
 
 def apply_deletions(pipeline: dlt.Pipeline, provider: str, deletions: Deletions, policy: str) -> None:
@@ -91,9 +82,9 @@ def apply_deletions(pipeline: dlt.Pipeline, provider: str, deletions: Deletions,
             delete_conversations(client, provider, gone)
         else:
             mark_conversations(client, provider, gone, now)
-        mark_conversations(client, provider, sorted(deletions.returned), None)
+        mark_conversations(client, provider, deletions.returned, None)
         for conversation_id, ids in deletions.messages.items():
             if policy == "drop":
-                drop_messages(client, provider, conversation_id, sorted(ids))
+                drop_messages(client, provider, conversation_id, ids)
             else:
-                mark_messages(client, provider, conversation_id, sorted(ids), now)
+                mark_messages(client, provider, conversation_id, ids, now)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
 
 import dlt
 
 from sources.common.tables import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES
+
+IDS_PER_STATEMENT: Final = 500  # far below every destination's parameter limit
+
+
+def id_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """Ids in sorted chunks small enough for one ``IN (…)`` each."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), IDS_PER_STATEMENT):
+        yield ordered[start : start + IDS_PER_STATEMENT]
+
+
+def in_list(count: int) -> str:
+    """``(%s, %s, …)``: the placeholders of an ``IN`` list of ``count`` parameters."""
+    return "(" + ", ".join(["%s"] * count) + ")"
 
 
 def row_counts(pipeline: dlt.Pipeline) -> dict[tuple[str, str], int]:

@@ -11,6 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import NotFoundError, ProviderError
+from .fanout import fan_out
+from .http import ProviderHttp
+from .isolation import CONVERSATION_ERRORS, NotFoundTally, cause_of
+
 Choose = Callable[[list[str]], list[str]]  # which of the listed conversations a full audit re-reads
 
 
@@ -60,3 +65,30 @@ class Census:
     gone: set[str] = field(default_factory=set)
     complete_listing: bool = False
     chosen: list[str] = field(default_factory=list)
+
+
+def read_configured(
+    found: Census,
+    http: ProviderHttp,
+    asked: list[str],
+    read: Callable[[str], Held],
+    max_workers: int,
+    bot_id: str | None = None,
+) -> None:
+    """Reads each configured conversation asked for (concurrently) into ``found``.
+
+    A 404 puts it in ``gone``, unless every one answers 404, which is a wrong URL as in a run
+    (``NotFoundTally``); any other error makes it unreadable.
+
+    Raises:
+        WrongEndpointError: Every conversation asked for answered 404.
+    """
+    tally = NotFoundTally(http, "conversation")
+    for cid, outcome in fan_out(asked, read, max_workers, tolerate=CONVERSATION_ERRORS):
+        if isinstance(outcome, NotFoundError):
+            tally.add(cid, outcome)
+        elif isinstance(outcome, ProviderError):
+            found.held[cid] = Held(bot_id, error=cause_of(outcome))
+        else:
+            found.held[cid] = outcome
+    found.gone = set(tally.settle(len(asked)))

@@ -94,8 +94,7 @@ def parse_headers(headers: Mapping[str, str]) -> RateHeaders:
     policy = _POLICY.match(headers.get("RateLimit-Policy", "") or "")
     if policy:
         limit = limit if limit is not None else float(policy.group(1))
-        window = float(policy.group(2)) if policy.group(2) else None
-        window = window if window is not None else 1.0 if policy.group(1) else None
+        window = float(policy.group(2)) if policy.group(2) else 1.0
     return RateHeaders(limit, remaining, _seconds(reset, now), window, _number(headers.get("Retry-After")))
 
 

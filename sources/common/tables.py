@@ -141,35 +141,25 @@ SUPPRESSION_COLUMNS: Final[TTableSchemaColumns] = {
 
 # Appended by ``chatsync audit`` (``pipelines.audit.results``): completeness over time.
 AUDIT_COLUMNS: Final[TTableSchemaColumns] = {
-    "audited_at": {"data_type": "timestamp", "timezone": True, "nullable": False, "description": "when the audit ran"},
-    "provider": {"data_type": "text", "nullable": False, "description": PROVIDER_COLUMN},
-    "bot_id": {"data_type": "text", "nullable": True, "description": BOT_COLUMN},
-    "conversation_id": {"data_type": "text", "nullable": True, "description": "the conversation; NULL on summary rows"},
-    "kind": {
-        "data_type": "text",
-        "nullable": False,
-        "description": "summary, incomplete, deleted (at the provider) or unreadable (the provider answered an error)",
-    },
-    "mode": {"data_type": "text", "nullable": False, "description": "quick, full, sample or repair"},
-    "checked": {"data_type": "bigint", "nullable": True, "description": "summary: conversations checked"},
-    "complete": {"data_type": "bigint", "nullable": True, "description": "summary: conversations complete"},
-    "incomplete": {"data_type": "bigint", "nullable": True, "description": "summary: conversations incomplete"},
-    "deleted": {
-        "data_type": "bigint",
-        "nullable": True,
-        "description": "summary: conversations deleted at the provider",
-    },
-    "provider_count": {
-        "data_type": "bigint",
-        "nullable": True,
-        "description": "messages the provider holds (or counts)",
-    },
-    "warehouse_count": {"data_type": "bigint", "nullable": True, "description": "live messages the warehouse holds"},
-    "missing": {"data_type": "bigint", "nullable": True, "description": "messages missing in the warehouse"},
-    "gone": {"data_type": "bigint", "nullable": True, "description": "messages gone at the provider"},
-    "changed": {"data_type": "bigint", "nullable": True, "description": "messages whose content differs"},
-    "requests": {"data_type": "bigint", "nullable": True, "description": "summary: requests the audit made"},
-    "detail": {"data_type": "text", "nullable": True, "description": "what differs, one line"},
+    "audited_at": _timestamp("when the audit ran", False),
+    "provider": _text(PROVIDER_COLUMN, False),
+    "bot_id": _text(BOT_COLUMN),
+    "conversation_id": _text("the conversation; NULL on summary rows"),
+    "kind": _text(
+        "summary, incomplete, deleted (at the provider) or unreadable (the provider answered an error)", False
+    ),
+    "mode": _text("quick, full, sample or repair", False),
+    "checked": _typed("bigint", "summary: conversations checked"),
+    "complete": _typed("bigint", "summary: conversations complete"),
+    "incomplete": _typed("bigint", "summary: conversations incomplete"),
+    "deleted": _typed("bigint", "summary: conversations deleted at the provider"),
+    "provider_count": _typed("bigint", "messages the provider holds (or counts)"),
+    "warehouse_count": _typed("bigint", "live messages the warehouse holds"),
+    "missing": _typed("bigint", "messages missing in the warehouse"),
+    "gone": _typed("bigint", "messages gone at the provider"),
+    "changed": _typed("bigint", "messages whose content differs"),
+    "requests": _typed("bigint", "summary: requests the audit made"),
+    "detail": _text("what differs, one line"),
 }
 
 # BigQuery at scale: messages partitioned by day of created_at (date-range queries read only their

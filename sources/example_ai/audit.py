@@ -7,34 +7,18 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 
-from ..common.audit import Census, Choose, Held, every
-from ..common.errors import NotFoundError, ProviderError
-from ..common.fanout import fan_out
-from ..common.http import ProviderHttp
-from ..common.isolation import CONVERSATION_ERRORS, NotFoundTally, cause_of
+from ..common.audit import Census, Choose, Held, every, read_configured
 from ..common.observer import RunObserver
-from ..common.payload import record_id
 from ..common.settings import id_list
 from ..common.timeutil import Window
-from .helpers import ConversationRead, connect, read_conversation, to_message_rows
+from .helpers import connect, newest_message_id, read_conversation, to_message_rows
 from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_BOT_LABEL,
     DEFAULT_WORKERS,
-    HISTORY_PATH,
     MAX_PAGE_SIZE,
-    MESSAGES_SELECTOR,
     PROVIDER,
 )
-
-
-def newest_message_id(http: ProviderHttp, conversation_id: str) -> str | None:
-    """One ``limit=1`` request: the id of the conversation's newest message (None when it has none)."""
-    for page in http.paginate(
-        HISTORY_PATH, params={"conversation_id": conversation_id, "limit": 1}, data_selector=MESSAGES_SELECTOR
-    ):
-        return next((record_id(r.get("id")) for r in page if isinstance(r, dict)), None)
-    return None
 
 
 @with_config(sections=("sources", PROVIDER))
@@ -58,23 +42,13 @@ def census(
     found = Census(PROVIDER)
     found.chosen = choose(ids) if full else []
 
-    def read(cid: str) -> ConversationRead | str | None:
+    def read(cid: str) -> Held:
         if not full:
-            return newest_message_id(http, cid)
-        window = Window()
-        return read_conversation(
-            http, cid, floor=None, skip_ids=frozenset(), window=window, page_size=MAX_PAGE_SIZE, include_meta=True
+            return Held(bot_id, newest_id=newest_message_id(http, cid))
+        whole = read_conversation(
+            http, cid, floor=None, skip_ids=frozenset(), window=Window(), page_size=MAX_PAGE_SIZE, include_meta=True
         )
+        return Held(bot_id, rows=to_message_rows(whole, bot_id)[0])
 
-    tally = NotFoundTally(http, "conversation")
-    for cid, outcome in fan_out(found.chosen if full else ids, read, max_workers, tolerate=CONVERSATION_ERRORS):
-        if isinstance(outcome, NotFoundError):
-            tally.add(cid, outcome)
-        elif isinstance(outcome, ProviderError):
-            found.held[cid] = Held(bot_id, error=cause_of(outcome))
-        elif isinstance(outcome, ConversationRead):
-            found.held[cid] = Held(bot_id, rows=to_message_rows(outcome, bot_id)[0])
-        else:
-            found.held[cid] = Held(bot_id, newest_id=outcome)
-    found.gone = set(tally.settle(len(found.chosen if full else ids)))
+    read_configured(found, http, found.chosen if full else ids, read, max_workers, bot_id)
     return found

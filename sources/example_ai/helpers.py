@@ -227,13 +227,19 @@ def to_conversation_row(conversation_id: str, progress: Progress, bot_id: str) -
     )
 
 
+def newest_message_id(http: ProviderHttp, conversation_id: str) -> str | None:
+    """One ``limit=1`` request: the id of the conversation's newest message (None when it has none)."""
+    for page in http.paginate(
+        HISTORY_PATH, params={"conversation_id": conversation_id, "limit": 1}, data_selector=MESSAGES_SELECTOR
+    ):
+        return next((record_id(r.get("id")) for r in page if isinstance(r, dict)), None)
+    return None
+
+
 def probe_conversation(http: ProviderHttp, conversation_id: str) -> NotFoundError | None:
     """One one-message request: the 404 when the conversation does not exist, else None."""
     try:
-        for _ in http.paginate(
-            HISTORY_PATH, params={"conversation_id": conversation_id, "limit": 1}, data_selector=MESSAGES_SELECTOR
-        ):
-            break
+        newest_message_id(http, conversation_id)
     except NotFoundError as missing:
         return missing
     return None

@@ -8,10 +8,7 @@ from typing import Any
 import dlt
 from dlt.common.configuration import with_config
 
-from ..common.audit import Census, Choose, Held, every
-from ..common.errors import NotFoundError, ProviderError
-from ..common.fanout import fan_out
-from ..common.isolation import CONVERSATION_ERRORS, NotFoundTally, cause_of
+from ..common.audit import Census, Choose, Held, every, read_configured
 from ..common.observer import RunObserver
 from ..common.settings import id_list
 from .helpers import connect, map_item, message_key, read_history, to_message_row
@@ -49,19 +46,10 @@ def census(
     ids = id_list(conversation_ids, PROVIDER, "conversation_ids")
     found = Census(PROVIDER)
     found.chosen = choose(ids) if full else []
-    asked = found.chosen if full else ids
 
-    def read(convo_id: str) -> list[Any]:
-        return read_history(http, convo_id)
+    def read(convo_id: str) -> Held:
+        rows = history_rows(convo_id, read_history(http, convo_id))
+        return Held(items=len(rows), rows=rows if full else None)
 
-    tally = NotFoundTally(http, "conversation")
-    for convo_id, outcome in fan_out(asked, read, max_workers, tolerate=CONVERSATION_ERRORS):
-        if isinstance(outcome, NotFoundError):
-            tally.add(convo_id, outcome)
-        elif isinstance(outcome, ProviderError):
-            found.held[convo_id] = Held(error=cause_of(outcome))
-        else:
-            rows = history_rows(convo_id, outcome)
-            found.held[convo_id] = Held(items=len(rows), rows=rows if full else None)
-    found.gone = set(tally.settle(len(asked)))
+    read_configured(found, http, found.chosen if full else ids, read, max_workers)
     return found

@@ -2,6 +2,7 @@
 
 # No ``from __future__ import annotations``: Dagster reads the context and resource annotations.
 from collections.abc import Sequence
+from typing import Any
 
 from dagster import (
     AssetSelection,
@@ -61,24 +62,24 @@ def build_definitions(
         selection=AssetSelection.checks(*checks),
         description="The quick `chatsync audit` of every shard, as asset checks (a failed audit shows on the asset).",
     )
-    schedule = ScheduleDefinition(
-        name=f"{INCREMENTAL_JOB}_schedule",
-        job=incremental_job,
-        cron_schedule=settings.schedule,
-        execution_timezone="UTC",
-        default_status=DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED,
-    )
-    audit_schedule = ScheduleDefinition(
-        name=f"{AUDIT_JOB}_schedule",
-        job=audit_job,
-        cron_schedule=settings.audit_schedule,
-        execution_timezone="UTC",
-        default_status=DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED,
-    )
     return Definitions(
         assets=[*loads, views],
         asset_checks=checks,
         jobs=[incremental_job, backfill_job, audit_job],
-        schedules=[schedule, audit_schedule],
+        schedules=[
+            _schedule(incremental_job, settings.schedule, settings),
+            _schedule(audit_job, settings.audit_schedule, settings),
+        ],
         resources={RESOURCE_KEY: ChatsyncDltResource()},
+    )
+
+
+def _schedule(job: Any, cron: str, settings: OrchestrationSettings) -> ScheduleDefinition:
+    """``<job>_schedule`` on ``cron`` (UTC), running unless ``schedule_running`` is off."""
+    return ScheduleDefinition(
+        name=f"{job.name}_schedule",
+        job=job,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED,
     )
