@@ -147,11 +147,13 @@ def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]
                 leads = [lead for lead in listing.leads if not run.repair or lead["session_id"] in run.repair]
                 yield from _backfill(run, bot_id, leads, run.backfill)
                 continue
+            flags = ledger.conversation_flags(PROVIDER, bot_id)
             if not listing.nameless:  # complete: a loaded conversation it leaves out is deleted
                 listed = {str(lead["session_id"]) for lead in listing.leads} | set(listing.rejected)
-                compare_listing(run.observer.deletions, bot_id, ledger.conversation_flags(PROVIDER, bot_id), listed)
+                compare_listing(run.observer.deletions, bot_id, flags, listed)
             progress = BotProgress.from_state(state.get(bot_id))
-            yield from _incremental(run, bot_id, listing.leads, progress, errors)
+            absent = {str(lead["session_id"]) for lead in listing.leads} - flags.keys()
+            yield from _incremental(run, bot_id, listing.leads, progress, errors, absent)
             state[bot_id] = progress.pruned(run.lookback).to_state()
         for bot_id in missing.settle(len(bot_ids)):
             run.observer.fail(unknown_bot(bot_id))
@@ -193,9 +195,14 @@ def _incremental(
     leads: list[dict[str, Any]],
     progress: BotProgress,
     errors: SyncErrors,
+    absent: set[str],
 ) -> Iterator[Any]:
-    retry = errors.unresolved
-    chosen = progress.to_reread(leads, run.lookback, also=retry)  # measured from the last load's horizon
+    """New and recently active leads, plus ``absent`` ones (listed, not in the warehouse), read whole.
+
+    A lead absent from the warehouse was dropped (``deletes = "drop"``) and restored by the
+    provider, or never loaded: its frontier no longer describes what the warehouse holds.
+    """
+    chosen = progress.to_reread(leads, run.lookback, also=errors.unresolved | absent)
     for lead in leads:
         progress.saw(parse_timestamp(lead["created_at"]), run.guard, f"conversation {lead['session_id']}")
     for lead, chats in _chats_by_conversation(run, bot_id, chosen):
@@ -204,7 +211,7 @@ def _incremental(
             errors.failed(bot_id, session_id, chats)
             continue
         errors.loaded(bot_id, session_id)
-        frontier = progress.recent.get(session_id)
+        frontier = None if session_id in absent else progress.recent.get(session_id)
         rows = [to_message_row(bot_id, c, n) for n, c in enumerate(chats) if frontier is None or frontier.is_new(c)]
         if rows:
             run.observer.on_rows("messages", len(rows))

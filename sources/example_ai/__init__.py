@@ -124,8 +124,11 @@ def messages(
     state: dict[str, Any] = dlt.current.resource_state().setdefault("conversations", {})
     floor = _time(options.start_date)
 
+    absent: set[str] = set()  # in state, not in the warehouse: dropped, or state outlived its rows
+
     def read(conversation_id: str) -> ConversationRead:
-        progress = None if backfill else Progress.from_state(state.get(conversation_id))
+        known = None if backfill or conversation_id in absent else state.get(conversation_id)
+        progress = Progress.from_state(known) if known else None
         return read_conversation(
             http,
             conversation_id,
@@ -140,6 +143,8 @@ def messages(
     with Ledger() as ledger:
         errors = SyncErrors(PROVIDER, observer, ledger)
         missing = NotFoundTally(http, "conversation")
+        loaded = ledger.conversation_flags(PROVIDER)
+        absent.update(cid for cid in conversation_ids if cid in state and cid not in loaded)
         reads = fan_out(conversation_ids, read, options.max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker)
         answered = []
         for conversation_id, outcome in reads:
@@ -148,11 +153,12 @@ def messages(
             elif isinstance(outcome, ProviderError):
                 errors.failed(None, conversation_id, outcome)
             else:
+                if conversation_id in absent:
+                    state.pop(conversation_id, None)  # read whole: its old cursor must not hold back the rows
                 yield from _emit(outcome, state, observer, options.bot_id, guard, move_cursor=backfill is None)
                 errors.loaded(None, conversation_id)
                 answered.append(conversation_id)
         gone = missing.settle(len(conversation_ids))
-        loaded = ledger.conversation_flags(PROVIDER)
         for conversation_id in classify_not_found(observer.deletions, gone, loaded, known=state.keys()):
             observer.warn(f"conversation {conversation_id} not found; skipped (never loaded: a typo, or deleted)")
         note_returned(observer.deletions, answered, loaded)

@@ -96,8 +96,10 @@ def histories(
     with Ledger() as ledger:
         errors = SyncErrors(PROVIDER, observer, ledger)
         missing, answered = NotFoundTally(http, "conversation"), list[str]()
+        loaded = ledger.conversation_flags(PROVIDER)
+        reads = fan_out(conversation_ids, read, max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker)
         yield from _sync(
-            fan_out(conversation_ids, read, max_workers, tolerate=CONVERSATION_ERRORS, breaker=breaker),
+            _as_new_when_absent(reads, state, absent={cid for cid in state if cid not in loaded}),
             state,
             ledger,
             errors,
@@ -108,12 +110,25 @@ def histories(
             answered,
         )
         gone = missing.settle(len(conversation_ids))
-        loaded = ledger.conversation_flags(PROVIDER)
         for convo_id in classify_not_found(observer.deletions, gone, loaded, known=state.keys()):
             observer.warn(f"conversation {convo_id} not found; skipped (never loaded: a typo, or deleted)")
         note_returned(observer.deletions, answered, loaded)
         yield errors.finish(breaker)
         yield from observer.deletions.tables()
+
+
+def _as_new_when_absent(
+    reads: Iterator[tuple[str, list[Any] | ProviderError]], state: dict[str, Any], absent: set[str]
+) -> Iterator[tuple[str, list[Any] | ProviderError]]:
+    """Forgets the progress of conversations that answer but are not in the warehouse, so they load whole.
+
+    Such a conversation was dropped (``deletes = "drop"``) and restored by the provider, or its
+    rows were removed by hand. While it answers 404, its progress stays: it was loaded, not a typo.
+    """
+    for convo_id, outcome in reads:
+        if convo_id in absent and not isinstance(outcome, ProviderError):
+            state.pop(convo_id, None)
+        yield convo_id, outcome
 
 
 def _sync(

@@ -124,3 +124,26 @@ def test_messages_gone_at_the_provider_are_flagged_by_a_whole_read(sim: Simulato
     assert _deleted_messages(configured, "owlbot") == set(), "a run reads OwlBot's changed sessions only"
     assert main(["audit", "--full", "--provider", "owlbot"]) == 0, "gone at the provider is not incomplete"
     assert _deleted_messages(configured, "owlbot") == {(owlbot.external_id, gone_owlbot)}
+
+
+@pytest.mark.parametrize("policy", ["flag", "drop"])
+def test_a_restored_conversation_comes_back_on_the_next_normal_run(
+    sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch, policy: str
+) -> None:
+    """Every provider can restore; the oldest conversation is outside ChatNode's lookback."""
+    monkeypatch.setenv("CHATSYNC__DELETES", policy)
+    assert main(["run"]) == 0
+    oldest = _one_loaded_each(sim)
+    before = {p: _message_ids(configured, p, cid) for p, cid in oldest.items()}
+    assert all(before.values())
+    for provider, cid in oldest.items():
+        sim.corpus.delete_conversation(provider, cid)
+    assert main(["run"]) == 0
+    for provider, cid in oldest.items():
+        sim.corpus.restore_conversation(provider, cid)
+
+    assert main(["run"]) == 0
+    assert {p: _message_ids(configured, p, cid) for p, cid in oldest.items()} == before
+    assert _marked(configured) == {p: set() for p in PROVIDERS}
+    sql = "SELECT provider, conversation_id FROM chat_history.conversations"
+    assert set(oldest.items()) <= set(_rows(configured, sql))
