@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from .intents import Plan, draw_plan
+
 PROVIDERS: tuple[str, ...] = ("example_ai", "owlbot", "chatnode", "feedloop")
 DEFAULT_EPOCH = datetime(2026, 3, 1, tzinfo=UTC)
 MEAN_MESSAGES_PER_CONVERSATION = 9.0
@@ -229,8 +231,13 @@ class Corpus:
     def _generate_messages(self, index: int) -> tuple[Message, ...]:
         conversation = self._conversations[index]
         rng = random.Random(stable_hash(self.seed, "messages", index))
-        schedule = _Schedule(rng, conversation)
+        words = random.Random(stable_hash(self.seed, "words", index))
+        schedule = _Schedule(rng, words, conversation, self.plan(conversation))
         return tuple(schedule.build())
+
+    def plan(self, conversation: Conversation) -> Plan:
+        """What the conversation asks, in which language, and how it closes (the insights' truth)."""
+        return draw_plan(random.Random(stable_hash(self.seed, "plan", conversation.index)))
 
     def all_messages(self, conversation: Conversation) -> tuple[Message, ...]:
         """Every message the conversation will ever have, visible or not."""
@@ -295,13 +302,20 @@ class Corpus:
 
 
 class _Schedule:
-    """Draws the realistic shape of one conversation's messages."""
+    """Draws the realistic shape of one conversation's messages; its words come from its ``Plan``.
 
-    def __init__(self, rng: random.Random, conversation: Conversation) -> None:
+    The shape (counts, gaps, roles) is drawn from ``rng`` exactly as before plans existed, so
+    message counts and timestamps of a seed did not change; the words are drawn from ``words``.
+    """
+
+    def __init__(self, rng: random.Random, words: random.Random, conversation: Conversation, plan: Plan) -> None:
         self.rng = rng
+        self.words = words
         self.conversation = conversation
+        self.plan = plan
         self.messages: list[Message] = []
         self.ts_us = conversation.start_us
+        self.user_turns = 0
 
     def build(self) -> list[Message]:
         rng = self.rng
@@ -312,28 +326,29 @@ class _Schedule:
         thread = rng.random() < 0.1  # a long-running thread, revisited every few days for weeks
         exchanges = rng.randint(5, 15) if thread else 1 + min(int(rng.expovariate(1 / 3.5)), 40)
         for exchange in range(exchanges):
+            last = exchange == exchanges - 1 and exchange > 0
             if exchange > 0:
                 days_later = thread or (resumes and rng.random() < 0.5)
                 gap = rng.uniform(3_600, 4 * 86_400) if days_later else rng.uniform(5, 300)
-                self._add("user", self._user_text(), gap_s=gap)
+                self._add("user", self._user_text(last), gap_s=gap)
             else:
-                self._add("user", self._user_text(), gap_s=0)
+                self._add("user", self._user_text(last), gap_s=0)
             if no_reply:
                 continue
-            self._reply()
+            self._reply(exchange, last)
             if len(self.messages) >= MAX_MESSAGES_PER_CONVERSATION - 40:
                 break
         return self.messages
 
-    def _reply(self) -> None:
+    def _reply(self, exchange: int, after_close: bool) -> None:
         rng = self.rng
         delay = 0.0 if rng.random() < 0.15 else rng.uniform(0, 30)
         human_handoff = self.conversation.provider == "owlbot" and rng.random() < 0.05
         role = "agent" if human_handoff else "assistant"
         burst = rng.randint(3, 25) if rng.random() < 0.04 else 1
-        self._add(role, self._bot_text(), gap_s=delay)
+        self._add(role, self._bot_text(exchange, after_close), gap_s=delay)
         for _ in range(burst - 1):  # streamed chunks: identical timestamps
-            self._add(role, self._bot_text(), gap_s=0)
+            self._add(role, self._bot_text(exchange, after_close), gap_s=0)
 
     def _add(self, role: str, content: str, gap_s: float) -> None:
         if gap_s > 0:
@@ -347,18 +362,25 @@ class _Schedule:
         }[role]
         self.messages.append(Message(len(self.messages), role, content, self.ts_us, sender))
 
-    def _user_text(self) -> str:
+    def _user_text(self, last: bool) -> str:
         roll = self.rng.random()
+        self.user_turns += 1
         if roll < 0.01:
             return ""
-        if roll < 0.03:
+        if roll < 0.03:  # a paste of 60–200 lines: the insights truncate what they featurise
             return " ".join(self.rng.choice(_PHRASES_USER) for _ in range(self.rng.randint(60, 200)))
-        return self.rng.choice(_PHRASES_USER)
+        self.rng.choice(_PHRASES_USER)  # the shape's draw, as before plans
+        if self.user_turns == 1:
+            return self.plan.opening(self.words)
+        return self.plan.follow_up(self.words, last)
 
-    def _bot_text(self) -> str:
+    def _bot_text(self, exchange: int, after_close: bool) -> str:
         roll = self.rng.random()
         if roll < 0.01:
             return ""
         if roll < 0.03:
             return "\n".join(self.rng.choice(_PHRASES_BOT) for _ in range(self.rng.randint(60, 200)))
-        return self.rng.choice(_PHRASES_BOT)
+        self.rng.choice(_PHRASES_BOT)  # the shape's draw, as before plans
+        if exchange == 0:
+            return self.plan.reply_to_question(self.words)
+        return self.plan.reply_to_follow_up(self.words, after_close)

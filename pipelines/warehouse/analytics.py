@@ -17,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from sources.common.tables import CANONICAL_COLUMNS as _COLUMNS
+from sources.common.tables import INSIGHT_TABLES
 
 from .queries import columns_exist, has_tables, tables_exist
 
@@ -35,6 +36,7 @@ VIEWS: Final = (
     "audience",
 )
 TABLES: Final = ("messages", "conversations", "knowledge_citations")
+TOPIC_DAILY: Final = "topic_daily"  # a view of conversation_insights, made by chatsync insights
 # Tables the views read that only some providers fill: until one exists, the views read an empty stand-in.
 OPTIONAL_TABLES: Final = ("knowledge_citations",)
 DIALECTS: Final = ("duckdb", "postgres", "bigquery")
@@ -60,7 +62,7 @@ def _seconds_between(node: exp.Expr, dialect: str) -> exp.Expr:
 
 
 def _qualify(node: exp.Expr, dataset: str) -> exp.Expr:
-    if isinstance(node, exp.Table) and not node.db and node.name in (*TABLES, *VIEWS):
+    if isinstance(node, exp.Table) and not node.db and node.name in (*TABLES, *VIEWS, *INSIGHT_TABLES, TOPIC_DAILY):
         node.set("db", exp.to_identifier(dataset, quoted=True))
         node.set("this", exp.to_identifier(node.name, quoted=True))
     return node

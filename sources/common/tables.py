@@ -162,6 +162,85 @@ AUDIT_COLUMNS: Final[TTableSchemaColumns] = {
     "detail": _text("what differs, one line"),
 }
 
+# Written by ``chatsync insights`` (``pipelines.insights``); docs/insights.md says how each is computed.
+CONVERSATION_INSIGHTS: Final = "conversation_insights"
+TOPICS: Final = "topics"
+KNOWLEDGE_GAPS: Final = "knowledge_gaps"
+TOPIC_MODEL: Final = "topic_model"
+INSIGHT_TABLES: Final = (CONVERSATION_INSIGHTS, TOPICS, KNOWLEDGE_GAPS, TOPIC_MODEL)
+TOPIC_COLUMN: Final = "the topic: its language, a dash and a number (en-3); kept across runs and refits"
+
+CONVERSATION_INSIGHT_COLUMNS: Final[TTableSchemaColumns] = {
+    "provider": _text(PROVIDER_COLUMN, False),
+    "bot_id": _text(BOT_COLUMN),
+    "conversation_id": _text(CONVERSATION_COLUMN, False),
+    "topic_id": _text(TOPIC_COLUMN + "; NULL when the conversation has no question with words"),
+    "language": _text("ISO 639-1 code of the user's messages; NULL when undecidable"),
+    "sentiment": _typed(
+        "double", "the user's sentiment in [-1, 1], later messages weighing more; NULL where the language has no model"
+    ),
+    "outcome": _text("answered, unanswered (the bot fell back), handed_off or abandoned (no reply to the user)", False),
+    "question": _text("the user's opening question as stored in messages (cut at [insights] feature_chars)"),
+    "first_message_at": _timestamp("the conversation's first message"),
+    "last_message_at": _timestamp("its last message"),
+    "user_messages": _typed("bigint", "messages of the user", False),
+    "assistant_messages": _typed("bigint", "messages of the bot", False),
+    "message_count": _typed("bigint", "live messages when computed; a change makes the next run recompute it", False),
+    "fallback": _text("why the first reply counts as a fallback: phrase, empty or canned; NULL when it answers"),
+    "reply_fingerprint": _text("a hash of the first reply's folded text: repeated across topics, it is canned"),
+    "computed_at": _timestamp("when this row was written", False),
+}
+
+TOPIC_COLUMNS: Final[TTableSchemaColumns] = {
+    "topic_id": _text(TOPIC_COLUMN, False),
+    "language": _text("the topic's language (und: undecidable)", False),
+    "label": _text("its most distinctive terms (c-TF-IDF), for people", False),
+    "keywords": _text("up to five distinctive terms, comma-separated"),
+    "conversations": _typed("bigint", "conversations in the topic", False),
+    "unanswered": _typed("bigint", "of which the bot fell back", False),
+    "handed_off": _typed("bigint", "of which a human took over", False),
+    "abandoned": _typed("bigint", "of which the user got no reply", False),
+    "mean_sentiment": _typed("double", "mean sentiment where known"),
+    "question_1": _text("the most asked question of the topic"),
+    "question_2": _text("the second"),
+    "question_3": _text("the third"),
+    "first_seen": _timestamp("its first conversation's first message"),
+    "last_seen": _timestamp("its latest conversation's first message"),
+    "computed_at": _timestamp("when this row was written", False),
+}
+
+KNOWLEDGE_GAP_COLUMNS: Final[TTableSchemaColumns] = {
+    "rank": _typed("bigint", "1 is the gap to fill first: most failed conversations, then the largest share", False),
+    "topic_id": _text(TOPIC_COLUMN, False),
+    "label": _text("the topic's label", False),
+    "conversations": _typed("bigint", "conversations in the topic", False),
+    "unanswered": _typed("bigint", "of which the bot fell back", False),
+    "handed_off": _typed("bigint", "of which a human took over", False),
+    "failed_share": _typed("double", "(unanswered + handed_off) / conversations", False),
+    "last_7_days": _typed("bigint", "failed conversations in the 7 days up to the newest conversation", False),
+    "previous_7_days": _typed("bigint", "failed conversations in the 7 days before those", False),
+    "change": _typed("bigint", "last_7_days - previous_7_days", False),
+    **{
+        f"example_{n}_{part}": _text(meaning)
+        for n in (1, 2, 3)
+        for part, meaning in (
+            ("question", f"example {n}: a failed conversation's question"),
+            ("provider", f"example {n}: its provider"),
+            ("conversation_id", f"example {n}: its conversation id"),
+        )
+    },
+    "computed_at": _timestamp("when this row was written", False),
+}
+
+TOPIC_MODEL_COLUMNS: Final[TTableSchemaColumns] = {
+    "topic_id": _text(TOPIC_COLUMN, False),
+    "language": _text("the topic's language (und: undecidable)", False),
+    "representation": _text("embedding (WordLlama) or lexical (TF-IDF): what the language's texts are", False),
+    "exemplar": _text("a question near the topic's centroid; new conversations join the nearest topic", False),
+    "fitted_conversations": _typed("bigint", "conversations of the language when its topics were last fitted", False),
+    "computed_at": _timestamp("when this row was written", False),
+}
+
 # BigQuery at scale: messages partitioned by day of created_at (date-range queries read only their
 # days) and clustered by the keys merges and queries filter on.
 BIGQUERY_LAYOUT: Final[dict[str, dict[str, Any]]] = {

@@ -1,0 +1,143 @@
+"""Fallbacks and deflections: a bot reply that does not answer.
+
+Three sources, each documented (docs/insights.md):
+
+- built-in phrases in English, Spanish, German, French, Portuguese and Indonesian;
+- the user's ``[insights] fallback_phrases``;
+- unsupervised: a first reply repeated verbatim across conversations of many different topics is
+  canned (an answer repeated within one topic is just a good answer, given often): see
+  ``canned_replies``.
+
+A reply matches a phrase when its normalised text (case, accents and punctuation folded) contains
+the phrase's normalised text.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Final
+
+from .text import normalised
+
+BUILT_IN: Final[dict[str, tuple[str, ...]]] = {
+    "en": (
+        "i don't know",
+        "i do not know",
+        "i'm not sure",
+        "i am not sure",
+        "i don't understand",
+        "i do not understand",
+        "could you rephrase",
+        "can you rephrase",
+        "please rephrase",
+        "i can't help with that",
+        "i cannot help with that",
+        "i'm unable to help",
+        "i am unable to help",
+        "i don't have information",
+        "i do not have information",
+        "i couldn't find",
+        "i could not find",
+        "i'm sorry, i didn't get that",
+        "sorry, i didn't understand",
+        "i don't have an answer",
+        "i have no answer",
+    ),
+    "es": (
+        "no sé",
+        "no lo sé",
+        "no estoy seguro",
+        "no entiendo",
+        "no te entiendo",
+        "puedes reformular",
+        "podrías reformular",
+        "no puedo ayudarte con eso",
+        "no tengo información",
+        "no encontré",
+        "no tengo una respuesta",
+    ),
+    "de": (
+        "ich weiß nicht",
+        "ich bin mir nicht sicher",
+        "ich verstehe nicht",
+        "ich habe das nicht verstanden",
+        "können sie das umformulieren",
+        "kannst du das umformulieren",
+        "dabei kann ich nicht helfen",
+        "dazu habe ich keine informationen",
+        "ich konnte nichts finden",
+    ),
+    "fr": (
+        "je ne sais pas",
+        "je ne suis pas sûr",
+        "je ne comprends pas",
+        "je n'ai pas compris",
+        "pouvez-vous reformuler",
+        "peux-tu reformuler",
+        "je ne peux pas vous aider",
+        "je n'ai pas d'information",
+        "je n'ai pas trouvé",
+    ),
+    "pt": (
+        "não sei",
+        "não tenho certeza",
+        "não entendi",
+        "não compreendo",
+        "pode reformular",
+        "não posso ajudar com isso",
+        "não tenho informações",
+        "não encontrei",
+    ),
+    "id": (
+        "saya tidak tahu",
+        "saya tidak yakin",
+        "saya tidak mengerti",
+        "bisa diulangi",
+        "mohon ulangi",
+        "saya tidak dapat membantu",
+        "saya tidak punya informasi",
+        "saya tidak menemukan",
+    ),
+    "zh": ("我不知道", "我不太明白", "换个说法", "没有找到相关"),
+}
+
+
+class FallbackPhrases:
+    """Every built-in phrase and the user's, normalised once."""
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        phrases = [p for group in BUILT_IN.values() for p in group] + list(extra)
+        self._phrases = tuple(sorted({normalised(p) for p in phrases if normalised(p)}))
+
+    def matches(self, reply: str) -> bool:
+        """Whether a cleaned reply contains a fallback phrase."""
+        folded = f" {normalised(reply)} "
+        return any(f" {phrase} " in folded for phrase in self._phrases)
+
+
+def canned_replies(first_replies: Iterable[tuple[str | None, str | None]], min_topics: int) -> frozenset[str]:
+    """Fingerprints of first replies given in unusually many topics: canned fallbacks.
+
+    A reply is canned when it is the first reply in at least ``min_topics`` topics, and in at least
+    twice as many as the median reply. The second bar keeps out the answer to one intent that a
+    fit split into a few topics: a fallback spreads across every topic the bot cannot answer.
+
+    Args:
+        first_replies: ``(reply fingerprint, topic id)`` of every conversation.
+        min_topics: The fewest topics a canned reply spans.
+
+    Returns:
+        The canned fingerprints.
+    """
+    topics: defaultdict[str, set[str]] = defaultdict(set)
+    for reply, topic in first_replies:
+        if reply is not None and topic is not None:
+            topics[reply].add(topic)
+    if not topics:
+        return frozenset()
+    spread = sorted(len(found) for found in topics.values())
+    bar = max(min_topics, math.ceil(2 * statistics.median(spread)))
+    return frozenset(reply for reply, found in topics.items() if len(found) >= bar)

@@ -1,0 +1,78 @@
+"""``[insights]``: whether runs refresh insights, the topic cap, fallback phrases (cheap to import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dlt
+
+from sources.common.errors import ConfigurationError
+
+DEFAULT_MAX_TOPICS = 30
+DEFAULT_CANNED_MIN_TOPICS = 3
+DEFAULT_FEATURE_CHARS = 2_000
+
+
+@dataclass(frozen=True)
+class InsightsSettings:
+    """The ``[insights]`` section, checked.
+
+    Attributes:
+        enabled: ``chatsync run`` refreshes insights after loading (``INSIGHTS__ENABLED``).
+        max_topics: The most topics per language; fewer when the data has fewer.
+        fallback_phrases: The user's own fallback phrases, beside the built-in ones.
+        canned_min_topics: A first reply repeated verbatim in this many topics is a canned fallback.
+        feature_chars: How much of a message is featurised (a 100 KB paste is cut).
+    """
+
+    enabled: bool = True
+    max_topics: int = DEFAULT_MAX_TOPICS
+    fallback_phrases: tuple[str, ...] = ()
+    canned_min_topics: int = DEFAULT_CANNED_MIN_TOPICS
+    feature_chars: int = DEFAULT_FEATURE_CHARS
+
+    @classmethod
+    def from_config(cls) -> InsightsSettings:
+        """Reads ``[insights]`` (or ``INSIGHTS__*``).
+
+        Raises:
+            ConfigurationError: A value of the wrong kind or out of range.
+        """
+        section: Any = dlt.config.get("insights") or {}
+        try:
+            settings = cls(
+                enabled=_flag(section.get("enabled", True)),
+                max_topics=int(section.get("max_topics", DEFAULT_MAX_TOPICS)),
+                fallback_phrases=_phrases(section.get("fallback_phrases")),
+                canned_min_topics=int(section.get("canned_min_topics", DEFAULT_CANNED_MIN_TOPICS)),
+                feature_chars=int(section.get("feature_chars", DEFAULT_FEATURE_CHARS)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"[insights]: {exc} (see docs/insights.md, configuration)") from None
+        if settings.max_topics < 1 or settings.canned_min_topics < 2 or settings.feature_chars < 100:
+            raise ConfigurationError(
+                "[insights]: max_topics must be ≥ 1, canned_min_topics ≥ 2 and feature_chars ≥ 100"
+            )
+        return settings
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"enabled = {value!r} is not true or false")
+
+
+def _phrases(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"fallback_phrases = {value!r} is not a list of phrases")
+    return tuple(str(phrase) for phrase in value if str(phrase).strip())

@@ -1,0 +1,162 @@
+"""What insights read from the warehouse, on every destination: changed conversations, the model, the rows.
+
+The SQL is written once in DuckDB's dialect and transpiled (``pipelines.warehouse.analytics``), so
+it reads what the views read: without what the provider deleted, unless configured otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlglot import exp
+
+from sources.common.tables import CONVERSATION_INSIGHTS, TOPIC_MODEL
+
+from ..warehouse.analytics import TOPIC_DAILY, live_tables, transpile, view_sql
+from ..warehouse.queries import tables_exist
+from .conversations import Message
+
+FETCH_ROWS: Final = 10_000
+
+_COUNTED: Final = """
+WITH counted AS (
+    SELECT provider, conversation_id, COUNT(*) AS message_count, MAX(created_at) AS last_message_at
+    FROM messages
+    GROUP BY provider, conversation_id
+),
+changed AS (
+    SELECT c.provider, c.conversation_id, c.bot_id, c.handed_off
+    FROM conversations AS c
+    JOIN counted AS n ON n.provider = c.provider AND n.conversation_id = c.conversation_id
+    {known}
+    WHERE {where}
+)
+SELECT m.provider, ch.bot_id, m.conversation_id, ch.handed_off, m.role, SUBSTR(m.content, 1, {limit}), m.created_at
+FROM messages AS m
+JOIN changed AS ch ON ch.provider = m.provider AND ch.conversation_id = m.conversation_id
+ORDER BY m.provider, m.conversation_id, m.created_at, m.sequence, m.message_id
+"""
+_KNOWN: Final = (
+    "LEFT JOIN conversation_insights AS i ON i.provider = c.provider AND i.conversation_id = c.conversation_id"
+)
+_CHANGED: Final = (
+    "(i.conversation_id IS NULL OR i.message_count <> n.message_count "
+    "OR i.last_message_at IS DISTINCT FROM n.last_message_at)"
+)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """An open SQL client of the dataset, with its dialect and what its views leave out."""
+
+    client: Any
+    dialect: str
+    dataset: str
+
+    @property
+    def live(self) -> frozenset[str]:
+        """Tables read without deleted rows."""
+        return live_tables(self.client)
+
+    def sql(self, canonical: str) -> str:
+        """Canonical SQL for this destination."""
+        return transpile(canonical, self.dialect, self.dataset, live=self.live)
+
+    def has(self, table: str) -> bool:
+        """Whether ``table`` exists in the dataset."""
+        return tables_exist(self.client, [table])
+
+
+def provider_filter(providers: Iterable[str] | None, alias: str = "c") -> str:
+    """``c.provider IN ('owlbot', …)`` for known provider keys (checked by the caller), or TRUE."""
+    chosen = sorted(providers or ())
+    if not chosen:
+        return "TRUE"
+    return f"{alias}.provider IN (" + ", ".join(exp.Literal.string(p).sql() for p in chosen) + ")"
+
+
+ConversationMessages = tuple[tuple[str, str | None, str], bool, list[Message]]
+
+
+def changed_conversations(
+    reader: Reader, providers: Iterable[str] | None, limit: int, everything: bool
+) -> Iterator[ConversationMessages]:
+    """Each conversation that is new or changed since its insights row, with its messages in order.
+
+    Args:
+        reader: The open warehouse.
+        providers: Only these providers (None: all).
+        limit: Characters of each message read.
+        everything: Every conversation, changed or not.
+
+    Yields:
+        ``((provider, bot_id, conversation_id), provider's handoff flag, messages)``.
+    """
+    known = reader.has(CONVERSATION_INSIGHTS) and not everything
+    where = " AND ".join([provider_filter(providers), _CHANGED if known else "TRUE"])
+    sql = _COUNTED.format(known=_KNOWN if known else "", where=where, limit=int(limit))
+    key: tuple[str, str | None, str] | None = None
+    flagged, messages = False, list[Message]()
+    with reader.client.execute_query(reader.sql(sql)) as cursor:
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            for provider, bot_id, conversation_id, handoff, role, content, created_at in rows:
+                this = (str(provider), None if bot_id is None else str(bot_id), str(conversation_id))
+                if this != key:
+                    if key is not None:
+                        yield key, flagged, messages
+                    key, flagged, messages = this, bool(handoff), []
+                messages.append(Message(str(role), content, _utc(created_at)))
+    if key is not None:
+        yield key, flagged, messages
+
+
+def _utc(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) or value is None else None
+
+
+def stored_insights(reader: Reader, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every stored insights row, as ``{column: value}``."""
+    if not reader.has(CONVERSATION_INSIGHTS):
+        return []
+    sql = f"SELECT {', '.join(columns)} FROM conversation_insights"
+    rows = reader.client.execute_sql(reader.sql(sql)) or []
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def stored_model(reader: Reader) -> tuple[dict[str, dict[str, list[str]]], dict[str, int]]:
+    """The topic model: ``{language: {topic_id: exemplars}}`` and conversations each language was fitted on."""
+    model: dict[str, dict[str, list[str]]] = {}
+    fitted: dict[str, int] = {}
+    if not reader.has(TOPIC_MODEL):
+        return model, fitted
+    sql = "SELECT language, topic_id, exemplar, fitted_conversations FROM topic_model"
+    for language, topic, exemplar, count in reader.client.execute_sql(reader.sql(sql)) or []:
+        model.setdefault(str(language), {}).setdefault(str(topic), []).append(str(exemplar))
+        fitted[str(language)] = int(count)
+    return model, fitted
+
+
+def delete_stale(reader: Reader) -> None:
+    """Removes insights rows of conversations the warehouse no longer holds (forgotten, dropped, deleted)."""
+    if not reader.has(CONVERSATION_INSIGHTS):
+        return
+    table = reader.client.make_qualified_table_name(CONVERSATION_INSIGHTS)
+    live = reader.sql("SELECT provider, conversation_id FROM conversations")
+    reader.client.execute_sql(
+        f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM ({live}) AS c "
+        f"WHERE c.provider = {table}.provider AND c.conversation_id = {table}.conversation_id)"
+    )
+
+
+def create_topic_daily(reader: Reader) -> None:
+    """(Re)creates the ``topic_daily`` view over ``conversation_insights``."""
+    name = exp.table_(TOPIC_DAILY, db=reader.dataset, quoted=True).sql(dialect=reader.dialect)
+    select = transpile(view_sql(TOPIC_DAILY), reader.dialect, reader.dataset)
+    if reader.dialect == "postgres":
+        reader.client.execute_sql(f"DROP VIEW IF EXISTS {name}")
+        reader.client.execute_sql(f"CREATE VIEW {name} AS\n{select}")
+    else:
+        reader.client.execute_sql(f"CREATE OR REPLACE VIEW {name} AS\n{select}")
