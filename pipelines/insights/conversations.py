@@ -92,7 +92,7 @@ class ConversationInsight:
     def from_row(cls, row: dict[str, Any], limit: int) -> ConversationInsight:
         """A stored ``conversation_insights`` row; the outcome's signals are read back from it."""
         outcome = str(row["outcome"])
-        values = {name: row.get(name) for name in ROW_COLUMNS}
+        values: dict[str, Any] = {name: row.get(name) for name in ROW_COLUMNS}
         return cls(
             **values,
             features=clean(row.get("question"), limit),

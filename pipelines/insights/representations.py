@@ -4,7 +4,7 @@
   groups paraphrases that share no keyword ("where is my order" / "track my delivery"). Its loader
   looks for the tokenizer file where the wheel does not put it and would download it, so it is
   loaded from a cache folder made of the wheel's own file, with downloads disabled.
-- ``lexical``: TF-IDF of word 1–2-grams and character 2–4-grams (so CJK and Arabic work), reduced
+- ``lexical``: TF-IDF of word 1-2-grams and character 2-4-grams (so CJK and Arabic work), reduced
   by SVD. It is fitted on the texts at hand, so a model made of stored exemplar texts refits it.
 
 Which one each language gets was measured on the simulator's planted intents (docs/insights.md).
@@ -62,7 +62,7 @@ def vectors(kind: str, texts: Sequence[str]) -> Vectors:
         texts: Cleaned, non-empty texts.
 
     Returns:
-        An ``len(texts) × d`` array of unit rows.
+        An ``len(texts) x d`` array of unit rows.
     """
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
@@ -89,8 +89,5 @@ def _lexical(texts: Sequence[str]) -> Vectors:
         return np.ones((len(texts), 1), dtype=np.float32)
     matrix = hstack(parts).tocsr()
     dimensions = min(SVD_DIMENSIONS, matrix.shape[1] - 1, len(texts) - 1)
-    if dimensions < 2:
-        dense = matrix.toarray()
-    else:
-        dense = TruncatedSVD(dimensions, random_state=0).fit_transform(matrix)
+    dense = matrix.toarray() if dimensions < 2 else TruncatedSVD(dimensions, random_state=0).fit_transform(matrix)
     return np.asarray(normalize(dense), dtype=np.float32)

@@ -35,4 +35,4 @@ def sentiment(user_texts: Sequence[str], language: str | None) -> float | None:
     if not scored:
         return None
     total = sum(weight for _, weight in scored)
-    return round(sum(score * weight for score, weight in scored) / total, 4)
+    return round(float(sum(score * weight for score, weight in scored)) / total, 4)
