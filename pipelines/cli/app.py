@@ -30,6 +30,7 @@ from .console import (
     use_text_log,
 )
 from .forget import forget_command
+from .insights import insights_command
 from .load import load_command
 from .parser import build_parser
 from .report import report_command
@@ -57,6 +58,7 @@ COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
     "backfill": load_command,
     "check": check_command,
     "audit": audit_command,
+    "insights": insights_command,
     "status": status_command,
     "reset": reset_command,
     "forget": forget_command,

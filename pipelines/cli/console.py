@@ -266,6 +266,10 @@ def print_run_report(report: RunReport, title: str) -> None:
         say_error(report.setup_error)
     if report.views_error:
         say_error(report.views_error)
+    if report.insights:
+        emit("insights", report.insights, seconds=round(report.insights_seconds, 3))
+    if report.insights_error:
+        warn(report.insights_error)
     if report.signal is not None:
         name = "SIGTERM" if report.exit_code() == ExitCode.SIGTERM else "SIGINT"
         emit("stopped", f"{name} received; nothing half-done was committed and the next run continues")

@@ -55,6 +55,8 @@ EXAMPLES = {
     "  chatsync reset --provider feedloop --conversation 08fc3e54-... --drop-data",
     "audit": "chatsync audit                    # quick: what each API gives cheaply\n"
     "  chatsync audit --full --sample 10 --repair",
+    "insights": "chatsync insights                 # what changed since the last run\n"
+    "  chatsync insights --refit --json  # re-cluster topics from scratch (ids kept where topics survive)",
     "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
     "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
     "demo": "chatsync demo --dir demo",
@@ -151,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--repair", action="store_true", help="re-read incomplete conversations, audit again")
     audit.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     add_target_options(audit)
+
+    insights = add_command(commands, "insights", "topics, outcomes, sentiment and knowledge gaps of the conversations")
+    insights.add_argument(
+        "--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; recompute only these"
+    )
+    insights.add_argument("--refit", action="store_true", help="re-cluster topics from scratch, keeping matched ids")
+    insights.add_argument("--json", action="store_true", help="one JSON object instead of lines")
+    add_target_options(insights)
 
     status = add_command(commands, "status", "last run and warehouse contents per provider; no network")
     status.add_argument("--json", action="store_true", help="one JSON object instead of a table")

@@ -52,6 +52,9 @@ class RunReport:
     signal: int | None = None
     views_error: str | None = None
     setup_error: str | None = None  # the warehouse or dlt's working folders failed before any provider
+    insights: str | None = None  # what the insights refresh did, one line
+    insights_error: str | None = None  # why it failed: a warning, never the run's exit status
+    insights_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """Each provider's outcome, for ``chatsync status`` and the JSON log."""

@@ -22,6 +22,7 @@ from sources.common.privacy import PrivacyPolicy, configured_key
 from sources.common.secrets import register, scrub
 from sources.common.settings import where_to_set
 
+from ..insights.settings import InsightsSettings
 from ..warehouse.analytics import refresh_views
 from ..warehouse.deletions import apply_deletions, delete_policy
 from ..warehouse.queries import row_counts
@@ -52,6 +53,7 @@ def execute(
     on_repair: Callable[[str], None] | None = None,
     source_options: Mapping[str, Mapping[str, Any]] | None = None,
     views: bool = True,
+    insights: bool = True,
 ) -> RunReport:
     """A whole run under the lock: repair, finish pending packages, each provider, the views.
 
@@ -67,6 +69,7 @@ def execute(
         on_repair: Called with the one-line description of a crash repair.
         source_options: Per provider, arguments for its source (a shard's ids).
         views: Refresh the analytics views after the loads (an orchestrator does it downstream).
+        insights: Refresh insights after the loads, unless ``[insights] enabled = false``.
 
     Returns:
         The report; its ``exit_code`` is the command's exit status.
@@ -80,7 +83,7 @@ def execute(
         try:
             with locked_pipeline(target) as pipeline:
                 prepared = _prepare(pipeline, target, on_repair, report)
-                plan = RunPlan(list(providers), backfill, dict(source_options or {}), views)
+                plan = RunPlan(list(providers), backfill, dict(source_options or {}), views, insights)
                 run(pipeline, plan, target, on_start, prepared, report)
         except (RunLocked, ConfigurationError):
             raise
@@ -163,6 +166,7 @@ class RunPlan:
     backfill: tuple[date, date | None] | None = None
     source_options: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     views: bool = True
+    insights: bool = True
 
 
 @with_runtime_trace(send_state=True)
@@ -185,6 +189,9 @@ def run(
         )
     if plan.views and any(o.ok for o in report.outcomes) and not signals.was_signal_received():
         report.views_error = refresh_analytics(pipeline)
+    loaded = any(o.ok and any(o.loaded_rows.values()) for o in report.outcomes)
+    if plan.insights and loaded and not signals.was_signal_received():
+        refresh_insights_after_load(pipeline, target, report)
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:
@@ -358,6 +365,28 @@ def _make_source(
         kwargs["backfill_since"] = since.isoformat()
         kwargs["backfill_until"] = until.isoformat() if until else None
     return PROVIDERS[provider](**kwargs)
+
+
+def refresh_insights_after_load(pipeline: dlt.Pipeline, target: Target, report: RunReport) -> None:
+    """The run's insights step: recompute what the loads changed; a failure is a warning in ``report``.
+
+    The loads are committed before this starts, so nothing here can lose them. scikit-learn and the
+    models are imported only now, and not at all with ``[insights] enabled = false``.
+    """
+    started = time.monotonic()
+    try:
+        settings = InsightsSettings.from_config()
+        if not settings.enabled:
+            return
+        from ..insights.refresh import refresh_insights  # heavy: only when insights run
+
+        summary = refresh_insights(pipeline, settings, file_format=loader_file_format(target.destination))
+        report.insights = summary.describe()
+    except Exception as exc:
+        report.insights_error = describe_failure("insights", exc) + "; the loaded data is kept (chatsync insights retries)"
+        pipeline.drop_pending_packages()  # a half-made insights package must not block the next run
+    finally:
+        report.insights_seconds = time.monotonic() - started
 
 
 def refresh_analytics(pipeline: dlt.Pipeline) -> str | None:

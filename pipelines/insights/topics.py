@@ -29,7 +29,7 @@ from .representations import Vectors, representation_of, vectors
 OVERCLUSTER: Final = 60
 MINI_BATCH_ABOVE: Final = 20_000  # distinct texts; k-means beyond this uses mini-batches
 MERGE_DISTANCE: Final[Mapping[str, float]] = {"en": 0.7, "zh": 0.35}
-DEFAULT_MERGE_DISTANCE: Final[Mapping[str, float]] = {"embedding": 0.5, "lexical": 0.8}
+DEFAULT_MERGE_DISTANCE: Final[Mapping[str, float]] = {"embedding": 0.5, "lexical": 0.9}
 EXEMPLARS: Final = 25
 SAME_TOPIC: Final = 0.5  # a refit topic keeps an old id when their centroids are at least this similar
 UNDECIDED: Final = "und"  # the language part of topic ids of conversations whose language is NULL

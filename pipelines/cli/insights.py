@@ -1,0 +1,50 @@
+"""``chatsync insights``: topics, outcomes, sentiment and knowledge gaps, brought up to date."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+from sources.common.errors import ConfigurationError
+
+from ..engine.destinations import loader_file_format
+from ..engine.factory import locked_pipeline
+from ..engine.failures import describe_failure
+from ..engine.target import ExitCode
+from ..insights.settings import InsightsSettings
+from ..warehouse.queries import has_tables
+from .console import emit, say_error, stdout
+from .parser import target_of
+
+
+def insights_command(args: argparse.Namespace) -> int:
+    """Recomputes the insights of new and changed conversations (all of them with ``--refit``).
+
+    Runs whatever ``[insights] enabled`` says: that setting is about ``chatsync run``.
+
+    Returns:
+        0, or 1 when the computation failed (2 for configuration, 75 when a run holds the lock).
+    """
+    settings = InsightsSettings.from_config()
+    target = target_of(args)
+    with locked_pipeline(target) as pipeline:
+        if not has_tables(pipeline, ["messages", "conversations"]):
+            raise ConfigurationError(f"nothing loaded yet in dataset {target.dataset!r}: run `chatsync run` first")
+        from ..insights.refresh import refresh_insights  # heavy: scikit-learn and the models
+
+        try:
+            summary = refresh_insights(
+                pipeline, settings, args.provider, args.refit, loader_file_format(target.destination)
+            )
+        except Exception as exc:
+            pipeline.drop_pending_packages()
+            say_error(describe_failure("insights", exc))
+            return ExitCode.FAILED
+    if args.json:
+        stdout.print_json(json.dumps(asdict(summary)))
+    else:
+        emit("insights", summary.describe())
+        mix = ", ".join(f"{count:,} {outcome}" for outcome, count in sorted(summary.outcomes.items()))
+        stdout.print(f"outcomes: {mix or 'none'}", highlight=False)
+    return ExitCode.OK
