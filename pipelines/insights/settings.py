@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,14 +40,13 @@ class InsightsSettings:
         Raises:
             ConfigurationError: A value of the wrong kind or out of range.
         """
-        section: Any = dlt.config.get("insights") or {}
         try:
             settings = cls(
-                enabled=_flag(section.get("enabled", True)),
-                max_topics=int(section.get("max_topics", DEFAULT_MAX_TOPICS)),
-                fallback_phrases=_phrases(section.get("fallback_phrases")),
-                canned_min_topics=int(section.get("canned_min_topics", DEFAULT_CANNED_MIN_TOPICS)),
-                feature_chars=int(section.get("feature_chars", DEFAULT_FEATURE_CHARS)),
+                enabled=_flag(_setting("enabled", True)),
+                max_topics=int(_setting("max_topics", DEFAULT_MAX_TOPICS)),
+                fallback_phrases=_phrases(_setting("fallback_phrases", None)),
+                canned_min_topics=int(_setting("canned_min_topics", DEFAULT_CANNED_MIN_TOPICS)),
+                feature_chars=int(_setting("feature_chars", DEFAULT_FEATURE_CHARS)),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"[insights]: {exc} (see docs/insights.md, configuration)") from None
@@ -55,6 +55,13 @@ class InsightsSettings:
                 "[insights]: max_topics must be ≥ 1, canned_min_topics ≥ 2 and feature_chars ≥ 100"
             )
         return settings
+
+
+def _setting(key: str, default: Any) -> Any:
+    """One key of ``[insights]``, from the TOML files or ``INSIGHTS__<KEY>`` (one key at a time: dlt's
+    environment provider cannot answer for a whole section)."""
+    value = dlt.config.get(f"insights.{key}")
+    return default if value is None else value
 
 
 def _flag(value: Any) -> bool:
@@ -72,7 +79,7 @@ def _phrases(value: Any) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
     if isinstance(value, str):
-        value = [value]
+        value = json.loads(value) if value.strip().startswith("[") else [value]
     if not isinstance(value, list | tuple):
         raise ValueError(f"fallback_phrases = {value!r} is not a list of phrases")
     return tuple(str(phrase) for phrase in value if str(phrase).strip())

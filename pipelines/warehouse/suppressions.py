@@ -25,6 +25,7 @@ from sources.common.files import write_atomically
 from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
 from sources.common.tables import (
+    CONVERSATION_INSIGHTS,
     CONVERSATIONS,
     KNOWLEDGE_CITATIONS,
     MESSAGES,
@@ -133,7 +134,7 @@ def matching_conversations(client: Any, policy: PrivacyPolicy, provider: str, ki
 def delete_conversations(client: Any, provider: str, conversation_ids: list[str]) -> dict[str, int]:
     """Deletes every row of these conversations; returns the rows deleted per table."""
     deleted: dict[str, int] = {}
-    for table in (MESSAGES, KNOWLEDGE_CITATIONS, CONVERSATIONS, SYNC_ERRORS):
+    for table in (MESSAGES, KNOWLEDGE_CITATIONS, CONVERSATIONS, SYNC_ERRORS, CONVERSATION_INSIGHTS):
         count = 0
         for cid in conversation_ids:
             rows = query_table(client, table, COUNT, provider, cid) or []
