@@ -447,6 +447,8 @@ CLOSING_REPLIES: dict[str, dict[str, str]] = {
     CLOSE_POSITIVE: {"en": "You're welcome!", "es": "¡De nada!", "zh": "不客气！"},
     CLOSE_NEGATIVE: {"en": "I'm sorry to hear that.", "es": "Lamento oír eso.", "zh": "很抱歉听到这个。"},
 }
+EMAIL_SHARE = 0.03
+EMAIL_INTRO: dict[str, str] = {"en": "- my email is", "es": "- mi correo es", "zh": "我的邮箱是"}
 REFERENCE: dict[str, str] = {"en": "Ref. {number}.", "es": "Ref. {number}.", "zh": "编号 {number}。"}
 _OPENERS: dict[str, tuple[str, ...]] = {
     "en": ("", "", "Hi, ", "Hello! ", "hey "),
@@ -464,8 +466,12 @@ class Plan:
     close: str | None  # positive, negative, or no closing message
 
     def opening(self, rng: random.Random) -> str:
-        """The opening question: a paraphrase of the intent, sometimes with a greeting."""
-        return rng.choice(_OPENERS[self.language]) + rng.choice(self.intent.questions[self.language])
+        """The opening question: a paraphrase of the intent, sometimes with a greeting, now and then
+        with the user's e-mail address (personal data that ``redact_content`` masks)."""
+        question = rng.choice(_OPENERS[self.language]) + rng.choice(self.intent.questions[self.language])
+        if rng.random() < EMAIL_SHARE:
+            question += f" {EMAIL_INTRO[self.language]} user{rng.randrange(1000, 10_000)}@example.com"
+        return question
 
     def reply_to_question(self, rng: random.Random) -> str:
         """The bot's answer, personalised with a reference number as real bots' answers are; a gap

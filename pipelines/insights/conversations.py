@@ -154,7 +154,7 @@ def judge(
         " ".join(t[:PER_MESSAGE_FOR_LANGUAGE] for t in user_texts if has_words(t))[:USER_TEXT_FOR_LANGUAGE]
     )
     stamps = [m.created_at for m in messages if m.created_at is not None]
-    return ConversationInsight(
+    insight = ConversationInsight(
         provider=provider,
         bot_id=bot_id,
         conversation_id=conversation_id,
@@ -172,6 +172,8 @@ def judge(
         assistant_messages=sum(m.role == "assistant" for m in messages),
         message_count=len(messages),
     )
+    insight.settle(frozenset())  # canned replies are known only across conversations: settled again later
+    return insight
 
 
 def _opening(users: list[tuple[int, Message]], texts: list[str]) -> int | None:
