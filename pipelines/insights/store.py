@@ -78,6 +78,36 @@ def provider_filter(providers: Iterable[str] | None, alias: str = "c") -> str:
     return f"{alias}.provider IN (" + ", ".join(exp.Literal.string(p).sql() for p in chosen) + ")"
 
 
+def changed_conversations_sql(
+    dialect: str, dataset: str, live: frozenset[str], known: bool, providers: Iterable[str] | None, limit: int
+) -> str:
+    """The query of ``changed_conversations`` for one destination.
+
+    Args:
+        dialect: The destination's SQL dialect.
+        dataset: The dataset.
+        live: Tables read without deleted rows.
+        known: ``conversation_insights`` exists: read only conversations changed since their row.
+        providers: Only these providers (None: all).
+        limit: Characters of each message read.
+
+    Returns:
+        SQL: one row per message, in conversation order.
+    """
+    where = " AND ".join([provider_filter(providers), _CHANGED if known else "TRUE"])
+    sql = _COUNTED.format(known=_KNOWN if known else "", where=where, limit=int(limit))
+    return transpile(sql, dialect, dataset, live=live)
+
+
+def topic_daily_statements(dialect: str, dataset: str) -> list[str]:
+    """Statements that (re)create the ``topic_daily`` view (Postgres: dropped first, its columns may change)."""
+    name = exp.table_(TOPIC_DAILY, db=dataset, quoted=True).sql(dialect=dialect)
+    select = transpile(view_sql(TOPIC_DAILY), dialect, dataset)
+    if dialect == "postgres":
+        return [f"DROP VIEW IF EXISTS {name}", f"CREATE VIEW {name} AS\n{select}"]
+    return [f"CREATE OR REPLACE VIEW {name} AS\n{select}"]
+
+
 ConversationMessages = tuple[tuple[str, str | None, str], bool, list[Message]]
 
 
@@ -96,11 +126,10 @@ def changed_conversations(
         ``((provider, bot_id, conversation_id), provider's handoff flag, messages)``.
     """
     known = reader.has(CONVERSATION_INSIGHTS) and not everything
-    where = " AND ".join([provider_filter(providers), _CHANGED if known else "TRUE"])
-    sql = _COUNTED.format(known=_KNOWN if known else "", where=where, limit=int(limit))
+    sql = changed_conversations_sql(reader.dialect, reader.dataset, reader.live, known, providers, limit)
     key: tuple[str, str | None, str] | None = None
     flagged, messages = False, list[Message]()
-    with reader.client.execute_query(reader.sql(sql)) as cursor:
+    with reader.client.execute_query(sql) as cursor:
         while rows := cursor.fetchmany(FETCH_ROWS):
             for provider, bot_id, conversation_id, handoff, role, content, created_at in rows:
                 this = (str(provider), None if bot_id is None else str(bot_id), str(conversation_id))
@@ -153,10 +182,5 @@ def delete_stale(reader: Reader) -> None:
 
 def create_topic_daily(reader: Reader) -> None:
     """(Re)creates the ``topic_daily`` view over ``conversation_insights``."""
-    name = exp.table_(TOPIC_DAILY, db=reader.dataset, quoted=True).sql(dialect=reader.dialect)
-    select = transpile(view_sql(TOPIC_DAILY), reader.dialect, reader.dataset)
-    if reader.dialect == "postgres":
-        reader.client.execute_sql(f"DROP VIEW IF EXISTS {name}")
-        reader.client.execute_sql(f"CREATE VIEW {name} AS\n{select}")
-    else:
-        reader.client.execute_sql(f"CREATE OR REPLACE VIEW {name} AS\n{select}")
+    for statement in topic_daily_statements(reader.dialect, reader.dataset):
+        reader.client.execute_sql(statement)

@@ -47,3 +47,20 @@ def test_duckdb_and_postgres_give_the_same_insights(
         assert rows(pg, table) == rows(duck, table), f"{table} differs between DuckDB and Postgres"
     again = refresh_insights(pg, settings)
     assert (again.recomputed, again.topics) == (0, on_postgres.topics), "nothing changed, nothing recomputed"
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])
+def test_the_insights_queries_transpile_for_every_warehouse(dialect: str) -> None:
+    import sqlglot
+
+    from pipelines.insights.store import changed_conversations_sql, topic_daily_statements
+
+    live = frozenset({"messages", "conversations"})
+    for known in (False, True):
+        sql = changed_conversations_sql(dialect, "chat_history", live, known, ["owlbot"], 2000)
+        tables = {t.name for t in sqlglot.parse_one(sql, read=dialect).find_all(sqlglot.exp.Table) if t.db}
+        assert tables == {"messages", "conversations"} | ({"conversation_insights"} if known else set())
+    for statement in topic_daily_statements(dialect, "chat_history"):
+        assert sqlglot.parse_one(statement, read=dialect)
+    if dialect == "bigquery":
+        assert "`chat_history`.`conversation_insights`" in topic_daily_statements(dialect, "chat_history")[0]
