@@ -100,7 +100,7 @@ def conversation_metrics(messages: list[Msg]) -> dict[tuple[str, str], dict[str,
             if first_reply is None or first_user is None or first_reply.observed or items[first_user].observed
             else (first_reply.created_at - items[first_user].created_at).total_seconds(),
             "median_response_seconds": statistics.median(latencies) if latencies else None,
-            "unanswered": roles[-1] == "user",
+            "abandoned": roles[-1] == "user",
             "turns": len(replies_here),
         }
     return result
@@ -197,7 +197,7 @@ def bot_daily_kpis(
             "conversations": len(rows),
             "containment_rate": _rate([o["contained"] for o, _ in asked]),
             "handoff_rate": _rate([o["handed_off"] for o, _ in asked]),
-            "unanswered_rate": _rate([m["unanswered"] for _, m in rows]),
+            "abandoned_rate": _rate([m["abandoned"] for _, m in rows]),
             "median_first_response_seconds": _median(
                 [m["first_response_seconds"] for _, m in rows if m["first_response_seconds"] is not None]
             ),

@@ -20,7 +20,7 @@ BUSIEST_DAYS: Final = 5
 
 _VOLUME = """
 SELECT provider, bot_id, COUNT(*) AS conversations, SUM(message_count) AS messages,
-       SUM(CASE WHEN unanswered THEN 1 ELSE 0 END) AS unanswered
+       SUM(CASE WHEN abandoned THEN 1 ELSE 0 END) AS abandoned
 FROM conversation_metrics GROUP BY provider, bot_id ORDER BY provider, bot_id
 """
 
@@ -41,7 +41,7 @@ _KPIS = f"""
 SELECT o.provider, o.bot_id, COUNT(*) AS conversations,
        AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.contained THEN 1.0 WHEN NOT o.contained THEN 0.0 END END),
        AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.handed_off THEN 1.0 WHEN NOT o.handed_off THEN 0.0 END END),
-       AVG(CASE WHEN m.unanswered THEN 1.0 ELSE 0.0 END),
+       AVG(CASE WHEN m.abandoned THEN 1.0 ELSE 0.0 END),
        COUNT(DISTINCT o.user_key), COUNT(DISTINCT CASE WHEN o.returning_user THEN o.user_key END)
 FROM conversation_outcomes AS o
 JOIN conversation_metrics AS m ON m.provider = o.provider AND m.conversation_id = o.conversation_id
@@ -96,7 +96,7 @@ class BotKpis:
     conversations: int
     containment: float | None
     handoff: float | None
-    unanswered: float
+    abandoned: float
     median_first_response: float | None
     users: int
     returning_users: int
@@ -188,7 +188,7 @@ def _collect_chatbot_figures(data: ReportData, run: Any) -> None:
     first_responses: dict[tuple[str, str | None], list[float]] = defaultdict(list)
     for provider, bot, seconds in run(_FIRST_RESPONSES):
         first_responses[(provider, bot)].append(float(seconds))
-    for provider, bot, conversations, contained, handed_off, unanswered, users, returning in run(_KPIS):
+    for provider, bot, conversations, contained, handed_off, abandoned, users, returning in run(_KPIS):
         median = statistics.median(first_responses[(provider, bot)]) if first_responses[(provider, bot)] else None
         data.bot_kpis.append(
             BotKpis(
@@ -197,7 +197,7 @@ def _collect_chatbot_figures(data: ReportData, run: Any) -> None:
                 int(conversations),
                 _rate(contained),
                 _rate(handed_off),
-                float(unanswered),
+                float(abandoned),
                 median,
                 int(users),
                 int(returning),

@@ -53,7 +53,7 @@ def kpi_strip(data: ReportData) -> str:
         figures = (
             ("contained", share(k.containment)),
             ("handed off", share(k.handoff)),
-            ("unanswered", share(k.unanswered)),
+            ("abandoned", share(k.abandoned)),
             ("first reply", "—" if k.median_first_response is None else f"{k.median_first_response:.1f} s"),
             ("returning users", f"{k.returning_users:,} of {k.users:,}" if k.users else "—"),
         )

@@ -23,7 +23,7 @@ class Section:
 
 
 def sections(data: ReportData) -> list[Section]:
-    """Volume and unanswered rate per provider and bot, response-time percentiles, busiest days."""
+    """Volume and abandoned rate per provider and bot, response-time percentiles, busiest days."""
     volume = [[p, b or "—", f"{c:,}", f"{m:,}", f"{m / c:.1f}", f"{u / c:.1%}"] for p, b, c, m, u in data.volume]
     responses = []
     for provider, values in sorted(data.response_seconds.items()):
@@ -33,14 +33,14 @@ def sections(data: ReportData) -> list[Section]:
     return [
         Section(
             "volume per provider and bot",
-            ["provider", "bot", "conversations", "messages", "msgs/conv", "unanswered"],
+            ["provider", "bot", "conversations", "messages", "msgs/conv", "abandoned"],
             volume,
             2,
             {
                 "conversations": "conversations with at least one message",
                 "messages": "messages of every role",
                 "msgs/conv": "messages per conversation, on average",
-                "unanswered": "share of conversations whose last message is the user's",
+                "abandoned": "share of conversations whose last message is the user's",
             },
         ),
         Section(
@@ -78,7 +78,7 @@ def chatbot_sections(data: ReportData) -> list[Section]:
             f"{k.conversations:,}",
             share(k.containment),
             share(k.handoff),
-            share(k.unanswered),
+            share(k.abandoned),
             "—" if k.median_first_response is None else f"{k.median_first_response:.1f}",
             f"{k.returning_users:,} of {k.users:,}" if k.users else "—",
         ]
@@ -96,7 +96,7 @@ def chatbot_sections(data: ReportData) -> list[Section]:
     return [
         Section(
             "chatbot KPIs per bot",
-            ["provider", "bot", "conversations", "contained", "handed off", "unanswered", "first reply s", "returning"],
+            ["provider", "bot", "conversations", "contained", "handed off", "abandoned", "first reply s", "returning"],
             kpis,
             2,
             {
@@ -142,7 +142,7 @@ def _rich_table(section: Section) -> Table:
 
 
 def print_report_data(data: ReportData, console: Console) -> None:
-    """The terminal summary: volume, unanswered rate, response-time percentiles, busiest days."""
+    """The terminal summary: volume, abandoned rate, response-time percentiles, busiest days."""
     if data.empty:
         console.print("nothing loaded yet: run [bold]chatsync run[/] first")
         return

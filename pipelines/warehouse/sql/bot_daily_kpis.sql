@@ -1,6 +1,6 @@
 -- Per day (the UTC day a conversation started), provider and bot. containment_rate and
 -- handoff_rate are shares of the conversations with at least one user message (Dialogflow CX's
--- LIVE_AGENT_HANDOFF_RATE); unanswered_rate is the share of all the day's conversations whose last
+-- LIVE_AGENT_HANDOFF_RATE); abandoned_rate is the share of all the day's conversations whose last
 -- message is the user's; median_first_response_seconds is the median of conversation_metrics'
 -- first_response_seconds. new_users and returning_users (Botpress) count distinct user_keys with a
 -- first, or a returning, conversation with the bot that day. NULL where the provider sends no signal.
@@ -15,7 +15,7 @@ WITH started AS (
         o.user_key,
         o.returning_user,
         m.user_messages,
-        m.unanswered,
+        m.abandoned,
         m.first_response_seconds,
         CASE WHEN s.user_ids THEN 1 ELSE 0 END AS has_user_ids
     FROM conversation_outcomes AS o
@@ -56,7 +56,7 @@ SELECT
         AVG(CASE WHEN st.user_messages > 0 THEN CASE WHEN st.handed_off THEN 1 WHEN NOT st.handed_off THEN 0 END END)
         AS DOUBLE
     ) AS handoff_rate,
-    CAST(AVG(CASE WHEN st.unanswered THEN 1 ELSE 0 END) AS DOUBLE) AS unanswered_rate,
+    CAST(AVG(CASE WHEN st.abandoned THEN 1 ELSE 0 END) AS DOUBLE) AS abandoned_rate,
     MAX(md.median) AS median_first_response_seconds,
     CASE
         WHEN MAX(st.has_user_ids) = 1

@@ -1,8 +1,9 @@
 -- One row per conversation that has messages. Order: created_at, then sequence, then message_id.
 -- first_response_seconds: from the first user message to the first assistant message after it
 -- (NULL without one). median_response_seconds and turns come from response_times (NULL and 0
--- without a reply). unanswered: the last message is the user's. Durations and latencies are NULL
--- where a time involved is only when chatsync first saw the message (created_at_observed).
+-- without a reply). abandoned: the last message is the user's (conversation_insights' outcome
+-- abandoned, which also counts a reply in the same second as a reply). Durations and latencies are
+-- NULL where a time involved is only when chatsync first saw the message (created_at_observed).
 WITH ordered AS (
     SELECT
         provider,
@@ -83,7 +84,7 @@ SELECT
         )
     END AS first_response_seconds,
     MAX(md.median_response_seconds) AS median_response_seconds,
-    MAX(CASE WHEN o.position = o.message_total AND o.role = 'user' THEN 1 ELSE 0 END) = 1 AS unanswered,
+    MAX(CASE WHEN o.position = o.message_total AND o.role = 'user' THEN 1 ELSE 0 END) = 1 AS abandoned,
     COALESCE(MAX(r.turns), 0) AS turns
 FROM ordered AS o
 LEFT JOIN first_user AS fu ON fu.provider = o.provider AND fu.conversation_id = o.conversation_id

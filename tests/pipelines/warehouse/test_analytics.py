@@ -49,7 +49,7 @@ EDGE_CASES: list[tuple[str, str, str, float, int | None]] = [
     ("system", "m2", "user", 10, None),
     ("system", "m3", "system", 12, None),
     ("system", "m4", "assistant", 25, None),
-    # role unknown last: not "unanswered" (the last message is not the user's)
+    # role unknown last: not "abandoned" (the last message is not the user's)
     ("unknown", "m1", "user", 0, None),
     ("unknown", "m2", "unknown", 5, None),
     # a streamed burst is one reply; two user messages, then the reply counts from the later one
@@ -120,7 +120,7 @@ def test_edge_cases_have_defined_results(tmp_path: Path) -> None:
     run_source(pipeline, edge_case_source())
     assert refresh_views(pipeline) == list(VIEWS)
     got = metrics_rows(pipeline)
-    pick = ("message_count", "first_response_seconds", "median_response_seconds", "unanswered", "turns")
+    pick = ("message_count", "first_response_seconds", "median_response_seconds", "abandoned", "turns")
     assert {cid: tuple(row[k] for k in pick) for cid, row in got.items()} == {
         "tie_by_id": (2, None, None, True, 0),
         "tie_by_sequence": (2, 0.0, 0.0, False, 1),
@@ -205,7 +205,7 @@ def test_views_match_an_independent_computation_from_ground_truth(tmp_path: Path
         )
         for column, index in (("duration_seconds", 5), ("first_response_seconds", 12), ("median_response_seconds", 13)):
             assert row[index] == (None if want[column] is None else pytest.approx(want[column], abs=1e-6)), column
-        assert (row[14], row[15]) == (want["unanswered"], want["turns"])
+        assert (row[14], row[15]) == (want["abandoned"], want["turns"])
 
     daily = reference.daily_activity(records, users)
     got_daily = {(r[0], r[1], r[2]): r[3:] for r in view(pipeline, "daily_activity", "1, 2, 3")}

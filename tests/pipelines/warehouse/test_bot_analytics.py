@@ -266,7 +266,7 @@ def test_daily_kpis_of_the_edge_cases(edge_cases: dlt.Pipeline) -> None:
     assert (example["handoff_rate"], example["containment_rate"], example["new_users"]) == (None, None, 2)
     assert example["median_first_response_seconds"] == 1.0
     feedloop = got[(DAY1.date(), "feedloop", "default")]
-    assert (feedloop["unanswered_rate"], feedloop["handoff_rate"], feedloop["new_users"]) == (1.0, None, None)
+    assert (feedloop["abandoned_rate"], feedloop["handoff_rate"], feedloop["new_users"]) == (1.0, None, None)
 
 
 def test_knowledge_latency_and_audience_of_the_edge_cases(edge_cases: dlt.Pipeline) -> None:
