@@ -383,7 +383,8 @@ def refresh_insights_after_load(pipeline: dlt.Pipeline, target: Target, report: 
         summary = refresh_insights(pipeline, settings, file_format=loader_file_format(target.destination))
         report.insights = summary.describe()
     except Exception as exc:
-        report.insights_error = describe_failure("insights", exc) + "; the loaded data is kept (chatsync insights retries)"
+        kept = "; the loaded data is kept (chatsync insights retries)"
+        report.insights_error = describe_failure("insights", exc) + kept
         pipeline.drop_pending_packages()  # a half-made insights package must not block the next run
     finally:
         report.insights_seconds = time.monotonic() - started

@@ -60,7 +60,7 @@ class InsightsSettings:
 def _setting(key: str, default: Any) -> Any:
     """One key of ``[insights]``, from the TOML files or ``INSIGHTS__<KEY>`` (one key at a time: dlt's
     environment provider cannot answer for a whole section)."""
-    value = dlt.config.get(f"insights.{key}")
+    value: Any = dlt.config.get(f"insights.{key}")
     return default if value is None else value
 
 

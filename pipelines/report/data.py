@@ -13,6 +13,8 @@ import dlt
 from sources.common.timeutil import utc_stamp
 
 from ..warehouse.analytics import destination_dialect, transpile
+from ..warehouse.queries import tables_exist
+from .asked import AskedFigures, collect_asked
 
 PERCENTILES: Final = (50, 90, 99)
 
@@ -121,6 +123,7 @@ class ReportData:
     latency_daily: dict[tuple[str, str], dict[date, tuple[float | None, int | None]]] = field(default_factory=dict)
     latencies: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     audience: list[tuple[str, str | None, str | None, int]] = field(default_factory=list)
+    asked: AskedFigures | None = None  # None until chatsync insights ran
 
     def coverage(self) -> str:
         """``Messages from … to …; last load at …`` (UTC)."""
@@ -173,6 +176,8 @@ def collect_report(pipeline: dlt.Pipeline) -> ReportData:
             data.hours.setdefault(provider, {})[int(hour)] = int(messages)
         ((data.first_message, data.last_message),) = run(_SPAN) or [(None, None)]
         _collect_chatbot_figures(data, run)
+        if tables_exist(client, ["topics", "knowledge_gaps", "conversation_insights", "topic_daily"]):
+            data.asked = collect_asked(run)
         loads = client.make_qualified_table_name("_dlt_loads")
         found = client.execute_sql(f"SELECT MAX(inserted_at) FROM {loads} WHERE status = 0") or [[None]]
         data.last_load = found[0][0]

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.table import Table
 
+from .asked import asked_sections
 from .data import BUSIEST_DAYS, PERCENTILES, ReportData, busiest_days, nearest_rank, percentiles
+from .table import Section, share
 
-
-@dataclass(frozen=True)
-class Section:
-    """One summary table, shown in the terminal and in the HTML report alike."""
-
-    title: str
-    header: list[str]
-    rows: list[list[str]]
-    text_columns: int = 1  # leading columns that are text, not numbers
-    meanings: dict[str, str] = field(default_factory=dict)  # column → what it means, shown in HTML
+__all__ = ["Section", "print_report_data", "sections", "share"]
 
 
 def sections(data: ReportData) -> list[Section]:
@@ -61,12 +53,8 @@ def sections(data: ReportData) -> list[Section]:
             {"active conversations": "conversations with a message that day"},
         ),
         *chatbot_sections(data),
+        *asked_sections(data.asked),
     ]
-
-
-def share(value: float | None) -> str:
-    """A rate as a percentage, or a dash when unknown."""
-    return "—" if value is None else f"{value:.1%}"
 
 
 def chatbot_sections(data: ReportData) -> list[Section]:

@@ -22,7 +22,9 @@ def conversation(*turns: tuple[str, str | None]) -> list[Message]:
 
 
 def test_an_answered_question() -> None:
-    row = judge(KEY, conversation(("user", "Where is my order?"), ("assistant", "It ships today.")), False, PHRASES, 2000)
+    row = judge(
+        KEY, conversation(("user", "Where is my order?"), ("assistant", "It ships today.")), False, PHRASES, 2000
+    )
     assert (row.question, row.language, row.outcome, row.fallback) == ("Where is my order?", "en", "answered", None)
     assert (row.user_messages, row.assistant_messages, row.message_count) == (1, 1, 2)
     assert (row.first_message_at, row.last_message_at) == (T0, T0 + timedelta(seconds=1))
@@ -60,13 +62,19 @@ def test_precedence_handed_off_then_abandoned_then_unanswered() -> None:
 def test_a_reply_with_the_same_timestamp_is_a_reply() -> None:
     """The order of two messages in the same second is unknown: the user did get a reply."""
     tied = [Message("assistant", "Anything else?", T0), Message("user", "thanks!", T0)]
-    assert judge(KEY, [Message("user", "hi there, my order?", T0 - timedelta(1)), *tied], False, PHRASES, 2000).outcome == (
-        "answered"
-    )
+    assert judge(
+        KEY, [Message("user", "hi there, my order?", T0 - timedelta(1)), *tied], False, PHRASES, 2000
+    ).outcome == ("answered")
 
 
 def test_a_greeting_opening_is_skipped_for_the_question() -> None:
-    row = judge(KEY, conversation(("user", "Hello!"), ("assistant", "Hi!"), ("user", "My card was declined")), False, PHRASES, 2000)
+    row = judge(
+        KEY,
+        conversation(("user", "Hello!"), ("assistant", "Hi!"), ("user", "My card was declined")),
+        False,
+        PHRASES,
+        2000,
+    )
     assert (row.question, row.features) == ("My card was declined", "My card was declined")
 
 
@@ -80,7 +88,9 @@ def test_a_greeting_opening_is_skipped_for_the_question() -> None:
         ([("user", None)], None, "abandoned"),
     ],
 )
-def test_bad_input_gets_a_defined_row(messages: list[tuple[str, str | None]], question: str | None, outcome: str) -> None:
+def test_bad_input_gets_a_defined_row(
+    messages: list[tuple[str, str | None]], question: str | None, outcome: str
+) -> None:
     row = judge(KEY, conversation(*messages), False, PHRASES, 2000)
     assert (row.question, row.features, row.topic_id, row.outcome) == (question, "", None, outcome)
     assert row.language is None and row.sentiment is None
@@ -110,7 +120,7 @@ def test_a_50000_message_conversation() -> None:
 
 def test_language_and_sentiment() -> None:
     assert detect("¿Dónde está mi pedido? Quiero rastrear mi pedido") == "es"
-    assert detect("我的订单在哪里？帮我查一下订单物流") == "zh"
+    assert detect("我的订单在哪里？帮我查一下订单物流") == "zh"  # noqa: RUF001
     assert detect("ok") is None
     assert sentiment(["My card was declined", "Thanks, that was really helpful!"], "en") > 0.3
     assert sentiment(["Where is my order?", "This is useless, I'm very disappointed."], "en") < -0.3

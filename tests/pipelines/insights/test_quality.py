@@ -10,7 +10,9 @@ from sklearn.metrics import adjusted_rand_score
 from .conftest import Loaded
 
 OUTCOMES = ("unanswered", "handed_off", "abandoned")
-INSIGHTS = "SELECT provider, conversation_id, topic_id, language, sentiment, outcome FROM chat_history.conversation_insights"
+INSIGHTS = (
+    "SELECT provider, conversation_id, topic_id, language, sentiment, outcome FROM chat_history.conversation_insights"
+)
 
 
 def purity(labels: list[str], truth: list[str]) -> float:
@@ -95,7 +97,8 @@ def test_knowledge_gaps_lead_with_the_questions_the_bot_cannot_answer(planted: L
 
 def test_topics_have_labels_and_representative_questions(planted: Loaded) -> None:
     topics = planted.rows(
-        "SELECT topic_id, label, keywords, conversations, question_1 FROM chat_history.topics ORDER BY conversations DESC"
+        "SELECT topic_id, label, keywords, conversations, question_1 FROM chat_history.topics "
+        "ORDER BY conversations DESC"
     )
     counted = planted.rows(
         "SELECT topic_id, COUNT(*) FROM chat_history.conversation_insights WHERE topic_id IS NOT NULL GROUP BY 1"
@@ -104,16 +107,31 @@ def test_topics_have_labels_and_representative_questions(planted: Loaded) -> Non
     top = topics[0]
     assert top[1] and top[1] != top[0] and top[4]
     english = [label for topic, label, *_ in topics if topic.startswith("en-")]
-    assert any("password" in label for label in english) and any("refund" in label or "money" in label for label in english)
+    assert any("password" in label for label in english) and any(
+        "refund" in label or "money" in label for label in english
+    )
 
 
 def test_topic_daily_adds_up_to_the_insights(planted: Loaded) -> None:
-    daily = planted.rows(
-        "SELECT SUM(conversations), SUM(unanswered), SUM(handed_off) FROM chat_history.topic_daily"
-    )[0]
+    daily = planted.rows("SELECT SUM(conversations), SUM(unanswered), SUM(handed_off) FROM chat_history.topic_daily")[0]
     direct = planted.rows(
         "SELECT COUNT(*), SUM(CASE WHEN outcome = 'unanswered' THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN outcome = 'handed_off' THEN 1 ELSE 0 END) FROM chat_history.conversation_insights "
         "WHERE topic_id IS NOT NULL AND first_message_at IS NOT NULL"
     )[0]
     assert daily == direct
+
+
+def test_the_report_shows_what_users_ask(planted: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+    html = planted.root / "report.html"
+    capsys.readouterr()
+    assert planted.chatsync("report", "--html", str(html)) == 0
+    out = capsys.readouterr().out
+    for title in ("top topics", "knowledge gaps to fill first", "how conversations end", "sentiment"):
+        assert f"what users ask: {title}" in out
+        assert f"<h2>what users ask: {title}</h2>" in html.read_text(encoding="utf-8")
+    top_gap = planted.rows("SELECT label FROM chat_history.knowledge_gaps WHERE rank = 1")[0][0]
+    assert top_gap in out
+    from pipelines.report.asked import trend
+
+    assert (trend(14, 10), trend(5, 10), trend(3, 0), trend(0, 0), trend(10, 10)) == ("+40%", "-50%", "new", "=", "=")
