@@ -129,7 +129,7 @@ def test_the_report_shows_what_users_ask(planted: Loaded, capsys: pytest.Capture
     out = capsys.readouterr().out
     for title in ("top topics", "knowledge gaps to fill first", "how conversations end", "sentiment"):
         assert f"what users ask: {title}" in out
-        assert f"<h2>what users ask: {title}</h2>" in html.read_text(encoding="utf-8")
+        assert f"<h2>what users ask: {title}" in html.read_text(encoding="utf-8")
     top_gap = planted.rows("SELECT label FROM chat_history.knowledge_gaps WHERE rank = 1")[0][0]
     assert top_gap in out
     from pipelines.report.asked import trend
