@@ -64,8 +64,9 @@ tests/test_docs.py fails when this file and the hints differ. -->
 
 Every table but `audit_results` and the three insights tables made anew on each run is merged
 (delete-insert) on its key: a rerun, retry or overlapping backfill never duplicates a row. dlt
-adds `_dlt_load_id` (the load that wrote the row) and `_dlt_id` (a row id) to each. Types are dlt's; each destination maps them (e.g. `timestamp` is `TIMESTAMP WITH TIME ZONE`
-in DuckDB and Postgres, `TIMESTAMP` in BigQuery, all UTC).
+adds `_dlt_load_id` (the load that wrote the row) and `_dlt_id` (a row id) to each. Types are
+dlt's; each destination maps them (e.g. `timestamp` is `TIMESTAMP WITH TIME ZONE` in DuckDB and
+Postgres, `TIMESTAMP` in BigQuery, all UTC).
 """
 
 
