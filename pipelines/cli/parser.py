@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--rate-limit-headers", default="x", choices=HEADER_STYLES, help="x: X-RateLimit-*; ietf: RateLimit(-Policy)"
     )
+    simulate.add_argument(
+        "--truth", metavar="PATH", help="write the planted truth (intent, language, close, outcome) as JSON lines; exit"
+    )
 
     check = add_command(commands, "check", "prove each provider's setup works (URL, key, bots, conversations)")
     check.add_argument("--provider", action="append", choices=sorted(PROVIDERS), help="repeatable; default: configured")

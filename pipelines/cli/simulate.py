@@ -6,6 +6,7 @@ import argparse
 import json
 import shlex
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from simulator.corpus import DEFAULT_EPOCH
@@ -54,7 +55,28 @@ def serve(args: argparse.Namespace) -> int:
         raise ConfigurationError(str(exc)) from None
 
 
+def _corpus(args: argparse.Namespace) -> Corpus:
+    return Corpus(
+        seed=args.seed,
+        size=args.size,
+        bots_per_provider=args.bots,
+        span_days=args.span_days,
+        epoch=history_start(args.span_days),
+    )
+
+
+def _write_truth(args: argparse.Namespace) -> int:
+    """``--truth PATH``: what each conversation of this corpus was generated to be, for measuring insights."""
+    from simulator.truth import write_truth
+
+    count = write_truth(_corpus(args), Path(args.truth))
+    stdout.print(f"truth of {count:,} conversations: {args.truth}", highlight=False)
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
+    if args.truth:
+        return _write_truth(args)
     settings = SimulatorSettings(
         latency_ms=args.latency_ms,
         feedloop_shape=args.feedloop_shape,
@@ -62,13 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
         rate_limit_headers=args.rate_limit_headers,
     )
     sim = Simulator(
-        Corpus(
-            seed=args.seed,
-            size=args.size,
-            bots_per_provider=args.bots,
-            span_days=args.span_days,
-            epoch=history_start(args.span_days),
-        ),
+        _corpus(args),
         settings=settings,
         faults=FaultSpec.parse(args.faults, seed=args.seed),
         host=args.host,
