@@ -9,7 +9,8 @@ a file of the DAGs folder, whose ``.dlt/`` holds chatsync's settings and secrets
 
 Shards are those of the Dagster path (``pipelines.orchestrators.shards``), each its own dlt pipeline;
 the shards' resources run one after another (``decompose="serialize"``), the analytics views are
-re-created once every shard is done (``analytics_views``), then the quick ``chatsync audit`` of
+re-created once every shard is done (``analytics_views``), then the conversation insights
+(``conversation_insights``, as ``chatsync run`` refreshes them) and the quick ``chatsync audit`` of
 every shard checks the warehouse holds what each provider reports (``audit``: it fails when a
 conversation is incomplete), and one DAG run goes at a time
 (``max_active_runs=1``), which stands in for chatsync's run lock: this path runs dlt's helper, not
@@ -41,6 +42,7 @@ from ..engine.factory import build_pipeline, hold_warehouse_lock
 from ..engine.registry import PROVIDERS
 from ..engine.target import PIPELINE_NAME, ExitCode, Target
 from ..warehouse.analytics import refresh_views
+from .insights import insights_target, refresh_insights_of
 from .shards import orchestration_schedule, orchestration_target, plan_shards, setting
 
 TASK_RETRIES = 2
@@ -75,7 +77,9 @@ def build_dag() -> Any:
             task_id="analytics_views", python_callable=refresh_views_of, op_args=[target], trigger_rule="all_done"
         )
         completeness = PythonOperator(task_id="audit", python_callable=audit_shards, op_args=[target])
+        insights = PythonOperator(task_id="conversation_insights", python_callable=insights_of, op_args=[target])
         views >> completeness
+        views >> insights
         for shard in plan_shards():
             with PipelineTasksGroup(shard.pipeline_name, use_data_folder=False, wipe_local_data=True) as group:
                 pipeline = build_pipeline(shard.target(target))
@@ -119,6 +123,13 @@ def audit_shards(target: Target) -> dict[str, int]:
 @contextmanager
 def _held_pipeline(target: Target) -> Iterator[Any]:
     yield build_pipeline(target)  # the warehouse lock is this process's already (hold_warehouse_lock)
+
+
+def insights_of(target: Target) -> str:
+    """Conversation insights of ``target``'s dataset, after the views (skipped when ``[insights]`` is off)."""
+    held = insights_target(target)
+    hold_warehouse_lock(held)
+    return refresh_insights_of(target, build_pipeline(held)) or "[insights] enabled = false: nothing computed"
 
 
 def refresh_views_of(target: Target) -> list[str]:

@@ -26,11 +26,12 @@ from ...engine.locking import RunLocked
 from ...engine.registry import PROVIDERS
 from ...engine.target import PIPELINE_NAME
 from ...warehouse.analytics import VIEWS, refresh_views
+from ..insights import insights_target, refresh_insights_of
 from ..shards import (
     ID_SETTINGS,
     Shard,
 )
-from .constants import DEFINITION_ONLY, VIEWS_KEY
+from .constants import DEFINITION_ONLY, INSIGHTS_KEY, VIEWS_KEY
 from .resource import ChatsyncDltResource
 from .settings import OrchestrationSettings
 from .translator import ShardTranslator
@@ -106,3 +107,33 @@ def views_asset(settings: OrchestrationSettings, upstream: Sequence[AssetKey]) -
         return MaterializeResult(metadata={"views": MetadataValue.json(refreshed)})
 
     return analytics_views
+
+
+def insights_asset(settings: OrchestrationSettings) -> AssetsDefinition:
+    """Conversation insights (topics, outcomes, sentiment, knowledge gaps), after the views."""
+    target = settings.target
+
+    @asset(
+        key=INSIGHTS_KEY,
+        group_name="analytics",
+        deps=[VIEWS_KEY],
+        pool=settings.pool,
+        description=(
+            f"Conversation insights over {target.dataset}: conversation_insights, topics, knowledge_gaps, "
+            "topic_model and the topic_daily view (docs/insights.md). Skipped with [insights] enabled = false."
+        ),
+        kinds={"python", target.destination},
+    )
+    def conversation_insights(context: AssetExecutionContext) -> MaterializeResult[Any]:
+        try:
+            with locked_pipeline(insights_target(target)) as pipeline:
+                done = refresh_insights_of(target, pipeline)
+        except RunLocked as exc:
+            raise Failure(description=scrub(str(exc)), allow_retries=True) from None
+        except Exception as exc:
+            raise Failure(description=scrub(f"insights: {type(exc).__name__}: {exc}".splitlines()[0])) from None
+        if done is None:
+            context.log.info("[insights] enabled = false: nothing computed")
+        return MaterializeResult(metadata={"insights": MetadataValue.text(done or "off")})
+
+    return conversation_insights

@@ -19,6 +19,8 @@ DUCKDB_POOL: Final = "chatsync_duckdb"  # DuckDB takes one writer at a time: its
 
 VIEWS_KEY: Final = AssetKey([DATASET_NAME, "analytics_views"])
 
+INSIGHTS_KEY: Final = AssetKey([DATASET_NAME, "conversation_insights"])
+
 RESOURCE_KEY: Final = "chatsync_dlt"
 
 DEFINITION_ONLY: Final = "resolved-at-run-time"  # what the definition-time source is given for secrets

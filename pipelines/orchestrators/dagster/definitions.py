@@ -17,9 +17,9 @@ from ..shards import (
     Shard,
     plan_shards,
 )
-from .assets import shard_assets, views_asset
+from .assets import insights_asset, shard_assets, views_asset
 from .checks import completeness_check
-from .constants import AUDIT_JOB, BACKFILL_JOB, INCREMENTAL_JOB, RESOURCE_KEY, VIEWS_KEY
+from .constants import AUDIT_JOB, BACKFILL_JOB, INCREMENTAL_JOB, INSIGHTS_KEY, RESOURCE_KEY, VIEWS_KEY
 from .resource import ChatsyncDltResource
 from .settings import OrchestrationSettings
 from .translator import shard_key
@@ -43,12 +43,13 @@ def build_definitions(
     loads = [assets for shard in shards for assets in shard_assets(shard, settings, daily)]
     incremental_keys = [shard_key(shard) for shard in shards]
     views = views_asset(settings, [*incremental_keys, *(shard_key(s, by_day=True) for s in shards)])
+    insights = insights_asset(settings)
     retry = settings.retry_policy()
     checks = [completeness_check(shard, settings.target, settings.pool) for shard in shards]
     incremental_job = define_asset_job(
         INCREMENTAL_JOB,
-        selection=AssetSelection.assets(*incremental_keys, VIEWS_KEY).without_checks(),
-        description="Every shard from its cursors, then the views (what cron's `chatsync run` did).",
+        selection=AssetSelection.assets(*incremental_keys, VIEWS_KEY, INSIGHTS_KEY).without_checks(),
+        description="Every shard from its cursors, then the views and insights (what cron's `chatsync run` does).",
         op_retry_policy=retry,
     )
     backfill_job = define_asset_job(
@@ -63,7 +64,7 @@ def build_definitions(
         description="The quick `chatsync audit` of every shard, as asset checks (a failed audit shows on the asset).",
     )
     return Definitions(
-        assets=[*loads, views],
+        assets=[*loads, views, insights],
         asset_checks=checks,
         jobs=[incremental_job, backfill_job, audit_job],
         schedules=[

@@ -73,6 +73,7 @@ def run_shard(
             on_repair=context.log.warning,
             source_options={shard.provider: shard.source_options},
             views=False,
+            insights=False,  # the insights asset, downstream of every load, does it once
         )
     except RunLocked as exc:
         raise Failure(description=scrub(str(exc)), allow_retries=True) from None

@@ -61,7 +61,9 @@ def test_the_dag_loads_every_shard_exactly_and_then_what_is_new(
         audits = con.execute(
             "SELECT COUNT(*), SUM(incomplete) FROM chat_history.audit_results WHERE kind = 'summary'"
         ).fetchone()
+        insights = con.execute("SELECT COUNT(*) FROM chat_history.conversation_insights").fetchone()
     assert set(VIEWS) <= views, "the views exist after the load"
+    assert "topic_daily" in views and insights is not None and insights[0] > 50, "the insights task ran"
     assert audits is not None and audits[0] >= 4 and audits[1] == 0, "the audit task ran after the shards"
 
     sim.advance(timedelta(days=1))

@@ -30,7 +30,14 @@ from dagster import (
 )
 
 from pipelines.engine.target import Target
-from pipelines.orchestrators.dagster.constants import AUDIT_JOB, BACKFILL_JOB, DUCKDB_POOL, INCREMENTAL_JOB, VIEWS_KEY
+from pipelines.orchestrators.dagster.constants import (
+    AUDIT_JOB,
+    BACKFILL_JOB,
+    DUCKDB_POOL,
+    INCREMENTAL_JOB,
+    INSIGHTS_KEY,
+    VIEWS_KEY,
+)
 from pipelines.orchestrators.dagster.definitions import build_definitions
 from pipelines.orchestrators.dagster.settings import OrchestrationSettings
 from pipelines.orchestrators.dagster.translator import shard_key
@@ -85,6 +92,7 @@ def test_definitions_group_by_provider_and_pool_duckdb_writers(
             assert (node.partitions_def is not None) == by_day
             assert shard.pipeline_name in (node.description or "")
     assert set(graph.get(VIEWS_KEY).parent_keys) == {shard_key(s, d) for s in shards for d in (False, True)}
+    assert set(graph.get(INSIGHTS_KEY).parent_keys) == {VIEWS_KEY}, "insights come after the loads and views"
     pools = {defs.get_assets_def(shard_key(s)).op.pool for s in shards}
     assert pools == {DUCKDB_POOL}
     schedule = defs.resolve_schedule_def(f"{INCREMENTAL_JOB}_schedule")
@@ -115,7 +123,8 @@ def test_incremental_job_loads_every_shard_then_growth(
         first = run_job(defs, INCREMENTAL_JOB, instance)
         assert first.success
         assert materialized(first) == {shard_key(s).to_user_string() for s in plan_shards()} | {
-            VIEWS_KEY.to_user_string()
+            VIEWS_KEY.to_user_string(),
+            INSIGHTS_KEY.to_user_string(),
         }
         assert warehouse_counts(warehouse) == truth_counts(sim)
         sim.advance(timedelta(days=1))
@@ -126,8 +135,13 @@ def test_incremental_job_loads_every_shard_then_growth(
     assert loaded == grown, (loaded - grown, grown - loaded)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         found = con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'chat_history'").fetchall()
+        insights = con.execute("SELECT COUNT(*) FROM chat_history.conversation_insights").fetchone()
+        conversations = con.execute(
+            "SELECT COUNT(DISTINCT provider || conversation_id) FROM chat_history.messages"
+        ).fetchone()
     views = {row[0] for row in found}
-    assert {"response_times", "conversation_metrics", "daily_activity"} <= views
+    assert {"response_times", "conversation_metrics", "daily_activity", "topic_daily"} <= views
+    assert insights == conversations, "the insights asset covered every conversation, after the growth too"
 
 
 def test_partitioned_backfill_loads_exactly_those_days_and_leaves_cursors(
