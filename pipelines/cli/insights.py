@@ -38,7 +38,7 @@ def insights_command(args: argparse.Namespace) -> int:
                 pipeline, settings, args.provider, args.refit, loader_file_format(target.destination)
             )
         except Exception as exc:
-            pipeline.drop_pending_packages()
+            pipeline.abort_packages()
             say_error(describe_failure("insights", exc))
             return ExitCode.FAILED
     if args.json:

@@ -385,7 +385,7 @@ def refresh_insights_after_load(pipeline: dlt.Pipeline, target: Target, report: 
     except Exception as exc:
         kept = "; the loaded data is kept (chatsync insights retries)"
         report.insights_error = describe_failure("insights", exc) + kept
-        pipeline.drop_pending_packages()  # a half-made insights package must not block the next run
+        pipeline.abort_packages()  # a half-made insights package must not block the next run
     finally:
         report.insights_seconds = time.monotonic() - started
 

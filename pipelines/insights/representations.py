@@ -73,7 +73,17 @@ def vectors(kind: str, texts: Sequence[str]) -> Vectors:
     else:
         unique = _lexical(distinct)
     position = {text: n for n, text in enumerate(distinct)}
-    return unique[[position[text] for text in texts]]
+    return without_zero_rows(unique)[[position[text] for text in texts]]
+
+
+def without_zero_rows(unit: Vectors) -> Vectors:
+    """``unit`` with each all-zero row (a text none of whose terms survived) made the first axis: such
+    texts group together, and cosine distances stay defined."""
+    empty = ~unit.any(axis=1)
+    if empty.any():
+        unit = unit.copy()
+        unit[empty, 0] = 1.0
+    return unit
 
 
 def _lexical(texts: Sequence[str]) -> Vectors:

@@ -24,7 +24,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
 from sklearn.preprocessing import normalize
 
-from .representations import Vectors, representation_of, vectors
+from .representations import Vectors, representation_of, vectors, without_zero_rows
 
 OVERCLUSTER: Final = 60
 MINI_BATCH_ABOVE: Final = 20_000  # distinct texts; k-means beyond this uses mini-batches
@@ -84,7 +84,7 @@ def _centroids(unit: Vectors, labels: np.ndarray) -> Vectors:
     count = int(labels.max()) + 1
     sums = np.zeros((count, unit.shape[1]), dtype=np.float64)
     np.add.at(sums, labels, unit)
-    return np.asarray(normalize(sums), dtype=np.float32)
+    return without_zero_rows(np.asarray(normalize(sums), dtype=np.float32))
 
 
 def _merge(centroids: Vectors, distance: float, max_topics: int) -> np.ndarray:

@@ -133,3 +133,13 @@ def test_a_reply_repeated_across_many_topics_is_canned_but_not_within_one() -> N
     seen += [(fingerprint(f"answer {n}"), f"en-{n}") for n in range(6)]
     assert canned_replies(seen, min_topics=3) == frozenset({fallback})
     assert fingerprint("Refunds take 5 days!") == fingerprint("refunds TAKE 5 days"), "folded"
+
+
+def test_texts_with_no_surviving_term_still_cluster() -> None:
+    """A lexical fit where some texts keep no term (every word in over half the texts) must not fail."""
+    from pipelines.insights.topics import fit_language
+
+    texts = ["aa", "aa aa", "aa aa aa", "bb"] * 3
+    fit = fit_language(texts, "es", max_topics=5)
+    assert len(fit.labels) == len(texts) and 1 <= len(set(fit.labels)) <= 5
+    assert fit.labels[0] == fit.labels[1] == fit.labels[2]
