@@ -146,10 +146,7 @@ def judge(
     else:
         question, features, opening = _cut(users[at][1].content, limit), user_texts[at], users[at][0]
     reply = _first_reply(messages, opening)
-    fallback = None
-    if reply is not None:
-        text = clean(reply.content, limit)
-        fallback = "empty" if not text else ("phrase" if phrases.matches(text) else None)
+    reply_text = clean(reply.content, limit) if reply is not None else None
     language = detect(
         " ".join(t[:PER_MESSAGE_FOR_LANGUAGE] for t in user_texts if has_words(t))[:USER_TEXT_FOR_LANGUAGE]
     )
@@ -164,8 +161,8 @@ def judge(
         sentiment=sentiment(user_texts, language),
         handed_off=flagged_handoff or any(m.role == "agent" for m in messages),
         abandoned=_ends_unreplied(messages),
-        fallback=fallback,
-        reply_fingerprint=fingerprint(clean(reply.content, limit)) if reply is not None else None,
+        fallback=_fallback(reply_text, phrases),
+        reply_fingerprint=fingerprint(reply_text) if reply_text is not None else None,
         first_message_at=min(stamps) if stamps else None,
         last_message_at=max(stamps) if stamps else None,
         user_messages=len(users),
@@ -174,6 +171,15 @@ def judge(
     )
     insight.settle(frozenset())  # canned replies are known only across conversations: settled again later
     return insight
+
+
+def _fallback(reply: str | None, phrases: FallbackPhrases) -> str | None:
+    """Why a first reply is a fallback, as far as one conversation tells: ``empty`` or ``phrase``."""
+    if reply is None:
+        return None
+    if not reply:
+        return "empty"
+    return "phrase" if phrases.matches(reply) else None
 
 
 def _opening(users: list[tuple[int, Message]], texts: list[str]) -> int | None:

@@ -93,24 +93,10 @@ def refresh_insights(
     if not has_tables(pipeline, ["messages", "conversations"]):
         return summary
     now = datetime.now(UTC)
-    with pipeline.sql_client() as client:
-        reader = Reader(client, destination_dialect(pipeline), pipeline.dataset_name)
-        delete_stale(reader)
-        phrases = FallbackPhrases(settings.fallback_phrases)
-        fresh = [
-            judge(key, messages, flagged, phrases, settings.feature_chars)
-            for key, flagged, messages in changed_conversations(reader, providers, settings.feature_chars, refit)
-        ]
-        stored = stored_insights(reader, stored_columns())
-        model, fitted = stored_model(reader)
+    fresh, stored, (model, fitted) = _read(pipeline, settings, providers, refit)
     rows, dirty = _merge_rows(stored, fresh, settings.feature_chars)
     chosen = _topics(rows, dirty, model, fitted, settings, refit, summary)
-    canned = canned_replies(((r.reply_fingerprint, r.topic_id) for r in rows.values()), settings.canned_min_topics)
-    for key, row in rows.items():
-        before = (row.outcome, row.fallback)
-        row.settle(canned)
-        if (row.outcome, row.fallback) != before:
-            dirty.add(key)
+    _settle_outcomes(rows, dirty, settings.canned_min_topics)
     topics = group_by_topic(rows.values())
     topic_table = topic_rows(topics, now)
     gaps = gap_rows(topics, {t["topic_id"]: t["label"] for t in topic_table}, now)
@@ -123,6 +109,34 @@ def refresh_insights(
     summary.outcomes = _count(row.outcome for row in rows.values())
     summary.seconds = time.monotonic() - started
     return summary
+
+
+Model = tuple[dict[str, dict[str, list[str]]], dict[str, int]]
+
+
+def _read(
+    pipeline: dlt.Pipeline, settings: InsightsSettings, providers: Iterable[str] | None, refit: bool
+) -> tuple[list[ConversationInsight], list[dict[str, Any]], Model]:
+    """Deletes stale rows; judges new and changed conversations; reads the stored rows and the model."""
+    with pipeline.sql_client() as client:
+        reader = Reader(client, destination_dialect(pipeline), pipeline.dataset_name)
+        delete_stale(reader)
+        phrases = FallbackPhrases(settings.fallback_phrases)
+        fresh = [
+            judge(key, messages, flagged, phrases, settings.feature_chars)
+            for key, flagged, messages in changed_conversations(reader, providers, settings.feature_chars, refit)
+        ]
+        return fresh, stored_insights(reader, stored_columns()), stored_model(reader)
+
+
+def _settle_outcomes(rows: dict[tuple[str, str], ConversationInsight], dirty: set[tuple[str, str]], bar: int) -> None:
+    """Finds the canned replies across every row, then settles each outcome; a changed one is written."""
+    canned = canned_replies(((r.reply_fingerprint, r.topic_id) for r in rows.values()), bar)
+    for key, row in rows.items():
+        before = (row.outcome, row.fallback)
+        row.settle(canned)
+        if (row.outcome, row.fallback) != before:
+            dirty.add(key)
 
 
 Key = tuple[str, str]
