@@ -51,7 +51,7 @@ GREETINGS: Final = frozenset(
         "مرحبا",
     }
 )
-USER_TEXT_FOR_LANGUAGE: Final = 1_000
+USER_TEXT_FOR_LANGUAGE: Final = 400
 PER_MESSAGE_FOR_LANGUAGE: Final = 100  # so one pasted page cannot outvote the conversation
 REPLY_ROLES: Final = frozenset({"assistant", "agent"})
 

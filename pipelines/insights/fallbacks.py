@@ -14,6 +14,7 @@ the phrase's normalised text.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections import defaultdict
@@ -21,6 +22,8 @@ from collections.abc import Iterable
 from typing import Final
 
 from .text import normalised
+
+SCANNED: Final = 500  # a fallback says so early; a long answer is not read to its end
 
 BUILT_IN: Final[dict[str, tuple[str, ...]]] = {
     "en": (
@@ -113,7 +116,11 @@ class FallbackPhrases:
         self._phrases = tuple(sorted({normalised(p) for p in phrases if normalised(p)}))
 
     def matches(self, reply: str) -> bool:
-        """Whether a cleaned reply contains a fallback phrase."""
+        """Whether a cleaned reply contains a fallback phrase (in its first ``SCANNED`` characters)."""
+        return self._matches(reply[:SCANNED])
+
+    @functools.lru_cache(maxsize=65_536)  # noqa: B019  (one instance a refresh; canned replies recur)
+    def _matches(self, reply: str) -> bool:
         folded = f" {normalised(reply)} "
         return any(f" {phrase} " in folded for phrase in self._phrases)
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import dlt
+import pyarrow as pa
 
 from sources.common.tables import (
     CONVERSATION_INSIGHT_COLUMNS,
@@ -247,7 +248,7 @@ def insights_source(
 ) -> Iterator[Any]:
     """The insights tables as dlt resources."""
     yield dlt.resource(
-        _once(changed),
+        _once(as_arrow(changed, CONVERSATION_INSIGHT_COLUMNS)),
         name=CONVERSATION_INSIGHTS,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=["provider", "conversation_id"],
@@ -261,8 +262,23 @@ def insights_source(
         yield dlt.resource(_once(rows), name=name, write_disposition="replace", columns=_columns(columns))
 
 
-def _once(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def _once(rows: Any) -> Iterator[Any]:
     yield rows  # one page: dlt writes it in one go
+
+
+_ARROW_TYPES: Final = {
+    "text": pa.string(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "bool": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+
+
+def as_arrow(rows: list[dict[str, Any]], columns: Any) -> pa.Table:
+    """Rows as one Arrow table typed by the table's column hints: dlt writes it without per-row work."""
+    schema = pa.schema([(name, _ARROW_TYPES[str(hint["data_type"])]) for name, hint in columns.items()])
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 def _columns(columns: Any) -> Any:

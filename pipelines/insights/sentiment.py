@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 LANGUAGES_WITH_A_MODEL: Final = frozenset({"en"})
+LAST_MESSAGES: Final = 5  # how the user leaves: the last few messages (a 50,000-message thread costs five)
+MESSAGE_CHARS: Final = 500  # VADER's time grows with the square of a text's words: a pasted page is cut
 
 
 @functools.cache
@@ -16,11 +18,17 @@ def _analyzer() -> Any:
     return SentimentIntensityAnalyzer()
 
 
+@functools.lru_cache(maxsize=65_536)
+def _compound(text: str) -> float:
+    """VADER's compound score; cached, since short messages ("thanks!", "ok") recur across conversations."""
+    return float(_analyzer().polarity_scores(text)["compound"])
+
+
 def sentiment(user_texts: Sequence[str], language: str | None) -> float | None:
     """The user's sentiment, later messages weighing more (how they leave matters most).
 
-    Each message's VADER compound score is weighted by its position (1, 2, 3, …), so a closing
-    "thanks, that solved it!" outweighs a frustrated opening question.
+    The VADER compound scores of the user's last ``LAST_MESSAGES`` messages are weighted by their
+    position (1, 2, 3, …), so a closing "thanks, that solved it!" outweighs a frustrated opening.
 
     Args:
         user_texts: The user's cleaned messages, in order (empty ones are skipped).
@@ -31,7 +39,8 @@ def sentiment(user_texts: Sequence[str], language: str | None) -> float | None:
     """
     if language not in LANGUAGES_WITH_A_MODEL:
         return None
-    scored = [(_analyzer().polarity_scores(text)["compound"], n) for n, text in enumerate(user_texts, 1) if text]
+    recent = [text[:MESSAGE_CHARS] for text in user_texts if text][-LAST_MESSAGES:]
+    scored = [(_compound(text), n) for n, text in enumerate(recent, 1)]
     if not scored:
         return None
     total = sum(weight for _, weight in scored)

@@ -37,8 +37,11 @@ def has_words(text: str) -> bool:
 
 def normalised(text: str) -> str:
     """Case- and accent-folded, punctuation-free: what two replies must share to be "the same"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():  # nothing to decompose: most replies, at a fraction of the cost
+        kept = text.casefold()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        kept = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SPACE.sub(" ", re.sub(r"[^\w\s]", " ", kept)).strip()
 
 
