@@ -178,7 +178,7 @@ def run(
     prepared: tuple[bytes, dict[str, Counter[str]]],
     report: RunReport,
 ) -> None:
-    """Every provider, then the views, as one dlt trace ("run"): ``dlt pipeline … trace`` shows all."""
+    """Every provider, then the views and insights, as one dlt trace ("run"): ``dlt pipeline … trace`` shows all."""
     key, recovered = prepared
     report.outcomes = sync(pipeline, plan.providers, target, plan.backfill, on_start, key, plan.source_options)
     for outcome in report.outcomes:
@@ -191,7 +191,7 @@ def run(
         report.views_error = refresh_analytics(pipeline)
     loaded = any(o.ok and any(o.loaded_rows.values()) for o in report.outcomes)
     if plan.insights and loaded and not signals.was_signal_received():
-        refresh_insights_after_load(pipeline, target, report)
+        refresh_insights_after_load(pipeline, target, report)  # its own extract and load, in the run's trace
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:

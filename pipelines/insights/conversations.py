@@ -201,7 +201,10 @@ def _ends_unreplied(messages: Sequence[Message]) -> bool:
 
 
 def _cut(text: str | None, limit: int) -> str | None:
-    return text if text is None or len(text) <= limit else text[:limit]
+    """The text cut at ``limit``; None for no text at all (one warehouse stores '' where another has NULL)."""
+    if text is None or not text.strip():
+        return None
+    return text if len(text) <= limit else text[:limit]
 
 
 def _first_reply(messages: Sequence[Message], opening: int | None) -> Message | None:
