@@ -448,6 +448,8 @@ CLOSING_REPLIES: dict[str, dict[str, str]] = {
     CLOSE_NEGATIVE: {"en": "I'm sorry to hear that.", "es": "Lamento oír eso.", "zh": "很抱歉听到这个。"},
 }
 EMAIL_SHARE = 0.03
+MARKUP_SHARE = 0.02
+MARKUP = "Is this <b>safe</b>? <script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
 EMAIL_INTRO: dict[str, str] = {"en": "- my email is", "es": "- mi correo es", "zh": "我的邮箱是"}
 REFERENCE: dict[str, str] = {"en": "Ref. {number}.", "es": "Ref. {number}.", "zh": "编号 {number}。"}
 _OPENERS: dict[str, tuple[str, ...]] = {
@@ -482,9 +484,12 @@ class Plan:
         return f"{rng.choice(self.intent.answers[self.language])} {reference}"
 
     def follow_up(self, rng: random.Random, last: bool) -> str:
-        """A later user message; the last one carries the close."""
+        """A later user message; the last one carries the close. Now and then one holds markup: a
+        viewer of transcripts must show it as text, never run it."""
         if last and self.close is not None:
             return rng.choice(CLOSINGS[self.close][self.language])
+        if rng.random() < MARKUP_SHARE:
+            return MARKUP
         return rng.choice(FOLLOW_UPS[self.language])
 
     def reply_to_follow_up(self, rng: random.Random, after_close: bool) -> str:

@@ -47,6 +47,12 @@ def _simulate(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _explore(args: argparse.Namespace) -> int:
+    from .explore import explore_command  # the web stack is imported only when asked for: start-up cost
+
+    return explore_command(args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo  # as above
 
@@ -59,6 +65,7 @@ COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
     "check": check_command,
     "audit": audit_command,
     "insights": insights_command,
+    "explore": _explore,
     "status": status_command,
     "reset": reset_command,
     "forget": forget_command,

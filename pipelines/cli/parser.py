@@ -57,6 +57,8 @@ EXAMPLES = {
     "  chatsync audit --full --sample 10 --repair",
     "insights": "chatsync insights                 # what changed since the last run\n"
     "  chatsync insights --refit --json  # re-cluster topics from scratch (ids kept where topics survive)",
+    "explore": "chatsync explore                  # http://127.0.0.1:8765/ in your browser\n"
+    "  chatsync explore --host 0.0.0.0 --token \"$(openssl rand -hex 16)\"",
     "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
     "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
     "demo": "chatsync demo --dir demo",
@@ -164,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     insights.add_argument("--refit", action="store_true", help="re-cluster topics from scratch, keeping matched ids")
     insights.add_argument("--json", action="store_true", help="one JSON object instead of lines")
     add_target_options(insights)
+
+    explore = add_command(commands, "explore", "read, search, filter and export conversations in the browser")
+    explore.add_argument("--port", type=int, default=8765)
+    explore.add_argument("--host", default="127.0.0.1", help="any other than loopback needs --token")
+    explore.add_argument("--token", help="required by every request: ?token=… or Authorization: Bearer …")
+    add_target_options(explore)
 
     status = add_command(commands, "status", "last run and warehouse contents per provider; no network")
     status.add_argument("--json", action="store_true", help="one JSON object instead of a table")

@@ -1,0 +1,73 @@
+"""Short-lived, read-only connections to the warehouse: one per request, on DuckDB or Postgres."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+SAFE_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class Busy(Exception):
+    """A load holds the warehouse (DuckDB allows no reader beside its one writer)."""
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """Where the explorer reads: a DuckDB file or a Postgres database, and the dataset (schema)."""
+
+    dialect: str
+    dataset: str
+    duckdb_path: str | None = None
+    postgres_dsn: str | None = None
+
+    def __post_init__(self) -> None:
+        if not SAFE_NAME.match(self.dataset):
+            raise ValueError(f"dataset {self.dataset!r} is not a plain name")
+
+    def table(self, name: str) -> str:
+        """``"dataset"."name"``: both are plain names, checked."""
+        assert SAFE_NAME.match(name)
+        return f'"{self.dataset}"."{name}"'
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A read-only connection for one request, closed after it.
+
+        Raises:
+            Busy: DuckDB's file is held by a writer.
+        """
+        if self.dialect == "duckdb":
+            import duckdb
+
+            try:
+                connection = duckdb.connect(str(self.duckdb_path), read_only=True)
+            except duckdb.IOException as exc:
+                if "lock" in str(exc).lower():
+                    raise Busy(str(exc).splitlines()[0]) from None
+                raise
+        else:
+            import psycopg2
+
+            connection = psycopg2.connect(self.postgres_dsn)
+            connection.set_session(readonly=True, autocommit=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def rows(self, connection: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Runs a parameterised query (``%s`` placeholders) on an open connection."""
+        if self.dialect == "duckdb":
+            return [tuple(row) for row in connection.execute(sql.replace("%s", "?"), list(params)).fetchall()]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def tables(self, connection: Any) -> frozenset[str]:
+        """The tables and views of the dataset."""
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+        return frozenset(str(name) for (name,) in self.rows(connection, sql, [self.dataset]))
