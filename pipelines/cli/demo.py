@@ -70,6 +70,11 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     if first.views_error is None and second.views_error is None:
         stdout.print()
         write_report(target, str(root / "report.html"))
+    stdout.print(
+        "\nnext, read the conversations in your browser: "
+        f"[bold]DESTINATION__DUCKDB__CREDENTIALS={target.duckdb_path} .venv/bin/chatsync explore[/]",
+        soft_wrap=True,
+    )
     codes = {first.exit_code(), second.exit_code(), audited.exit_code()}
     bad = (ExitCode.FAILED, ExitCode.PARTIAL, ExitCode.INCOMPLETE)
     return next((code for code in bad if code in codes), ExitCode.OK)

@@ -41,8 +41,8 @@ def insights_command(args: argparse.Namespace) -> int:
             pipeline.abort_packages()
             say_error(describe_failure("insights", exc))
             return ExitCode.FAILED
-    if args.json:
-        stdout.print_json(json.dumps(asdict(summary)))
+    if args.json:  # asked for: printed under -q too
+        print(json.dumps(asdict(summary), indent=1))
     else:
         emit("insights", summary.describe())
         mix = ", ".join(f"{count:,} {outcome}" for outcome, count in sorted(summary.outcomes.items()))

@@ -53,6 +53,8 @@ def status_command(args: argparse.Namespace) -> int:
     for provider, open_errors in errors.items():
         if open_errors and not args.wide:
             say_info(f"{provider}: {open_errors} conversation(s) with open sync errors (chatsync status --wide)")
+    if any(item.get("messages") for item in found.values()):
+        stdout.print("read them in your browser: chatsync explore", highlight=False)
     return ExitCode.OK
 
 

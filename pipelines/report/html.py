@@ -63,6 +63,24 @@ def kpi_strip(data: ReportData) -> str:
     return f'<h2>chatbot KPIs</h2><div class="strip">{"".join(cards)}</div>' if cards else ""
 
 
+EXPLORE = "http://127.0.0.1:8765"
+
+
+def _explore_links(data: ReportData) -> str:
+    """Where to click through: chatsync explore's pages (and how to start it)."""
+    if data.empty:
+        return ""
+    links = [("conversations", "/conversations"), ("unanswered ones", "/conversations?outcome=unanswered")]
+    if data.asked is not None:
+        links += [("topics", "/topics"), ("knowledge gaps", "/gaps")]
+    anchors = ", ".join(f'<a href="{EXPLORE}{html.escape(path)}">{html.escape(name)}</a>' for name, path in links)
+    return (
+        f'<p class="explore">Read the conversations behind these figures: {anchors}. '
+        "The links open <code>chatsync explore</code>; start it with <code>chatsync explore</code> "
+        "(it serves http://127.0.0.1:8765/ until Ctrl-C).</p>"
+    )
+
+
 def render_html(data: ReportData, dataset: str, generated_at: datetime) -> str:
     """The whole report as one self-contained HTML document."""
     parts = [
@@ -70,6 +88,7 @@ def render_html(data: ReportData, dataset: str, generated_at: datetime) -> str:
         f"generated {utc_stamp(generated_at)}. {html.escape(data.coverage())}</p>",
         kpi_strip(data),
         *(_html_table(section) for section in sections(data)),
+        _explore_links(data),
         *(f"<figure>{svg}</figure>" for svg in charts(data).values()),
     ]
     return (

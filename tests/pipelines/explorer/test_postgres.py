@@ -1,0 +1,38 @@
+"""The explorer on a real PostgreSQL: the same pages, search folding accents without an extension."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from pipelines.engine.target import Target
+from pipelines.explorer.app import create_app
+from pipelines.explorer.warehouse import Warehouse
+from pipelines.insights.refresh import refresh_insights
+from pipelines.insights.settings import InsightsSettings
+from simulator import Corpus, Simulator
+from tests.pipelines.warehouse.test_analytics import load_all
+
+
+def test_every_page_and_search_on_postgres(postgres_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_uri)
+    with Simulator(Corpus(seed=5, size=3_000)) as sim:
+        pipeline = load_all(sim, Target(destination="postgres", dataset="explore_pg", pipelines_dir=str(tmp_path)))
+    refresh_insights(pipeline, InsightsSettings())
+    client = TestClient(create_app(Warehouse("postgres", "explore_pg", postgres_dsn=postgres_uri)))
+    with pipeline.sql_client() as sql:
+        provider, cid = sql.execute_sql("SELECT provider, conversation_id FROM explore_pg.conversations LIMIT 1")[0]
+        expected = sql.execute_sql(
+            "SELECT COUNT(DISTINCT provider || conversation_id) FROM explore_pg.messages WHERE content ILIKE %s",
+            "%contraseña%",
+        )[0][0]
+    for path in ("/", "/conversations", f"/conversations/{provider}/{cid}", "/topics", "/gaps"):
+        assert client.get(path).status_code == 200, path
+    found = list(csv.DictReader(io.StringIO(client.get("/conversations.csv?q=Contrasena").text)))
+    assert expected > 0 and len(found) == expected
+    assert client.get("/conversations/owlbot/nope").status_code == 404
+    assert client.get("/conversations?q=%25%27;DROP").status_code == 200
