@@ -10,7 +10,7 @@ from dlt.common.destination import Destination
 
 from sources.common.errors import ConfigurationError
 
-from .duckdb_readers import PatientDuckDbCredentials
+from .duckdb_readers import wait_in_dlt_pool
 
 SUPPORTED: Final = ("duckdb", "postgres", "bigquery")
 # A DuckDB file named like the dataset ("chat_history") makes catalog and schema names ambiguous.
@@ -37,8 +37,8 @@ def make_destination(name: str, duckdb_path: str | None = None, staging_layout: 
     options: dict[str, Any] = {"staging_dataset_name_layout": staging_layout} if staging_layout else {}
     if name == "duckdb":
         configured = dlt.secrets.get("destination.duckdb.credentials", str)
-        credentials = PatientDuckDbCredentials(duckdb_path or configured or DEFAULT_DUCKDB_FILE)
-        return dlt.destinations.duckdb(credentials, **options)  # waits for readers (duckdb_readers)
+        wait_in_dlt_pool()  # a writer waits, bounded, for readers to let go of the file
+        return dlt.destinations.duckdb(duckdb_path or configured or DEFAULT_DUCKDB_FILE, **options)
     destination = Destination.from_reference(name, **options)
     assert destination is not None  # a known name always resolves
     return destination

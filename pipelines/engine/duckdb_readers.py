@@ -3,10 +3,11 @@
 DuckDB lets a process open a file for writing only while no other process holds it, even
 read-only: a reader that polls (``chatsync explore``, a BI tool, a notebook) made a load fail at
 once with "Could not set lock on file". The wait belongs where dlt opens DuckDB, its connection pool
-(``DuckDbConnectionPool.borrow_conn``), for which dlt has no public hook. This module is the one
-place chatsync reaches into it; ``tests/pipelines/engine/test_duckdb_readers.py`` fails loudly when
-a dlt upgrade changes what it relies on (the pool's class, its ``borrow_conn``, and credentials
-making it in ``on_resolved``).
+(``DuckDbConnectionPool.borrow_conn``), for which dlt has no public hook: dlt rebuilds DuckDB
+credentials from its own configuration spec, so a subclass is not kept, and the pool's method is
+wrapped instead. This module is the one place chatsync reaches into it;
+``tests/pipelines/engine/test_readers.py`` fails loudly when a dlt upgrade changes what it relies
+on (the pool's class and its ``borrow_conn``, which opens the file).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 import dlt
-from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool, DuckDbCredentials
+from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool
 
 DEFAULT_WAIT_SECONDS: Final = 30.0
 FIRST_PAUSE: Final = 0.02
@@ -62,28 +63,31 @@ def wait_for_readers(open_file: Callable[[], T], path: str, seconds: float | Non
         except Exception as exc:
             if not is_lock_conflict(exc):
                 raise
-            if time.monotonic() + pause > deadline:
-                raise ReadersHoldWarehouse(
-                    f"warehouse {path} is held by another process (a reader such as chatsync explore, or another "
-                    f"writer) and was not let go within {limit:g} s; nothing was written (chatsync.reader_wait_seconds)"
-                ) from None
-            time.sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE)
+        if time.monotonic() + pause > deadline:  # raised outside the handler: DuckDB's error is not its cause
+            raise ReadersHoldWarehouse(
+                f"warehouse {path} is held by another process (a reader such as chatsync explore, or another "
+                f"writer) and was not let go within {limit:g} s; nothing was written (chatsync.reader_wait_seconds)"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, LONGEST_PAUSE)
 
 
-class PatientConnectionPool(DuckDbConnectionPool):
-    """dlt's DuckDB connection pool, waiting for readers before it opens the file."""
+_PATIENT: Final = "_chatsync_waits_for_readers"
 
-    def borrow_conn(self, *args: Any, **kwargs: Any) -> Any:
-        """dlt's ``borrow_conn``, waited for (see ``wait_for_readers``)."""
+
+def wait_in_dlt_pool() -> None:
+    """Makes dlt's DuckDB connection pool wait for readers (once per process; idempotent).
+
+    dlt builds its DuckDB credentials, and their pool, from its own configuration spec, so a
+    subclass handed to it is not the one used: the pool's ``borrow_conn`` itself is wrapped.
+    """
+    original = DuckDbConnectionPool.borrow_conn
+    if getattr(original, _PATIENT, False):
+        return
+
+    def borrow_conn(self: DuckDbConnectionPool, *args: Any, **kwargs: Any) -> Any:
         path = str(self.credentials._conn_str())
-        return wait_for_readers(lambda: super(PatientConnectionPool, self).borrow_conn(*args, **kwargs), path)
+        return wait_for_readers(lambda: original(self, *args, **kwargs), path)
 
-
-class PatientDuckDbCredentials(DuckDbCredentials):
-    """DuckDB credentials whose connections wait for readers to let go of the file."""
-
-    def on_resolved(self) -> None:
-        """dlt's, with the patient pool in place of dlt's own."""
-        super().on_resolved()
-        self.conn_pool = PatientConnectionPool(self)
+    setattr(borrow_conn, _PATIENT, True)
+    DuckDbConnectionPool.borrow_conn = borrow_conn  # type: ignore[method-assign]

@@ -75,3 +75,19 @@ def test_a_writer_gives_up_in_one_line_when_a_reader_never_lets_go(
     assert code == 1
     lines = [line for line in err.splitlines() if "error:" in line]
     assert len(lines) == 1 and "held by another process" in lines[0] and "2 s" in lines[0], err
+
+
+def test_the_adapter_still_fits_dlt() -> None:
+    """Fails loudly when a dlt upgrade moves what ``pipelines.engine.duckdb_readers`` wraps."""
+    import inspect
+
+    from dlt.destinations.impl.duckdb.configuration import DuckDbConnectionPool, DuckDbCredentials
+
+    from pipelines.engine.duckdb_readers import wait_in_dlt_pool
+
+    source = inspect.getsource(DuckDbConnectionPool)
+    assert "def borrow_conn" in source and "duckdb.connect(" in source, "dlt opens DuckDB elsewhere now"
+    assert "DuckDbConnectionPool(self)" in inspect.getsource(DuckDbCredentials), "dlt makes its pool elsewhere"
+    wait_in_dlt_pool()
+    wait_in_dlt_pool()
+    assert getattr(DuckDbConnectionPool.borrow_conn, "_chatsync_waits_for_readers", False)
