@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean reliability bench bench-1m bench-insights dagster test-airflow postgres postgres-stop docs docs-build docs-reference
+.PHONY: install demo test lint clean reliability bench bench-1m bench-insights bench-explore dagster test-airflow postgres postgres-stop docs docs-build docs-reference
 
 install: $(STAMP)
 
@@ -65,6 +65,11 @@ bench-1m: install
 # after 1,000 new ones, each its own process (~10 min); writes its section of bench/RESULTS.md.
 bench-insights: install
 	$(BIN)/python -m bench.insights $(BENCH_ARGS)
+
+# chatsync explore over ~1M messages: start to first page, search, the longest transcript (~6 min with the load);
+# BENCH_ARGS="--warehouse PATH" reuses a DuckDB warehouse. Writes its section of bench/RESULTS.md.
+bench-explore: install
+	$(BIN)/python -m bench.explore $(BENCH_ARGS)
 
 # A real PostgreSQL 16 for trying the Postgres destination (docs/postgres.md): data in .chatsync/postgres.
 PG_DIR := $(CURDIR)/.chatsync/postgres

@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
+from scipy.sparse import lil_matrix
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 KEYWORDS: Final = 5
+LABEL_CHARS: Final = 300  # of each question: a pasted page labels nothing
 MIN_COVERAGE: Final = 0.2
 SMALL_TOPIC: Final = 4  # distinct questions; below this every term may label
 LABEL_TERMS: Final = 3
@@ -158,17 +160,24 @@ def keywords(questions: Mapping[str, Sequence[str]], language: str | None) -> di
         ``{topic_id: terms, most distinctive first}`` (empty where a topic has no term).
     """
     ids = sorted(questions)
-    documents = [" ".join(questions[topic]) for topic in ids]
-    distinct = {topic: sorted(set(questions[topic])) for topic in ids}
+    asked = {topic: Counter(text[:LABEL_CHARS] for text in questions[topic]) for topic in ids}
+    texts = sorted({text for found in asked.values() for text in found})
     if language in NO_SPACES:
         counter = CountVectorizer(analyzer=_bigrams)
     else:
         stop = sorted(ENGLISH_STOP_WORDS | STOP_WORDS.get(language or "", frozenset()))
         counter = CountVectorizer(analyzer="word", ngram_range=(1, 1), stop_words=stop, token_pattern=r"(?u)\b\w\w+\b")
     try:
-        counts = counter.fit_transform(documents).toarray().astype(np.float64)
+        per_text = counter.fit_transform(texts)  # each distinct text once, then weighted by how often it is asked
     except ValueError:  # no term at all (emoji, masked text)
         return {topic: [] for topic in ids}
+    position = {text: n for n, text in enumerate(texts)}
+    asks = lil_matrix((len(ids), len(texts)))
+    for row, topic in enumerate(ids):
+        for text, times in asked[topic].items():
+            asks[row, position[text]] = times
+    counts = np.asarray((asks.tocsr() @ per_text).todense(), dtype=np.float64)
+    distinct = {topic: sorted(asked[topic]) for topic in ids}
     terms = counter.get_feature_names_out()
     frequency = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     average = counts.sum() / max(len(ids), 1)

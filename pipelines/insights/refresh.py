@@ -95,6 +95,7 @@ def refresh_insights(
         return summary
     now = datetime.now(UTC)
     fresh, stored, (model, fitted) = _read(pipeline, settings, providers, refit)
+    stored_model = (_exemplar_sets(model), dict(fitted))
     rows, dirty = _merge_rows(stored, fresh, settings.feature_chars)
     chosen = _topics(rows, dirty, model, fitted, settings, refit, summary)
     _settle_outcomes(rows, dirty, settings.canned_min_topics)
@@ -102,7 +103,9 @@ def refresh_insights(
     topic_table = topic_rows(topics, now)
     gaps = gap_rows(topics, {t["topic_id"]: t["label"] for t in topic_table}, now)
     changed = [as_row(rows[key], now) for key in sorted(dirty)]
-    _write(pipeline, changed, topic_table, gaps, model_rows(topics, fitted, now, chosen), file_format)
+    exemplars = model_rows(topics, fitted, now, chosen)
+    same_model = (_exemplar_sets_of_rows(exemplars), fitted) == stored_model
+    _write(pipeline, changed, topic_table, gaps, None if same_model else exemplars, file_format)
     with pipeline.sql_client() as client:
         create_topic_daily(Reader(client, destination_dialect(pipeline), pipeline.dataset_name))
     summary.recomputed, summary.conversations = len(fresh), len(rows)
@@ -220,6 +223,19 @@ def _assign(
         rows[key].topic_id = topic
 
 
+def _exemplar_sets(model: dict[str, dict[str, list[str]]]) -> dict[str, set[str]]:
+    """The stored model's exemplars, by topic."""
+    return {topic: set(texts) for topics in model.values() for topic, texts in topics.items()}
+
+
+def _exemplar_sets_of_rows(rows: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """This run's ``topic_model`` rows' exemplars, by topic."""
+    sets: dict[str, set[str]] = {}
+    for row in rows:
+        sets.setdefault(row["topic_id"], set()).add(row["exemplar"])
+    return sets
+
+
 def _count(values: Iterable[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for value in values:
@@ -232,10 +248,10 @@ def _write(
     changed: list[dict[str, Any]],
     topics: list[dict[str, Any]],
     gaps: list[dict[str, Any]],
-    model: list[dict[str, Any]],
+    model: list[dict[str, Any]] | None,
     file_format: str | None,
 ) -> None:
-    """One load: changed rows merged, the three derived tables replaced."""
+    """One load: changed rows merged, the derived tables replaced (the model only when it changed)."""
     source = insights_source(changed, topics, gaps, model)
     pipeline.extract(source, loader_file_format=file_format)  # type: ignore[arg-type]
     pipeline.normalize()
@@ -244,7 +260,10 @@ def _write(
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
 def insights_source(
-    changed: list[dict[str, Any]], topics: list[dict[str, Any]], gaps: list[dict[str, Any]], model: list[dict[str, Any]]
+    changed: list[dict[str, Any]],
+    topics: list[dict[str, Any]],
+    gaps: list[dict[str, Any]],
+    model: list[dict[str, Any]] | None,
 ) -> Iterator[Any]:
     """The insights tables as dlt resources."""
     yield dlt.resource(
@@ -254,11 +273,10 @@ def insights_source(
         primary_key=["provider", "conversation_id"],
         columns=_columns(CONVERSATION_INSIGHT_COLUMNS),
     )
-    for name, rows, columns in (
-        (TOPICS, topics, TOPIC_COLUMNS),
-        (KNOWLEDGE_GAPS, gaps, KNOWLEDGE_GAP_COLUMNS),
-        (TOPIC_MODEL, model, TOPIC_MODEL_COLUMNS),
-    ):
+    replaced = [(TOPICS, topics, TOPIC_COLUMNS), (KNOWLEDGE_GAPS, gaps, KNOWLEDGE_GAP_COLUMNS)]
+    if model is not None:
+        replaced.append((TOPIC_MODEL, model, TOPIC_MODEL_COLUMNS))
+    for name, rows, columns in replaced:
         yield dlt.resource(_once(rows), name=name, write_disposition="replace", columns=_columns(columns))
 
 

@@ -28,8 +28,8 @@ from .representations import Vectors, representation_of, vectors, without_zero_r
 
 OVERCLUSTER: Final = 60
 MINI_BATCH_ABOVE: Final = 20_000  # distinct texts; k-means beyond this uses mini-batches
-MERGE_DISTANCE: Final[Mapping[str, float]] = {"en": 0.7, "zh": 0.35}
-DEFAULT_MERGE_DISTANCE: Final[Mapping[str, float]] = {"embedding": 0.5, "lexical": 0.9}
+MERGE_DISTANCE: Final[Mapping[str, float]] = {"en": 0.65, "zh": 0.35}
+DEFAULT_MERGE_DISTANCE: Final[Mapping[str, float]] = {"embedding": 0.5, "lexical": 0.85}
 EXEMPLARS: Final = 25
 SAME_TOPIC: Final = 0.5  # a refit topic keeps an old id when their centroids are at least this similar
 UNDECIDED: Final = "und"  # the language part of topic ids of conversations whose language is NULL
@@ -65,8 +65,9 @@ def fit_language(texts: Sequence[str], language: str | None, max_topics: int) ->
         return Fit(labels, {0: distinct[:EXEMPLARS]})
     weights = Counter(texts)
     unit = vectors(representation_of(language), distinct)
-    groups = _overcluster(unit, np.array([weights[t] for t in distinct], dtype=np.float64))
-    centroids = _centroids(unit, groups)
+    counts = np.array([weights[t] for t in distinct], dtype=np.float64)
+    groups = _overcluster(unit, counts)
+    centroids = _centroids(unit, groups, counts)  # weighted: a thousand one-off pastes must not pull them
     merged = _merge(centroids, merge_distance(language), max_topics)
     topic_of_text = {text: int(merged[groups[n]]) for n, text in enumerate(distinct)}
     labels = [topic_of_text[text] for text in texts]
@@ -80,10 +81,11 @@ def _overcluster(unit: Vectors, weights: np.ndarray) -> np.ndarray:
     return np.asarray(model.fit_predict(unit, sample_weight=weights))
 
 
-def _centroids(unit: Vectors, labels: np.ndarray) -> Vectors:
+def _centroids(unit: Vectors, labels: np.ndarray, weights: np.ndarray | None = None) -> Vectors:
+    """Each group's unit centroid, its members weighted (by how often each text is asked) when given."""
     count = int(labels.max()) + 1
     sums = np.zeros((count, unit.shape[1]), dtype=np.float64)
-    np.add.at(sums, labels, unit)
+    np.add.at(sums, labels, unit if weights is None else unit * weights[:, None])
     return without_zero_rows(np.asarray(normalize(sums), dtype=np.float32))
 
 
@@ -103,7 +105,7 @@ def _merge(centroids: Vectors, distance: float, max_topics: int) -> np.ndarray:
 def _exemplars(distinct: list[str], unit: Vectors, topics: list[int], weights: Counter[str]) -> dict[int, list[str]]:
     """Per topic, its texts nearest its centroid (frequent ones first among equals)."""
     labels = np.array(topics)
-    centroids = _centroids(unit, labels)
+    centroids = _centroids(unit, labels, np.array([weights[text] for text in distinct], dtype=np.float64))
     chosen: dict[int, list[str]] = {}
     for topic in sorted(set(topics)):
         members = np.flatnonzero(labels == topic)
