@@ -1,8 +1,9 @@
 """The explorer's queries: every value a parameter, never formatted into SQL.
 
 Search is case- and accent-insensitive ("contrasena" finds "contraseña"): the query's terms are
-folded in Python and each must occur, in any message of the conversation (terms are ANDed). It is
-a scan, so it needs no extension (DuckDB's full-text extension is downloaded on first use).
+folded in Python and each must occur, in any message of the conversation (terms are ANDed). On
+DuckDB it is a scan, so it needs no extension (DuckDB's full-text extension is downloaded on first
+use); on Postgres it is Postgres's own full-text search on the folded text.
 """
 
 from __future__ import annotations
@@ -44,6 +45,23 @@ def folded_column(warehouse: Warehouse, column: str) -> str:
     if warehouse.dialect == "duckdb":
         return f"strip_accents(lower({column}))"
     return f"translate(lower({column}), '{_ACCENTED}', '{_PLAIN}')"
+
+
+def term_match(warehouse: Warehouse) -> str:
+    """Whether any message of a conversation holds a term (aggregated per conversation).
+
+    DuckDB: a scan of the folded text for the term anywhere. Postgres: its own full-text search
+    (``simple`` configuration, no stemming) on the folded text, the term a whole word.
+    """
+    folded = folded_column(warehouse, "content")
+    if warehouse.dialect == "duckdb":
+        return f"bool_or({folded} LIKE %s ESCAPE '\\')"
+    return f"bool_or(to_tsvector('simple', {folded}) @@ plainto_tsquery('simple', %s))"
+
+
+def term_parameter(warehouse: Warehouse, term: str) -> str:
+    """The parameter ``term_match`` takes for one folded term."""
+    return like_pattern(term) if warehouse.dialect == "duckdb" else term
 
 
 def like_pattern(term: str) -> str:
@@ -166,10 +184,8 @@ def conversations_sql(
         insight_columns = "NULL, NULL, NULL, NULL, NULL"
     params: list[Any] = []
     if filters.terms:
-        having = " AND ".join(
-            f"bool_or({folded_column(warehouse, 'content')} LIKE %s ESCAPE '\\')" for _ in filters.terms
-        )
-        params += [like_pattern(term) for term in filters.terms]
+        having = " AND ".join(term_match(warehouse) for _ in filters.terms)
+        params += [term_parameter(warehouse, term) for term in filters.terms]
         joins.append(
             f"JOIN (SELECT provider, conversation_id FROM {messages} GROUP BY provider, conversation_id "
             f"HAVING {having}) AS hit ON hit.provider = c.provider AND hit.conversation_id = c.conversation_id"

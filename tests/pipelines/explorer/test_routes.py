@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -193,3 +194,45 @@ def test_the_explorer_never_writes(client: TestClient, loaded: Loaded) -> None:
     for path in ("/", "/conversations?q=refund", "/conversations.csv", "/topics", "/gaps"):
         assert client.get(path).status_code == 200
     assert loaded.warehouse.stat().st_mtime_ns == before, "read-only connections leave the file as it was"
+
+
+def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(loaded: Loaded, tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / ".dlt").mkdir(exist_ok=True)
+    environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(loaded.warehouse)}
+    started = time.monotonic()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "explore", "--port", str(port)],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert f"http://127.0.0.1:{port}/" in server.stdout.readline()
+        while time.monotonic() - started < 20:
+            try:
+                assert requests.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=10) == 130
+    finally:
+        server.kill()
+
+
+def test_a_public_host_needs_a_token(loaded: Loaded, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.cli import main
+
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(loaded.warehouse))
+    assert main(["explore", "--host", "0.0.0.0"]) == 2
