@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import subprocess
@@ -236,3 +237,44 @@ def test_a_public_host_needs_a_token(loaded: Loaded, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(loaded.warehouse))
     assert main(["explore", "--host", "0.0.0.0"]) == 2
+
+
+def test_a_run_succeeds_while_the_explorer_is_open_and_read(sim: object, configured: Path, tmp_path: Path) -> None:
+    """The explorer in its own process, a page every 50 ms throughout a load: the load succeeds."""
+    import os
+    import socket
+    import threading
+
+    import requests
+
+    from pipelines.cli import main
+
+    assert main(["run", "--provider", "feedloop"]) == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(configured)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "-q", "explore", "--port", str(port)], cwd=tmp_path, env=environment
+    )
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def browse() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(requests.ConnectionError):  # still starting
+                answers.append(requests.get(f"http://127.0.0.1:{port}/conversations?q=order", timeout=5).status_code)
+            time.sleep(0.05)
+
+    browsing = threading.Thread(target=browse)
+    browsing.start()
+    try:
+        while not answers:
+            time.sleep(0.05)
+        assert main(["run"]) == 0
+    finally:
+        stop.set()
+        browsing.join()
+        server.terminate()
+        server.wait(timeout=10)
+    assert answers.count(200) > 5 and set(answers) <= {200, 503}, answers
