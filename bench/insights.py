@@ -62,12 +62,19 @@ def project(root: Path, sim: Simulator) -> dict[str, str]:
     }
 
 
-def load(root: Path, environment: dict[str, str]) -> float:
-    """``chatsync run`` with insights off; returns its wall seconds."""
+def load(root: Path, environment: dict[str, str], with_insights: bool = False) -> tuple[float, float | None]:
+    """``chatsync run`` (insights off unless asked); its wall seconds, and its insights step's when on."""
     started = time.perf_counter()
-    command = [sys.executable, "-m", "pipelines.cli", "-q", "run"]
-    subprocess.run(command, cwd=root, env={**environment, "INSIGHTS__ENABLED": "false"}, check=True)
-    return time.perf_counter() - started
+    command = [sys.executable, "-m", "pipelines.cli", "--log-format", "json", "run"]
+    switch = {"INSIGHTS__ENABLED": "true" if with_insights else "false"}
+    done = subprocess.run(command, cwd=root, env={**environment, **switch}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"chatsync run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    step = None
+    for line in done.stderr.splitlines():
+        if line.startswith("{") and '"event": "insights"' in line:
+            step = float(json.loads(line)["seconds"])
+    return time.perf_counter() - started, step
 
 
 def insights(root: Path, environment: dict[str, str]) -> dict[str, Any]:
@@ -90,20 +97,33 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="chatsync-bench-insights-"))
     with Simulator(Corpus(seed=args.seed, size=args.size)) as sim:
         environment = project(root, sim)
-        load_seconds = load(root, environment)
+        load_seconds, _ = load(root, environment)
         full = insights(root, environment)
         quality = measure_quality(root / "bench.duckdb", sim)
         conversations = full["summary"]["conversations"]
+        incremental: dict[str, Any] = {}
         arrival = timedelta(days=14) / max(conversations, 1)
         sim.corpus.advance(arrival * NEW_CONVERSATIONS)
+        before = _conversations(root)
         environment = project(root, sim)  # example-ai and Feedloop cannot list conversations: the new ids
+        _, incremental["in_run"] = load(root, environment, with_insights=True)
+        incremental["new"] = _conversations(root) - before
+        sim.corpus.advance(arrival * NEW_CONVERSATIONS)
+        environment = project(root, sim)
         load(root, environment)
-        incremental = insights(root, environment)
+        incremental |= insights(root, environment)
     rows = table(args.size, load_seconds, full, incremental, quality)
     print(rows)
     if not args.no_write:
         write(rows)
     return 0
+
+
+def _conversations(root: Path) -> int:
+    import duckdb
+
+    with duckdb.connect(str(root / "bench.duckdb"), read_only=True) as db:
+        return int(db.execute("SELECT COUNT(*) FROM chat_history.conversations").fetchone()[0])  # type: ignore[index]
 
 
 def measure_quality(warehouse: Path, sim: Simulator) -> list[str]:
@@ -173,12 +193,16 @@ def table(
             f"({summary['topics']} topics, {summary['gaps']} gaps) | {'yes' if full['seconds'] <= 60 else 'NO'} |",
             f"| full fit, peak RSS | ≤ 1.5 GB | {full['peak_mb']:.0f} MB "
             f"| {'yes' if full['peak_mb'] <= 1536 else 'NO'} |",
-            f"| incremental after {later['recomputed']:,} new or changed conversations | ≤ 5 s "
-            f"| {incremental['seconds']:.1f} s (peak RSS {incremental['peak_mb']:.0f} MB) "
+            f"| incremental, the insights step of the `chatsync run` that loaded {incremental['new']:,} new "
+            f"conversations | ≤ 5 s | {incremental['in_run']:.1f} s "
+            f"| {'yes' if incremental['in_run'] <= 5 else 'NO'} |",
+            f"| incremental, `chatsync insights` on its own after {later['recomputed']:,} new or changed "
+            f"conversations | (≤ 5 s) | {incremental['seconds']:.1f} s (peak RSS {incremental['peak_mb']:.0f} MB) "
             f"| {'yes' if incremental['seconds'] <= 5 else 'NO'} |",
             "",
-            "The incremental figure is the whole `chatsync insights` process but Python's start: reading what",
-            "changed, loading the models, assigning topics, rebuilding topics and gaps, and the dlt load."
+            "The run's step is what a scheduled `chatsync run` spends on insights (its summary prints it). The",
+            "command on its own also pays for importing dlt, scikit-learn and the models; both read what",
+            "changed, assign topics, rebuild topics and gaps, and load through dlt."
             + ("" if fit_ok else " A target not met is named in the note of the issue with its cause."),
             "",
             "Quality of that full fit against the corpus' planted truth (the tests hold the same targets on a",
