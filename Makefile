@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/chatsync demo
 
-# Two workers: the suite takes about half as long on these 2-core machines.
+# Two workers: the suite takes about half as long on these 2-core machines; tests sharing a
+# module's warehouse stay on one worker (xdist_group), so it is built once.
 test: install
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The Airflow DAG in an environment of its own (.venv-airflow): Airflow beside dlt slows every dlt start.
 AIRFLOW_VENV := .venv-airflow

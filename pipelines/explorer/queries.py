@@ -8,6 +8,7 @@ use); on Postgres it is Postgres's own full-text search on the folded text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -47,21 +48,42 @@ def folded_column(warehouse: Warehouse, column: str) -> str:
     return f"translate(lower({column}), '{_ACCENTED}', '{_PLAIN}')"
 
 
-def term_match(warehouse: Warehouse) -> str:
-    """Whether any message of a conversation holds a term (aggregated per conversation).
+def _hits(warehouse: Warehouse, terms: list[str]) -> tuple[str, list[Any]]:
+    """The conversations holding every term, and the query's parameters.
 
-    DuckDB: a scan of the folded text for the term anywhere. Postgres: its own full-text search
-    (``simple`` configuration, no stemming) on the folded text, the term a whole word.
+    DuckDB: one scan of the text for any term, as a case-insensitive regular expression in which
+    each letter also matches its accented forms ("contrasena" finds "contraseña"), then each term
+    checked on the rows found. Postgres: its own full-text search (``simple`` configuration, no
+    stemming) on the folded text, each term a whole word.
     """
-    folded = folded_column(warehouse, "content")
+    messages = warehouse.table("messages")
     if warehouse.dialect == "duckdb":
-        return f"bool_or({folded} LIKE %s ESCAPE '\\')"
-    return f"bool_or(to_tsvector('simple', {folded}) @@ plainto_tsquery('simple', %s))"
+        patterns = [f"(?i){accent_pattern(term)}" for term in terms]  # RE2 folds case itself: no lower()
+        having = " AND ".join("bool_or(regexp_matches(content, %s))" for _ in terms)
+        sql = (
+            f"SELECT provider, conversation_id FROM {messages} WHERE regexp_matches(content, %s) "
+            f"GROUP BY provider, conversation_id HAVING {having}"
+        )
+        any_term = "(?i)(" + "|".join(accent_pattern(term) for term in terms) + ")"
+        return sql, [any_term, *patterns]
+    folded = folded_column(warehouse, "content")
+    having = " AND ".join(f"bool_or(to_tsvector('simple', {folded}) @@ plainto_tsquery('simple', %s))" for _ in terms)
+    sql = f"SELECT provider, conversation_id FROM {messages} GROUP BY provider, conversation_id HAVING {having}"
+    return sql, list(terms)
 
 
-def term_parameter(warehouse: Warehouse, term: str) -> str:
-    """The parameter ``term_match`` takes for one folded term."""
-    return like_pattern(term) if warehouse.dialect == "duckdb" else term
+# The letters that carry accents in the languages most often seen; the others stay literal, which
+# lets the regular expression engine skip ahead on them (a class at every letter is slower).
+_FOLDED_LETTERS: Final = "aeiouncyszg"
+_VARIANTS: Final = {
+    plain: "".join(sorted({plain, *(a for a, p in zip(_ACCENTED, _PLAIN, strict=True) if p == plain)}))
+    for plain in _FOLDED_LETTERS
+}
+
+
+def accent_pattern(term: str) -> str:
+    """A regular expression for a folded term that matches its accented spellings, nothing else."""
+    return "".join(f"[{_VARIANTS[c]}]" if c in _VARIANTS else re.escape(c) for c in term)
 
 
 def like_pattern(term: str) -> str:
@@ -184,12 +206,9 @@ def conversations_sql(
         insight_columns = "NULL, NULL, NULL, NULL, NULL"
     params: list[Any] = []
     if filters.terms:
-        having = " AND ".join(term_match(warehouse) for _ in filters.terms)
-        params += [term_parameter(warehouse, term) for term in filters.terms]
-        joins.append(
-            f"JOIN (SELECT provider, conversation_id FROM {messages} GROUP BY provider, conversation_id "
-            f"HAVING {having}) AS hit ON hit.provider = c.provider AND hit.conversation_id = c.conversation_id"
-        )
+        hits, hit_params = _hits(warehouse, filters.terms)
+        params += hit_params
+        joins.append(f"JOIN ({hits}) AS hit ON hit.provider = c.provider AND hit.conversation_id = c.conversation_id")
     where, where_params = _where(filters, insights)
     params += where_params
     sql = (

@@ -21,6 +21,8 @@ from tests.pipelines.insights.conftest import Loaded, load
 
 CONVERSATION_LINK = 'href="/conversations/'
 
+pytestmark = pytest.mark.xdist_group("explore")  # one worker builds the module's warehouse
+
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:

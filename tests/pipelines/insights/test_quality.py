@@ -14,6 +14,8 @@ INSIGHTS = (
     "SELECT provider, conversation_id, topic_id, language, sentiment, outcome FROM chat_history.conversation_insights"
 )
 
+pytestmark = pytest.mark.xdist_group("planted")  # one worker builds the module's warehouse
+
 
 def purity(labels: list[str], truth: list[str]) -> float:
     """The share of conversations whose topic's most common intent is their own."""
