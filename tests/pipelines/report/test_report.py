@@ -91,8 +91,11 @@ def test_html_report_is_self_contained(
     ):
         assert title in page
     assert "<script" not in page and "<link" not in page and "@import" not in page
-    fetched = re.findall(r'(?:src|href)\s*=\s*"(?!#|data:)([^"]*)"', page)
+    fetched = re.findall(r'(?:src|(?<!<a )href)\s*=\s*"(?!#|data:)([^"]*)"', page)
     assert fetched == [], "nothing is fetched: the file opens offline"
+    clicked = re.findall(r'<a href="([^"]*)"', page)
+    assert clicked and all(url.startswith("http://127.0.0.1:8765/") for url in clicked), "links open chatsync explore"
+    assert "start it with <code>chatsync explore</code>" in page
     cuts = percentiles(truth["owlbot"])
     assert f"<td>{cuts[50]:.1f}</td>" in page
     bots = {(m.provider, m.bot_id) for m in CHATBOT_TRUTH["records"]}
