@@ -95,7 +95,7 @@ def refresh_insights(
         return summary
     now = datetime.now(UTC)
     fresh, stored, (model, fitted) = _read(pipeline, settings, providers, refit)
-    stored_model = (_exemplar_sets(model), dict(fitted))
+    model_before = (_exemplar_sets(model), dict(fitted))
     rows, dirty = _merge_rows(stored, fresh, settings.feature_chars)
     chosen = _topics(rows, dirty, model, fitted, settings, refit, summary)
     _settle_outcomes(rows, dirty, settings.canned_min_topics)
@@ -104,7 +104,7 @@ def refresh_insights(
     gaps = gap_rows(topics, {t["topic_id"]: t["label"] for t in topic_table}, now)
     changed = [as_row(rows[key], now) for key in sorted(dirty)]
     exemplars = model_rows(topics, fitted, now, chosen)
-    same_model = (_exemplar_sets_of_rows(exemplars), fitted) == stored_model
+    same_model = (_exemplar_sets_of_rows(exemplars), fitted) == model_before
     _write(pipeline, changed, topic_table, gaps, None if same_model else exemplars, file_format)
     with pipeline.sql_client() as client:
         create_topic_daily(Reader(client, destination_dialect(pipeline), pipeline.dataset_name))
