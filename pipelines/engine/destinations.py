@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any, Final
 
 import dlt
@@ -52,6 +53,35 @@ def require_extra(name: str) -> None:
     """
     if name == "bigquery" and not _installed("google.cloud.bigquery"):
         raise ConfigurationError('BigQuery needs its extra: pip install "dlt[bigquery]" (in the venv: .venv/bin/pip)')
+
+
+# What tells a warehouse's credentials are configured: the whole value, or any of its fields
+# (dlt reads ``DESTINATION__POSTGRES__CREDENTIALS__HOST`` and friends one key at a time).
+CREDENTIAL_FIELDS: Final = {
+    "postgres": ("host", "database", "username", "password"),
+    "bigquery": ("project_id", "private_key", "client_email", "refresh_token"),
+}
+
+
+def require_credentials(name: str) -> None:
+    """Fails at once, naming the setting, when a warehouse other than DuckDB has no credentials.
+
+    Without this, dlt fails deep in the run naming a section chatsync does not use.
+
+    Raises:
+        ConfigurationError: ``[destination.<name>] credentials`` is not set anywhere.
+    """
+    if name not in CREDENTIAL_FIELDS:
+        return
+    key = f"destination.{name}.credentials"
+    if dlt.secrets.get(key) or any(dlt.secrets.get(f"{key}.{field}") for field in CREDENTIAL_FIELDS[name]):
+        return
+    if name == "bigquery" and os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return  # Google's default credentials
+    raise ConfigurationError(
+        f"{name}: [destination.{name}] credentials are not set; put them in .dlt/secrets.toml or set "
+        f"DESTINATION__{name.upper()}__CREDENTIALS (docs/configuration.md#destinations); nothing was written"
+    )
 
 
 def _installed(module: str) -> bool:
