@@ -30,3 +30,13 @@ def test_credentials_given_field_by_field_are_credentials(
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS__HOST", "db.example")
     require_credentials("postgres")  # no error: dlt reads the fields one by one
     require_credentials("duckdb")
+
+
+def test_report_on_an_empty_project_creates_nothing(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    project = Path.cwd()
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    assert main(["report"]) == 2
+    assert "run `chatsync run` first" in capsys.readouterr().err
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before, "a read-only command creates nothing"
