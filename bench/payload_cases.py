@@ -68,7 +68,7 @@ CASES: Final = (
     PayloadCase("owlbot", "id_string", SKIPPED, "a message without an integer id"),
     PayloadCase("owlbot", "id_huge", SKIPPED, "a message without an integer id"),
     PayloadCase("owlbot", "messagenbr_string", SKIPPED, "messagenbr 'seven' is not a count"),
-    PayloadCase("owlbot", "session_without_uuid", SKIPPED, "1 listed session(s) without session_uuid"),
+    PayloadCase("owlbot", "session_without_uuid", SKIPPED, "1 listed session without session_uuid"),
     PayloadCase("owlbot", "created_at_future", LOADED, "as sent; the bot's data clock does not move"),
     PayloadCase("owlbot", "messages_null", SKIPPED, "`messageArr` is null, not a list"),
     PayloadCase("owlbot", "text_nul", LOADED, "NUL replaced by U+FFFD"),

@@ -126,6 +126,9 @@ def use_json_log() -> None:
     stdout.quiet = True  # the tables are for people; the events carry the same figures
 
 
+TEXT_LABELS: Final = {"run_start": "started", "provider_outcome": "outcome"}
+
+
 def emit(event: str, message: str, **fields: Any) -> None:
     """One event: ``<timestamp> <event>: <message>`` on stderr, or a JSON object with ``fields``."""
     level = _LEVELS.get(event, logging.INFO)
@@ -135,7 +138,8 @@ def emit(event: str, message: str, **fields: Any) -> None:
         _json_log.log(level, message, extra={"event": event, **fields})
         return
     style = _STYLES.get(event, "bold")
-    console.print(f"{stamp()} [{style}]{event}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    label = TEXT_LABELS.get(event, event)  # the JSON log keeps the event's name; people read a word
+    console.print(f"{stamp()} [{style}]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _line(label: str, style: str, message: str) -> None:

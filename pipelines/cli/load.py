@@ -44,7 +44,7 @@ def load_command(args: argparse.Namespace) -> int:
             "no provider configured: set [sources.<provider>] api_key in .dlt/secrets.toml, "
             "or SOURCES__<PROVIDER>__API_KEY (see README, first run)"
         )
-    emit("run_start", f"{args.command}: {', '.join(providers)}", command=args.command, providers=providers)
+    emit("run_start", f"{args.command} of {', '.join(providers)}", command=args.command, providers=providers)
     report = run_with_progress(target, providers, window, quiet=args.quiet or args.log_format == "json")
     record_runs(report, target)
     print_run_report(report, "chatsync backfill" if window else "chatsync run")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from simulator.base import FEEDLOOP_SHAPES
 from simulator.ratelimit import HEADER_STYLES
@@ -93,22 +95,81 @@ def add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     )
 
 
+CODE_MEANINGS: dict[int, str] = {
+    0: "0 ok",
+    1: "1 failed",
+    2: "2 usage or configuration error",
+    3: "3 partial (some conversations skipped)",
+    4: "4 incomplete conversations found",
+    75: "75 another run holds the lock",
+    130: "130/143 stopped by SIGINT/SIGTERM",
+}
+# The exit codes each command can return (130 stands for 130 and 143).
+COMMAND_CODES: dict[str, tuple[int, ...]] = {
+    "run": (0, 1, 2, 3, 75, 130),
+    "backfill": (0, 1, 2, 3, 75, 130),
+    "check": (0, 1, 2, 130),
+    "audit": (0, 1, 2, 4, 75, 130),
+    "insights": (0, 1, 2, 75, 130),
+    "explore": (0, 2, 130),
+    "status": (0, 2, 130),
+    "reset": (0, 1, 2, 75, 130),
+    "forget": (0, 1, 2, 75, 130),
+    "report": (0, 2, 75, 130),
+    "simulate": (0, 2, 130),
+    "demo": (0, 1, 2, 3, 4, 130),
+}
+
+
+def exit_codes(command: str) -> str:
+    """``exit status: 0 ok, …``: only the codes ``command`` can return."""
+    return "exit status: " + ", ".join(CODE_MEANINGS[code] for code in COMMAND_CODES[command])
+
+
 def add_command(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-    """A sub-command with its example, the exit codes and the global options."""
+    """A sub-command with its example, its exit codes and the global options."""
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
         help=help_text,
         description=help_text,
-        epilog=f"example:\n  {EXAMPLES[name]}\n\n{EXIT_CODES}",
+        epilog=f"example:\n  {EXAMPLES[name]}\n\n{exit_codes(name)}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_global_options(parser, defaults=False)
     return parser
 
 
+class SuggestingParser(argparse.ArgumentParser):
+    """argparse, with "did you mean …?" for a mistyped command, choice or option."""
+
+    def error(self, message: str) -> NoReturn:
+        """argparse's error, with the closest known spelling when there is one."""
+        super().error(message + _suggestion(self, message))
+
+
+def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        known = [c.strip(" '") for c in choice.group(2).split(",")]
+        return _closest(choice.group(1), known)
+    unknown = re.search(r"unrecognized arguments: (\S+)", message)
+    if unknown:
+        options = [flag for action in parser._actions for flag in action.option_strings]
+        for sub in parser._subparsers._group_actions if parser._subparsers else []:
+            for child in getattr(sub, "choices", {}).values():
+                options += [flag for action in child._actions for flag in action.option_strings]
+        return _closest(unknown.group(1).split("=")[0], options)
+    return ""
+
+
+def _closest(word: str, known: list[str]) -> str:
+    found = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="chatsync",
         description="Sync chatbot conversation histories from provider APIs into a SQL warehouse.",
         epilog=f"example:\n  chatsync run\n\n{EXIT_CODES}",
@@ -116,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"chatsync {chatsync_version()}")
     add_global_options(parser, defaults=True)
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=SuggestingParser)
 
     run = add_command(commands, "run", "incremental load of the configured providers (cron-safe)")
     run.add_argument(
@@ -209,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--size", type=int, default=5_000)
     return parser
+
+
+def subcommands_help(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Each sub-command's ``--help`` text."""
+    assert parser._subparsers is not None
+    action = parser._subparsers._group_actions[0]
+    return {name: child.format_help() for name, child in getattr(action, "choices", {}).items()}
 
 
 def target_of(args: argparse.Namespace) -> Target:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from sources.common.errors import ChatsyncError
+from sources.common.wording import counted
 
 from ..engine.failures import describe_failure
 from ..engine.status import collect_status
@@ -52,7 +53,9 @@ def status_command(args: argparse.Namespace) -> int:
     errors = {provider: item.get("open_sync_errors", 0) for provider, item in found.items()}
     for provider, open_errors in errors.items():
         if open_errors and not args.wide:
-            say_info(f"{provider}: {open_errors} conversation(s) with open sync errors (chatsync status --wide)")
+            say_info(
+                f"{provider}: {counted(open_errors, 'conversation')} with open sync errors (chatsync status --wide)"
+            )
     if any(item.get("messages") for item in found.values()):
         stdout.print("read them in your browser: chatsync explore", highlight=False)
     return ExitCode.OK

@@ -84,6 +84,7 @@ def locked_pipeline(target: Target) -> Iterator[dlt.Pipeline]:
         RunLocked: Another run holds the lock.
     """
     target = target.resolved()
+    require_extra(target.destination)
     require_credentials(target.destination)  # at run time: definitions (Dagster's) are built without them
     lock_path = lock_dir(target.pipelines_dir) / f"{target.state_name}.lock"
     with file_lock(lock_path, f"the lock of pipeline {target.state_name!r} ({lock_path})"), duckdb_lock(target):

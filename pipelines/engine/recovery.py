@@ -32,6 +32,8 @@ from typing import Any, Final
 import dlt
 from dlt.common.storages import NormalizeStorage
 
+from sources.common.wording import counted
+
 PACKAGE_FOLDERS: Final = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
 
 
@@ -50,10 +52,10 @@ class Repairs:
         """One line naming every repair."""
         parts = []
         if self.removed:
-            parts.append(f"removed {len(self.removed)} leftover folder(s) ({', '.join(self.removed)})")
+            parts.append(f"removed {counted(len(self.removed), 'leftover folder')} ({', '.join(self.removed)})")
         if self.aborted:
             parts.append(
-                f"dropped {len(self.aborted)} broken package(s) ({', '.join(self.aborted)}); "
+                f"dropped {counted(len(self.aborted), 'broken package')} ({', '.join(self.aborted)}); "
                 "their data will be extracted again"
             )
         if self.state_rebuilt:

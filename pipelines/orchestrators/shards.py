@@ -29,6 +29,7 @@ import dlt
 
 from sources.common.errors import ConfigurationError
 from sources.common.settings import id_list
+from sources.common.wording import counted
 
 from ..engine.destinations import SUPPORTED
 from ..engine.registry import PROVIDERS, configured_providers
@@ -121,7 +122,7 @@ class Shard:
         if self.ids is None:
             return f"{self.provider}: every {kind} its configuration names"
         shown = ", ".join(self.ids[:3]) + (f" and {len(self.ids) - 3} more" if len(self.ids) > 3 else "")
-        return f"{self.provider}: {len(self.ids)} {kind}(s): {shown}"
+        return f"{self.provider}: {counted(len(self.ids), kind)}: {shown}"
 
 
 def safe_name(text: str) -> str:

@@ -34,6 +34,7 @@ from sources.common.tables import (
     SYNC_ERRORS,
 )
 from sources.common.timeutil import stamp
+from sources.common.wording import counted
 
 Key = tuple[str, str, str]  # provider, kind ("user" or "conversation"), keyed hash
 COUNT: Final = "SELECT COUNT(*) FROM {table} WHERE provider = %s AND conversation_id = %s"
@@ -183,11 +184,11 @@ class Enforcement:
         parts = []
         if self.applied:
             rows = ", ".join(f"{n} {t}" for t, n in self.deleted.items() if n) or "no rows"
-            parts.append(f"applied {self.applied} suppression(s) recorded elsewhere ({rows} deleted)")
+            parts.append(f"applied {counted(self.applied, 'suppression')} recorded elsewhere ({rows} deleted)")
         if self.lifted:
-            parts.append(f"lifted {self.lifted} undone suppression(s)")
+            parts.append(f"lifted {counted(self.lifted, 'undone suppression')}")
         if self.adopted:
-            parts.append(f"added {self.adopted} suppression(s) found in this warehouse to the project's list")
+            parts.append(f"added {counted(self.adopted, 'suppression')} found in this warehouse to the project's list")
         return "privacy: " + "; ".join(parts) if parts else None
 
 

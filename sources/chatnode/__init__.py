@@ -30,6 +30,7 @@ from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
+from ..common.wording import counted
 from .helpers import (
     DUPLICATES,
     BotProgress,
@@ -140,7 +141,9 @@ def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]
                 run.observer.fail(f"bot {bot_id}: {cause_of(exc)}")
                 continue
             if listing.nameless:
-                run.observer.skip(f"bot {bot_id}", f"{listing.nameless} listed conversation(s) without session_id")
+                run.observer.skip(
+                    f"bot {bot_id}", f"{counted(listing.nameless, 'listed conversation')} without session_id"
+                )
             for session_id, cause in listing.rejected.items():
                 errors.failed(bot_id, session_id, cause)
             if run.backfill is not None:
@@ -180,7 +183,7 @@ def _chats_by_conversation(
         assert isinstance(outcome, ChatBatch)  # failures are isolated inside the batch
         if outcome.duplicates:
             run.observer.count(DUPLICATES, outcome.duplicates)
-            run.observer.warn(f"bot {bot_id}: {outcome.duplicates} duplicate chat id(s) in one response")
+            run.observer.warn(f"bot {bot_id}: {counted(outcome.duplicates, 'duplicate chat id')} in one response")
         for lead in batch:
             session_id = str(lead["session_id"])
             if session_id in outcome.failed:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from .rows import TableRows
 from .tables import CONVERSATIONS, MESSAGES
+from .wording import counted
 
 
 @dataclass
@@ -52,9 +53,7 @@ class Deletions:
             yield TableRows(MESSAGES, [], create_empty=True)
 
 
-def compare_listing(
-    deletions: Deletions, bot_id: str | None, loaded: dict[str, bool], listed: Collection[str]
-) -> None:
+def compare_listing(deletions: Deletions, bot_id: str | None, loaded: dict[str, bool], listed: Collection[str]) -> None:
     """Records what a complete listing says about the conversations loaded before.
 
     Args:
@@ -107,15 +106,20 @@ def describe(provider: str, deletions: Deletions, setting: str) -> list[str]:
     if deletions.conversations:
         sample = ", ".join(sorted(deletions.conversations)[:3])
         more = "…" if len(deletions.conversations) > 3 else ""
-        lines.append(f"{len(deletions.conversations)} conversation(s) deleted at the provider ({sample}{more})")
-    if deletions.returned:
-        lines.append(f"{len(deletions.returned)} conversation(s) marked deleted earlier are back")
-    if deletions.still_gone:
         lines.append(
-            f"{deletions.still_gone} configured conversation(s) are deleted at the provider; "
-            f"remove them from {setting} to stop requesting them"
+            f"{counted(len(deletions.conversations), 'conversation')} deleted at the provider ({sample}{more})"
+        )
+    if deletions.returned:
+        back = len(deletions.returned)
+        lines.append(f"{counted(back, 'conversation')} marked deleted earlier {'is' if back == 1 else 'are'} back")
+    if deletions.still_gone:
+        gone = deletions.still_gone
+        lines.append(
+            f"{counted(gone, 'configured conversation')} {'is' if gone == 1 else 'are'} deleted at the provider; "
+            f"remove {'it' if gone == 1 else 'them'} from {setting} to stop requesting {'it' if gone == 1 else 'them'}"
         )
     count = sum(len(ids) for ids in deletions.messages.values())
     if count:
-        lines.append(f"{count} message(s) in {len(deletions.messages)} conversation(s) deleted at the provider")
+        conversations = counted(len(deletions.messages), "conversation")
+        lines.append(f"{counted(count, 'message')} in {conversations} deleted at the provider")
     return [f"{provider}: {line}" for line in lines]

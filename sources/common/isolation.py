@@ -29,6 +29,7 @@ from .ledger import Ledger
 from .observer import RunObserver
 from .rows import TableRows
 from .tables import SYNC_ERRORS
+from .wording import counted
 
 # Errors that concern one conversation; a CredentialsError concerns every one and fails the provider.
 CONVERSATION_ERRORS: Final = (
@@ -168,7 +169,7 @@ class Breaker:
                 f"stopped early: {self.failures} of {self.attempts} conversations unreachable "
                 f"(last: {self.last_cause}); the provider looks down"
             )
-        return f"{self.last_cause} (all {self.attempts} conversation(s))"
+        return f"{self.last_cause} (all {counted(self.attempts, 'conversation')})"
 
 
 class NotFoundTally:

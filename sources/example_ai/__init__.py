@@ -28,6 +28,7 @@ from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, missing_ids_warning
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
+from ..common.wording import counted
 from .helpers import (
     DUPLICATES,
     ConversationRead,
@@ -176,7 +177,9 @@ def _emit(
 ) -> Iterator[Any]:
     if read.duplicates:
         observer.count(DUPLICATES, read.duplicates)
-        observer.warn(f"conversation {read.conversation_id}: {read.duplicates} duplicate id(s) in one response")
+        observer.warn(
+            f"conversation {read.conversation_id}: {counted(read.duplicates, 'duplicate id')} in one response"
+        )
     if not read.records:
         return
     previous = Progress.from_state(state.get(read.conversation_id))

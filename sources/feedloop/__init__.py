@@ -30,6 +30,7 @@ from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages, conversation_row
 from ..common.settings import CheckResult, id_list, missing_ids_warning
 from ..common.timeutil import Window
+from ..common.wording import counted
 from .helpers import MappedItem, connect, history_digest, map_item, message_key, read_history, to_message_row
 from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
 
@@ -198,7 +199,7 @@ def _emit(
     repeated = [n for n in fresh if first_position[keys[n]] != n]
     if repeated:
         observer.count(DUPLICATES, len(repeated))
-        observer.warn(f"conversation {convo_id}: {len(repeated)} duplicate id(s) in one history")
+        observer.warn(f"conversation {convo_id}: {counted(len(repeated), 'duplicate id')} in one history")
         fresh = [n for n in fresh if first_position[keys[n]] == n]
     rows = [to_message_row(convo_id, n, items[n], mapped[n], keys[n], first_seen) for n in fresh]
     observer.count(UNRECOGNISED, sum(not mapped[n].recognised for n in fresh))

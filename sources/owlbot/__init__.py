@@ -31,6 +31,7 @@ from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_citations, as_conversations, as_messages, as_owners
 from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
+from ..common.wording import counted
 from .helpers import (
     DUPLICATES,
     AwaitingReplies,
@@ -155,7 +156,9 @@ def _bot_sessions(
         run.observer.fail(f"chatbot {chatbot_uuid}: {cause_of(exc)}")
         return
     if listing.nameless:
-        run.observer.skip(f"chatbot {chatbot_uuid}", f"{listing.nameless} listed session(s) without session_uuid")
+        run.observer.skip(
+            f"chatbot {chatbot_uuid}", f"{counted(listing.nameless, 'listed session')} without session_uuid"
+        )
     for bad in listing.rejected:
         errors.failed(chatbot_uuid, bad.session_uuid, bad.cause)
     awaiting = AwaitingReplies.from_state(state.get(chatbot_uuid), run.guard)
@@ -217,7 +220,7 @@ def _load_sessions(
         errors.loaded(chatbot_uuid, session_uuid)
         if outcome.duplicates:
             run.observer.count(DUPLICATES, outcome.duplicates)
-            run.observer.warn(f"session {session_uuid}: {outcome.duplicates} duplicate id(s) in one response")
+            run.observer.warn(f"session {session_uuid}: {counted(outcome.duplicates, 'duplicate id')} in one response")
         if session_uuid in recheck_only and awaiting.still_waiting(session_uuid, outcome.records):
             continue  # re-read for a reply that has not come: nothing to rewrite
         yield from _session_rows(run, chatbot_uuid, session, outcome.records, awaiting)
@@ -250,9 +253,7 @@ def _session_rows(
 
 
 @with_config(sections=("sources", PROVIDER))
-def check(
-    api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL, chatbot_ids: Any = None
-) -> CheckResult:
+def check(api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL, chatbot_ids: Any = None) -> CheckResult:
     """Proves the setup without loading: the key is accepted, the bots exist, their sessions list.
 
     Returns:

@@ -17,6 +17,7 @@ from dlt.extract.source import DltSource
 
 from sources.common.errors import ConfigurationError
 from sources.common.secrets import scrub
+from sources.common.wording import counted
 
 from ...engine.locking import RunLocked
 from ...engine.outcome import RunReport
@@ -93,7 +94,7 @@ def fail_unless_ok(report: RunReport) -> None:
         return
     causes = [report.setup_error, report.views_error, *(o.error for o in report.outcomes)]
     skipped = [
-        f"{o.provider}: {len(o.observer.skipped)} conversation(s) skipped"
+        f"{o.provider}: {counted(len(o.observer.skipped), 'conversation')} skipped"
         for o in report.outcomes
         if o.observer.skipped
     ]

@@ -429,3 +429,24 @@ def test_status_fits_100_columns_with_every_last_run_time(
         assert re.search(rf"^{provider}\s+{stamp}\s+ok\s+\d+\s+\d+\s+{stamp}\s*$", row), row
     assert main(["status", "--wide"]) == 0
     assert "oldest message" in capsys.readouterr().out
+
+
+def test_a_typo_gets_a_did_you_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, suggestion in (
+        (["runn"], "did you mean 'run'?"),
+        (["run", "--provder", "owlbot"], "did you mean '--provider'?"),
+        (["run", "--provider", "owlbt"], "did you mean 'owlbot'?"),
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert stopped.value.code == 2
+        assert suggestion in capsys.readouterr().err
+
+
+def test_each_help_lists_only_the_exit_codes_its_command_returns(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipelines.cli.parser import build_parser, subcommands_help
+
+    helps = subcommands_help(build_parser())
+    assert "4 incomplete" in helps["audit"] and "4 incomplete" not in helps["run"]
+    assert "3 partial" in helps["run"] and "3 partial" not in helps["insights"]
+    assert "75 another run" not in helps["status"] and "75 another run" in helps["insights"]

@@ -50,7 +50,7 @@ def test_a_deleted_conversation_is_flagged_once_then_unflagged_when_it_returns(
     out = capsys.readouterr().err
     assert _marked(configured) == {p: {cid} for p, cid in doomed.items()}
     assert {p: _messages_of(configured, p, cid) for p, cid in doomed.items()} == kept, "flag keeps the rows"
-    assert "1 conversation(s) deleted at the provider" in out
+    assert "1 conversation deleted at the provider" in out
     assert "not found" not in out
     in_views = "SELECT provider, conversation_id FROM chat_history.conversation_metrics"
     assert not set(doomed.items()) & set(_rows(configured, in_views)), "the views leave deleted conversations out"
@@ -61,7 +61,7 @@ def test_a_deleted_conversation_is_flagged_once_then_unflagged_when_it_returns(
     assert main(["run"]) == 0
     again = capsys.readouterr().err
     assert "not found" not in again and "warning" not in again
-    assert again.count("configured conversation(s) are deleted at the provider") == 2  # example-ai, Feedloop
+    assert again.count("1 configured conversation is deleted at the provider") == 2  # example-ai, Feedloop
     assert sorted(first) == sorted(_rows(configured, marks)), "the first mark stays"
 
     for provider, cid in doomed.items():
