@@ -45,7 +45,8 @@ def write_report(target: Target, html_path: str | None) -> int:
     resolved = target.resolved()
     if resolved.destination == "duckdb" and not Path(str(resolved.duckdb_path)).is_file():
         # a read-only command creates nothing: no empty warehouse, no state folder
-        raise ConfigurationError(f"no warehouse at {resolved.duckdb_path}: run `chatsync run` first")
+        where = resolved.duckdb_path
+        raise ConfigurationError(f"nothing loaded yet: no warehouse at {where}; run `chatsync run` first")
     with locked_pipeline(target) as pipeline:
         if not refresh_views(pipeline):
             raise ConfigurationError(f"nothing loaded yet in dataset {target.dataset!r}: run `chatsync run` first")

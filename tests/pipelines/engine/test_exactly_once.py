@@ -66,6 +66,6 @@ def test_crash_repair_removes_the_extract_folder_dlt_itself_makes(
     temp = working / "normalize" / storage.new_packages_folder  # what a killed extract leaves behind
     assert temp.is_dir()
     assert main(["run", "--provider", "example_ai", "--pipelines-dir", pipelines]) == 0
-    assert f"removed 1 leftover folder(s) (normalize/{temp.name})" in capsys.readouterr().err
+    assert f"removed 1 leftover folder (normalize/{temp.name})" in capsys.readouterr().err
     assert not temp.exists()
     assert sorted(p.name for p in (working / "normalize").iterdir() if p.is_dir()) == ["extracted"]

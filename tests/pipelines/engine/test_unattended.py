@@ -122,8 +122,8 @@ def test_a_package_broken_by_a_kill_is_repaired_and_its_data_extracted_again(
     (working / "normalize" / "a1b2c3d4").mkdir()  # an extract that never committed
     assert main(["run", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0
     err = capsys.readouterr().err
-    assert "warning: repaired an interrupted run: removed 1 leftover folder(s) (normalize/a1b2c3d4)" in err
-    assert f"dropped 1 broken package(s) ({package.name})" in err
+    assert "warning: repaired an interrupted run: removed 1 leftover folder (normalize/a1b2c3d4)" in err
+    assert f"dropped 1 broken package ({package.name})" in err
     assert exact(sim, configured)
     assert main(["run", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0, "and the next run is clean"
     assert "repaired" not in capsys.readouterr().err
@@ -139,7 +139,7 @@ def test_a_kill_inside_normalize_commit_is_repaired(
     shutil.rmtree(leftover / "new_jobs")
     assert main(["run", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0
     out = capsys.readouterr()
-    assert f"removed 1 leftover folder(s) (normalize/extracted/{normalized.name})" in out.err
+    assert f"removed 1 leftover folder (normalize/extracted/{normalized.name})" in out.err
     assert exact(sim, configured)
 
 
@@ -262,7 +262,7 @@ def test_an_empty_package_folder_left_by_an_overlap_does_not_jam_the_pipeline(
     (pipelines_dir / "chat_history" / "load" / "normalized" / "1795000000.123").mkdir(parents=True)
     assert main(["run", "--pipelines-dir", str(pipelines_dir)]) == 0
     err = capsys.readouterr().err
-    assert "dropped 1 broken package(s) (1795000000.123)" in err and "rebuilt the local state" in err
+    assert "dropped 1 broken package (1795000000.123)" in err and "rebuilt the local state" in err
     assert exact(sim, configured)
 
 
