@@ -27,9 +27,8 @@ import requests
 
 from simulator import Corpus, Simulator
 
-from .insights import load, project
+from .insights import load, project, write
 
-RESULTS = Path(__file__).parent / "RESULTS.md"
 BEGIN, END = "<!-- explore:begin -->", "<!-- explore:end -->"
 ROUNDS = 5
 SEARCHES = ("refund", "contrasena", "gift card")
@@ -98,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     section = table(figures)
     print(section)
     if not args.no_write:
-        write(section)
+        write(section, BEGIN, END)
     return 0
 
 
@@ -138,17 +137,6 @@ def table(figures: dict[str, Any]) -> str:
             END,
         ]
     )
-
-
-def write(section: str) -> None:
-    """Replaces the explore section of ``bench/RESULTS.md`` (appended the first time)."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -216,12 +216,12 @@ def table(
     )
 
 
-def write(section: str) -> None:
-    """Replaces the insights section of ``bench/RESULTS.md`` (appended the first time)."""
+def write(section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replaces the section between ``begin`` and ``end`` in ``bench/RESULTS.md`` (appended the first time)."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     RESULTS.write_text(text, encoding="utf-8")

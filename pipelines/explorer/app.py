@@ -35,19 +35,6 @@ CSP: Final = (
 )
 BUSY_RETRY_SECONDS: Final = 2
 TOKEN_COOKIE: Final = "chatsync_explore"
-CSV_COLUMNS: Final = (
-    "provider",
-    "bot_id",
-    "conversation_id",
-    "started_at",
-    "messages",
-    "topic_id",
-    "outcome",
-    "sentiment",
-    "question",
-    "language",
-    "deleted_at",
-)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -151,9 +138,9 @@ def create_app(warehouse: Warehouse, token: str | None = None) -> Starlette:
 def _csv(rows: list[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(LIST_COLUMNS)
     for n, row in enumerate(rows, 1):
-        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+        writer.writerow(["" if row[c] is None else row[c] for c in LIST_COLUMNS])
         if n % 1000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -189,5 +176,3 @@ class Guard(BaseHTTPMiddleware):
             return header[7:].strip()
         return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
 
-
-__all__ = ["LIST_COLUMNS", "create_app"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
 from typing import Any, Final
 
+from ..insights.trend import weekly
 from .queries import (
     LIST_COLUMNS,
     PAGE_SIZE,
@@ -90,34 +90,11 @@ def topics(warehouse: Warehouse, connection: Any) -> list[dict[str, Any]]:
         f"SELECT {', '.join(TOPIC_COLUMNS)} FROM {warehouse.table('topics')} ORDER BY conversations DESC, topic_id",
     )
     found = _dicts(TOPIC_COLUMNS, rows)
-    weekly = _weekly(warehouse, connection)
+    daily = warehouse.rows(connection, f"SELECT topic_id, day, conversations FROM {warehouse.table('topic_daily')}")
+    counts = weekly(daily)
     for topic in found:
-        topic["last_7"], topic["previous_7"] = weekly.get(topic["topic_id"], (0, 0))
+        topic["last_7"], topic["previous_7"] = counts.get(topic["topic_id"], (0, 0))
     return found
-
-
-def _weekly(warehouse: Warehouse, connection: Any) -> dict[str, tuple[int, int]]:
-    rows = warehouse.rows(connection, f"SELECT topic_id, day, conversations FROM {warehouse.table('topic_daily')}")
-    days = [_date(day) for _, day, _ in rows]
-    if not days:
-        return {}
-    end = max(days)
-    weekly: dict[str, tuple[int, int]] = {}
-    for topic, day, count in rows:
-        last, previous = weekly.get(topic, (0, 0))
-        age = (end - _date(day)).days
-        weekly[topic] = (last + int(count) * (age < 7), previous + int(count) * (7 <= age < 14))
-    return weekly
-
-
-def _date(value: Any) -> date:
-    return (
-        value.date()
-        if isinstance(value, datetime)
-        else value
-        if isinstance(value, date)
-        else date.fromisoformat(str(value)[:10])
-    )
 
 
 GAP_COLUMNS: Final = (

@@ -41,10 +41,8 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def folded_column(warehouse: Warehouse, column: str) -> str:
-    """SQL that folds ``column`` the way ``fold`` folds a term."""
-    if warehouse.dialect == "duckdb":
-        return f"strip_accents(lower({column}))"
+def folded_column(column: str) -> str:
+    """Postgres SQL that folds ``column`` the way ``fold`` folds a term (DuckDB matches by pattern instead)."""
     return f"translate(lower({column}), '{_ACCENTED}', '{_PLAIN}')"
 
 
@@ -66,7 +64,7 @@ def _hits(warehouse: Warehouse, terms: list[str]) -> tuple[str, list[Any]]:
         )
         any_term = "(?i)(" + "|".join(accent_pattern(term) for term in terms) + ")"
         return sql, [any_term, *patterns]
-    folded = folded_column(warehouse, "content")
+    folded = folded_column("content")
     having = " AND ".join(f"bool_or(to_tsvector('simple', {folded}) @@ plainto_tsquery('simple', %s))" for _ in terms)
     sql = f"SELECT provider, conversation_id FROM {messages} GROUP BY provider, conversation_id HAVING {having}"
     return sql, list(terms)
@@ -84,12 +82,6 @@ _VARIANTS: Final = {
 def accent_pattern(term: str) -> str:
     """A regular expression for a folded term that matches its accented spellings, nothing else."""
     return "".join(f"[{_VARIANTS[c]}]" if c in _VARIANTS else re.escape(c) for c in term)
-
-
-def like_pattern(term: str) -> str:
-    """``%term%`` with LIKE's wildcards in the term escaped."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ it reads what the views read: without what the provider deleted, unless configur
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,9 +57,9 @@ class Reader:
     dialect: str
     dataset: str
 
-    @property
+    @functools.cached_property
     def live(self) -> frozenset[str]:
-        """Tables read without deleted rows."""
+        """Tables read without deleted rows (asked of the warehouse once per reader)."""
         return live_tables(self.client)
 
     def sql(self, canonical: str) -> str:

@@ -6,9 +6,9 @@ Read from the tables ``chatsync insights`` writes; absent (and the section with 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Final
 
+from ..insights.trend import weekly
 from .table import Section, share
 
 TOP: Final = 10
@@ -49,7 +49,7 @@ def collect_asked(run: Any) -> AskedFigures:
     """Reads the figures with ``run`` (canonical SQL → rows) from the insights tables."""
     figures = AskedFigures()
     figures.topics = [(t, lbl, int(n), int(u), int(h)) for t, lbl, n, u, h in run(_TOPICS)]
-    figures.weekly = _weekly(run(_DAILY))
+    figures.weekly = weekly(run(_DAILY))
     figures.gaps = [(int(r), lbl, int(f), float(s), int(c), a, b) for r, lbl, f, s, c, a, b in run(_GAPS)]
     for provider, bot, outcome, count in run(_OUTCOMES):
         figures.outcomes.setdefault((provider, bot), {})[str(outcome)] = int(count)
@@ -57,27 +57,6 @@ def collect_asked(run: Any) -> AskedFigures:
         name = "no model (language)" if value is None else _bin(float(value))
         figures.sentiment[name] = figures.sentiment.get(name, 0) + 1
     return figures
-
-
-def _weekly(rows: list[tuple[Any, ...]]) -> dict[str, tuple[int, int]]:
-    days = [_as_date(day) for _, day, _ in rows]
-    if not days:
-        return {}
-    end = max(days)
-    weekly: dict[str, tuple[int, int]] = {}
-    for topic, day, conversations in rows:
-        age = (end - _as_date(day)).days
-        last, previous = weekly.get(topic, (0, 0))
-        if age < 7:
-            last += int(conversations)
-        elif age < 14:
-            previous += int(conversations)
-        weekly[topic] = (last, previous)
-    return weekly
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) and not hasattr(value, "hour") else date.fromisoformat(str(value)[:10])
 
 
 def _bin(value: float) -> str:
