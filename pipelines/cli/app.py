@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from sources.common.errors import ChatsyncError
+from sources.common.errors import ChatsyncError, StorageError
 
 from ..engine.locking import RunLocked
 from ..engine.registry import register_configured_secrets
@@ -92,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunLocked as exc:
         say_skipped(str(exc))
         return ExitCode.LOCKED
+    except StorageError as exc:  # the machine, not the settings: a failed run
+        say_error(str(exc))
+        return ExitCode.FAILED
     except ChatsyncError as exc:
         say_error(str(exc))
         return ExitCode.USAGE

@@ -46,7 +46,9 @@ def load_command(args: argparse.Namespace) -> int:
         )
     emit("run_start", f"{args.command} of {', '.join(providers)}", command=args.command, providers=providers)
     report = run_with_progress(target, providers, window, quiet=args.quiet or args.log_format == "json")
-    record_runs(report, target)
+    unrecorded = record_runs(report, target)
+    if unrecorded:
+        warn(unrecorded)
     print_run_report(report, "chatsync backfill" if window else "chatsync run")
     emit("wrote", describe_target(target))
     alert_on_run(args.command, report)

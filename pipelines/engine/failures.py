@@ -13,15 +13,16 @@ from sources.common.errors import ChatsyncError, CredentialsError
 from sources.common.secrets import scrub
 from sources.common.settings import where_to_set
 
-from .workspace import describe_os_error, free_space_note, project_dir
+from .workspace import FULL_DISK, describe_os_error, free_space_note, project_dir
 
 
-def describe_failure(provider: str, exc: BaseException) -> str:
+def describe_failure(provider: str, exc: BaseException, state_dir: str | Path | None = None) -> str:
     """One line naming the cause, with every configured secret scrubbed out.
 
     Args:
         provider: The provider that failed.
         exc: What was raised (often dlt's ``PipelineStepFailed`` wrapping the real cause).
+        state_dir: The pipelines dir dlt writes to, named when a full disk fails a write that names no file.
 
     Returns:
         A single line.
@@ -39,6 +40,9 @@ def describe_failure(provider: str, exc: BaseException) -> str:
         )
     elif isinstance(cause, OSError) and cause.filename:  # e.g. a full disk: name the path and the space left
         text = f"{provider}: {cause.filename}: {describe_os_error(cause)}"
+    elif isinstance(cause, OSError) and cause.errno in FULL_DISK and state_dir:  # dlt's own writes name no file
+        folder = Path(state_dir)
+        text = f"{provider}: cannot write under {folder}: {describe_os_error(cause, folder / '-')}"
     elif isinstance(exc, PipelineStepFailed):
         text = f"{provider}: {exc.step} step failed: {type(cause).__name__}: {cause}"
     else:

@@ -20,10 +20,10 @@ from typing import Any, Final
 import dlt
 from filelock import FileLock, Timeout
 
-from sources.common.errors import ChatsyncError
+from sources.common.errors import ChatsyncError, StorageError
 from sources.common.timeutil import stamp, utc_stamp
 
-from .workspace import make_private
+from .workspace import describe_os_error, make_private
 
 # Two-int advisory lock key: a fixed class for chatsync, the object is hashtext(pipeline/dataset).
 ADVISORY_CLASS: Final = 0x63687473  # "chts"
@@ -56,21 +56,33 @@ def file_lock(lock_path: Path, what: str) -> Iterator[None]:
 
     Raises:
         RunLocked: Another process holds it.
+        StorageError: The lock or its holder's name cannot be written (e.g. a full disk).
     """
-    make_private(lock_path.parent)
+    try:
+        make_private(lock_path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot create {lock_path.parent}: {describe_os_error(exc, lock_path)}") from None
     lock = FileLock(str(lock_path), timeout=0, mode=0o600)
     try:
         lock.acquire()
     except Timeout:
         raise RunLocked(f"another chatsync run holds {what}: {describe_holder(lock_path)}; skipped") from None
     try:
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": stamp()}
-        _holder_file(lock_path).write_text(json.dumps(holder), encoding="utf-8")
-        os.chmod(_holder_file(lock_path), 0o600)
+        _write_holder(lock_path)
         yield
     finally:
         _holder_file(lock_path).unlink(missing_ok=True)
         lock.release()
+
+
+def _write_holder(lock_path: Path) -> None:
+    holder_file = _holder_file(lock_path)
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": stamp()}
+    try:
+        holder_file.write_text(json.dumps(holder), encoding="utf-8")
+        os.chmod(holder_file, 0o600)
+    except OSError as exc:
+        raise StorageError(f"cannot write {holder_file}: {describe_os_error(exc, holder_file)}") from None
 
 
 @contextmanager

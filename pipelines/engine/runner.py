@@ -16,7 +16,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import with_runtime_trace
 
 from sources.common.deletions import describe as describe_deletions
-from sources.common.errors import ConfigurationError
+from sources.common.errors import ConfigurationError, StorageError
 from sources.common.observer import RunObserver
 from sources.common.privacy import PrivacyPolicy, configured_key
 from sources.common.secrets import register, scrub
@@ -42,7 +42,7 @@ from .recovery import (
 )
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
 from .target import Target, describe_warehouse
-from .workspace import pii_key, prune_loaded_packages, release_freed_memory, suppressions_file
+from .workspace import lock_dir, pii_key, prune_loaded_packages, release_freed_memory, suppressions_file
 
 
 def execute(
@@ -85,13 +85,14 @@ def execute(
                 prepared = _prepare(pipeline, target, on_repair, report)
                 plan = RunPlan(list(providers), backfill, dict(source_options or {}), views, insights)
                 run(pipeline, plan, target, on_start, prepared, report)
-        except (RunLocked, ConfigurationError):
+        except (RunLocked, ConfigurationError, StorageError):
             raise
         except (Exception, KeyboardInterrupt) as exc:
             if not signals.was_signal_received():
                 if isinstance(exc, KeyboardInterrupt):
                     raise
-                report.setup_error = describe_failure("warehouse", exc)  # e.g. the database is down
+                state_dir = lock_dir(target.resolved().pipelines_dir)
+                report.setup_error = describe_failure("warehouse", exc, state_dir)  # e.g. the database is down
         finally:
             if signals.was_signal_received():
                 report.signal = received_signal()
@@ -299,7 +300,7 @@ def _run_one(
         elif isinstance(exc, KeyboardInterrupt):
             raise
         else:
-            outcome.error = describe_failure(provider, exc)
+            outcome.error = describe_failure(provider, exc, pipeline.pipelines_dir)
             outcome.config_error = isinstance(root_cause(exc), ConfigurationError | ConfigFieldMissingException)
     outcome.seconds = time.monotonic() - started
     return outcome

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sources.common.files import write_atomically
 from sources.common.timeutil import stamp
 
 from ..warehouse.status import warehouse_status
@@ -18,7 +19,7 @@ from .factory import reading_pipeline
 from .outcome import RunReport
 from .registry import PROVIDERS
 from .target import PIPELINE_NAME, Target
-from .workspace import lock_dir
+from .workspace import describe_os_error, lock_dir
 
 RUNS_FILE = "last_runs.json"
 
@@ -30,15 +31,24 @@ def runs_file(target: Target) -> Path:
     return lock_dir(target.pipelines_dir).parent / name
 
 
-def record_runs(report: RunReport, target: Target) -> None:
-    """Merges this run's outcomes into the target's ``last_runs`` file (one entry per provider)."""
+def record_runs(report: RunReport, target: Target) -> str | None:
+    """Merges this run's outcomes into the target's ``last_runs`` file (one entry per provider).
+
+    Written whole or not at all, so a full disk never truncates the earlier runs' record.
+
+    Returns:
+        Why the record could not be written (to be warned about), or None.
+    """
     path = runs_file(target)
     runs = read_runs(target)
     finished = stamp()
     for provider, outcome in report.to_json().items():
         runs[provider] = {"finished_at": finished, **outcome}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(runs, indent=1, default=str), encoding="utf-8")
+    try:
+        write_atomically(path, json.dumps(runs, indent=1, default=str), overwrite=True)
+    except OSError as exc:
+        return f"cannot record this run in {path}: {describe_os_error(exc, path)}"
+    return None
 
 
 def read_runs(target: Target) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import dlt
 import pyarrow
 from dlt.common.runtime import telemetry
 
-from sources.common.errors import ConfigurationError
+from sources.common.errors import ConfigurationError, StorageError
 from sources.common.files import write_atomically
 
 STATE_DIR: Final = ".chatsync"
@@ -183,22 +183,23 @@ def pii_key(pipelines_dir: str | None, configured: bytes | None) -> tuple[bytes,
         The key, and a notice when it was just generated (to be printed once).
 
     Raises:
-        ConfigurationError: The key file is empty or malformed, or cannot be saved.
+        ConfigurationError: The key file is empty or malformed.
+        StorageError: The key cannot be saved (e.g. a full disk).
     """
     if configured:
         return configured, None
     path = lock_dir(pipelines_dir).parent / PII_KEY_FILE
     if path.exists():
         return _read_key(path), None
-    make_private(path.parent)
     key = secrets.token_hex(32)
     try:
+        make_private(path.parent)
         write_atomically(path, key + "\n", overwrite=False)
     except FileExistsError:  # another run saved one first: use it
         return _read_key(path), None
     except OSError as exc:
-        raise ConfigurationError(
-            f"cannot save the key that hashes personal data to {path}: {describe_os_error(exc)}; "
+        raise StorageError(
+            f"cannot save the key that hashes personal data to {path}: {describe_os_error(exc, path)}; "
             "nothing was hashed or loaded"
         ) from None
     notice = (
@@ -222,16 +223,27 @@ def _read_key(path: Path) -> bytes:
     return text.encode()
 
 
-def describe_os_error(exc: OSError) -> str:
-    """``No space left on device (12 MB free on /data)``, or the error's own text."""
+FULL_DISK: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def describe_os_error(exc: OSError, path: Path | None = None) -> str:
+    """``No space left on device (12 MB free on /data)``, or the error's own text.
+
+    Args:
+        exc: The error.
+        path: The file being written, for errors that do not name one (a failed ``write``).
+    """
     reason = exc.strerror or str(exc)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) and exc.filename:
-        return reason + free_space_note(Path(str(exc.filename)).parent)
+    written = exc.filename or path
+    if exc.errno in FULL_DISK and written:
+        return reason + free_space_note(Path(str(written)).parent)
     return reason
 
 
 def free_space_note(folder: Path) -> str:
     """`` (12 MB free on /data)``, or nothing when the space cannot be told."""
+    while not folder.exists() and folder != folder.parent:  # a folder the full disk did not let us create
+        folder = folder.parent
     try:
         return f" ({shutil.disk_usage(folder).free / 1_000_000:,.0f} MB free on {folder})"
     except OSError:

@@ -19,6 +19,13 @@ class ConfigurationError(ChatsyncError):
     """The configuration is missing something or contradicts itself."""
 
 
+class StorageError(ChatsyncError):
+    """A file chatsync keeps could not be written (a full disk, a read-only folder): the machine is at fault.
+
+    Unlike a ``ConfigurationError`` (exit 2), it fails the run (exit 1): nothing in the settings is wrong.
+    """
+
+
 class ProviderError(ChatsyncError):
     """A provider API refused or failed a request.
 

@@ -97,7 +97,7 @@ def test_a_hashing_key_that_cannot_be_saved_is_never_used(tmp_path: Path) -> Non
     )
     pipelines = tmp_path / "state" / "pipelines"
     done = subprocess.run([sys.executable, "-c", code, str(pipelines)], capture_output=True, text=True, timeout=60)
-    assert done.stdout.startswith("ConfigurationError cannot save the key that hashes personal data"), done
+    assert done.stdout.startswith("StorageError cannot save the key that hashes personal data"), done
     assert "nothing was hashed or loaded" in done.stdout
     assert [p.name for p in (tmp_path / "state").iterdir() if p.is_file()] == [], "no key, no temporary file"
 
