@@ -20,6 +20,7 @@ from sources.common.timeutil import utc_stamp
 from ..audit.audit import audit
 from ..engine.factory import build_pipeline
 from ..engine.registry import PROVIDERS
+from ..engine.status import record_runs
 from ..engine.target import ExitCode, Target
 from ..warehouse.queries import row_counts
 from .audit import print_audit
@@ -50,6 +51,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         stdout.print(f"[bold]simulator[/] on {sim.url}, virtual clock at {utc_stamp(sim.corpus.now)}")
         configure_for_simulator(sim)
         first = run_with_progress(target, list(PROVIDERS))
+        record_runs(first, target)  # `chatsync status --warehouse …` shows the demo's runs
         print_run_report(first, "pass 1: full load")
         before = _counts(target)
         if first.signal is not None:
@@ -58,6 +60,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         configure_for_simulator(sim)  # example-ai and Feedloop cannot list conversations: add new ids
         stdout.print(f"\nvirtual clock advanced by {ADVANCE} to {utc_stamp(sim.corpus.now)}")
         second = run_with_progress(target, list(PROVIDERS))
+        record_runs(second, target)
         print_run_report(second, "pass 2: incremental load")
         if second.signal is not None:
             return second.exit_code()
@@ -70,9 +73,9 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     if first.views_error is None and second.views_error is None:
         stdout.print()
         write_report(target, str(root / "report.html"))
+    stdout.print(f"\nits runs: [bold].venv/bin/chatsync status --warehouse {target.duckdb_path}[/]", soft_wrap=True)
     stdout.print(
-        "\nnext, read the conversations in your browser: "
-        f"[bold]DESTINATION__DUCKDB__CREDENTIALS={target.duckdb_path} .venv/bin/chatsync explore[/]",
+        f"read the conversations in your browser: [bold].venv/bin/chatsync explore --warehouse {target.duckdb_path}[/]",
         soft_wrap=True,
     )
     codes = {first.exit_code(), second.exit_code(), audited.exit_code()}

@@ -25,11 +25,12 @@ from .console import (
     say_info,
     warn,
 )
+from .parser import target_of
 
 
 def load_command(args: argparse.Namespace) -> int:
     """``chatsync run`` and ``chatsync backfill``: load, summarise, record the outcome; returns the exit status."""
-    target = Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+    target = target_of(args)
     if args.command == "backfill":
         if args.until and args.until <= args.since:
             raise ConfigurationError("--until must be after --since")

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from simulator.base import FEEDLOOP_SHAPES
 from simulator.ratelimit import HEADER_STYLES
+from sources.common.errors import ConfigurationError
 
 from ..engine.destinations import SUPPORTED
 from ..engine.registry import PROVIDERS
@@ -37,8 +38,13 @@ def percentage(value: str) -> float:
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
-    """``--destination``, ``--dataset`` and ``--pipelines-dir``: where a command reads or loads."""
+    """``--destination``, ``--warehouse``, ``--dataset`` and ``--pipelines-dir``: where a command reads or loads."""
     parser.add_argument("--destination", default="duckdb", choices=SUPPORTED, help="warehouse (default duckdb)")
+    parser.add_argument(
+        "--warehouse",
+        metavar="PATH",
+        help="the DuckDB file (default [destination.duckdb] credentials, else chatsync.duckdb in the project)",
+    )
     parser.add_argument("--dataset", default=DATASET_NAME, help=f"dataset/schema (default {DATASET_NAME})")
     parser.add_argument(
         "--pipelines-dir", default=None, help="pipeline state (default .chatsync/pipelines, or DLT_DATA_DIR)"
@@ -279,8 +285,27 @@ def subcommands_help(parser: argparse.ArgumentParser) -> dict[str, str]:
     return {name: child.format_help() for name, child in getattr(action, "choices", {}).items()}
 
 
-def target_of(args: argparse.Namespace) -> Target:
-    """The target a command's ``--destination``, ``--dataset`` and ``--pipelines-dir`` name."""
-    return Target(destination=args.destination, dataset=args.dataset, pipelines_dir=args.pipelines_dir)
+def target_of(args: argparse.Namespace, **overrides: str) -> Target:
+    """The target a command's ``--destination``, ``--warehouse``, ``--dataset`` and ``--pipelines-dir`` name.
+
+    Args:
+        args: The parsed command line.
+        **overrides: Other ``Target`` fields, e.g. ``pipeline_name``.
+
+    Raises:
+        ConfigurationError: ``--warehouse`` with a destination other than DuckDB.
+    """
+    if args.warehouse and args.destination != "duckdb":
+        raise ConfigurationError(
+            f"--warehouse names a DuckDB file; {args.destination} is set by [destination.{args.destination}] "
+            f"credentials, or DESTINATION__{args.destination.upper()}__CREDENTIALS"
+        )
+    return Target(
+        destination=args.destination,
+        dataset=args.dataset,
+        pipelines_dir=args.pipelines_dir,
+        duckdb_path=args.warehouse,
+        **overrides,
+    )
 
 

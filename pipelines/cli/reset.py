@@ -7,12 +7,13 @@ import argparse
 from sources.common.errors import ConfigurationError
 
 from ..engine.factory import locked_pipeline
-from ..engine.target import ExitCode, Target
+from ..engine.target import ExitCode
 from ..warehouse.reset import reset
 from .console import (
     confirmed,
     stdout,
 )
+from .parser import target_of
 
 
 def reset_command(args: argparse.Namespace) -> int:
@@ -23,12 +24,7 @@ def reset_command(args: argparse.Namespace) -> int:
     action = "forget the incremental state" + (" and delete the rows" if args.drop_data else "")
     if not confirmed("reset", f"{action} of {what}", "Other providers are not touched.", args.yes):
         return ExitCode.OK
-    target = Target(
-        destination=args.destination,
-        dataset=args.dataset,
-        pipelines_dir=args.pipelines_dir,
-        pipeline_name=args.pipeline,
-    )
+    target = target_of(args, pipeline_name=args.pipeline)
     with locked_pipeline(target) as pipeline:
         done = reset(pipeline, args.provider, args.conversation, args.drop_data)
     deleted = ", ".join(f"{count} {table}" for table, count in done.deleted.items())

@@ -1,8 +1,8 @@
 """``chatsync status``: what each provider's last run did and what the warehouse holds. No network.
 
-The last run of each provider into a target is kept in ``last_runs.json`` (``last_runs__<pipeline>.json``
-for other targets) beside the pipelines dir, written at the end of every run; the rest is read from
-the warehouse, read-only.
+The last run of each provider into a warehouse is kept beside a DuckDB file
+(``chatsync.duckdb.runs.json``), or in the state folder for other warehouses, per dataset, written
+at the end of every run; the rest is read from the warehouse, read-only.
 """
 
 from __future__ import annotations
@@ -18,21 +18,28 @@ from ..warehouse.status import warehouse_status
 from .factory import reading_pipeline
 from .outcome import RunReport
 from .registry import PROVIDERS
-from .target import PIPELINE_NAME, Target
+from .target import Target
 from .workspace import describe_os_error, lock_dir
 
-RUNS_FILE = "last_runs.json"
+RUNS_SUFFIX = ".runs.json"
 
 
 def runs_file(target: Target) -> Path:
-    """Where the last run of each provider into ``target`` is recorded (one file per pipeline state)."""
+    """Where the last run of each provider into ``target``'s warehouse is recorded.
+
+    A DuckDB warehouse keeps it beside its file (``chatsync.duckdb.runs.json``), so that whoever
+    names the file (``--warehouse``) finds its runs, whatever pipelines dir loaded it; any other
+    warehouse, in the state folder, per pipeline (which names the destination and dataset).
+    """
     target = target.resolved()
-    name = RUNS_FILE if target.state_name == PIPELINE_NAME else f"last_runs__{target.state_name}.json"
-    return lock_dir(target.pipelines_dir).parent / name
+    path = target.duckdb_path
+    if target.destination == "duckdb" and path and not path.startswith(":") and "://" not in path:
+        return Path(path + RUNS_SUFFIX)
+    return lock_dir(target.pipelines_dir).parent / f"last_runs__{target.state_name}.json"
 
 
 def record_runs(report: RunReport, target: Target) -> str | None:
-    """Merges this run's outcomes into the target's ``last_runs`` file (one entry per provider).
+    """Merges this run's outcomes into the warehouse's record of last runs (one entry per provider and dataset).
 
     Written whole or not at all, so a full disk never truncates the earlier runs' record.
 
@@ -40,24 +47,30 @@ def record_runs(report: RunReport, target: Target) -> str | None:
         Why the record could not be written (to be warned about), or None.
     """
     path = runs_file(target)
-    runs = read_runs(target)
+    recorded = _read_record(path)
+    runs = recorded.setdefault(target.dataset, {})
     finished = stamp()
     for provider, outcome in report.to_json().items():
         runs[provider] = {"finished_at": finished, **outcome}
     try:
-        write_atomically(path, json.dumps(runs, indent=1, default=str), overwrite=True)
+        write_atomically(path, json.dumps(recorded, indent=1, default=str), overwrite=True)
     except OSError as exc:
         return f"cannot record this run in {path}: {describe_os_error(exc, path)}"
     return None
 
 
 def read_runs(target: Target) -> dict[str, Any]:
-    """The recorded last runs into ``target``, or nothing."""
+    """The recorded last runs into ``target``'s warehouse and dataset, or nothing."""
+    runs: dict[str, Any] = _read_record(runs_file(target)).get(target.dataset, {})
+    return runs
+
+
+def _read_record(path: Path) -> dict[str, Any]:
     try:
-        runs: dict[str, Any] = json.loads(runs_file(target).read_text(encoding="utf-8"))
+        recorded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return runs
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def collect_status(target: Target) -> dict[str, dict[str, Any]]:

@@ -156,6 +156,11 @@ def test_demo_fills_both_tables(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert count(warehouse, "messages") > 0 and count(warehouse, "conversations") > 0
     out = capsys.readouterr().out
     assert "pass 2: incremental load" in out and "rows in the warehouse" in out
+    assert f"chatsync status --warehouse {warehouse}" in out.replace("\n", "")
+    assert main(["status", "--json", "--warehouse", str(warehouse)]) == 0  # the demo's own run history
+    found = json.loads(capsys.readouterr().out)
+    assert {item["last_run"]["status"] for item in found.values()} == {"ok"}, found
+    assert sum(item["messages"] for item in found.values()) == count(warehouse, "messages")
 
 
 def test_run_loads_all_four_providers(
@@ -314,6 +319,29 @@ def test_status_reads_the_last_run_and_the_warehouse_without_network(
     assert item["newest_message"].startswith(max(m.created_at for m in truth).date().isoformat())
     assert item["open_sync_errors"] == 0 and found["owlbot"]["last_run"] is None
     assert main(["status"]) == 0 and "chatsync status" in capsys.readouterr().out
+
+
+def test_status_shows_the_runs_of_the_warehouse_it_reports_on(
+    configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two DuckDB files: each shows only its own last runs (not the pipeline's, which both share)."""
+    first, second = tmp_path / "first.duckdb", tmp_path / "second.duckdb"
+    assert main(["-q", "run", "--provider", "example_ai", "--warehouse", str(first)]) == 0
+    assert main(["-q", "run", "--provider", "owlbot", "--warehouse", str(second)]) == 0
+    capsys.readouterr()
+    for warehouse, ran, idle in ((first, "example_ai", "owlbot"), (second, "owlbot", "example_ai")):
+        assert main(["status", "--json", "--warehouse", str(warehouse)]) == 0
+        found = json.loads(capsys.readouterr().out)
+        assert found[ran]["last_run"]["status"] == "ok" and found[idle]["last_run"] is None, found
+        assert found[ran]["messages"] == count(warehouse, "messages") > 0 and found[idle]["messages"] == 0
+    assert not configured.exists(), "--warehouse wins over the configured file"
+    assert main(["status", "--json"]) == 0  # the configured file: no run went there
+    assert all(item["last_run"] is None for item in json.loads(capsys.readouterr().out).values())
+
+
+def test_warehouse_names_a_duckdb_file_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--destination", "postgres", "--warehouse", "x.duckdb"]) == 2
+    assert "--warehouse names a DuckDB file" in capsys.readouterr().err
 
 
 def test_reset_forgets_one_provider_only_and_the_next_run_re_reads_it(
