@@ -10,8 +10,6 @@ from urllib.parse import parse_qs
 
 from .corpus import Corpus
 
-FEEDLOOP_SHAPES = ("reply", "role_content", "sender_message", "mixed")
-
 
 @dataclass(frozen=True)
 class SimulatorSettings:

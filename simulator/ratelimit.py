@@ -16,7 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-HEADER_STYLES = ("x", "ietf", "none")
+from .options import HEADER_STYLES
+
 _SPEC = re.compile(r"^\s*([0-9.]+)\s*/\s*(s|sec|second|m|min|minute)\s*(?:,\s*burst\s*=\s*([0-9.]+))?\s*$")
 
 

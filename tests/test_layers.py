@@ -53,3 +53,10 @@ def test_an_import_circle_between_siblings_breaks_the_contract(copy_of_the_code:
     tables.write_text(tables.read_text() + "\nfrom sources.common import batching  # noqa\n")  # batching imports tables
     done = lint(copy_of_the_code)
     assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
+
+
+def test_the_cli_starts_without_the_simulator() -> None:
+    """Only ``simulate`` and ``demo`` load the server and the corpus; every other command starts without them."""
+    code = "import sys, pipelines.cli.app; print(sorted(m for m in sys.modules if m.startswith('simulator')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.strip() == "['simulator', 'simulator.options']", done

@@ -8,8 +8,7 @@ import re
 from datetime import date
 from typing import Any, NoReturn
 
-from simulator.base import FEEDLOOP_SHAPES
-from simulator.ratelimit import HEADER_STYLES
+from simulator.options import FEEDLOOP_SHAPES, HEADER_STYLES
 from sources.common.errors import ConfigurationError
 
 from ..engine.destinations import SUPPORTED

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
-from simulator.base import FEEDLOOP_SHAPES
+from simulator.options import FEEDLOOP_SHAPES
 from sources.common.errors import CredentialsError
 from sources.common.observer import RunObserver
 from sources.feedloop import NO_TIME, UNRECOGNISED, feedloop
