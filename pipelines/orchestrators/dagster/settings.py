@@ -30,7 +30,7 @@ class OrchestrationSettings:
 
     target: Target
     schedule: str = DEFAULT_SCHEDULE
-    schedule_running: bool = True
+    schedule_running: bool = False  # Dagster users expect a new schedule to start stopped
     audit_schedule: str = DEFAULT_AUDIT_SCHEDULE
     backfill_start: str = "2025-01-01"
     retries: int = 3

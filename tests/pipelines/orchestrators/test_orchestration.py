@@ -23,6 +23,7 @@ from dagster import (
     BackfillPolicy,
     Backoff,
     DagsterInstance,
+    DefaultScheduleStatus,
     Definitions,
     ExecuteInProcessResult,
     Jitter,
@@ -97,6 +98,8 @@ def test_definitions_group_by_provider_and_pool_duckdb_writers(
     assert pools == {DUCKDB_POOL}
     schedule = defs.resolve_schedule_def(f"{INCREMENTAL_JOB}_schedule")
     assert schedule.cron_schedule == "*/15 * * * *" and schedule.job_name == INCREMENTAL_JOB
+    for name in (f"{INCREMENTAL_JOB}_schedule", f"{AUDIT_JOB}_schedule"):  # off until switched on, as Dagster's
+        assert defs.resolve_schedule_def(name).default_status == DefaultScheduleStatus.STOPPED
     for job in (INCREMENTAL_JOB, BACKFILL_JOB):  # retries are Dagster's, not a loop of ours
         assert defs.resolve_job_def(job).op_retry_policy == RetryPolicy(
             max_retries=0, delay=0.1, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
@@ -107,6 +110,9 @@ def test_definitions_group_by_provider_and_pool_duckdb_writers(
     monkeypatch.setenv("CHATSYNC__ORCHESTRATION__RETRIES", "5")
     configured = build_definitions()
     assert configured.resolve_schedule_def(f"{INCREMENTAL_JOB}_schedule").cron_schedule == "0 * * * *"
+    monkeypatch.setenv("CHATSYNC__ORCHESTRATION__SCHEDULE_RUNNING", "true")
+    running = build_definitions().resolve_schedule_def(f"{INCREMENTAL_JOB}_schedule").default_status
+    assert running == DefaultScheduleStatus.RUNNING
     policy = configured.resolve_job_def(INCREMENTAL_JOB).op_retry_policy
     assert policy is not None and (policy.max_retries, policy.delay) == (5, 60.0)
     postgres = definitions("postgres")  # parallel writers: no pool
