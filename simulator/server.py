@@ -2,7 +2,8 @@
 
 Each provider lives under its own prefix (``/example-ai/v1``, ``/owlbot/api``, ``/chatnode/v1``,
 ``/feedloop``). ``/_admin/…`` exposes the virtual clock, the ground truth and the request log;
-admin calls are never faulted. Accepted sockets get ``TCP_NODELAY``: without it keep-alive
+admin calls are never faulted. ``/_hooks/…`` is a chat tool's incoming webhook, recording what
+chatsync's alerts post. Accepted sockets get ``TCP_NODELAY``: without it keep-alive
 requests stall ~40 ms each on Nagle + delayed ACK.
 """
 
@@ -59,6 +60,9 @@ class Truth:
     messages: list[TruthMessage] = field(default_factory=list)
 
 
+HOOKS_PREFIX: Final = "/_hooks/"
+
+
 class Simulator:
     """The simulator, usable in-process (tests, demo, benchmarks) or from ``chatsync simulate``.
 
@@ -82,6 +86,7 @@ class Simulator:
         self.settings = settings or SimulatorSettings()
         self.faults = FaultInjector(faults or FaultSpec())
         self.requests: list[RequestRecord] = []
+        self.hooks: list[Any] = []  # JSON bodies posted to /_hooks/… (alerts), in order
         self.tampers: list[Tamper] = []
         self.buckets = (
             KeyBuckets(RateLimit.parse(self.settings.rate_limit, self.settings.rate_limit_headers))
@@ -154,6 +159,24 @@ class Simulator:
             result.conversations.append(head)
             result.messages.extend(rows)
         return result
+
+    def hook_url(self, name: str = "alerts") -> str:
+        """A webhook that records what is posted to it (``hooks``); ``hook_url("down")`` answers 503."""
+        return f"{self.url}{HOOKS_PREFIX}{name}"
+
+    def receive_hook(self, request: SimRequest) -> SimResponse:
+        """Records one webhook post (a chat tool's incoming webhook, as alerts go to)."""
+        if request.method != "POST":
+            return SimResponse(405, {"message": "webhooks take POST"})
+        if request.path == f"{HOOKS_PREFIX}down":
+            return SimResponse(503, {"message": "the chat tool is down"})
+        try:
+            body = request.json()
+        except ValueError:
+            return SimResponse(400, {"message": "the body is not JSON"})
+        with self._log_lock:
+            self.hooks.append(body)
+        return SimResponse(200, {"ok": True})
 
     def requests_for(self, provider: str) -> list[RequestRecord]:
         """The log of requests served for one provider."""
@@ -301,6 +324,9 @@ class _Handler(BaseHTTPRequestHandler):
         request = self._read_request()
         if request.path.startswith("/_admin/"):
             self._send(sim.admin(request))
+            return
+        if request.path.startswith(HOOKS_PREFIX):
+            self._send(sim.receive_hook(request))
             return
         provider, relative = sim.route(request.path)
         if provider is None:

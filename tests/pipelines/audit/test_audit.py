@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import duckdb
 import pytest
@@ -146,44 +143,22 @@ def test_a_sample_names_the_conversations_it_read(
     assert main(["audit", "--sample", "10"]) == ExitCode.USAGE
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[Any]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length", 0))
-        _Receiver.bodies.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-@pytest.fixture
-def receiver() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    _Receiver.bodies = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-
-
 def test_an_incomplete_audit_and_a_failed_run_post_one_alert_each(
-    sim: Simulator, configured: Path, receiver: str, monkeypatch: pytest.MonkeyPatch
+    sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CHATSYNC__ALERTS__WEBHOOK_URL", receiver)
+    monkeypatch.setenv("CHATSYNC__ALERTS__WEBHOOK_URL", sim.hook_url())
     assert main(["run", "--provider", "feedloop"]) == 0
-    assert _Receiver.bodies == [], "a clean run posts nothing"
+    assert sim.hooks == [], "a clean run posts nothing"
     _damage_one_feedloop(configured)
     assert main(["audit", "--provider", "feedloop"]) == ExitCode.INCOMPLETE
     monkeypatch.setenv("SOURCES__FEEDLOOP__BASE_URL", sim.url + "/nowhere")
     assert main(["run", "--provider", "feedloop"]) == 1
-    audit_alert, run_alert = _Receiver.bodies
+    audit_alert, run_alert = sim.hooks
     assert "chatsync audit (quick): exit 4" in audit_alert["text"]
     assert audit_alert["chatsync"]["incomplete"] == {"feedloop": 1}
     assert "chatsync run: exit 1 (feedloop failed)" in run_alert["text"]
     key = sim.settings.api_keys["feedloop"]
-    assert key not in json.dumps(_Receiver.bodies)
+    assert key not in json.dumps(sim.hooks)
 
 
 def _damage_one_feedloop(warehouse: Path) -> None:
