@@ -139,3 +139,4 @@ class TruthConversation:
     handed_off: bool | None = None  # the provider's own handoff flag (ChatNode's for_agent)
     country: str | None = None
     device_type: str | None = None
+    bot_name: str | None = None  # where the API names its bots (OwlBot's checkToken bot_title)

@@ -188,5 +188,6 @@ def truth(
         reported_message_count=session_record(conversation, messages)["messagenbr"],
         country=session["geo"]["country"],
         device_type=DEVICE_TYPES[session["user_agent"]],
+        bot_name=conversation.bot.title,
     )
     return head, rows

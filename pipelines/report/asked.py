@@ -5,11 +5,14 @@ Read from the tables ``chatsync insights`` writes; absent (and the section with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ..insights.trend import weekly
 from .table import Section, share
+
+BotLabel = Callable[[str, str | None], str]
 
 TOP: Final = 10
 EXAMPLE_CHARS: Final = 70
@@ -80,11 +83,16 @@ def _cut(text: str | None) -> str:
     return flat if len(flat) <= EXAMPLE_CHARS else flat[: EXAMPLE_CHARS - 1] + "…"
 
 
-def asked_sections(figures: AskedFigures | None) -> list[Section]:
-    """The four tables of "What users ask"; none before ``chatsync insights`` ran."""
+def asked_sections(figures: AskedFigures | None, bot: BotLabel) -> list[Section]:
+    """The four tables of "What users ask"; none before ``chatsync insights`` ran.
+
+    Args:
+        figures: What ``collect_asked`` read, or None.
+        bot: How a bot is shown, from its provider and id.
+    """
     if figures is None or not figures.topics:
         return []
-    return [_topics(figures), _gaps(figures), _outcomes(figures), _sentiment(figures)]
+    return [_topics(figures), _gaps(figures), _outcomes(figures, bot), _sentiment(figures)]
 
 
 def _topics(figures: AskedFigures) -> Section:
@@ -124,11 +132,12 @@ def _gaps(figures: AskedFigures) -> Section:
     )
 
 
-def _outcomes(figures: AskedFigures) -> Section:
+def _outcomes(figures: AskedFigures, bot: BotLabel) -> Section:
     rows = []
-    for (provider, bot), counts in sorted(figures.outcomes.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+    for (provider, bot_id), counts in sorted(figures.outcomes.items(), key=lambda item: (item[0][0], item[0][1] or "")):
         total = sum(counts.values())
-        rows.append([provider, bot or "—", f"{total:,}", *(share(counts.get(o, 0) / total) for o in OUTCOMES)])
+        shares = (share(counts.get(outcome, 0) / total) for outcome in OUTCOMES)
+        rows.append([provider, bot(provider, bot_id), f"{total:,}", *shares])
     return Section(
         "what users ask: how conversations end",
         ["provider", "bot", "conversations", "answered", "unanswered", "handed off", "abandoned"],

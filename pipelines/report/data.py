@@ -13,7 +13,7 @@ import dlt
 from sources.common.timeutil import utc_stamp
 
 from ..warehouse.analytics import destination_dialect, transpile
-from ..warehouse.queries import tables_exist
+from ..warehouse.queries import columns_exist, tables_exist
 from .asked import AskedFigures, collect_asked
 
 PERCENTILES: Final = (50, 90, 99)
@@ -124,6 +124,11 @@ class ReportData:
     latencies: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     audience: list[tuple[str, str | None, str | None, int]] = field(default_factory=list)
     asked: AskedFigures | None = None  # None until chatsync insights ran
+    bot_names: dict[tuple[str, str], str] = field(default_factory=dict)  # where the provider names its bots
+
+    def bot(self, provider: str, bot_id: str | None) -> str:
+        """The bot as the report shows it: ``Support (977cdc75)`` where named, else its id, else ``—``."""
+        return bot_label(self.bot_names, provider, bot_id)
 
     def coverage(self) -> str:
         """``Messages from … to …; last load at …`` (UTC)."""
@@ -144,6 +149,19 @@ class ReportData:
 
 def _day(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
+
+
+def bot_label(names: dict[tuple[str, str], str], provider: str, bot_id: str | None) -> str:
+    """``Support (977cdc75)`` for a named bot (its name, then the start of its id), else the id, else ``—``."""
+    if bot_id is None:
+        return "—"
+    name = names.get((provider, bot_id))
+    return f"{name} ({bot_id[:8]})" if name else bot_id
+
+
+_BOT_NAMES = """
+SELECT provider, bot_id, MAX(bot_name) FROM conversations WHERE bot_name IS NOT NULL GROUP BY provider, bot_id
+"""
 
 
 def collect_report(pipeline: dlt.Pipeline) -> ReportData:
@@ -176,6 +194,8 @@ def collect_report(pipeline: dlt.Pipeline) -> ReportData:
             data.hours.setdefault(provider, {})[int(hour)] = int(messages)
         ((data.first_message, data.last_message),) = run(_SPAN) or [(None, None)]
         _collect_chatbot_figures(data, run)
+        if columns_exist(client, {"conversations": "bot_name"}):  # warehouses loaded before it have none
+            data.bot_names = {(str(p), str(b)): str(n) for p, b, n in run(_BOT_NAMES)}
         if tables_exist(client, ["topics", "knowledge_gaps", "conversation_insights", "topic_daily"]):
             data.asked = collect_asked(run)
         loads = client.make_qualified_table_name("_dlt_loads")

@@ -33,10 +33,11 @@ def _html_table(section: Section) -> str:
 
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1000px;color:#222}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1400px;color:#222}
+body{padding:0 1rem}
 table{border-collapse:collapse;margin-bottom:1.5rem}th,td{padding:.3rem .8rem;border-bottom:1px solid #ddd}
 td{text-align:right}td.text{text-align:left}h2::first-letter{text-transform:uppercase}
-figure{margin:1rem 0}svg{max-width:100%;height:auto}
+figure{margin:1rem 0}svg{max-width:100%;height:auto}figure svg{width:100%}
 dl.meanings{font-size:.85rem;color:#555;display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem}
 dl.meanings dt{font-weight:600}dl.meanings dd{margin:0}
 .strip{display:flex;flex-wrap:wrap;gap:.8rem;margin-bottom:1.5rem}
@@ -58,7 +59,7 @@ def kpi_strip(data: ReportData) -> str:
             ("returning users", f"{k.returning_users:,} of {k.users:,}" if k.users else "—"),
         )
         tiles = "".join(f"<div><b>{html.escape(v)}</b><span>{html.escape(n)}</span></div>" for n, v in figures)
-        name = html.escape(f"{k.provider} · {k.bot_id or '—'}")
+        name = html.escape(f"{k.provider} · {data.bot(k.provider, k.bot_id)}")
         cards.append(f'<section class="kpi"><h3>{name}</h3><div class="tiles">{tiles}</div></section>')
     return f'<h2>chatbot KPIs</h2><div class="strip">{"".join(cards)}</div>' if cards else ""
 

@@ -16,7 +16,7 @@ __all__ = ["Section", "print_report_data", "sections", "share"]
 
 def sections(data: ReportData) -> list[Section]:
     """Volume and abandoned rate per provider and bot, response-time percentiles, busiest days."""
-    volume = [[p, b or "—", f"{c:,}", f"{m:,}", f"{m / c:.1f}", f"{u / c:.1%}"] for p, b, c, m, u in data.volume]
+    volume = [[p, data.bot(p, b), f"{c:,}", f"{m:,}", f"{m / c:.1f}", f"{u / c:.1%}"] for p, b, c, m, u in data.volume]
     responses = []
     for provider, values in sorted(data.response_seconds.items()):
         cuts = percentiles(values)
@@ -53,7 +53,7 @@ def sections(data: ReportData) -> list[Section]:
             {"active conversations": "conversations with a message that day"},
         ),
         *chatbot_sections(data),
-        *asked_sections(data.asked),
+        *asked_sections(data.asked, data.bot),
     ]
 
 
@@ -62,7 +62,7 @@ def chatbot_sections(data: ReportData) -> list[Section]:
     kpis = [
         [
             k.provider,
-            k.bot_id or "—",
+            data.bot(k.provider, k.bot_id),
             f"{k.conversations:,}",
             share(k.containment),
             share(k.handoff),
@@ -73,7 +73,7 @@ def chatbot_sections(data: ReportData) -> list[Section]:
         for k in data.bot_kpis
     ]
     knowledge = [
-        [p, b or "—", k, f"{c:,}", f"{n:,}", f"{last:%Y-%m-%d}" if last else "—"]
+        [p, data.bot(p, b), k, f"{c:,}", f"{n:,}", f"{last:%Y-%m-%d}" if last else "—"]
         for p, b, k, c, n, last in data.knowledge
     ]
     latency = [

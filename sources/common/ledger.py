@@ -118,6 +118,15 @@ class Ledger:
             rows = [(cid, False) for cid, _ in self.query(CONVERSATIONS, sql.replace("{flag}", "NULL"), *args)]
         return {str(cid): bool(flag) for cid, flag in rows}
 
+    def bot_names(self, provider: str) -> dict[str, str]:
+        """The name each bot of a provider was last loaded with: ``{bot_id: bot_name}`` (none before ``bot_name``)."""
+        sql = "SELECT bot_id, MAX(bot_name) FROM {table} WHERE provider = %s AND bot_name IS NOT NULL GROUP BY bot_id"
+        try:
+            rows = self.query(CONVERSATIONS, sql, provider)
+        except DatabaseException:  # a warehouse made before bot_name existed
+            return {}
+        return {str(bot): str(name) for bot, name in rows}
+
     def message_ids(self, provider: str, conversation_id: str) -> set[str]:
         """The ``message_id`` of every loaded message of one conversation.
 

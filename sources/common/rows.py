@@ -81,8 +81,9 @@ def conversation_row(
     country: str | None = None,
     device_type: str | None = None,
     visibility: int | None = None,
+    bot_name: str | None = None,
 ) -> dict[str, Any]:
-    """One ``conversations`` row (arguments as the columns; the last four only where the provider says).
+    """One ``conversations`` row (arguments as the columns; the last five only where the provider says).
 
     ``deleted_at`` is always NULL here: a conversation a run reads exists, and a merged row clears
     an earlier deletion mark (see ``sources.common.deletions``).
@@ -90,6 +91,7 @@ def conversation_row(
     return {
         "provider": provider,
         "bot_id": bot_id,
+        "bot_name": bot_name,
         "conversation_id": conversation_id,
         "started_at": to_plain_utc(started_at) if started_at else None,
         "user_id": user_id,

@@ -61,6 +61,7 @@ RAW_COLUMN: Final = "the record as received, as JSON, under the privacy policy (
 CONVERSATION_COLUMNS: Final[TTableSchemaColumns] = {
     "provider": _text(PROVIDER_COLUMN, False),
     "bot_id": _text(BOT_COLUMN),
+    "bot_name": _text("the bot's name where the provider gives one (OwlBot's bot_title); NULL elsewhere"),
     "conversation_id": _text(CONVERSATION_COLUMN, False),
     "started_at": _timestamp("when the conversation started (UTC)"),
     "user_id": _text("the end user's id, where the provider sends one, under the privacy policy's user_id treatment"),

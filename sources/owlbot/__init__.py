@@ -11,7 +11,7 @@ reply arrives (for ``reply_wait_hours``), because a reply does not change ``mess
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +36,7 @@ from .helpers import (
     DUPLICATES,
     AwaitingReplies,
     MessagesRead,
+    account_bots,
     connect,
     discover_bots,
     knowledge_citations,
@@ -112,6 +113,7 @@ class OwlbotRun:
     guard: FutureGuard
     backfill: Window | None
     repair: frozenset[str] = frozenset()  # the whole of these sessions only
+    bot_names: dict[str, str | None] = field(default_factory=dict)  # from checkToken, for conversations.bot_name
 
 
 @dlt.resource(name="sessions")
@@ -126,7 +128,7 @@ def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
     breaker = Breaker()
     with Ledger() as ledger:
         errors = SyncErrors(PROVIDER, run.observer, ledger)
-        bots, missing = chatbot_ids or discover_bots(run.http), NotFoundTally(run.http, "chatbot")
+        bots, missing = _bots(run, chatbot_ids, ledger), NotFoundTally(run.http, "chatbot")
         for chatbot_uuid in bots:
             if breaker.tripped:
                 break
@@ -135,6 +137,25 @@ def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
             run.observer.fail(f"chatbot {chatbot_uuid} not found; check {where_to_set(PROVIDER, 'chatbot_ids')}")
         yield errors.finish(breaker)
         yield from run.observer.deletions.tables()
+
+
+def _bots(run: OwlbotRun, chatbot_ids: list[str], ledger: Ledger) -> list[str]:
+    """The bots to read, their names noted in ``run``: ``checkToken`` lists both.
+
+    Configured bots whose names the warehouse already holds cost no ``checkToken`` request; a bot
+    new to it costs one, whose failure only leaves the names out (the sessions still load).
+    """
+    if not chatbot_ids:
+        run.bot_names.update(account_bots(run.http))
+        return list(run.bot_names)
+    named = ledger.bot_names(PROVIDER)
+    run.bot_names.update(named)
+    if any(bot not in named for bot in chatbot_ids):
+        try:
+            run.bot_names.update(account_bots(run.http))
+        except CONVERSATION_ERRORS as exc:
+            run.observer.warn(f"the bots' names are left out: checkToken failed ({cause_of(exc)})")
+    return chatbot_ids
 
 
 def _bot_sessions(
@@ -249,7 +270,7 @@ def _session_rows(
     if run.backfill is None or run.repair:  # the row carries messagenbr, the change marker: only after a full read
         awaiting.observe_messages(session["session_uuid"], records)
         run.observer.on_rows("conversations", 1)
-        yield as_conversations([to_conversation_row(chatbot_uuid, session)])
+        yield as_conversations([to_conversation_row(chatbot_uuid, session, run.bot_names.get(chatbot_uuid))])
 
 
 @with_config(sections=("sources", PROVIDER))

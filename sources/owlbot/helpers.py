@@ -40,14 +40,23 @@ def _one_response(http: ProviderHttp, path: str, method: str = "GET", selector: 
 
 def discover_bots(http: ProviderHttp) -> list[str]:
     """The ``uuid`` of every chatbot of the key's account (``POST /login/checkToken``)."""
+    return list(account_bots(http))
+
+
+def account_bots(http: ProviderHttp) -> dict[str, str | None]:
+    """Every chatbot of the key's account: ``{uuid: bot_title}`` (``POST /login/checkToken``), in its order."""
     try:
         bots = _one_response(http, CHECK_TOKEN_PATH, method="POST", selector="chatbot")
     except NotFoundError as missing:  # an account-wide call: only a wrong URL can 404
         raise http.wrong_endpoint(missing.url, "the account's bot listing answered HTTP 404") from None
-    uuids = [bot.get("uuid") for bot in bots if isinstance(bot, dict)]
-    if not all(isinstance(uuid, str) and uuid for uuid in uuids):
+    listed = [bot for bot in bots if isinstance(bot, dict)]
+    if not all(isinstance(bot.get("uuid"), str) and bot["uuid"] for bot in listed):
         raise MalformedResponseError(PROVIDER, "checkToken: a chatbot has no uuid")
-    return [str(uuid) for uuid in uuids]
+    return {str(bot["uuid"]): _title(bot.get("bot_title")) for bot in listed}
+
+
+def _title(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ def to_message_rows(
     return rows, anomalies
 
 
-def to_conversation_row(chatbot_uuid: str, session: dict[str, Any]) -> dict[str, Any]:
+def to_conversation_row(chatbot_uuid: str, session: dict[str, Any], bot_name: str | None = None) -> dict[str, Any]:
     """The session as a ``conversations`` row; ``ip``, ``geo`` and ``user_agent`` stay in ``raw``.
 
     ``country`` (from ``geo``) and ``device_type`` (from ``user_agent``) are columns for the audience
@@ -175,6 +184,7 @@ def to_conversation_row(chatbot_uuid: str, session: dict[str, Any]) -> dict[str,
         country=_country(session.get("geo")),
         device_type=device_type(agent) if isinstance(agent, str) else None,
         visibility=_visibility(session.get("visibility")),
+        bot_name=bot_name,
     )
 
 

@@ -71,9 +71,22 @@ def test_configured_bots_only_and_an_unknown_bot_fails_alone(sim: Simulator, tmp
         "chatbot no-such-bot not found; check [sources.owlbot] chatbot_ids in .dlt/config.toml, "
         "or SOURCES__OWLBOT__CHATBOT_IDS"
     ]
-    assert not any(r.path == "/login/checkToken" for r in sim.requests_for(PROVIDER))
     loaded_bots = {row[0] for row in query(pipeline, "SELECT DISTINCT bot_id FROM {messages}")}
     assert loaded_bots == {first} and second != first
+    assert not any(second in r.path for r in sim.requests_for(PROVIDER)), "the other bot is never read"
+
+
+def test_the_bots_names_come_from_check_token_once(sim: Simulator, tmp_path: Path) -> None:
+    """checkToken names the bots (bot_title); with configured bots it is asked only while a name is unknown."""
+    first, second = sim.corpus.bots[PROVIDER]
+    pipeline = make_pipeline(tmp_path)
+    run_source(pipeline, source(sim, chatbot_ids=[first.bot_id, second.bot_id]))
+    names = dict(query(pipeline, "SELECT DISTINCT bot_id, bot_name FROM {conversations}"))
+    assert names == {first.bot_id: first.title, second.bot_id: second.title}
+    assert [r.path for r in sim.requests_for(PROVIDER)].count("/login/checkToken") == 1
+    sim.clear_log()
+    run_source(pipeline, source(sim, chatbot_ids=[first.bot_id, second.bot_id]))
+    assert not any(r.path == "/login/checkToken" for r in sim.requests_for(PROVIDER)), "names known: not asked"
 
 
 def test_incremental_reads_only_changed_sessions(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ def loaded() -> Iterator[tuple[Path, dict[str, list[float]]]]:
         load_all(sim, Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "w.duckdb")))
         records, _ = truth_records(sim)
         CHATBOT_TRUTH["records"], CHATBOT_TRUTH["conversations"] = chatbot_truth(sim)
+        CHATBOT_TRUTH["owlbot_names"] = {c.bot_id: c.bot_name for c in sim.truth("owlbot").conversations}
     truth: dict[str, list[float]] = {}
     for (provider, _, _), seconds in reference.response_times(records).items():
         truth.setdefault(provider, []).append(seconds)
@@ -199,3 +200,57 @@ def test_terminal_shows_chatbot_kpis_from_ground_truth(
     latencies = sorted(m.latency_ms for m in records if m.model == "gpt-4o-mini" and m.latency_ms is not None)
     line = next(line for line in out.splitlines() if "gpt-4o-mini" in line)
     assert f"{len(latencies):,}" in line and str(latencies[-(-95 * len(latencies) // 100) - 1]) in line, line
+
+
+def test_owlbot_bots_show_their_names_from_check_token(
+    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, _ = loaded
+    path = tmp_path / "report.html"
+    assert report(root, monkeypatch, "--html", str(path)) == 0
+    out, page = capsys.readouterr().out, path.read_text(encoding="utf-8")
+    owlbots = CHATBOT_TRUTH["owlbot_names"]
+    assert owlbots and all(owlbots.values()), "the simulator names every OwlBot bot"
+    for bot_id, name in owlbots.items():
+        label = f"{name} ({bot_id[:8]})"
+        assert label in out and f"owlbot · {label}" in page
+        assert bot_id not in out, "the bare uuid gives way to the name"
+
+
+def test_legends_sit_beside_the_plot_never_over_it(loaded: tuple[Path, dict[str, list[float]]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    from pipelines.engine.factory import reading_pipeline
+    from pipelines.report import charts
+    from pipelines.report.data import collect_report
+
+    root, _ = loaded
+    with reading_pipeline(Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "w.duckdb"))) as p:
+        assert p is not None
+        data = collect_report(p)
+    painters = [charts.paint_daily, charts.paint_responses, charts.paint_lengths, charts.paint_hours,
+                charts.paint_outcomes, charts.paint_latency, charts.paint_audience]
+    for paint in painters:
+        figure, axes = pyplot.subplots(figsize=(12, 3.6))
+        paint(axes, data)
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        legend, plot = axes.get_legend().get_window_extent(renderer), axes.get_window_extent(renderer)
+        assert legend.x0 >= plot.x1, f"{paint.__name__}: the legend overlaps the plot"
+        pyplot.close(figure)
+
+
+def test_the_response_chart_names_its_same_second_peak(
+    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root, truth = loaded
+    path = tmp_path / "report.html"
+    assert report(root, monkeypatch, "--html", str(path)) == 0
+    every = [v for values in truth.values() for v in values]
+    share = sum(1 for v in every if v < 1) / len(every)
+    assert share > 0.05, "the simulator's instant replies"
+    assert f"{share:.0%} of replies came within the same second" in path.read_text(encoding="utf-8")
