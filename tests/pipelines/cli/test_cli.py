@@ -235,7 +235,8 @@ def test_quiet_prints_only_problems_and_piped_output_is_never_cut(
     assert main(["report"]) == 0
     out = capsys.readouterr().out
     assert "…" not in out, "nothing truncated when piped"
-    assert all(bot.bot_id in out for bot in sim.corpus.bots["owlbot"]), "36-character bot ids printed whole"
+    labels = [f"{bot.title} ({bot.bot_id[:8]})" for bot in sim.corpus.bots["owlbot"]]
+    assert all(label in out for label in labels), "bot names printed whole"
 
 
 def test_check_proves_each_setup_without_loading(
