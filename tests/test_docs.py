@@ -51,7 +51,10 @@ def sql_examples() -> list[tuple[str, str]]:
     ]
 
 
-@pytest.fixture(scope="module")
+pytestmark = pytest.mark.xdist_group("docs")  # one worker builds the demo warehouse, once
+
+
+@pytest.fixture(scope="session")  # not module: xdist may interleave other modules, which would rebuild it
 def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's path: `chatsync run` of every provider against the simulator, into DuckDB."""
     root = tmp_path_factory.mktemp("demo")

@@ -45,7 +45,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker, however xdist interleaves
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Loaded]]:
     import uvicorn
 

@@ -24,7 +24,7 @@ CONVERSATION_LINK = 'href="/conversations/'
 pytestmark = pytest.mark.xdist_group("explore")  # one worker builds the module's warehouse
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker, however xdist interleaves
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     yield from load(tmp_path_factory.mktemp("explore"), seed=5, size=6_000)
 

@@ -69,7 +69,7 @@ def load(root: Path, seed: int, size: int) -> Iterator[Loaded]:
         yield loaded
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: xdist may interleave other modules, which would rebuild it
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     """About 2,200 conversations in en, es and zh, loaded with insights (shared by a module's tests)."""
     yield from load(tmp_path_factory.mktemp("planted"), seed=11, size=20_000)
