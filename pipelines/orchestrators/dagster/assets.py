@@ -9,6 +9,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     BackfillPolicy,
     DailyPartitionsDefinition,
     Failure,
@@ -54,22 +55,20 @@ def shard_assets(
     """The shard's incremental asset and its daily-partitioned backfill twin."""
     target = settings.target
     pipeline = build_pipeline(shard.target(target))
+    source = definition_source(shard)
+    loads, backfills = ShardTranslator(shard, False, target.dataset), ShardTranslator(shard, True, target.dataset)
 
     @dlt_assets(
-        dlt_source=definition_source(shard),
-        dlt_pipeline=pipeline,
-        name=shard.key,
-        dagster_dlt_translator=ShardTranslator(shard, by_day=False),
-        pool=settings.pool,
+        dlt_source=source, dlt_pipeline=pipeline, name=shard.key, dagster_dlt_translator=loads, pool=settings.pool
     )
     def incremental(context: AssetExecutionContext, chatsync_dlt: ChatsyncDltResource) -> Iterator[Any]:
-        yield from chatsync_dlt.run(context=context, shard=shard, target=target)
+        yield from chatsync_dlt.run(context, source, pipeline, loads, shard=shard, target=target)
 
     @dlt_assets(
-        dlt_source=definition_source(shard),
+        dlt_source=source,
         dlt_pipeline=pipeline,
         name=f"{shard.key}__by_day",
-        dagster_dlt_translator=ShardTranslator(shard, by_day=True),
+        dagster_dlt_translator=backfills,
         partitions_def=daily,
         backfill_policy=BackfillPolicy.single_run(),  # every provider reads a window in one pass
         pool=settings.pool,
@@ -77,9 +76,21 @@ def shard_assets(
     def by_day(context: AssetExecutionContext, chatsync_dlt: ChatsyncDltResource) -> Iterator[Any]:
         window = context.partition_time_window
         days = (window.start.date(), window.end.date())
-        yield from chatsync_dlt.run(context=context, shard=shard, target=target, backfill=days)
+        yield from chatsync_dlt.run(context, source, pipeline, backfills, shard=shard, target=target, backfill=days)
 
-    return [incremental, by_day]
+    return [assets.map_asset_specs(without_dlt_objects) for assets in (incremental, by_day)]
+
+
+def without_dlt_objects(spec: AssetSpec) -> AssetSpec:
+    """The spec without the source, pipeline and translator objects dagster-dlt keeps in its metadata.
+
+    The UI can only show them as ``[DltSource] (unserializable)``; the run is handed them directly.
+    """
+    kept = {key: value for key, value in spec.metadata.items() if not key.startswith(DLT_OBJECTS)}
+    return spec.replace_attributes(metadata=kept)
+
+
+DLT_OBJECTS = "dagster_dlt/"  # dagster_dlt.constants' META_KEY_SOURCE, _PIPELINE and _TRANSLATOR
 
 
 def views_asset(settings: OrchestrationSettings, upstream: Sequence[AssetKey]) -> AssetsDefinition:

@@ -5,9 +5,14 @@ from typing import Any
 
 from dagster import (
     AssetKey,
+    AssetSpec,
+    MetadataValue,
+    TableMetadataSet,
 )
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
+
+from sources.common.tables import TABLES
 
 from ...engine.target import DATASET_NAME
 from ..shards import (
@@ -21,14 +26,19 @@ def shard_key(shard: Shard, by_day: bool = False) -> AssetKey:
 
 
 class ShardTranslator(DagsterDltTranslator):
-    """Names a shard's asset after the shard, groups it by provider, and says what it loads."""
+    """Names a shard's asset after the shard, groups it by provider, and says what it loads.
 
-    def __init__(self, shard: Shard, by_day: bool) -> None:
+    dagster-dlt names the table after the dlt resource (OwlBot's ``sessions``), but every shard
+    merges into the canonical tables: the spec names them, qualified by the dataset.
+    """
+
+    def __init__(self, shard: Shard, by_day: bool, dataset: str = DATASET_NAME) -> None:
         self.shard = shard
         self.by_day = by_day
+        self.dataset = dataset
 
-    def get_asset_spec(self, data: DltResourceTranslatorData) -> Any:
-        """The dlt resource's default spec, with chatsync's key, group, description and no upstream."""
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        """The dlt resource's default spec, with chatsync's key, group, description, tables and no upstream."""
         mode = (
             "Backfill by UTC day: re-reads exactly the selected days; incremental cursors are not moved."
             if self.by_day
@@ -42,9 +52,19 @@ class ShardTranslator(DagsterDltTranslator):
                 group_name=self.shard.provider,
                 deps=[],
                 description=(
-                    f"{self.shard.describe()}. {mode} Merges into {DATASET_NAME}.messages, .conversations "
+                    f"{self.shard.describe()}. {mode} Merges into {self.dataset}.messages, .conversations "
                     f"and .sync_errors through dlt pipeline {self.shard.pipeline_name!r}."
                 ),
+                metadata=self.metadata(data),
             )
             .merge_attributes(tags={"chatsync/provider": self.shard.provider})
         )
+
+    def metadata(self, data: DltResourceTranslatorData) -> dict[str, Any]:
+        """The main table (Dagster's ``table_name``), every table the shard writes, and its dlt pipeline."""
+        destination = data.destination.destination_name if data.destination else None
+        return {
+            **TableMetadataSet(table_name=f"{self.dataset}.messages", storage_kind=destination),
+            "chatsync/tables": MetadataValue.json([f"{self.dataset}.{table}" for table in TABLES]),
+            "chatsync/pipeline": MetadataValue.text(self.shard.pipeline_name),
+        }

@@ -92,6 +92,14 @@ def test_definitions_group_by_provider_and_pool_duckdb_writers(
             assert node.group_name == shard.provider
             assert (node.partitions_def is not None) == by_day
             assert shard.pipeline_name in (node.description or "")
+            metadata = node.metadata
+            assert metadata["dagster/table_name"] == "chat_history.messages", "the table it loads, not the resource"
+            assert metadata["chatsync/tables"].value == [
+                "chat_history.messages", "chat_history.conversations",
+                "chat_history.sync_errors", "chat_history.knowledge_citations",
+            ]
+            assert metadata["chatsync/pipeline"].value == shard.pipeline_name
+            assert not [key for key in metadata if key.startswith("dagster_dlt/")], "nothing the UI cannot show"
     assert set(graph.get(VIEWS_KEY).parent_keys) == {shard_key(s, d) for s in shards for d in (False, True)}
     assert set(graph.get(INSIGHTS_KEY).parent_keys) == {VIEWS_KEY}, "insights come after the loads and views"
     pools = {defs.get_assets_def(shard_key(s)).op.pool for s in shards}
