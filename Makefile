@@ -46,8 +46,8 @@ clean:
 # Dagster's UI and daemon on chatsync's assets, with the settings in .dlt/ (README, "Orchestration").
 # Runs, logs and schedule state stay in .dagster/ (git-ignored but for its dagster.yaml).
 dagster: install
-	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster definitions validate -m pipelines.orchestration
-	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -m pipelines.orchestration
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dg check defs
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dg dev
 
 # Kills, overlaps, a fault storm and hostile payloads against the simulator's ground truth (~10 min).
 reliability: install

@@ -1,4 +1,4 @@
-"""Dagster entry point: ``dagster dev -m pipelines.orchestration`` serves chatsync's assets.
+"""Dagster entry point: ``dg dev`` (``make dagster``; ``[tool.dg]`` names this module) serves the assets.
 
 ``defs`` holds one asset group per provider, sharded by bot (OwlBot, ChatNode) or conversation set
 (example-ai, Feedloop), a daily-partitioned backfill twin of each shard, the analytics views

@@ -7,5 +7,5 @@ packages finished first, per-conversation isolation, the privacy policy and the 
 
 Split as dagster-dlt splits itself: ``constants``, ``settings``, ``translator``, ``resource``,
 ``assets`` and ``definitions``. ``pipelines.orchestration`` exposes the ``defs`` that
-``dagster dev -m pipelines.orchestration`` serves.
+``dg dev`` serves (``make dagster``).
 """

@@ -5,6 +5,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+import dlt
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -16,8 +17,9 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
-from dagster_dlt import dlt_assets
+from dagster_dlt import build_dlt_asset_specs
 from dlt.extract.source import DltSource
 
 from sources.common.secrets import scrub
@@ -58,17 +60,14 @@ def shard_assets(
     source = definition_source(shard)
     loads, backfills = ShardTranslator(shard, False, target.dataset), ShardTranslator(shard, True, target.dataset)
 
-    @dlt_assets(
-        dlt_source=source, dlt_pipeline=pipeline, name=shard.key, dagster_dlt_translator=loads, pool=settings.pool
-    )
+    @multi_asset(specs=shown_specs(source, pipeline, loads), name=shard.key, can_subset=True, pool=settings.pool)
     def incremental(context: AssetExecutionContext, chatsync_dlt: ChatsyncDltResource) -> Iterator[Any]:
         yield from chatsync_dlt.run(context, source, pipeline, loads, shard=shard, target=target)
 
-    @dlt_assets(
-        dlt_source=source,
-        dlt_pipeline=pipeline,
+    @multi_asset(
+        specs=shown_specs(source, pipeline, backfills),
         name=f"{shard.key}__by_day",
-        dagster_dlt_translator=backfills,
+        can_subset=True,
         partitions_def=daily,
         backfill_policy=BackfillPolicy.single_run(),  # every provider reads a window in one pass
         pool=settings.pool,
@@ -78,7 +77,17 @@ def shard_assets(
         days = (window.start.date(), window.end.date())
         yield from chatsync_dlt.run(context, source, pipeline, backfills, shard=shard, target=target, backfill=days)
 
-    return [assets.map_asset_specs(without_dlt_objects) for assets in (incremental, by_day)]
+    return [incremental, by_day]
+
+
+def shown_specs(source: DltSource, pipeline: dlt.Pipeline, translator: ShardTranslator) -> list[AssetSpec]:
+    """dagster-dlt's specs (what ``dlt_assets`` builds) without the objects it keeps in their metadata.
+
+    ``dlt_assets`` stores the source, pipeline and translator there for its resource to find; the
+    UI can only show them as ``[DltSource] (unserializable)``. chatsync hands them to the run instead.
+    """
+    specs = build_dlt_asset_specs(dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=translator)
+    return [without_dlt_objects(spec) for spec in specs]
 
 
 def without_dlt_objects(spec: AssetSpec) -> AssetSpec:

@@ -7,7 +7,6 @@ from dagster import (
     AssetKey,
     AssetSpec,
     MetadataValue,
-    TableMetadataSet,
 )
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
@@ -63,8 +62,9 @@ class ShardTranslator(DagsterDltTranslator):
     def metadata(self, data: DltResourceTranslatorData) -> dict[str, Any]:
         """The main table (Dagster's ``table_name``), every table the shard writes, and its dlt pipeline."""
         destination = data.destination.destination_name if data.destination else None
-        return {
-            **TableMetadataSet(table_name=f"{self.dataset}.messages", storage_kind=destination),
+        return {  # Dagster's table metadata keys (its TableMetadataSet is not exported)
+            "dagster/table_name": f"{self.dataset}.messages",
+            **({"dagster/storage_kind": destination} if destination else {}),
             "chatsync/tables": MetadataValue.json([f"{self.dataset}.{table}" for table in TABLES]),
             "chatsync/pipeline": MetadataValue.text(self.shard.pipeline_name),
         }

@@ -308,11 +308,14 @@ def test_dagster_validates_the_definitions_module(
 ) -> None:
     configure(sim, monkeypatch, tmp_path / "w.duckdb")
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home(tmp_path)))
-    validate = [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "pipelines.orchestration"]
-    done = subprocess.run(validate, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "All code locations passed validation" in done.stderr + done.stdout
-    assert sim.settings.api_keys["owlbot"] not in done.stderr + done.stdout
+    validate = [str(Path(sys.executable).with_name("dg")), "check", "defs"]  # what make dagster runs
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(validate, capture_output=True, text=True, timeout=180, check=False, cwd=root)
+    said = done.stderr + done.stdout
+    assert done.returncode == 0, said[-2000:]
+    assert "All definitions loaded successfully" in said
+    assert "Warning" not in said, "no deprecated command: " + said[-2000:]
+    assert sim.settings.api_keys["owlbot"] not in said
 
 
 def test_a_shard_whose_lock_is_held_fails_with_the_holder_and_may_be_retried(
