@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from sources.common.dlt_internals import HARMLESS_DLT_WARNINGS
 from sources.common.errors import ConfigurationError
 from sources.common.observer import RunObserver
 from sources.common.secrets import scrub
@@ -280,17 +281,6 @@ def print_run_report(report: RunReport, title: str) -> None:
     emit("summary", f"exit {int(report.exit_code())}", exit_code=int(report.exit_code()), providers=report.to_json())
 
 
-# dlt warnings that say nothing an operator can act on: Postgres loads without the optional ADBC
-# driver fall back from parquet to dlt's own insert format, once per table; a stopped run's pool
-# says it stops (chatsync's own ``stopped:`` line says what that means).
-# The same goes for a load job's retries: the provider's own error line names the final cause.
-HARMLESS_DLT_WARNINGS: Final = (
-    "ADBC driver for",
-    "Exiting runner due to signal",
-    "Transient exception in job",
-    "retried in load",
-    "was not fully loaded. Load job pool is successfully drained",
-)
 
 
 class DltLogHandler(logging.Handler):

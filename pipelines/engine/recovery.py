@@ -30,11 +30,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import dlt
-from dlt.common.storages import NormalizeStorage
 
+from sources.common.dlt_internals import EXTRACTED_FOLDER, PACKAGE_FILES, PACKAGE_FOLDERS, STAGED_DEDUPLICATED
 from sources.common.wording import counted
-
-PACKAGE_FOLDERS: Final = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
 
 
 @dataclass
@@ -68,7 +66,8 @@ def _folders(path: Path) -> list[Path]:
 
 
 def _sound(package: Path) -> bool:
-    return (package / "schema.json").is_file() and all((package / name).is_dir() for name in PACKAGE_FOLDERS)
+    files = all((package / name).is_file() for name in PACKAGE_FILES)
+    return files and all((package / name).is_dir() for name in PACKAGE_FOLDERS)
 
 
 def _remove(folder: Path, root: Path, repairs: Repairs) -> None:
@@ -79,10 +78,10 @@ def _remove(folder: Path, root: Path, repairs: Repairs) -> None:
 def _remove_leftovers(root: Path, repairs: Repairs) -> None:
     normalize, load = root / "normalize", root / "load"
     for temp in _folders(normalize):
-        if temp.name != NormalizeStorage.EXTRACTED_FOLDER:  # dlt's own layout, not a name pattern
+        if temp.name != EXTRACTED_FOLDER:  # dlt's own layout, not a name pattern
             _remove(temp, root, repairs)
     committed = {p.name for p in _folders(load / "normalized")} | {p.name for p in _folders(load / "loaded")}
-    extracted = _folders(normalize / "extracted")
+    extracted = _folders(normalize / EXTRACTED_FOLDER)
     for package in extracted:
         if package.name in committed:
             _remove(package, root, repairs)
@@ -93,7 +92,7 @@ def _remove_leftovers(root: Path, repairs: Repairs) -> None:
 
 
 def _broken_packages(root: Path) -> list[str]:
-    pending = _folders(root / "normalize" / "extracted") + _folders(root / "load" / "normalized")
+    pending = _folders(root / "normalize" / EXTRACTED_FOLDER) + _folders(root / "load" / "normalized")
     return sorted(p.name for p in pending if not _sound(p))
 
 
@@ -127,7 +126,6 @@ def rebuild_from_destination(pipeline: dlt.Pipeline) -> None:
 
 
 STATE_TABLE: Final = "_dlt_pipeline_state"
-STAGED_DEDUPLICATED: Final = "x-stage-data-deduplicated"
 
 
 def deduplicate_resumed_packages(working_dir: str) -> int:

@@ -13,9 +13,9 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
-from dlt.pipeline.pipeline import with_runtime_trace
 
 from sources.common.deletions import describe as describe_deletions
+from sources.common.dlt_internals import run_trace
 from sources.common.errors import ConfigurationError, StorageError
 from sources.common.observer import RunObserver
 from sources.common.privacy import PrivacyPolicy, configured_key
@@ -170,7 +170,7 @@ class RunPlan:
     insights: bool = True
 
 
-@with_runtime_trace(send_state=True)
+@run_trace(send_state=True)
 def run(
     pipeline: dlt.Pipeline,
     plan: RunPlan,

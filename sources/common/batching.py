@@ -20,6 +20,7 @@ from dlt.common.configuration import resolve_configuration
 from dlt.extract.items import DataItemWithMeta
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
 
+from .dlt_internals import STAGED_DEDUPLICATED
 from .ledger import Ledger
 from .privacy import PrivacyPolicy
 from .rows import TableRows
@@ -92,7 +93,7 @@ def loads_arrow(destination: str | None) -> bool:
 def _with_hints(table: str, rows: Any, as_arrow: bool = False, destination: str | None = None) -> DataItemWithMeta:
     # Per-item table hints: one resource fills both tables, each with only its own columns
     key, columns = TABLES[table]
-    table_hints: dict[str, Any] = {"x-stage-data-deduplicated": True}  # see ``UniqueRows``
+    table_hints: dict[str, Any] = {STAGED_DEDUPLICATED: True}  # see ``UniqueRows``
     if destination == "bigquery":
         columns, layout = bigquery_hints(table)
         table_hints |= layout

@@ -23,16 +23,15 @@ from urllib.request import getproxies
 import dlt
 import orjson
 from dlt.common.runtime import signals
-from dlt.sources.helpers.requests import Client
-from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS, _make_retry, retry_if_status
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client.client import PageData, RESTClient
 from dlt.sources.helpers.rest_client.paginators import BasePaginator, SinglePagePaginator
 from requests import Response
 from requests.auth import AuthBase
 from requests.exceptions import ChunkedEncodingError, ConnectionError, HTTPError, SSLError, Timeout
-from tenacity import retry_any, retry_if_exception
+from tenacity import Retrying, retry_any, retry_if_exception
 
+from .dlt_internals import DEFAULT_RETRY_EXCEPTIONS, SessionFinishingClient, retry_if_status
 from .errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -128,12 +127,12 @@ def environment_settings() -> tuple[bool, str | None]:
     return False, os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
-class _RetryingClient(Client):
+class _RetryingClient(SessionFinishingClient):
     """dlt's retrying client, told what never to retry and how to stop sleeping.
 
     Back-off sleeps end when SIGINT or SIGTERM arrives (a ``Retry-After: 60`` would otherwise hold
-    Ctrl-C for a minute), and connection failures that cannot succeed are not retried. dlt builds
-    the retry in ``_make_session`` with no way to pass either, so that one method is redone here.
+    Ctrl-C for a minute), connection failures that cannot succeed are not retried, and every
+    attempt waits for the rate limiter (see ``sources.common.dlt_internals`` for why a subclass).
     """
 
     answered = False  # set once the endpoint has answered at all
@@ -142,19 +141,17 @@ class _RetryingClient(Client):
     limiter: RateLimiter | None = None
 
     def _transient(self, exc: BaseException) -> bool:
-        retried = isinstance(exc, tuple(self._retry_kwargs["exceptions"]))
+        retried = isinstance(exc, tuple(self.retry_settings["exceptions"]))
         return retried and unreachable_reason(exc, self.answered) is None
 
-    def _make_session(self) -> Session:
-        session = Session(**self._session_kwargs)  # type: ignore[arg-type]
+    def finish_session(self, session: Session, retry: Retrying) -> Session:
+        """Trust in the environment, the CA bundle, the interruptible and paced retry."""
         session.trust_env = self.trust_env
         if self.ca_bundle:
             session.verify = self.ca_bundle
-        session.mount("http://", self._adapter)
-        session.mount("https://", self._adapter)
-        retry = _make_retry(**self._retry_kwargs).copy(
+        retry = retry.copy(
             sleep=interruptible_sleep,
-            retry=retry_any(retry_if_status(self._retry_kwargs["status_codes"]), retry_if_exception(self._transient)),
+            retry=retry_any(retry_if_status(self.retry_settings["status_codes"]), retry_if_exception(self._transient)),
         )
         session.send = retry.wraps(self._paced(session.send))  # type: ignore[method-assign]
         return session
@@ -179,6 +176,22 @@ class _RetryingClient(Client):
             return response
 
         return paced_send
+
+
+class ParsedResponse(Response):
+    """A response whose JSON body was parsed once, on arrival (and scrubbed): ``json()`` returns it.
+
+    requests replaces a response with what a response hook returns, so the hook hands this on.
+    """
+
+    def __init__(self, response: Response, parsed: Any) -> None:
+        super().__init__()
+        self.__dict__.update(response.__dict__)
+        self.parsed = parsed
+
+    def json(self, **kwargs: Any) -> Any:
+        """The body as parsed on arrival."""
+        return self.parsed
 
 
 class _ShapeCheckingRESTClient(RESTClient):
@@ -329,8 +342,8 @@ class ProviderHttp:
             self._local.rest = rest
         return rest
 
-    def _check(self, response: Response, *args: Any, **kwargs: Any) -> None:
-        """Response hook, run on every attempt inside the retry loop."""
+    def _check(self, response: Response, *args: Any, **kwargs: Any) -> ParsedResponse:
+        """Response hook, run on every attempt inside the retry loop; what it returns replaces the response."""
         self._observer.on_request()
         self._retrying.answered = True
         signals.raise_if_signalled()
@@ -341,8 +354,7 @@ class ProviderHttp:
             parsed = scrub_value(parsed)
         if might_hold_unstorable_text(response.content):
             parsed = storable(parsed)
-        # RESTClient parses again to select data; hand it the parsed body instead
-        response.json = lambda **_: parsed  # type: ignore[method-assign]
+        return ParsedResponse(response, parsed)  # RESTClient and the paginators read it, not a second parse
 
     def _error_for(self, response: Response) -> ProviderError:
         url = public_url(response)
@@ -388,7 +400,7 @@ class ProviderHttp:
             json=json,
             paginator=paginator or SinglePagePaginator(),
             data_selector=data_selector,
-            hooks={"response": [self._check]},
+            hooks={"response": [self._check]},  # type: ignore[list-item]  # requests keeps what a hook returns
         )
         try:
             yield from pages
