@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.warehouse.ledger import WarehouseLedger
 from sources.chatnode import chatnode
 from sources.owlbot import owlbot
 
@@ -28,8 +29,8 @@ SEED = 5
 def _source(sim: RemoteSimulator, provider: str, bot_ids: list[str]) -> Any:
     key, base_url = sim.api_keys[provider], sim.base_url(provider)
     if provider == "owlbot":
-        return owlbot(api_key=key, base_url=base_url, max_workers=32)
-    return chatnode(bot_ids=bot_ids, api_key=key, base_url=base_url, max_workers=16)
+        return owlbot(api_key=key, base_url=base_url, max_workers=32, ledger=WarehouseLedger)
+    return chatnode(bot_ids=bot_ids, api_key=key, base_url=base_url, max_workers=16, ledger=WarehouseLedger)
 
 
 def _chatnode_bots() -> list[str]:

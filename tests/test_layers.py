@@ -60,3 +60,14 @@ def test_the_cli_starts_without_the_simulator() -> None:
     code = "import sys, pipelines.cli.app; print(sorted(m for m in sys.modules if m.startswith('simulator')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout.strip() == "['simulator', 'simulator.options']", done
+
+
+def test_the_sources_never_read_the_warehouse() -> None:
+    """What the warehouse holds reaches a source through the ledger it is handed (the engine's WarehouseLedger)."""
+    reads = ("sql_client(", "execute_sql(", "pipeline.dataset(", "DatabaseUndefinedRelation")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "sources").rglob("*.py")
+        if any(read in path.read_text(encoding="utf-8") for read in reads)
+    ]
+    assert offenders == []

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sources.common.ledger import query_table
 from sources.common.tables import CONVERSATIONS, MESSAGES
 
-from ..warehouse.queries import id_chunks, in_list
+from ..warehouse.queries import id_chunks, in_list, query_table
 from .verdicts import Loaded
 
 

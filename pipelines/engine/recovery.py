@@ -160,7 +160,7 @@ def deduplicate_resumed_packages(working_dir: str) -> int:
 
 def committed_state_version(pipeline: dlt.Pipeline) -> int:
     """The newest state version the warehouse holds for this pipeline (0: none)."""
-    from sources.common.ledger import query_table
+    from ..warehouse.queries import query_table
 
     sql = "SELECT MAX(version) FROM {table} WHERE pipeline_name = %s"
     with pipeline.sql_client() as client:

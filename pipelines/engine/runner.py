@@ -25,6 +25,7 @@ from sources.common.settings import where_to_set
 from ..insights.settings import InsightsSettings
 from ..warehouse.analytics import refresh_views
 from ..warehouse.deletions import apply_deletions, delete_policy
+from ..warehouse.ledger import WarehouseLedger
 from ..warehouse.queries import row_counts
 from ..warehouse.suppressions import enforce as enforce_suppressions
 from .destinations import loader_file_format
@@ -355,7 +356,7 @@ def _make_source(
     if provider not in PROVIDERS:
         raise ConfigurationError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
     privacy = PrivacyPolicy.from_config(provider, hash_key or configured_key(), observer.count)
-    kwargs: dict[str, Any] = {**options, "observer": observer, "privacy": privacy}
+    kwargs: dict[str, Any] = {**options, "observer": observer, "privacy": privacy, "ledger": WarehouseLedger}
     if is_placeholder(dlt.secrets.get(f"sources.{provider}.api_key")):
         raise ConfigurationError(
             f"{provider}: api_key is missing or still the example placeholder; "

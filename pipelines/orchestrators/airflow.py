@@ -42,6 +42,7 @@ from ..engine.factory import build_pipeline, hold_warehouse_lock
 from ..engine.registry import PROVIDERS
 from ..engine.target import PIPELINE_NAME, ExitCode, Target
 from ..warehouse.analytics import refresh_views
+from ..warehouse.ledger import WarehouseLedger
 from .insights import insights_target, refresh_insights_of
 from .shards import orchestration_schedule, orchestration_target, plan_shards, setting
 
@@ -83,7 +84,7 @@ def build_dag() -> Any:
         for shard in plan_shards():
             with PipelineTasksGroup(shard.pipeline_name, use_data_folder=False, wipe_local_data=True) as group:
                 pipeline = build_pipeline(shard.target(target))
-                source = PROVIDERS[shard.provider](**shard.source_options)
+                source = PROVIDERS[shard.provider](**shard.source_options, ledger=WarehouseLedger)
                 group.add_run(
                     pipeline,
                     source,

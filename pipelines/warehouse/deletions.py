@@ -15,10 +15,9 @@ import dlt
 
 from sources.common.deletions import Deletions
 from sources.common.errors import ConfigurationError
-from sources.common.ledger import query_table
 from sources.common.tables import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES
 
-from .queries import id_chunks, in_list
+from .queries import id_chunks, in_list, query_table
 from .suppressions import delete_conversations
 
 POLICIES: Final = ("flag", "drop")

@@ -18,10 +18,10 @@ from typing import Any
 import dlt
 
 from sources.common.errors import ConfigurationError
-from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
 from sources.common.tables import CONVERSATIONS, MESSAGES
 
+from .queries import query_table
 from .suppressions import SuppressionList, delete_conversations, record_in_warehouse
 
 # providers whose records carry an end-user id (in conversations.user_id or messages.sender_id)

@@ -6,10 +6,30 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import dlt
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from sources.common.tables import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES
 
 IDS_PER_STATEMENT: Final = 500  # far below every destination's parameter limit
+
+
+def query_table(client: Any, table: str, sql: str, *args: Any) -> list[tuple[Any, ...]] | None:
+    """Runs ``sql`` with ``{table}`` replaced by the qualified name of ``table``; None when it does not exist.
+
+    Args:
+        client: An open dlt SQL client.
+        table: A table of the dataset.
+        sql: The statement, with ``{table}``.
+        *args: Its parameters.
+
+    Returns:
+        The rows (empty for statements that return none), or None when the table does not exist yet.
+    """
+    try:
+        rows = client.execute_sql(sql.format(table=client.make_qualified_table_name(table)), *args)
+    except DatabaseUndefinedRelation:
+        return None
+    return [tuple(row) for row in rows or []]
 
 
 def id_chunks(ids: Iterable[str]) -> Iterator[list[str]]:

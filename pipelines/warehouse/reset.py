@@ -15,8 +15,9 @@ from typing import Any
 import dlt
 
 from sources.common.errors import ConfigurationError
-from sources.common.ledger import query_table
 from sources.common.tables import CONVERSATIONS, KNOWLEDGE_CITATIONS, MESSAGES, SYNC_ERRORS
+
+from .queries import query_table
 
 
 @dataclass

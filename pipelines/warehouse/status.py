@@ -8,9 +8,10 @@ from typing import Any
 
 import dlt
 
-from sources.common.ledger import query_table
 from sources.common.tables import CONVERSATIONS, MESSAGES, SYNC_ERRORS
 from sources.common.timeutil import utc_stamp
+
+from .queries import query_table
 
 
 def warehouse_status(pipeline: dlt.Pipeline, providers: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,6 @@ import dlt
 
 from sources.common.errors import ConfigurationError
 from sources.common.files import write_atomically
-from sources.common.ledger import query_table
 from sources.common.privacy import PrivacyPolicy
 from sources.common.tables import (
     CONVERSATION_INSIGHTS,
@@ -35,6 +34,8 @@ from sources.common.tables import (
 )
 from sources.common.timeutil import stamp
 from sources.common.wording import counted
+
+from .queries import query_table
 
 Key = tuple[str, str, str]  # provider, kind ("user" or "conversation"), keyed hash
 COUNT: Final = "SELECT COUNT(*) FROM {table} WHERE provider = %s AND conversation_id = %s"

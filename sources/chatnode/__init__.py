@@ -18,13 +18,13 @@ import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
-from ..common.batching import emits_canonical_rows
+from ..common.batching import Extraction, emits_canonical_rows
 from ..common.deletions import compare_listing
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
-from ..common.ledger import Ledger
+from ..common.ledger import EmptyLedger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages
@@ -59,6 +59,7 @@ def chatnode(
     repair_conversations: Any = None,
     observer: Any = None,
     privacy: Any = None,
+    ledger: Any = None,
 ) -> DltResource:
     """ChatNode conversations and chats of the configured bots.
 
@@ -75,6 +76,8 @@ def chatnode(
         repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
             untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
         privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
+        ledger: What the warehouse holds, a ``LedgerFactory`` (the engine passes one); without it the
+            source extracts as into an empty warehouse, and the merge keeps one copy of each row.
         observer: A ``RunObserver`` receiving progress and warnings.
 
     Returns:
@@ -99,7 +102,7 @@ def chatnode(
         frozenset(repair_conversations or ()),
     )
     policy = policy_for(PROVIDER, privacy, watcher.count)
-    return leads_and_chats(run, ids, privacy=policy)
+    return leads_and_chats(run, ids, extraction=Extraction(policy, ledger or EmptyLedger))
 
 
 @dataclass
@@ -119,14 +122,14 @@ class ChatnodeRun:
 
 @dlt.resource(name="conversations")
 @emits_canonical_rows
-def leads_and_chats(run: ChatnodeRun, bot_ids: list[str]) -> Iterator[TableRows]:
+def leads_and_chats(run: ChatnodeRun, bot_ids: list[str], *, extraction: Extraction) -> Iterator[TableRows]:
     """Leads and chats of every bot.
 
     A bot that cannot be listed (403, 404, down) fails alone; a conversation that fails is
     skipped, recorded in ``sync_errors`` and re-read on every run until it loads.
     """
     state: dict[str, Any] = dlt.current.resource_state().setdefault("bots", {})
-    with Ledger() as ledger:
+    with extraction.ledger() as ledger:
         errors = SyncErrors(PROVIDER, run.observer, ledger)
         missing = NotFoundTally(run.http, "bot")
         for bot_id in bot_ids:

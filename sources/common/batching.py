@@ -8,9 +8,9 @@ drops repeats, and hands DuckDB Arrow tables, other destinations dicts.
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import dlt
@@ -21,7 +21,7 @@ from dlt.extract.items import DataItemWithMeta
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
 
 from .dlt_internals import STAGED_DEDUPLICATED
-from .ledger import Ledger
+from .ledger import EmptyLedger, LedgerFactory
 from .privacy import PrivacyPolicy
 from .rows import TableRows
 from .tables import CONVERSATIONS, KNOWLEDGE_CITATIONS, MERGE, MESSAGES, OWNERS, SYNC_ERRORS, TABLES, bigquery_hints
@@ -245,36 +245,46 @@ def _drop_owned_by_suppressed(
         pending[table] = [r for r in pending[table] if (r["provider"], r["conversation_id"]) not in gone]
 
 
+@dataclass(frozen=True)
+class Extraction:
+    """What a provider's resource runs with besides its own arguments.
+
+    Args:
+        privacy: The personal-data policy every row passes (None: rows as they are).
+        ledger: What the warehouse holds (the engine's ``WarehouseLedger``); by default nothing.
+    """
+
+    privacy: PrivacyPolicy | None = None
+    ledger: LedgerFactory = EmptyLedger
+
+
 def emits_canonical_rows(
     produce: Callable[..., Iterable[TableRows]],
 ) -> Callable[..., Iterator[DataItemWithMeta]]:
     """Decorates a resource body that yields ``TableRows`` so it hands dlt ``batched`` items.
 
-    The resource is called with a ``privacy`` keyword (a ``PrivacyPolicy``), which goes to
-    ``batched``, not to the body.
+    The body takes a keyword-only ``extraction`` (an ``Extraction``): its privacy policy goes to
+    ``batched``, and its ledger tells which conversations and users are erased.
 
     Args:
         produce: The generator function; put ``@dlt.resource`` above this decorator.
 
     Returns:
-        The generator function dlt runs.
+        The generator function dlt runs (with the body's own signature).
     """
 
     @functools.wraps(produce)
-    def resource_body(*args: Any, privacy: PrivacyPolicy | None = None, **kwargs: Any) -> Iterator[DataItemWithMeta]:
+    def resource_body(*args: Any, **kwargs: Any) -> Iterator[DataItemWithMeta]:
+        extraction: Extraction = kwargs.get("extraction") or Extraction()
         suppressed = None
-        if privacy is not None:
-            with Ledger() as ledger:
-                suppressed = Suppressed(ledger.suppressions(), privacy)
+        if extraction.privacy is not None:
+            with extraction.ledger() as ledger:
+                suppressed = Suppressed(ledger.suppressions(), extraction.privacy)
         destination = current_destination()
         rows = produce(*args, **kwargs)
-        yield from batched(rows, privacy, suppressed, as_arrow=loads_arrow(destination), destination=destination)
+        as_arrow = loads_arrow(destination)
+        yield from batched(rows, extraction.privacy, suppressed, as_arrow=as_arrow, destination=destination)
 
-    signature = inspect.signature(produce)  # dlt binds arguments against it: add ``privacy``
-    extra = inspect.Parameter("privacy", inspect.Parameter.KEYWORD_ONLY, default=None)
-    resource_body.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*signature.parameters.values(), extra]
-    )
     return resource_body
 
 

@@ -16,13 +16,13 @@ import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
-from ..common.batching import emits_canonical_rows
+from ..common.batching import Extraction, emits_canonical_rows
 from ..common.deletions import classify_not_found, note_returned
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
-from ..common.ledger import Ledger
+from ..common.ledger import EmptyLedger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages
@@ -58,6 +58,7 @@ def example_ai(
     repair_conversations: Any = None,
     observer: Any = None,
     privacy: Any = None,
+    ledger: Any = None,
 ) -> DltResource:
     """The example-ai chat history of the configured conversations.
 
@@ -77,6 +78,8 @@ def example_ai(
         repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
             untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
         privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
+        ledger: What the warehouse holds, a ``LedgerFactory`` (the engine passes one); without it the
+            source extracts as into an empty warehouse, and the merge keeps one copy of each row.
         observer: A ``RunObserver`` receiving progress and warnings.
 
     Returns:
@@ -89,7 +92,7 @@ def example_ai(
     options = ReadOptions(start_date, bot_id, page_size, include_meta, max_workers)
     guard = FutureGuard.hours(future_tolerance_hours, watcher.warn)
     policy = policy_for(PROVIDER, privacy, watcher.count)
-    return messages(http, ids, watcher, options, guard, backfill, privacy=policy)
+    return messages(http, ids, watcher, options, guard, backfill, extraction=Extraction(policy, ledger or EmptyLedger))
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ def messages(
     options: ReadOptions,
     guard: FutureGuard,
     backfill: Window | None,
+    *,
+    extraction: Extraction,
 ) -> Iterator[TableRows]:
     """Messages of every configured conversation, and their ``conversations`` rows.
 
@@ -141,7 +146,7 @@ def messages(
         )
 
     breaker = Breaker()
-    with Ledger() as ledger:
+    with extraction.ledger() as ledger:
         errors = SyncErrors(PROVIDER, observer, ledger)
         missing = NotFoundTally(http, "conversation")
         loaded = ledger.conversation_flags(PROVIDER)

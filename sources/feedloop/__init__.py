@@ -18,13 +18,13 @@ import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
-from ..common.batching import emits_canonical_rows
+from ..common.batching import Extraction, emits_canonical_rows
 from ..common.deletions import classify_not_found, note_returned
 from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
-from ..common.ledger import Ledger
+from ..common.ledger import EmptyLedger, Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages, conversation_row
@@ -51,6 +51,7 @@ def feedloop(
     repair_conversations: Any = None,
     observer: Any = None,
     privacy: Any = None,
+    ledger: Any = None,
 ) -> DltResource:
     """Feedloop histories of the configured conversations.
 
@@ -64,6 +65,8 @@ def feedloop(
         repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
             untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
         privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
+        ledger: What the warehouse holds, a ``LedgerFactory`` (the engine passes one); without it the
+            source extracts as into an empty warehouse, and the merge keeps one copy of each row.
         observer: A ``RunObserver`` receiving progress, warnings and shape counters.
 
     Returns:
@@ -74,7 +77,7 @@ def feedloop(
     http = connect(api_key, base_url, watcher)
     window = Window() if repair_conversations else Window.between(backfill_since, backfill_until)
     policy = policy_for(PROVIDER, privacy, watcher.count)
-    return histories(http, ids, watcher, max_workers, window, privacy=policy)
+    return histories(http, ids, watcher, max_workers, window, extraction=Extraction(policy, ledger or EmptyLedger))
 
 
 @dlt.resource(name="chats")
@@ -85,6 +88,8 @@ def histories(
     observer: RunObserver,
     max_workers: int,
     backfill: Window | None,
+    *,
+    extraction: Extraction,
 ) -> Iterator[TableRows]:
     """Items of every configured conversation not loaded yet, and new conversations' rows."""
     state: dict[str, Any] = dlt.current.resource_state().setdefault("conversations", {})
@@ -94,7 +99,7 @@ def histories(
         return read_history(http, convo_id)
 
     breaker = Breaker()
-    with Ledger() as ledger:
+    with extraction.ledger() as ledger:
         errors = SyncErrors(PROVIDER, observer, ledger)
         missing, answered = NotFoundTally(http, "conversation"), list[str]()
         loaded = ledger.conversation_flags(PROVIDER)

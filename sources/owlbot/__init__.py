@@ -19,13 +19,13 @@ import dlt
 from dlt.common.configuration import with_config
 from dlt.sources import DltResource
 
-from ..common.batching import emits_canonical_rows
+from ..common.batching import Extraction, emits_canonical_rows
 from ..common.deletions import compare_listing
 from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
-from ..common.ledger import Ledger
+from ..common.ledger import EmptyLedger, Ledger
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_citations, as_conversations, as_messages, as_owners
@@ -64,6 +64,7 @@ def owlbot(
     repair_conversations: Any = None,
     observer: Any = None,
     privacy: Any = None,
+    ledger: Any = None,
 ) -> DltResource:
     """OwlBot sessions and their messages.
 
@@ -81,6 +82,8 @@ def owlbot(
         repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
             untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
         privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
+        ledger: What the warehouse holds, a ``LedgerFactory`` (the engine passes one); without it the
+            source extracts as into an empty warehouse, and the merge keeps one copy of each row.
         observer: A ``RunObserver`` receiving progress and warnings.
 
     Returns:
@@ -99,7 +102,7 @@ def owlbot(
         frozenset(repair_conversations or ()),
     )
     policy = policy_for(PROVIDER, privacy, watcher.count)
-    return sessions(run, bots, privacy=policy)
+    return sessions(run, bots, extraction=Extraction(policy, ledger or EmptyLedger))
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class OwlbotRun:
 
 @dlt.resource(name="sessions")
 @emits_canonical_rows
-def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
+def sessions(run: OwlbotRun, chatbot_ids: list[str], *, extraction: Extraction) -> Iterator[TableRows]:
     """Sessions and messages of every bot, one bot after the other.
 
     A bot whose session list cannot be read fails alone; a session that fails is skipped and
@@ -126,7 +129,7 @@ def sessions(run: OwlbotRun, chatbot_ids: list[str]) -> Iterator[TableRows]:
     """
     state: dict[str, Any] = dlt.current.resource_state().setdefault("bots", {})
     breaker = Breaker()
-    with Ledger() as ledger:
+    with extraction.ledger() as ledger:
         errors = SyncErrors(PROVIDER, run.observer, ledger)
         bots, missing = _bots(run, chatbot_ids, ledger), NotFoundTally(run.http, "chatbot")
         for chatbot_uuid in bots:

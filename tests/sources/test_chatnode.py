@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from sources.chatnode import chatnode
 from sources.common.errors import CredentialsError
@@ -41,6 +42,7 @@ def source(sim: Simulator, **kwargs: Any) -> Any:
         bot_ids=kwargs.pop("bot_ids", bots(sim)),
         api_key=kwargs.pop("api_key", "cn_test_key"),
         base_url=sim.base_url(PROVIDER),
+        ledger=WarehouseLedger,  # what the engine passes: the warehouse's facts
         **kwargs,
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator
 from sources.common.errors import ConfigurationError, CredentialsError
 from sources.example_ai import example_ai
@@ -33,6 +34,7 @@ def source(sim: Simulator, ids: list[str] | None = None, **kwargs: Any) -> Any:
         conversation_ids=ids if ids is not None else sim.corpus.conversation_ids(PROVIDER),
         api_key=kwargs.pop("api_key", "sk_test_example_ai"),
         base_url=sim.base_url(PROVIDER),
+        ledger=WarehouseLedger,  # what the engine passes: the warehouse's facts
         **kwargs,
     )
 

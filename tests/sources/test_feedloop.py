@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from simulator.options import FEEDLOOP_SHAPES
 from sources.common.errors import CredentialsError
@@ -29,6 +30,7 @@ def source(sim: Simulator, ids: list[str] | None = None, **kwargs: Any) -> Any:
         conversation_ids=ids if ids is not None else sim.corpus.conversation_ids(PROVIDER),
         api_key=kwargs.pop("api_key", "fl_test_token"),
         base_url=sim.base_url(PROVIDER),
+        ledger=WarehouseLedger,  # what the engine passes: the warehouse's facts
         **kwargs,
     )
 

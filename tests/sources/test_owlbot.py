@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator
 from simulator.owlbot import session_record
 from sources.common.errors import CredentialsError
@@ -36,7 +37,8 @@ PROVIDER = "owlbot"
 
 
 def source(sim: Simulator, **kwargs: Any) -> Any:
-    return owlbot(api_key=kwargs.pop("api_key", "owl_test_key"), base_url=sim.base_url(PROVIDER), **kwargs)
+    key = kwargs.pop("api_key", "owl_test_key")
+    return owlbot(api_key=key, base_url=sim.base_url(PROVIDER), ledger=WarehouseLedger, **kwargs)
 
 
 def assert_exact(pipeline: Any, sim: Simulator) -> None:
@@ -165,3 +167,19 @@ def test_fan_out_gives_the_same_result_at_any_width(sim: Simulator, tmp_path: Pa
     pipeline = make_pipeline(tmp_path)
     run_source(pipeline, source(sim, max_workers=workers))
     assert_exact(pipeline, sim)
+
+
+def test_without_a_ledger_the_source_reads_everything_and_the_merge_keeps_one_copy(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """A source run on its own (no engine, no ledger) sees an empty warehouse: exact, just not incremental."""
+    pipeline = make_pipeline(tmp_path)
+    alone = {"api_key": "owl_test_key", "base_url": sim.base_url(PROVIDER)}
+    run_source(pipeline, owlbot(**alone))
+    assert_exact(pipeline, sim)
+    sim.clear_log()
+    run_source(pipeline, owlbot(**alone))
+    assert_exact(pipeline, sim)
+    sessions = len(sim.truth(PROVIDER).conversations)
+    reads = [r for r in sim.requests_for(PROVIDER) if r.path.count("/") == 3 and not r.path.endswith("/conversation")]
+    assert len(reads) == sessions, "every session read again: the warehouse's facts were not given"

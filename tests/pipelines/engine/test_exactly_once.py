@@ -13,6 +13,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.engine.factory import build_pipeline
 from pipelines.engine.target import Target
+from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Simulator
 from sources.example_ai import example_ai
 
@@ -39,7 +40,8 @@ def test_a_job_committed_to_staging_before_a_kill_is_not_merged_twice(
     sim.advance(timedelta(days=2))
     pipeline = build_pipeline(Target(pipelines_dir=pipelines))
     ids = sim.corpus.conversation_ids("example_ai")
-    pipeline.extract(example_ai(conversation_ids=ids, privacy=None), loader_file_format="parquet")
+    source = example_ai(conversation_ids=ids, privacy=None, ledger=WarehouseLedger)
+    pipeline.extract(source, loader_file_format="parquet")
     pipeline.normalize()
     (package,) = Path(pipeline.working_dir, "load", "normalized").iterdir()
     (job,) = (package / "new_jobs").glob("messages.*.parquet")

@@ -26,6 +26,7 @@ from pipelines.cli.simulated import simulator_environment
 from pipelines.engine.factory import build_pipeline
 from pipelines.engine.locking import ADVISORY_CLASS
 from pipelines.engine.target import Target
+from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from sources.example_ai import example_ai
 from sources.owlbot import owlbot
@@ -116,7 +117,7 @@ def test_a_package_broken_by_a_kill_is_repaired_and_its_data_extracted_again(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ids = sim.corpus.conversation_ids("example_ai")
-    working = _pending_package(sim, tmp_path, example_ai(conversation_ids=ids), normalize=False)
+    working = _pending_package(sim, tmp_path, example_ai(conversation_ids=ids, ledger=WarehouseLedger), normalize=False)
     (package,) = (working / "normalize" / "extracted").iterdir()
     (package / "schema.json").unlink()  # the state it carries moved the cursors: they must be undone
     (working / "normalize" / "a1b2c3d4").mkdir()  # an extract that never committed
@@ -132,7 +133,7 @@ def test_a_package_broken_by_a_kill_is_repaired_and_its_data_extracted_again(
 def test_a_kill_inside_normalize_commit_is_repaired(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    working = _pending_package(sim, tmp_path, owlbot(), normalize=True)
+    working = _pending_package(sim, tmp_path, owlbot(ledger=WarehouseLedger), normalize=True)
     (normalized,) = (working / "load" / "normalized").iterdir()
     leftover = working / "normalize" / "extracted" / normalized.name
     shutil.copytree(normalized, leftover)  # normalize renamed its output, then died deleting its input
@@ -147,7 +148,7 @@ def test_pending_packages_never_hide_a_provider(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["run", "--provider", "example_ai", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0
-    _pending_package(sim, tmp_path, owlbot(), normalize=True)  # a later run died before its load
+    _pending_package(sim, tmp_path, owlbot(ledger=WarehouseLedger), normalize=True)  # a later run died before its load
     pending = len(sim.truth("owlbot").messages)
     capsys.readouterr()
     sim.clear_log()
@@ -258,7 +259,8 @@ def test_an_empty_package_folder_left_by_an_overlap_does_not_jam_the_pipeline(
     pipelines_dir = tmp_path / "pipelines"
     assert main(["run", "--provider", "owlbot", "--pipelines-dir", str(pipelines_dir)]) == 0
     ids = sim.corpus.conversation_ids("example_ai")
-    _pending_package(sim, tmp_path, example_ai(conversation_ids=ids), normalize=False)  # cursors moved locally
+    source = example_ai(conversation_ids=ids, ledger=WarehouseLedger)
+    _pending_package(sim, tmp_path, source, normalize=False)  # cursors moved locally
     (pipelines_dir / "chat_history" / "load" / "normalized" / "1795000000.123").mkdir(parents=True)
     assert main(["run", "--pipelines-dir", str(pipelines_dir)]) == 0
     err = capsys.readouterr().err
