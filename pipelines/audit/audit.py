@@ -30,11 +30,12 @@ from sources.example_ai.audit import census as example_ai_census
 from sources.feedloop.audit import census as feedloop_census
 from sources.owlbot.audit import census as owlbot_census
 
+from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
 from ..engine.failures import describe_failure
 from ..engine.outcome import RunReport
 from ..engine.runner import execute, hashing_key
-from ..engine.target import ExitCode, Target
+from ..engine.target import Target
 from ..warehouse.deletions import apply_deletions, delete_policy
 from ..warehouse.suppressions import warehouse_suppressions
 from .loaded import read_loaded

@@ -14,9 +14,9 @@ from typing import Final
 
 from sources.common.errors import ChatsyncError, StorageError
 
+from ..engine.exit_codes import ExitCode
 from ..engine.locking import RunLocked
 from ..engine.registry import register_configured_secrets
-from ..engine.target import ExitCode
 from ..engine.workspace import keep_private, require_project
 from .audit import audit_command
 from .check import check_command

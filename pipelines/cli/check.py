@@ -16,9 +16,9 @@ from sources.example_ai import check as example_ai_check
 from sources.feedloop import check as feedloop_check
 from sources.owlbot import check as owlbot_check
 
+from ..engine.exit_codes import ExitCode
 from ..engine.failures import describe_failure
 from ..engine.registry import configured_providers
-from ..engine.target import ExitCode
 from .console import say_error, stdout, warn
 
 CHECKS: Final[dict[str, Callable[[], CheckResult]]] = {

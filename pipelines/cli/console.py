@@ -22,8 +22,8 @@ from sources.common.observer import RunObserver
 from sources.common.secrets import scrub
 from sources.common.timeutil import stamp
 
+from ..engine.exit_codes import ExitCode
 from ..engine.outcome import ProviderOutcome, RunReport
-from ..engine.target import ExitCode
 
 console = Console(stderr=True)
 stdout = Console()

@@ -18,10 +18,11 @@ from simulator import Corpus, Simulator
 from sources.common.timeutil import utc_stamp
 
 from ..audit.audit import audit
+from ..engine.exit_codes import ExitCode
 from ..engine.factory import build_pipeline
 from ..engine.registry import PROVIDERS
 from ..engine.status import record_runs
-from ..engine.target import ExitCode, Target
+from ..engine.target import Target
 from ..warehouse.queries import row_counts
 from .audit import print_audit
 from .console import print_run_report, stdout

@@ -8,9 +8,10 @@ from rich.table import Table
 
 from sources.common.errors import ConfigurationError
 
+from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
 from ..engine.runner import hashing_key
-from ..engine.target import ExitCode, describe_warehouse
+from ..engine.target import describe_warehouse
 from ..engine.workspace import suppressions_file
 from ..warehouse.forget import forget
 from ..warehouse.suppressions import SuppressionList

@@ -9,9 +9,9 @@ from dataclasses import asdict
 from sources.common.errors import ConfigurationError
 
 from ..engine.destinations import loader_file_format
+from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
 from ..engine.failures import describe_failure
-from ..engine.target import ExitCode
 from ..insights.settings import InsightsSettings
 from ..warehouse.queries import has_tables
 from .console import emit, say_error, stdout

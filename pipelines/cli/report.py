@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sources.common.errors import ConfigurationError
 
+from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
-from ..engine.target import ExitCode, Target
+from ..engine.target import Target
 from ..report.data import collect_report
 from ..report.html import write_html
 from ..report.sections import print_report_data

@@ -6,8 +6,8 @@ import argparse
 
 from sources.common.errors import ConfigurationError
 
+from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
-from ..engine.target import ExitCode
 from ..warehouse.reset import reset
 from .console import (
     confirmed,

@@ -11,9 +11,10 @@ from rich.table import Table
 from sources.common.errors import ChatsyncError
 from sources.common.wording import counted
 
+from ..engine.exit_codes import ExitCode
 from ..engine.failures import describe_failure
 from ..engine.status import collect_status
-from ..engine.target import ExitCode, describe_warehouse
+from ..engine.target import describe_warehouse
 from .console import (
     say_error,
     say_info,

@@ -16,8 +16,8 @@ import requests
 
 from sources.common.secrets import register, scrub, scrub_value
 
+from .exit_codes import ExitCode
 from .outcome import RunReport
-from .target import ExitCode
 
 TIMEOUT_SECONDS: Final = 10
 _log = logging.getLogger("chatsync.alerts")

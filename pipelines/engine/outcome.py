@@ -8,7 +8,7 @@ from typing import Any
 
 from sources.common.observer import RunObserver
 
-from .target import ExitCode
+from .exit_codes import ExitCode
 
 
 @dataclass

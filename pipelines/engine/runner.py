@@ -80,12 +80,13 @@ def execute(
     """
     report = RunReport()
     register_configured_secrets()  # before anything can print or write one (main does too)
+    target = target.resolved()  # once: the lock, the key, the suppressions and the state all follow from it
     with stop_on_signals():
         try:
             with locked_pipeline(target) as pipeline:
-                prepared = _prepare(pipeline, target, on_repair, report)
+                prepared = prepare_pipeline(pipeline, target, on_repair, report)
                 plan = RunPlan(list(providers), backfill, dict(source_options or {}), views, insights)
-                run(pipeline, plan, target, on_start, prepared, report)
+                load_all(pipeline, plan, target, on_start, prepared, report)
         except (RunLocked, ConfigurationError, StorageError):
             raise
         except (Exception, KeyboardInterrupt) as exc:
@@ -100,9 +101,22 @@ def execute(
     return report
 
 
-def _prepare(
+@dataclass(frozen=True)
+class Prepared:
+    """What setting a pipeline up yields for the loads that follow.
+
+    Args:
+        hash_key: The key that hashes personal data.
+        recovered: Rows per table and provider that pending packages of an interrupted run loaded.
+    """
+
+    hash_key: bytes
+    recovered: dict[str, Counter[str]]
+
+
+def prepare_pipeline(
     pipeline: dlt.Pipeline, target: Target, on_repair: Callable[[str], None] | None, report: RunReport
-) -> tuple[bytes, dict[str, Counter[str]]]:
+) -> Prepared:
     """Repairs, restores state, finishes pending packages; returns the hashing key and recovered rows.
 
     Outside the run's trace: a repair may re-create the pipeline (``drop``), which ends any trace.
@@ -124,7 +138,7 @@ def _prepare(
     enforced = enforce_suppressions(pipeline, suppressions_file(target.resolved().pipelines_dir), key).describe()
     if enforced and on_repair:
         on_repair(enforced)
-    return key, recovered
+    return Prepared(key, recovered)
 
 
 def _finish_pending_or_rebuild(
@@ -172,17 +186,19 @@ class RunPlan:
 
 
 @run_trace(send_state=True)
-def run(
+def load_all(
     pipeline: dlt.Pipeline,
     plan: RunPlan,
     target: Target,
     on_start: Callable[[RunObserver], None] | None,
-    prepared: tuple[bytes, dict[str, Counter[str]]],
+    prepared: Prepared,
     report: RunReport,
 ) -> None:
-    """Every provider, then the views and insights, as one dlt trace ("run"): ``dlt pipeline … trace`` shows all."""
-    key, recovered = prepared
-    report.outcomes = sync(pipeline, plan.providers, target, plan.backfill, on_start, key, plan.source_options)
+    """Every provider, then the views and insights, as one dlt trace: ``dlt pipeline … trace`` shows all."""
+    recovered = dict(prepared.recovered)
+    report.outcomes = load_providers(
+        pipeline, plan.providers, target, plan.backfill, on_start, prepared.hash_key, plan.source_options
+    )
     for outcome in report.outcomes:
         outcome.recovered_rows = dict(recovered.pop(outcome.provider, {}))
     for provider, rows in recovered.items():  # a provider this run did not ask for
@@ -233,7 +249,7 @@ def finish_pending(pipeline: dlt.Pipeline) -> dict[str, Counter[str]]:
     return {provider: rows for provider, rows in recovered.items() if provider in PROVIDERS}
 
 
-def sync(
+def load_providers(
     pipeline: dlt.Pipeline,
     providers: Iterable[str],
     target: Target,
@@ -267,11 +283,11 @@ def sync(
         if on_start:
             on_start(observer)
         options = (source_options or {}).get(provider, {})
-        outcomes.append(_run_one(pipeline, provider, observer, target, backfill, hash_key, options))
+        outcomes.append(load_provider(pipeline, provider, observer, target, backfill, hash_key, options))
     return outcomes
 
 
-def _run_one(
+def load_provider(
     pipeline: dlt.Pipeline,
     provider: str,
     observer: RunObserver,
@@ -280,6 +296,7 @@ def _run_one(
     hash_key: bytes | None,
     options: Mapping[str, Any],
 ) -> ProviderOutcome:
+    """One provider's extract, normalize and load, its deletions and its outcome; never raises but on Ctrl-C."""
     outcome = ProviderOutcome(provider, observer)
     started = time.monotonic()
     try:

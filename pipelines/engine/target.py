@@ -1,11 +1,10 @@
-"""Where a run loads: the destination, dataset and pipeline, and the exit codes of every command."""
+"""Where a run loads: the destination, dataset and pipeline."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from enum import IntEnum
 
 import dlt
 
@@ -17,19 +16,6 @@ PIPELINE_NAME = "chat_history"
 MAX_PIPELINE_NAME = 64
 
 DATASET_NAME = "chat_history"
-
-
-class ExitCode(IntEnum):
-    """The exit status of every command; documented in the README."""
-
-    OK = 0
-    FAILED = 1  # a provider or bot failed (or the views): one ``error:`` line each
-    USAGE = 2  # usage or configuration error
-    PARTIAL = 3  # everything loaded except some conversations, each named in an ``error:`` line
-    INCOMPLETE = 4  # chatsync audit: the warehouse lacks what a provider holds, each named in an ``incomplete:`` line
-    LOCKED = 75  # another run holds the pipeline's lock: nothing was done (EX_TEMPFAIL)
-    SIGINT = 130
-    SIGTERM = 143
 
 
 def scoped_pipeline_name(base: str, destination: str, dataset: str) -> str:

@@ -9,7 +9,8 @@ import dlt
 
 from sources.common.errors import ConfigurationError
 
-from ..engine.target import ExitCode, Target
+from ..engine.exit_codes import ExitCode
+from ..engine.target import Target
 from .app import create_app
 from .warehouse import Warehouse
 

@@ -38,9 +38,10 @@ from sources.common.errors import ConfigurationError
 from sources.common.privacy import configured_key
 
 from ..audit.audit import audit
+from ..engine.exit_codes import ExitCode
 from ..engine.factory import build_pipeline, hold_warehouse_lock
 from ..engine.registry import PROVIDERS
-from ..engine.target import PIPELINE_NAME, ExitCode, Target
+from ..engine.target import PIPELINE_NAME, Target
 from ..warehouse.analytics import refresh_views
 from ..warehouse.ledger import WarehouseLedger
 from .insights import insights_target, refresh_insights_of

@@ -24,7 +24,7 @@ from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
-from ..common.ledger import EmptyLedger
+from ..common.ledger import EmptyLedger, LedgerFactory
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages
@@ -57,9 +57,9 @@ def chatnode(
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     repair_conversations: Any = None,
-    observer: Any = None,
+    observer: RunObserver | None = None,
     privacy: Any = None,
-    ledger: Any = None,
+    ledger: LedgerFactory | None = None,
 ) -> DltResource:
     """ChatNode conversations and chats of the configured bots.
 
@@ -89,7 +89,7 @@ def chatnode(
             f"{PROVIDER}: batch_size must be ≥ 1 and lookback_days ≥ 0; set {where_to_set(PROVIDER, 'batch_size')} "
             f"and {where_to_set(PROVIDER, 'lookback_days')}"
         )
-    watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
+    watcher = observer if observer is not None else RunObserver(PROVIDER)
     http = connect(api_key, base_url, watcher)
     run = ChatnodeRun(
         http,

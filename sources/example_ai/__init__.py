@@ -22,7 +22,7 @@ from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
-from ..common.ledger import EmptyLedger
+from ..common.ledger import EmptyLedger, LedgerFactory
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages
@@ -56,9 +56,9 @@ def example_ai(
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     repair_conversations: Any = None,
-    observer: Any = None,
+    observer: RunObserver | None = None,
     privacy: Any = None,
-    ledger: Any = None,
+    ledger: LedgerFactory | None = None,
 ) -> DltResource:
     """The example-ai chat history of the configured conversations.
 
@@ -86,7 +86,7 @@ def example_ai(
         The ``messages`` resource, which also fills ``conversations``.
     """
     ids = list(repair_conversations or ()) or id_list(conversation_ids, PROVIDER, "conversation_ids")
-    watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
+    watcher = observer if observer is not None else RunObserver(PROVIDER)
     http = connect(api_key, base_url, watcher)
     backfill = Window() if repair_conversations else Window.between(backfill_since, backfill_until)
     options = ReadOptions(start_date, bot_id, page_size, include_meta, max_workers)

@@ -24,7 +24,7 @@ from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
-from ..common.ledger import EmptyLedger, Ledger
+from ..common.ledger import EmptyLedger, Ledger, LedgerFactory
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages, conversation_row
@@ -49,9 +49,9 @@ def feedloop(
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     repair_conversations: Any = None,
-    observer: Any = None,
+    observer: RunObserver | None = None,
     privacy: Any = None,
-    ledger: Any = None,
+    ledger: LedgerFactory | None = None,
 ) -> DltResource:
     """Feedloop histories of the configured conversations.
 
@@ -73,7 +73,7 @@ def feedloop(
         The resource filling ``conversations`` and ``messages``.
     """
     ids = list(repair_conversations or ()) or id_list(conversation_ids, PROVIDER, "conversation_ids")
-    watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
+    watcher = observer if observer is not None else RunObserver(PROVIDER)
     http = connect(api_key, base_url, watcher)
     window = Window() if repair_conversations else Window.between(backfill_since, backfill_until)
     policy = policy_for(PROVIDER, privacy, watcher.count)

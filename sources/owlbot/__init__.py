@@ -25,7 +25,7 @@ from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
-from ..common.ledger import EmptyLedger, Ledger
+from ..common.ledger import EmptyLedger, Ledger, LedgerFactory
 from ..common.observer import RunObserver
 from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_citations, as_conversations, as_messages, as_owners
@@ -62,9 +62,9 @@ def owlbot(
     backfill_since: str | None = None,
     backfill_until: str | None = None,
     repair_conversations: Any = None,
-    observer: Any = None,
+    observer: RunObserver | None = None,
     privacy: Any = None,
-    ledger: Any = None,
+    ledger: LedgerFactory | None = None,
 ) -> DltResource:
     """OwlBot sessions and their messages.
 
@@ -89,7 +89,7 @@ def owlbot(
     Returns:
         The resource filling ``conversations`` and ``messages``.
     """
-    watcher = observer if isinstance(observer, RunObserver) else RunObserver(PROVIDER)
+    watcher = observer if observer is not None else RunObserver(PROVIDER)
     bots = id_list(chatbot_ids, PROVIDER, "chatbot_ids", required=False)
     http = connect(api_key, base_url, watcher)
     run = OwlbotRun(

@@ -20,7 +20,8 @@ from dagster import (
 
 from ...audit.audit import audit
 from ...audit.verdicts import INCOMPLETE
-from ...engine.target import PIPELINE_NAME, ExitCode, Target
+from ...engine.exit_codes import ExitCode
+from ...engine.target import PIPELINE_NAME, Target
 from ..shards import Shard
 from .translator import shard_key
 

@@ -19,10 +19,11 @@ from sources.common.errors import ConfigurationError
 from sources.common.secrets import scrub
 from sources.common.wording import counted
 
+from ...engine.exit_codes import ExitCode
 from ...engine.locking import RunLocked
 from ...engine.outcome import RunReport
 from ...engine.runner import execute
-from ...engine.target import ExitCode, Target
+from ...engine.target import Target
 from ..shards import (
     Shard,
 )

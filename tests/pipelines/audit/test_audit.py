@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.engine.target import ExitCode
+from pipelines.engine.exit_codes import ExitCode
 from simulator import Simulator
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")

@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from pipelines.engine.alerts import alert_on_audit, alert_on_run, post_alert
+from pipelines.engine.exit_codes import ExitCode
 from pipelines.engine.outcome import ProviderOutcome, RunReport
-from pipelines.engine.target import ExitCode
 from simulator import Simulator
 from sources.common.observer import RunObserver
 from sources.common.secrets import register

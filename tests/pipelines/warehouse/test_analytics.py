@@ -13,7 +13,7 @@ import sqlglot
 
 from pipelines.engine.destinations import make_destination
 from pipelines.engine.factory import build_pipeline
-from pipelines.engine.runner import sync
+from pipelines.engine.runner import load_providers
 from pipelines.engine.target import Target
 from pipelines.warehouse import analytics
 from pipelines.warehouse.analytics import DIALECTS, TABLES, VIEWS, refresh_views, transpile_view, view_statements
@@ -173,7 +173,7 @@ def load_all(sim: Simulator, target: Target) -> dlt.Pipeline:
     with pytest.MonkeyPatch.context() as env:
         for key, value in simulator_environment(sim).items():
             env.setenv(key, value)
-        outcomes = sync(pipeline, PROVIDERS, target)
+        outcomes = load_providers(pipeline, PROVIDERS, target)
     assert [o.error for o in outcomes] == [None] * len(PROVIDERS)
     assert refresh_views(pipeline) == list(VIEWS)
     return pipeline
