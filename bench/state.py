@@ -17,6 +17,7 @@ from rich.table import Table
 
 from pipelines.warehouse.ledger import WarehouseLedger
 from sources.chatnode import chatnode
+from sources.common.source_run import SourceRun
 from sources.owlbot import owlbot
 
 from .harness import RemoteSimulator, scratch_pipeline, simulator_process, state_bytes, timed_run
@@ -28,9 +29,10 @@ SEED = 5
 
 def _source(sim: RemoteSimulator, provider: str, bot_ids: list[str]) -> Any:
     key, base_url = sim.api_keys[provider], sim.base_url(provider)
+    run_with = SourceRun(ledger=WarehouseLedger)
     if provider == "owlbot":
-        return owlbot(api_key=key, base_url=base_url, max_workers=32, ledger=WarehouseLedger)
-    return chatnode(bot_ids=bot_ids, api_key=key, base_url=base_url, max_workers=16, ledger=WarehouseLedger)
+        return owlbot(api_key=key, base_url=base_url, max_workers=32, run_with=run_with)
+    return chatnode(bot_ids=bot_ids, api_key=key, base_url=base_url, max_workers=16, run_with=run_with)
 
 
 def _chatnode_bots() -> list[str]:

@@ -92,6 +92,30 @@ def truth_conversations(
     }
 
 
+RUN_OPTIONS = ("observer", "privacy", "backfill_since", "backfill_until", "repair")
+
+
+def with_ledger(options: dict[str, Any]) -> dict[str, Any]:
+    """A source's arguments with its run (``run_with``) as the engine gives it: the warehouse's ledger.
+
+    ``observer``, ``privacy``, ``backfill_since``, ``backfill_until`` and ``repair`` among ``options``
+    go into that run; the rest are the source's own.
+    """
+    from pipelines.warehouse.ledger import WarehouseLedger
+    from sources.common.source_run import SourceRun
+
+    run = {name: options.pop(name) for name in RUN_OPTIONS if name in options}
+    return {**options, "run_with": SourceRun(ledger=WarehouseLedger, **run)}
+
+
+def assert_exact(
+    pipeline: dlt.Pipeline, sim: Simulator, provider: str, conversation_ids: list[str] | None = None
+) -> None:
+    """The warehouse holds exactly the simulator's truth for ``provider``: every message and conversation."""
+    assert warehouse_messages(pipeline, provider) == truth_messages(sim, provider, conversation_ids)
+    assert warehouse_conversations(pipeline, provider) == truth_conversations(sim, provider, conversation_ids)
+
+
 def load_ids(pipeline: dlt.Pipeline) -> list[tuple[Any, ...]]:
     """Every row's identity and load id, to prove a rerun changed nothing."""
     return sorted(query(pipeline, "SELECT provider, conversation_id, message_id, _dlt_load_id FROM {messages}"))

@@ -34,7 +34,7 @@ from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
 from ..engine.failures import describe_failure
 from ..engine.outcome import RunReport
-from ..engine.runner import execute, hashing_key
+from ..engine.runner import REPAIR, execute, hashing_key
 from ..engine.target import Target
 from ..warehouse.deletions import apply_deletions, delete_policy
 from ..warehouse.suppressions import warehouse_suppressions
@@ -234,7 +234,7 @@ def _deletions_of(verdicts: list[Verdict]) -> Deletions:
 def _repair(target: Target, audited: ProviderAudit, key: bytes, policy: str) -> None:
     """Re-reads the incomplete conversations whole (a run), then judges them again, message by message."""
     incomplete = [v.conversation_id for v in audited.verdicts if v.kind == INCOMPLETE]
-    options = {audited.provider: {"repair_conversations": incomplete}}
+    options = {audited.provider: {REPAIR: incomplete}}
     audited.repair = execute(target, [audited.provider], source_options=options)
     if audited.repair.exit_code() != ExitCode.OK:
         audited.error = (

@@ -21,6 +21,7 @@ from sources.common.observer import RunObserver
 from sources.common.privacy import PrivacyPolicy, configured_key
 from sources.common.secrets import register, scrub
 from sources.common.settings import where_to_set
+from sources.common.source_run import SourceRun
 
 from ..insights.settings import InsightsSettings
 from ..warehouse.analytics import refresh_views
@@ -370,20 +371,32 @@ def _make_source(
     hash_key: bytes | None,
     options: Mapping[str, Any],
 ) -> Any:
+    """The provider's source, run with the engine's observer, privacy policy, warehouse ledger and window.
+
+    ``options`` are the source's own arguments (a shard's ids), but ``repair``: the conversations an
+    audit re-reads whole.
+    """
     if provider not in PROVIDERS:
         raise ConfigurationError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
-    privacy = PrivacyPolicy.from_config(provider, hash_key or configured_key(), observer.count)
-    kwargs: dict[str, Any] = {**options, "observer": observer, "privacy": privacy, "ledger": WarehouseLedger}
     if is_placeholder(dlt.secrets.get(f"sources.{provider}.api_key")):
         raise ConfigurationError(
             f"{provider}: api_key is missing or still the example placeholder; "
             f"set {where_to_set(provider, 'api_key', secret=True)}"
         )
-    if backfill is not None:
-        since, until = backfill
-        kwargs["backfill_since"] = since.isoformat()
-        kwargs["backfill_until"] = until.isoformat() if until else None
-    return PROVIDERS[provider](**kwargs)
+    arguments = dict(options)
+    since, until = backfill or (None, None)
+    run_with = SourceRun(
+        observer=observer,
+        privacy=PrivacyPolicy.from_config(provider, hash_key or configured_key(), observer.count),
+        ledger=WarehouseLedger,
+        backfill_since=since.isoformat() if since else None,
+        backfill_until=until.isoformat() if until else None,
+        repair=tuple(arguments.pop(REPAIR, ())),
+    )
+    return PROVIDERS[provider](**arguments, run_with=run_with)
+
+
+REPAIR = "repair"  # the source option naming the conversations ``chatsync audit --repair`` re-reads
 
 
 def refresh_insights_after_load(pipeline: dlt.Pipeline, target: Target, report: RunReport) -> None:

@@ -36,6 +36,7 @@ from dlt.helpers.airflow_helper import PipelineTasksGroup
 
 from sources.common.errors import ConfigurationError
 from sources.common.privacy import configured_key
+from sources.common.source_run import SourceRun
 
 from ..audit.audit import audit
 from ..engine.exit_codes import ExitCode
@@ -85,7 +86,7 @@ def build_dag() -> Any:
         for shard in plan_shards():
             with PipelineTasksGroup(shard.pipeline_name, use_data_folder=False, wipe_local_data=True) as group:
                 pipeline = build_pipeline(shard.target(target))
-                source = PROVIDERS[shard.provider](**shard.source_options, ledger=WarehouseLedger)
+                source = PROVIDERS[shard.provider](**shard.source_options, run_with=SourceRun(ledger=WarehouseLedger))
                 group.add_run(
                     pipeline,
                     source,

@@ -24,11 +24,10 @@ from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
-from ..common.ledger import EmptyLedger, LedgerFactory
 from ..common.observer import RunObserver
-from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, where_to_set
+from ..common.source_run import SourceRun
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from ..common.wording import counted
 from .helpers import (
@@ -54,12 +53,7 @@ def chatnode(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_workers: int = DEFAULT_WORKERS,
     future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
-    backfill_since: str | None = None,
-    backfill_until: str | None = None,
-    repair_conversations: Any = None,
-    observer: RunObserver | None = None,
-    privacy: Any = None,
-    ledger: LedgerFactory | None = None,
+    run_with: SourceRun | None = None,
 ) -> DltResource:
     """ChatNode conversations and chats of the configured bots.
 
@@ -71,14 +65,7 @@ def chatnode(
         batch_size: Session ids per ``get-chats`` request.
         max_workers: ``get-chats`` requests in flight at once.
         future_tolerance_hours: Timestamps later than now plus this move no frontier or data clock.
-        backfill_since: With ``backfill_until``, re-read only chats in this window; state untouched.
-        backfill_until: End (exclusive) of the backfill window; open when omitted.
-        repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
-            untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
-        privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
-        ledger: What the warehouse holds, a ``LedgerFactory`` (the engine passes one); without it the
-            source extracts as into an empty warehouse, and the merge keeps one copy of each row.
-        observer: A ``RunObserver`` receiving progress and warnings.
+        run_with: How the engine runs it (observer, privacy policy, warehouse ledger, backfill or repair).
 
     Returns:
         The resource filling ``conversations`` and ``messages``.
@@ -89,20 +76,18 @@ def chatnode(
             f"{PROVIDER}: batch_size must be ≥ 1 and lookback_days ≥ 0; set {where_to_set(PROVIDER, 'batch_size')} "
             f"and {where_to_set(PROVIDER, 'lookback_days')}"
         )
-    watcher = observer if observer is not None else RunObserver(PROVIDER)
-    http = connect(api_key, base_url, watcher)
+    given = (run_with or SourceRun()).started(PROVIDER)
     run = ChatnodeRun(
-        http,
-        watcher,
+        connect(api_key, base_url, given.observer),
+        given.observer,
         timedelta(days=lookback_days),
         batch_size,
         max_workers,
-        FutureGuard.hours(future_tolerance_hours, watcher.warn),
-        Window() if repair_conversations else Window.between(backfill_since, backfill_until),
-        frozenset(repair_conversations or ()),
+        FutureGuard.hours(future_tolerance_hours, given.observer.warn),
+        given.window,
+        given.repair,
     )
-    policy = policy_for(PROVIDER, privacy, watcher.count)
-    return leads_and_chats(run, ids, extraction=Extraction(policy, ledger or EmptyLedger))
+    return leads_and_chats(run, ids, extraction=given.extraction)
 
 
 @dataclass

@@ -22,11 +22,10 @@ from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
-from ..common.ledger import EmptyLedger, LedgerFactory
 from ..common.observer import RunObserver
-from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, missing_ids_warning
+from ..common.source_run import SourceRun
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from ..common.wording import counted
 from .helpers import (
@@ -53,12 +52,7 @@ def example_ai(
     include_meta: bool = True,
     max_workers: int = DEFAULT_WORKERS,
     future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
-    backfill_since: str | None = None,
-    backfill_until: str | None = None,
-    repair_conversations: Any = None,
-    observer: RunObserver | None = None,
-    privacy: Any = None,
-    ledger: LedgerFactory | None = None,
+    run_with: SourceRun | None = None,
 ) -> DltResource:
     """The example-ai chat history of the configured conversations.
 
@@ -73,26 +67,19 @@ def example_ai(
             AI messages become columns; the rest stays in ``raw``.
         max_workers: Conversations read concurrently.
         future_tolerance_hours: Timestamps later than now plus this are loaded but move no cursor.
-        backfill_since: With ``backfill_until``, re-read only this window and leave cursors alone.
-        backfill_until: End (exclusive) of the backfill window; open when omitted.
-        repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
-            untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
-        privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
-        ledger: What the warehouse holds, a ``LedgerFactory`` (the engine passes one); without it the
-            source extracts as into an empty warehouse, and the merge keeps one copy of each row.
-        observer: A ``RunObserver`` receiving progress and warnings.
+        run_with: How the engine runs it (observer, privacy policy, warehouse ledger, backfill or repair).
 
     Returns:
         The ``messages`` resource, which also fills ``conversations``.
     """
-    ids = list(repair_conversations or ()) or id_list(conversation_ids, PROVIDER, "conversation_ids")
-    watcher = observer if observer is not None else RunObserver(PROVIDER)
+    run = (run_with or SourceRun()).started(PROVIDER)
+    watcher = run.observer
+    ids = sorted(run.repair) or id_list(conversation_ids, PROVIDER, "conversation_ids")
     http = connect(api_key, base_url, watcher)
-    backfill = Window() if repair_conversations else Window.between(backfill_since, backfill_until)
+    backfill = run.window
     options = ReadOptions(start_date, bot_id, page_size, include_meta, max_workers)
     guard = FutureGuard.hours(future_tolerance_hours, watcher.warn)
-    policy = policy_for(PROVIDER, privacy, watcher.count)
-    return messages(http, ids, watcher, options, guard, backfill, extraction=Extraction(policy, ledger or EmptyLedger))
+    return messages(http, ids, watcher, options, guard, backfill, extraction=run.extraction)
 
 
 @dataclass(frozen=True)

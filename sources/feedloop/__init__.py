@@ -24,11 +24,11 @@ from ..common.errors import NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
-from ..common.ledger import EmptyLedger, Ledger, LedgerFactory
+from ..common.ledger import Ledger
 from ..common.observer import RunObserver
-from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_conversations, as_messages, conversation_row
 from ..common.settings import CheckResult, id_list, missing_ids_warning
+from ..common.source_run import SourceRun
 from ..common.timeutil import Window
 from ..common.wording import counted
 from .helpers import MappedItem, connect, history_digest, map_item, message_key, read_history, to_message_row
@@ -46,12 +46,7 @@ def feedloop(
     api_key: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
     max_workers: int = DEFAULT_WORKERS,
-    backfill_since: str | None = None,
-    backfill_until: str | None = None,
-    repair_conversations: Any = None,
-    observer: RunObserver | None = None,
-    privacy: Any = None,
-    ledger: LedgerFactory | None = None,
+    run_with: SourceRun | None = None,
 ) -> DltResource:
     """Feedloop histories of the configured conversations.
 
@@ -60,24 +55,15 @@ def feedloop(
         api_key: The app token, sent as the ``Token`` header.
         base_url: API root.
         max_workers: Conversations read concurrently.
-        backfill_since: With ``backfill_until``, reload only items timestamped in this window.
-        backfill_until: End (exclusive) of the backfill window; open when omitted.
-        repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
-            untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
-        privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
-        ledger: What the warehouse holds, a ``LedgerFactory`` (the engine passes one); without it the
-            source extracts as into an empty warehouse, and the merge keeps one copy of each row.
-        observer: A ``RunObserver`` receiving progress, warnings and shape counters.
+        run_with: How the engine runs it (observer, privacy policy, warehouse ledger, backfill or repair).
 
     Returns:
         The resource filling ``conversations`` and ``messages``.
     """
-    ids = list(repair_conversations or ()) or id_list(conversation_ids, PROVIDER, "conversation_ids")
-    watcher = observer if observer is not None else RunObserver(PROVIDER)
-    http = connect(api_key, base_url, watcher)
-    window = Window() if repair_conversations else Window.between(backfill_since, backfill_until)
-    policy = policy_for(PROVIDER, privacy, watcher.count)
-    return histories(http, ids, watcher, max_workers, window, extraction=Extraction(policy, ledger or EmptyLedger))
+    run = (run_with or SourceRun()).started(PROVIDER)
+    ids = sorted(run.repair) or id_list(conversation_ids, PROVIDER, "conversation_ids")
+    http = connect(api_key, base_url, run.observer)
+    return histories(http, ids, run.observer, max_workers, run.window, extraction=run.extraction)
 
 
 @dlt.resource(name="chats")

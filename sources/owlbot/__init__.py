@@ -25,11 +25,11 @@ from ..common.errors import ConfigurationError, NotFoundError, ProviderError
 from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
-from ..common.ledger import EmptyLedger, Ledger, LedgerFactory
+from ..common.ledger import Ledger
 from ..common.observer import RunObserver
-from ..common.privacy import policy_for
 from ..common.rows import TableRows, as_citations, as_conversations, as_messages, as_owners
 from ..common.settings import CheckResult, id_list, where_to_set
+from ..common.source_run import SourceRun
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
 from ..common.wording import counted
 from .helpers import (
@@ -59,12 +59,7 @@ def owlbot(
     max_workers: int = DEFAULT_WORKERS,
     reply_wait_hours: float = DEFAULT_REPLY_WAIT_HOURS,
     future_tolerance_hours: float = DEFAULT_FUTURE_TOLERANCE_HOURS,
-    backfill_since: str | None = None,
-    backfill_until: str | None = None,
-    repair_conversations: Any = None,
-    observer: RunObserver | None = None,
-    privacy: Any = None,
-    ledger: LedgerFactory | None = None,
+    run_with: SourceRun | None = None,
 ) -> DltResource:
     """OwlBot sessions and their messages.
 
@@ -76,33 +71,23 @@ def owlbot(
         reply_wait_hours: How long a session whose last message is the user's is re-read
             while waiting for the reply.
         future_tolerance_hours: Timestamps later than now plus this move no data clock.
-        backfill_since: With ``backfill_until``, re-read only messages in this window and leave
-            change detection alone.
-        backfill_until: End (exclusive) of the backfill window; open when omitted.
-        repair_conversations: Re-read only these conversations, whole, as a backfill does (cursors
-            untouched), and write what the warehouse lacks: ``chatsync audit --repair``.
-        privacy: A ``PrivacyPolicy``; by default the one configured under ``[chatsync.privacy]``.
-        ledger: What the warehouse holds, a ``LedgerFactory`` (the engine passes one); without it the
-            source extracts as into an empty warehouse, and the merge keeps one copy of each row.
-        observer: A ``RunObserver`` receiving progress and warnings.
+        run_with: How the engine runs it (observer, privacy policy, warehouse ledger, backfill or repair).
 
     Returns:
         The resource filling ``conversations`` and ``messages``.
     """
-    watcher = observer if observer is not None else RunObserver(PROVIDER)
+    given = (run_with or SourceRun()).started(PROVIDER)
     bots = id_list(chatbot_ids, PROVIDER, "chatbot_ids", required=False)
-    http = connect(api_key, base_url, watcher)
     run = OwlbotRun(
-        http,
-        watcher,
+        connect(api_key, base_url, given.observer),
+        given.observer,
         max_workers,
         timedelta(hours=reply_wait_hours),
-        FutureGuard.hours(future_tolerance_hours, watcher.warn),
-        Window() if repair_conversations else Window.between(backfill_since, backfill_until),
-        frozenset(repair_conversations or ()),
+        FutureGuard.hours(future_tolerance_hours, given.observer.warn),
+        given.window,
+        given.repair,
     )
-    policy = policy_for(PROVIDER, privacy, watcher.count)
-    return sessions(run, bots, extraction=Extraction(policy, ledger or EmptyLedger))
+    return sessions(run, bots, extraction=given.extraction)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from sources.chatnode import chatnode
 from sources.common.errors import CredentialsError
 from sources.common.observer import RunObserver
 from tests.utils import (
+    assert_exact,
     assert_rerun_changes_nothing,
     failure_cause,
     loaded_order,
@@ -23,11 +23,10 @@ from tests.utils import (
     query,
     resource_state,
     run_source,
-    truth_conversations,
     truth_messages,
     truth_order,
-    warehouse_conversations,
     warehouse_messages,
+    with_ledger,
 )
 
 PROVIDER = "chatnode"
@@ -42,14 +41,8 @@ def source(sim: Simulator, **kwargs: Any) -> Any:
         bot_ids=kwargs.pop("bot_ids", bots(sim)),
         api_key=kwargs.pop("api_key", "cn_test_key"),
         base_url=sim.base_url(PROVIDER),
-        ledger=WarehouseLedger,  # what the engine passes: the warehouse's facts
-        **kwargs,
+        **with_ledger(kwargs),  # what the engine passes: the warehouse's facts
     )
-
-
-def assert_exact(pipeline: Any, sim: Simulator) -> None:
-    assert warehouse_messages(pipeline, PROVIDER) == truth_messages(sim, PROVIDER)
-    assert warehouse_conversations(pipeline, PROVIDER) == truth_conversations(sim, PROVIDER)
 
 
 def requested_ids(sim: Simulator) -> list[list[str]]:
@@ -60,7 +53,7 @@ def test_full_load_in_batches_equals_ground_truth(sim: Simulator, tmp_path: Path
     pipeline = make_pipeline(tmp_path)
     counts = run_source(pipeline, source(sim, batch_size=3))
     assert counts["messages"] == len(sim.truth(PROVIDER).messages) > 0
-    assert_exact(pipeline, sim)
+    assert_exact(pipeline, sim, PROVIDER)
     batches = requested_ids(sim)
     assert len(batches) > 2 and all(0 < len(batch) <= 3 for batch in batches), "never [] (means 'k most recent')"
     raws = [json.loads(r[0]) for r in query(pipeline, "SELECT raw FROM {conversations} WHERE provider = 'chatnode'")]
@@ -99,7 +92,7 @@ def test_everything_is_caught_when_the_lookback_covers_the_gaps(tmp_path: Path) 
         run_source(pipeline, source(sim))
         sim.advance(timedelta(days=1))
         run_source(pipeline, source(sim))
-        assert_exact(pipeline, sim)
+        assert_exact(pipeline, sim, PROVIDER)
 
 
 def test_rerun_without_change_adds_and_changes_nothing(sim: Simulator, tmp_path: Path) -> None:
@@ -123,7 +116,7 @@ def test_backfill_loads_the_window_and_leaves_state_alone(sim: Simulator, tmp_pa
     assert window and warehouse_messages(pipeline, PROVIDER) == window
     assert not resource_state(pipeline, PROVIDER, "conversations").get("bots")
     run_source(pipeline, source(sim))
-    assert_exact(pipeline, sim)
+    assert_exact(pipeline, sim, PROVIDER)
 
 
 @pytest.mark.parametrize("style", ["message", "detail"])
@@ -152,7 +145,7 @@ def test_a_batch_the_api_rejects_is_halved(tmp_path: Path) -> None:
         assert len(sim.truth(PROVIDER).conversations) > 100, "more ids than the simulator accepts in one body"
         pipeline = make_pipeline(tmp_path)
         run_source(pipeline, source(sim, batch_size=1_000))
-        assert_exact(pipeline, sim)
+        assert_exact(pipeline, sim, PROVIDER)
         statuses = Counter(r.status for r in sim.requests_for(PROVIDER) if r.path.startswith("/get-chats/"))
         assert statuses[422] >= 1 and statuses[200] >= 2
 
@@ -164,5 +157,5 @@ def test_data_is_exact_under_injected_faults(tmp_path: Path) -> None:
         run_source(pipeline, source(sim, batch_size=5))
         sim.advance(timedelta(days=1))
         run_source(pipeline, source(sim, batch_size=5))
-        assert_exact(pipeline, sim)
+        assert_exact(pipeline, sim, PROVIDER)
         assert len({r.fault for r in sim.requests_for(PROVIDER) if r.fault}) >= 4

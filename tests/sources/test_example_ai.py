@@ -10,20 +10,19 @@ from typing import Any
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator
 from sources.common.errors import ConfigurationError, CredentialsError
 from sources.example_ai import example_ai
 from tests.utils import (
+    assert_exact,
     assert_rerun_changes_nothing,
     load_ids,
     make_pipeline,
     resource_state,
     run_source,
-    truth_conversations,
     truth_messages,
-    warehouse_conversations,
     warehouse_messages,
+    with_ledger,
 )
 
 PROVIDER = "example_ai"
@@ -34,15 +33,8 @@ def source(sim: Simulator, ids: list[str] | None = None, **kwargs: Any) -> Any:
         conversation_ids=ids if ids is not None else sim.corpus.conversation_ids(PROVIDER),
         api_key=kwargs.pop("api_key", "sk_test_example_ai"),
         base_url=sim.base_url(PROVIDER),
-        ledger=WarehouseLedger,  # what the engine passes: the warehouse's facts
-        **kwargs,
+        **with_ledger(kwargs),  # what the engine passes: the warehouse's facts
     )
-
-
-def assert_exact(pipeline: Any, sim: Simulator, ids: list[str]) -> None:
-    assert warehouse_messages(pipeline, PROVIDER) == truth_messages(sim, PROVIDER, ids)
-    loaded = {cid: row for cid, row in warehouse_conversations(pipeline, PROVIDER).items()}
-    assert loaded == truth_conversations(sim, PROVIDER, ids)
 
 
 def test_full_load_equals_ground_truth(sim: Simulator, tmp_path: Path) -> None:
@@ -50,7 +42,7 @@ def test_full_load_equals_ground_truth(sim: Simulator, tmp_path: Path) -> None:
     ids = sim.corpus.conversation_ids(PROVIDER)
     counts = run_source(pipeline, source(sim, page_size=10))
     assert counts["messages"] == len(truth_messages(sim, PROVIDER, ids))
-    assert_exact(pipeline, sim, ids)
+    assert_exact(pipeline, sim, PROVIDER, ids)
 
 
 def test_incremental_reads_only_what_is_new(tmp_path: Path) -> None:
@@ -64,7 +56,7 @@ def test_incremental_reads_only_what_is_new(tmp_path: Path) -> None:
         sim.advance(timedelta(days=2))
         sim.clear_log()
         counts = run_source(pipeline, source(sim, ids, page_size=10))
-        assert_exact(pipeline, sim, ids)
+        assert_exact(pipeline, sim, PROVIDER, ids)
         new = len(truth_messages(sim, PROVIDER, ids)) - len(before)
         assert new > 0 and counts["messages"] == new, "only new messages are loaded"
         log = sim.requests_for(PROVIDER)
@@ -108,7 +100,7 @@ def test_data_is_exact_under_injected_faults(tmp_path: Path) -> None:
         run_source(pipeline, source(sim, page_size=5))
         sim.advance(timedelta(days=1))
         run_source(pipeline, source(sim, ids, page_size=5))
-        assert_exact(pipeline, sim, ids)
+        assert_exact(pipeline, sim, PROVIDER, ids)
         faults = Counter(r.fault for r in sim.requests_for(PROVIDER) if r.fault)
         assert set(faults) == {"429", "500", "502", "503", "reset", "slow", "truncate", "invalid"}
 
@@ -133,7 +125,7 @@ def test_one_missing_conversation_is_reported_and_the_others_load(sim: Simulator
     observer = RunObserver(PROVIDER)
     run_source(pipeline, source(sim, ["con_gone", *ids], observer=observer))
     assert observer.warnings == ["conversation con_gone not found; skipped (never loaded: a typo, or deleted)"]
-    assert_exact(pipeline, sim, ids)
+    assert_exact(pipeline, sim, PROVIDER, ids)
 
 
 def test_bad_credentials_fail_clearly_and_advance_nothing(sim: Simulator, tmp_path: Path) -> None:

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 
-from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from simulator.options import FEEDLOOP_SHAPES
 from sources.common.errors import CredentialsError
 from sources.common.observer import RunObserver
 from sources.feedloop import NO_TIME, UNRECOGNISED, feedloop
 from sources.feedloop.helpers import map_item
-from tests.utils import failure_cause, load_ids, make_pipeline, query, resource_state, run_source, utc
+from tests.utils import failure_cause, load_ids, make_pipeline, query, resource_state, run_source, utc, with_ledger
 
 PROVIDER = "feedloop"
 Position = tuple[str, int]
@@ -30,8 +29,7 @@ def source(sim: Simulator, ids: list[str] | None = None, **kwargs: Any) -> Any:
         conversation_ids=ids if ids is not None else sim.corpus.conversation_ids(PROVIDER),
         api_key=kwargs.pop("api_key", "fl_test_token"),
         base_url=sim.base_url(PROVIDER),
-        ledger=WarehouseLedger,  # what the engine passes: the warehouse's facts
-        **kwargs,
+        **with_ledger(kwargs),  # what the engine passes: the warehouse's facts
     )
 
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator
 from simulator.owlbot import session_record
 from sources.common.errors import CredentialsError
 from sources.common.observer import RunObserver
 from sources.owlbot import owlbot
 from tests.utils import (
+    assert_exact,
     assert_rerun_changes_nothing,
     failure_cause,
     load_ids,
@@ -26,11 +26,11 @@ from tests.utils import (
     query,
     resource_state,
     run_source,
-    truth_conversations,
     truth_messages,
     truth_order,
     warehouse_conversations,
     warehouse_messages,
+    with_ledger,
 )
 
 PROVIDER = "owlbot"
@@ -38,12 +38,7 @@ PROVIDER = "owlbot"
 
 def source(sim: Simulator, **kwargs: Any) -> Any:
     key = kwargs.pop("api_key", "owl_test_key")
-    return owlbot(api_key=key, base_url=sim.base_url(PROVIDER), ledger=WarehouseLedger, **kwargs)
-
-
-def assert_exact(pipeline: Any, sim: Simulator) -> None:
-    assert warehouse_messages(pipeline, PROVIDER) == truth_messages(sim, PROVIDER)
-    assert warehouse_conversations(pipeline, PROVIDER) == truth_conversations(sim, PROVIDER)
+    return owlbot(api_key=key, base_url=sim.base_url(PROVIDER), **with_ledger(kwargs))
 
 
 def messagenbr(sim: Simulator) -> dict[str, int]:
@@ -58,7 +53,7 @@ def test_full_load_discovers_bots_and_equals_ground_truth(sim: Simulator, tmp_pa
     pipeline = make_pipeline(tmp_path)
     counts = run_source(pipeline, source(sim))
     assert counts["messages"] == len(sim.truth(PROVIDER).messages) > 0
-    assert_exact(pipeline, sim)
+    assert_exact(pipeline, sim, PROVIDER)
     assert sim.requests_for(PROVIDER)[0].path == "/login/checkToken"
     raw = json.loads(query(pipeline, "SELECT raw FROM {conversations} WHERE provider = 'owlbot' LIMIT 1")[0][0])
     assert {"ip", "geo", "user_agent", "messagenbr"} <= raw.keys(), "personal fields stay in raw"
@@ -102,7 +97,7 @@ def test_incremental_reads_only_changed_sessions(tmp_path: Path) -> None:
         sim.advance(timedelta(days=2))
         sim.clear_log()
         run_source(pipeline, source(sim))
-        assert_exact(pipeline, sim)
+        assert_exact(pipeline, sim, PROVIDER)
         read = {r.path.rsplit("/", 1)[1] for r in sim.requests_for(PROVIDER) if not r.path.endswith("/conversation")}
         read.discard("checkToken")
         after = messagenbr(sim)
@@ -137,7 +132,7 @@ def test_backfill_loads_only_the_window_and_leaves_change_detection_alone(sim: S
         warehouse_conversations(pipeline, PROVIDER)
     assert not resource_state(pipeline, PROVIDER, "sessions").get("bots")
     run_source(pipeline, source(sim))
-    assert_exact(pipeline, sim)
+    assert_exact(pipeline, sim, PROVIDER)
 
 
 def test_bad_credentials_fail_clearly_and_advance_nothing(sim: Simulator, tmp_path: Path) -> None:
@@ -158,7 +153,7 @@ def test_data_is_exact_under_injected_faults(tmp_path: Path) -> None:
         run_source(pipeline, source(sim))
         sim.advance(timedelta(days=1))
         run_source(pipeline, source(sim))
-        assert_exact(pipeline, sim)
+        assert_exact(pipeline, sim, PROVIDER)
         assert len({r.fault for r in sim.requests_for(PROVIDER) if r.fault}) >= 5
 
 
@@ -166,7 +161,7 @@ def test_data_is_exact_under_injected_faults(tmp_path: Path) -> None:
 def test_fan_out_gives_the_same_result_at_any_width(sim: Simulator, tmp_path: Path, workers: int) -> None:
     pipeline = make_pipeline(tmp_path)
     run_source(pipeline, source(sim, max_workers=workers))
-    assert_exact(pipeline, sim)
+    assert_exact(pipeline, sim, PROVIDER)
 
 
 def test_without_a_ledger_the_source_reads_everything_and_the_merge_keeps_one_copy(
@@ -176,10 +171,10 @@ def test_without_a_ledger_the_source_reads_everything_and_the_merge_keeps_one_co
     pipeline = make_pipeline(tmp_path)
     alone = {"api_key": "owl_test_key", "base_url": sim.base_url(PROVIDER)}
     run_source(pipeline, owlbot(**alone))
-    assert_exact(pipeline, sim)
+    assert_exact(pipeline, sim, PROVIDER)
     sim.clear_log()
     run_source(pipeline, owlbot(**alone))
-    assert_exact(pipeline, sim)
+    assert_exact(pipeline, sim, PROVIDER)
     sessions = len(sim.truth(PROVIDER).conversations)
     reads = [r for r in sim.requests_for(PROVIDER) if r.path.count("/") == 3 and not r.path.endswith("/conversation")]
     assert len(reads) == sessions, "every session read again: the warehouse's facts were not given"

@@ -15,6 +15,7 @@ from pipelines.engine.factory import build_pipeline
 from pipelines.engine.target import Target
 from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Simulator
+from sources.common.source_run import SourceRun
 from sources.example_ai import example_ai
 
 
@@ -40,7 +41,7 @@ def test_a_job_committed_to_staging_before_a_kill_is_not_merged_twice(
     sim.advance(timedelta(days=2))
     pipeline = build_pipeline(Target(pipelines_dir=pipelines))
     ids = sim.corpus.conversation_ids("example_ai")
-    source = example_ai(conversation_ids=ids, privacy=None, ledger=WarehouseLedger)
+    source = example_ai(conversation_ids=ids, run_with=SourceRun(ledger=WarehouseLedger))
     pipeline.extract(source, loader_file_format="parquet")
     pipeline.normalize()
     (package,) = Path(pipeline.working_dir, "load", "normalized").iterdir()

@@ -28,11 +28,14 @@ from pipelines.engine.locking import ADVISORY_CLASS
 from pipelines.engine.target import Target
 from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
+from sources.common.source_run import SourceRun
 from sources.example_ai import example_ai
 from sources.owlbot import owlbot
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
 REPO = Path(__file__).parents[3]
+
+ENGINE_RUN = SourceRun(ledger=WarehouseLedger)  # what the engine gives a source: the warehouse's facts
 
 
 def exact(sim: Simulator, warehouse: Path, providers: tuple[str, ...] = PROVIDERS) -> bool:
@@ -117,7 +120,7 @@ def test_a_package_broken_by_a_kill_is_repaired_and_its_data_extracted_again(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ids = sim.corpus.conversation_ids("example_ai")
-    working = _pending_package(sim, tmp_path, example_ai(conversation_ids=ids, ledger=WarehouseLedger), normalize=False)
+    working = _pending_package(sim, tmp_path, example_ai(conversation_ids=ids, run_with=ENGINE_RUN), normalize=False)
     (package,) = (working / "normalize" / "extracted").iterdir()
     (package / "schema.json").unlink()  # the state it carries moved the cursors: they must be undone
     (working / "normalize" / "a1b2c3d4").mkdir()  # an extract that never committed
@@ -133,7 +136,7 @@ def test_a_package_broken_by_a_kill_is_repaired_and_its_data_extracted_again(
 def test_a_kill_inside_normalize_commit_is_repaired(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    working = _pending_package(sim, tmp_path, owlbot(ledger=WarehouseLedger), normalize=True)
+    working = _pending_package(sim, tmp_path, owlbot(run_with=ENGINE_RUN), normalize=True)
     (normalized,) = (working / "load" / "normalized").iterdir()
     leftover = working / "normalize" / "extracted" / normalized.name
     shutil.copytree(normalized, leftover)  # normalize renamed its output, then died deleting its input
@@ -148,7 +151,7 @@ def test_pending_packages_never_hide_a_provider(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["run", "--provider", "example_ai", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0
-    _pending_package(sim, tmp_path, owlbot(ledger=WarehouseLedger), normalize=True)  # a later run died before its load
+    _pending_package(sim, tmp_path, owlbot(run_with=ENGINE_RUN), normalize=True)  # a later run died before its load
     pending = len(sim.truth("owlbot").messages)
     capsys.readouterr()
     sim.clear_log()
@@ -259,7 +262,7 @@ def test_an_empty_package_folder_left_by_an_overlap_does_not_jam_the_pipeline(
     pipelines_dir = tmp_path / "pipelines"
     assert main(["run", "--provider", "owlbot", "--pipelines-dir", str(pipelines_dir)]) == 0
     ids = sim.corpus.conversation_ids("example_ai")
-    source = example_ai(conversation_ids=ids, ledger=WarehouseLedger)
+    source = example_ai(conversation_ids=ids, run_with=ENGINE_RUN)
     _pending_package(sim, tmp_path, source, normalize=False)  # cursors moved locally
     (pipelines_dir / "chat_history" / "load" / "normalized" / "1795000000.123").mkdir(parents=True)
     assert main(["run", "--pipelines-dir", str(pipelines_dir)]) == 0
