@@ -151,7 +151,7 @@ def audit(
     """
     mode = "sample" if full and sample is not None and sample < 100 else "full" if full else "quick"
     report = AuditReport(mode)
-    key = hashing_key(target, None)
+    key = hashing_key(target.paths, None)
     policy = delete_policy()
     at = datetime.now(UTC)
     for provider in providers:

@@ -12,7 +12,6 @@ from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
 from ..engine.runner import hashing_key
 from ..engine.target import describe_warehouse
-from ..engine.workspace import suppressions_file
 from ..warehouse.forget import forget
 from ..warehouse.suppressions import SuppressionList
 from ..warehouse.suppressions import enforce as enforce_suppressions
@@ -38,14 +37,14 @@ def forget_command(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"forget: the {who} id is empty; nothing recorded")
     target = target_of(args)
     with locked_pipeline(target) as pipeline:
-        key = hashing_key(target, warn)
+        key = hashing_key(target.paths, warn)
         erasure = forget(
             pipeline,
             args.provider,
             key,
             user_id=args.user_id,
             conversation_id=args.conversation,
-            list_file=suppressions_file(target.resolved().pipelines_dir),
+            list_file=target.paths.suppressions_file,
         )
     if erasure.nothing:
         stdout.print(
@@ -70,7 +69,7 @@ def list_suppressions(args: argparse.Namespace) -> int:
     """``forget --list``: the suppressions in force, hashes only."""
     from rich import box
 
-    entries = SuppressionList(suppressions_file(target_of(args).resolved().pipelines_dir)).active(args.provider)
+    entries = SuppressionList(target_of(args).paths.suppressions_file).active(args.provider)
     table = Table(title=f"suppressions in force: {len(entries)}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in ("provider", "kind", "recorded", "hash"):
         table.add_column(column, no_wrap=True)
@@ -83,7 +82,7 @@ def list_suppressions(args: argparse.Namespace) -> int:
 def undo_suppression(args: argparse.Namespace) -> int:
     """``forget --undo HASH``: lift one suppression, after confirmation, here and at every warehouse's next run."""
     target = target_of(args)
-    list_file = suppressions_file(target.resolved().pipelines_dir)
+    list_file = target.paths.suppressions_file
     project = SuppressionList(list_file)
     found = [e for e in project.find(args.undo.strip()) if args.provider in (None, e.provider)]
     if not args.undo.strip() or not found:
@@ -95,7 +94,7 @@ def undo_suppression(args: argparse.Namespace) -> int:
         project.undo(entry)
     project.save()
     with locked_pipeline(target) as pipeline:
-        enforce_suppressions(pipeline, list_file, hashing_key(target, warn))
+        enforce_suppressions(pipeline, list_file, hashing_key(target.paths, warn))
     stdout.print(
         f"lifted {described}; new data is loaded again by later runs, while rows erased earlier come back "
         "only by a reset or backfill of that provider",

@@ -14,7 +14,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from .destinations import make_destination, require_credentials, require_extra
 from .locking import advisory_lock, file_lock
 from .target import PIPELINE_NAME, Target
-from .workspace import configure_dlt_defaults, lock_dir, make_private
+from .workspace import configure_dlt_defaults, make_private
 
 
 def build_pipeline(target: Target) -> dlt.Pipeline:
@@ -86,7 +86,7 @@ def locked_pipeline(target: Target) -> Iterator[dlt.Pipeline]:
     target = target.resolved()
     require_extra(target.destination)
     require_credentials(target.destination)  # at run time: definitions (Dagster's) are built without them
-    lock_path = lock_dir(target.pipelines_dir) / f"{target.state_name}.lock"
+    lock_path = target.paths.locks / f"{target.state_name}.lock"
     with file_lock(lock_path, f"the lock of pipeline {target.state_name!r} ({lock_path})"), duckdb_lock(target):
         pipeline = build_pipeline(target)
         warehouse_key = f"chatsync:{PIPELINE_NAME}:{target.dataset}"

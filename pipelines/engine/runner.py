@@ -44,7 +44,7 @@ from .recovery import (
 )
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
 from .target import Target, describe_warehouse
-from .workspace import lock_dir, pii_key, prune_loaded_packages, release_freed_memory, suppressions_file
+from .workspace import StatePaths, key_at, prune_loaded_packages, release_freed_memory
 
 
 def execute(
@@ -82,10 +82,11 @@ def execute(
     report = RunReport()
     register_configured_secrets()  # before anything can print or write one (main does too)
     target = target.resolved()  # once: the lock, the key, the suppressions and the state all follow from it
+    paths = target.paths
     with stop_on_signals():
         try:
             with locked_pipeline(target) as pipeline:
-                prepared = prepare_pipeline(pipeline, target, on_repair, report)
+                prepared = prepare_pipeline(pipeline, target, paths, on_repair, report)
                 plan = RunPlan(list(providers), backfill, dict(source_options or {}), views, insights)
                 load_all(pipeline, plan, target, on_start, prepared, report)
         except (RunLocked, ConfigurationError, StorageError):
@@ -94,8 +95,7 @@ def execute(
             if not signals.was_signal_received():
                 if isinstance(exc, KeyboardInterrupt):
                     raise
-                state_dir = lock_dir(target.resolved().pipelines_dir)
-                report.setup_error = describe_failure("warehouse", exc, state_dir)  # e.g. the database is down
+                report.setup_error = describe_failure("warehouse", exc, paths.locks)  # e.g. the database is down
         finally:
             if signals.was_signal_received():
                 report.signal = received_signal()
@@ -116,7 +116,11 @@ class Prepared:
 
 
 def prepare_pipeline(
-    pipeline: dlt.Pipeline, target: Target, on_repair: Callable[[str], None] | None, report: RunReport
+    pipeline: dlt.Pipeline,
+    target: Target,
+    paths: StatePaths,
+    on_repair: Callable[[str], None] | None,
+    report: RunReport,
 ) -> Prepared:
     """Repairs, restores state, finishes pending packages; returns the hashing key and recovered rows.
 
@@ -127,7 +131,7 @@ def prepare_pipeline(
         report.repairs = repairs.describe()
         if on_repair:
             on_repair(report.repairs)
-    key = hashing_key(target, on_repair)
+    key = hashing_key(paths, on_repair)
     pipeline.sync_destination()
     recovered = _finish_pending_or_rebuild(pipeline, on_repair, report)
     if discard_foreign_state(pipeline) and on_repair:
@@ -136,7 +140,7 @@ def prepare_pipeline(
             "committed (another warehouse, or a dropped dataset): it now follows the warehouse's own state, "
             "and what the warehouse lacks is read again"
         )
-    enforced = enforce_suppressions(pipeline, suppressions_file(target.resolved().pipelines_dir), key).describe()
+    enforced = enforce_suppressions(pipeline, paths.suppressions_file, key).describe()
     if enforced and on_repair:
         on_repair(enforced)
     return Prepared(key, recovered)
@@ -158,17 +162,17 @@ def _finish_pending_or_rebuild(
         return {}
 
 
-def hashing_key(target: Target, on_notice: Callable[[str], None] | None) -> bytes:
+def hashing_key(paths: StatePaths, on_notice: Callable[[str], None] | None) -> bytes:
     """The key that hashes personal data (configured, else kept beside the state), registered as a secret.
 
     Args:
-        target: Whose state dir holds a generated key.
+        paths: The state's paths (``Target.paths``), whose key file holds a generated key.
         on_notice: Told once, where a key was just generated (it must be backed up).
 
     Returns:
         The key.
     """
-    key, notice = pii_key(target.resolved().pipelines_dir, configured_key())
+    key, notice = key_at(paths.key_file, configured_key())
     register(key.decode())
     if notice and on_notice:
         on_notice(notice)

@@ -19,7 +19,7 @@ from .factory import reading_pipeline
 from .outcome import RunReport
 from .registry import PROVIDERS
 from .target import Target
-from .workspace import describe_os_error, lock_dir
+from .workspace import describe_os_error
 
 RUNS_SUFFIX = ".runs.json"
 
@@ -35,7 +35,7 @@ def runs_file(target: Target) -> Path:
     path = target.duckdb_path
     if target.destination == "duckdb" and path and not path.startswith(":") and "://" not in path:
         return Path(path + RUNS_SUFFIX)
-    return lock_dir(target.pipelines_dir).parent / f"last_runs__{target.state_name}.json"
+    return target.paths.locks.parent / f"last_runs__{target.state_name}.json"
 
 
 def record_runs(report: RunReport, target: Target) -> str | None:

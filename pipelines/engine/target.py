@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import dlt
 
 from .destinations import DEFAULT_DUCKDB_FILE
-from .workspace import absolute_duckdb_path, default_pipelines_dir
+from .workspace import StatePaths, absolute_duckdb_path, default_pipelines_dir
 
 PIPELINE_NAME = "chat_history"
 
@@ -58,6 +58,11 @@ class Target:
     def state_name(self) -> str:
         """The dlt pipeline that holds this target's state: see ``scoped_pipeline_name``."""
         return scoped_pipeline_name(self.pipeline_name, self.destination, self.dataset)
+
+    @property
+    def paths(self) -> StatePaths:
+        """Where this target's state lives: its run locks, hashing key and erasures."""
+        return StatePaths.of(self.resolved().pipelines_dir)
 
     def resolved(self) -> Target:
         """This target with project-local defaults made explicit and paths made absolute."""

@@ -20,6 +20,7 @@ import gc
 import os
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -162,21 +163,47 @@ SUPPRESSIONS_FILE: Final = "suppressions.json"
 
 def suppressions_file(pipelines_dir: str | None) -> Path:
     """The project's list of erasures, beside the hashing key its hashes are made with."""
-    return lock_dir(pipelines_dir).parent / SUPPRESSIONS_FILE
+    return StatePaths.of(pipelines_dir).suppressions_file
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """Where a target's state lives, resolved once for a run: the run locks, the hashing key, the erasures.
+
+    Args:
+        locks: The folder of the run locks (the pipelines dir, or DLT_DATA_DIR's).
+        key_file: The generated key that hashes personal data, beside it.
+        suppressions_file: The project's list of erasures, beside the key.
+    """
+
+    locks: Path
+    key_file: Path
+    suppressions_file: Path
+
+    @classmethod
+    def of(cls, pipelines_dir: str | None) -> StatePaths:
+        """The paths of the state kept for ``pipelines_dir`` (None: DLT_DATA_DIR's, else the project's)."""
+        locks = lock_dir(pipelines_dir)
+        return cls(locks, locks.parent / PII_KEY_FILE, locks.parent / SUPPRESSIONS_FILE)
 
 
 MIN_KEY_LENGTH: Final = 16
 
 
 def pii_key(pipelines_dir: str | None, configured: bytes | None) -> tuple[bytes, str | None]:
-    """The key that hashes personal data: the configured one, else one kept beside the state.
+    """``key_at`` the key file of ``pipelines_dir``'s state (see ``StatePaths``)."""
+    return key_at(StatePaths.of(pipelines_dir).key_file, configured)
+
+
+def key_at(path: Path, configured: bytes | None) -> tuple[bytes, str | None]:
+    """The key that hashes personal data: the configured one, else the one kept in ``path``.
 
     A generated key is saved atomically (temporary file, fsync, link into place) before it is
     used, so that nothing is ever hashed with a key that was not saved; a key file that exists but
     is empty or malformed (e.g. left by a full disk) is refused, not replaced.
 
     Args:
-        pipelines_dir: The run's pipelines dir (the key file goes into its parent folder).
+        path: The key file (``StatePaths.key_file``).
         configured: ``chatsync.pii_key``, which always wins.
 
     Returns:
@@ -188,7 +215,6 @@ def pii_key(pipelines_dir: str | None, configured: bytes | None) -> tuple[bytes,
     """
     if configured:
         return configured, None
-    path = lock_dir(pipelines_dir).parent / PII_KEY_FILE
     if path.exists():
         return _read_key(path), None
     key = secrets.token_hex(32)
