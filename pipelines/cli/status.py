@@ -58,7 +58,8 @@ def status_command(args: argparse.Namespace) -> int:
                 f"{provider}: {counted(open_errors, 'conversation')} with open sync errors (chatsync status --wide)"
             )
     if any(item.get("messages") for item in found.values()):
-        stdout.print("read them in your browser: chatsync explore", highlight=False)
+        same = f" --warehouse {args.warehouse}" if args.warehouse else ""
+        stdout.print(f"read them in your browser: chatsync explore{same}", highlight=False, soft_wrap=True)
     return ExitCode.OK
 
 

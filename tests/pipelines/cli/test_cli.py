@@ -335,6 +335,8 @@ def test_status_shows_the_runs_of_the_warehouse_it_reports_on(
         found = json.loads(capsys.readouterr().out)
         assert found[ran]["last_run"]["status"] == "ok" and found[idle]["last_run"] is None, found
         assert found[ran]["messages"] == count(warehouse, "messages") > 0 and found[idle]["messages"] == 0
+    assert main(["status", "--warehouse", str(first)]) == 0
+    assert f"read them in your browser: chatsync explore --warehouse {first}" in capsys.readouterr().out
     assert not configured.exists(), "--warehouse wins over the configured file"
     assert main(["status", "--json"]) == 0  # the configured file: no run went there
     assert all(item["last_run"] is None for item in json.loads(capsys.readouterr().out).values())
