@@ -13,11 +13,11 @@ from pipelines.cli import main
 from simulator import Simulator
 
 POLLER = """
-import sys, time, duckdb
-path, seconds = sys.argv[1], float(sys.argv[2])
+import os, sys, time, duckdb
+path, seconds, stop = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 reads = 0
 end = time.monotonic() + seconds
-while time.monotonic() < end:
+while time.monotonic() < end and not os.path.exists(stop):
     try:
         with duckdb.connect(path, read_only=True) as db:
             db.execute("SELECT COUNT(*) FROM information_schema.tables").fetchall()
@@ -30,8 +30,10 @@ print(reads)
 
 
 def _poll(warehouse: Path, seconds: float) -> subprocess.Popen[str]:
+    """A reader polling ``warehouse`` every 50 ms for ``seconds``, or until ``<warehouse>.stop`` exists."""
+    stop = str(warehouse) + ".stop"
     return subprocess.Popen(
-        [sys.executable, "-c", POLLER, str(warehouse), str(seconds)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", POLLER, str(warehouse), str(seconds), stop], stdout=subprocess.PIPE, text=True
     )
 
 
@@ -43,6 +45,7 @@ def test_a_run_succeeds_while_a_reader_polls_every_50_ms(
     try:
         assert main(["run"]) == 0, capsys.readouterr().err[-2000:]
     finally:
+        Path(str(configured) + ".stop").touch()  # the load is over: the reader stops polling
         reads = int((reader.communicate(timeout=60)[0] or "0").strip() or 0)
     assert reads > 10, "the reader read throughout the load"
     with duckdb.connect(str(configured), read_only=True) as db:
