@@ -21,12 +21,11 @@ from ..audit.audit import audit
 from ..engine.exit_codes import ExitCode
 from ..engine.factory import build_pipeline
 from ..engine.registry import PROVIDERS
-from ..engine.status import record_runs
 from ..engine.target import Target
 from ..warehouse.queries import row_counts
 from .audit import print_audit
 from .console import print_run_report, stdout
-from .load import run_with_progress
+from .load import record_outcome, run_with_progress
 from .report import write_report
 from .simulated import configure_for_simulator, restored_environment
 
@@ -52,7 +51,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         stdout.print(f"[bold]simulator[/] on {sim.url}, virtual clock at {utc_stamp(sim.corpus.now)}")
         configure_for_simulator(sim)
         first = run_with_progress(target, list(PROVIDERS))
-        record_runs(first, target)  # `chatsync status --warehouse …` shows the demo's runs
+        record_outcome(first, target)  # `chatsync status --warehouse …` shows the demo's runs
         print_run_report(first, "pass 1: full load")
         before = _counts(target)
         if first.signal is not None:
@@ -61,7 +60,7 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
         configure_for_simulator(sim)  # example-ai and Feedloop cannot list conversations: add new ids
         stdout.print(f"\nvirtual clock advanced by {ADVANCE} to {utc_stamp(sim.corpus.now)}")
         second = run_with_progress(target, list(PROVIDERS))
-        record_runs(second, target)
+        record_outcome(second, target)
         print_run_report(second, "pass 2: incremental load")
         if second.signal is not None:
             return second.exit_code()

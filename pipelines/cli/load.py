@@ -47,13 +47,18 @@ def load_command(args: argparse.Namespace) -> int:
         )
     emit("run_start", f"{args.command} of {', '.join(providers)}", command=args.command, providers=providers)
     report = run_with_progress(target, providers, window, quiet=args.quiet or args.log_format == "json")
-    unrecorded = record_runs(report, target)
-    if unrecorded:
-        warn(unrecorded)
+    record_outcome(report, target)
     print_run_report(report, "chatsync backfill" if window else "chatsync run")
     emit("wrote", describe_target(target))
     alert_on_run(args.command, report)
     return report.exit_code()
+
+
+def record_outcome(report: RunReport, target: Target) -> None:
+    """Records the run for ``chatsync status``; a record that cannot be written is a warning, not a failure."""
+    unrecorded = record_runs(report, target)
+    if unrecorded:
+        warn(unrecorded)
 
 
 def run_with_progress(

@@ -121,8 +121,8 @@ def duckdb_lock(target: Target) -> Iterator[None]:
     Every pipeline has its own lock, but DuckDB lets one process write a file: a CLI run during a
     Dagster shard's must be told it was skipped (75), not fail on DuckDB's own file lock.
     """
-    path = target.duckdb_path
-    if target.destination != "duckdb" or not path or path.startswith(":") or "://" in path:
+    path = target.duckdb_file
+    if path is None:
         yield
         return
     lock_path = Path(path + ".lock")

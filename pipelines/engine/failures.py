@@ -41,8 +41,8 @@ def describe_failure(provider: str, exc: BaseException, state_dir: str | Path | 
     elif isinstance(cause, OSError) and cause.filename:  # e.g. a full disk: name the path and the space left
         text = f"{provider}: {cause.filename}: {describe_os_error(cause)}"
     elif isinstance(cause, OSError) and cause.errno in FULL_DISK and state_dir:  # dlt's own writes name no file
-        folder = Path(state_dir)
-        text = f"{provider}: cannot write under {folder}: {describe_os_error(cause, folder / '-')}"
+        reason = cause.strerror or str(cause)
+        text = f"{provider}: cannot write under {state_dir}: {reason}{free_space_note(Path(state_dir))}"
     elif isinstance(exc, PipelineStepFailed):
         text = f"{provider}: {exc.step} step failed: {type(cause).__name__}: {cause}"
     else:

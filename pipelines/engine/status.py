@@ -32,9 +32,8 @@ def runs_file(target: Target) -> Path:
     warehouse, in the state folder, per pipeline (which names the destination and dataset).
     """
     target = target.resolved()
-    path = target.duckdb_path
-    if target.destination == "duckdb" and path and not path.startswith(":") and "://" not in path:
-        return Path(path + RUNS_SUFFIX)
+    if target.duckdb_file is not None:
+        return Path(target.duckdb_file + RUNS_SUFFIX)
     return target.paths.locks.parent / f"last_runs__{target.state_name}.json"
 
 

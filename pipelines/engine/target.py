@@ -60,6 +60,17 @@ class Target:
         return scoped_pipeline_name(self.pipeline_name, self.destination, self.dataset)
 
     @property
+    def duckdb_file(self) -> str | None:
+        """The DuckDB file this target loads, as given (resolve first).
+
+        None for another warehouse, ``:memory:`` or a URI.
+        """
+        path = self.duckdb_path
+        if self.destination != "duckdb" or not path or path.startswith(":") or "://" in path:
+            return None
+        return path
+
+    @property
     def paths(self) -> StatePaths:
         """Where this target's state lives: its run locks, hashing key and erasures."""
         return StatePaths.of(self.resolved().pipelines_dir)

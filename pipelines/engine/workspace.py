@@ -161,11 +161,6 @@ PII_KEY_FILE: Final = "pii.key"
 SUPPRESSIONS_FILE: Final = "suppressions.json"
 
 
-def suppressions_file(pipelines_dir: str | None) -> Path:
-    """The project's list of erasures, beside the hashing key its hashes are made with."""
-    return StatePaths.of(pipelines_dir).suppressions_file
-
-
 @dataclass(frozen=True)
 class StatePaths:
     """Where a target's state lives, resolved once for a run: the run locks, the hashing key, the erasures.
@@ -188,11 +183,6 @@ class StatePaths:
 
 
 MIN_KEY_LENGTH: Final = 16
-
-
-def pii_key(pipelines_dir: str | None, configured: bytes | None) -> tuple[bytes, str | None]:
-    """``key_at`` the key file of ``pipelines_dir``'s state (see ``StatePaths``)."""
-    return key_at(StatePaths.of(pipelines_dir).key_file, configured)
 
 
 def key_at(path: Path, configured: bytes | None) -> tuple[bytes, str | None]:

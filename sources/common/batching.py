@@ -275,7 +275,7 @@ def emits_canonical_rows(
 
     @functools.wraps(produce)
     def resource_body(*args: Any, **kwargs: Any) -> Iterator[DataItemWithMeta]:
-        extraction: Extraction = kwargs.get("extraction") or Extraction()
+        extraction: Extraction = kwargs["extraction"]  # keyword-only in every resource body
         suppressed = None
         if extraction.privacy is not None:
             with extraction.ledger() as ledger:

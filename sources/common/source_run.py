@@ -28,7 +28,7 @@ class SourceRun:
 
     observer: RunObserver | None = None
     privacy: PrivacyPolicy | None = None
-    ledger: LedgerFactory | None = None
+    ledger: LedgerFactory = EmptyLedger
     backfill_since: str | None = None
     backfill_until: str | None = None
     repair: tuple[str, ...] = ()
@@ -38,7 +38,7 @@ class SourceRun:
         observer = self.observer if self.observer is not None else RunObserver(provider)
         window = Window() if self.repair else Window.between(self.backfill_since, self.backfill_until)
         policy = policy_for(provider, self.privacy, observer.count)
-        return StartedRun(observer, window, frozenset(self.repair), Extraction(policy, self.ledger or EmptyLedger))
+        return StartedRun(observer, window, frozenset(self.repair), Extraction(policy, self.ledger))
 
 
 @dataclass(frozen=True)

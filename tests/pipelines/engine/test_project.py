@@ -87,11 +87,11 @@ def test_a_hashing_key_that_cannot_be_saved_is_never_used(tmp_path: Path) -> Non
     """A write that fails (the file size limit stands in for a full disk) leaves no key and hashes nothing."""
     code = (
         "import resource, signal, sys\n"
-        "from pipelines.engine.workspace import pii_key\n"
+        "from pipelines.engine.workspace import StatePaths, key_at\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (10, 10))\n"
         "try:\n"
-        "    pii_key(sys.argv[1], None)\n"
+        "    key_at(StatePaths.of(sys.argv[1]).key_file, None)\n"
         "except Exception as exc:\n"
         "    print(type(exc).__name__, exc)\n"
     )

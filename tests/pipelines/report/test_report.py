@@ -53,6 +53,18 @@ def report(root: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
     return main(["report", "--pipelines-dir", str(root / "pipelines"), *extra])
 
 
+@pytest.fixture(scope="module")
+def html_report(loaded: tuple[Path, dict[str, list[float]]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HTML report of the loaded warehouse, written once for the tests that only read it."""
+    folder = tmp_path_factory.mktemp("html")
+    (folder / ".dlt").mkdir()  # a chatsync project, as every test's own folder is
+    path = folder / "report.html"
+    with pytest.MonkeyPatch.context() as env:
+        env.chdir(folder)
+        assert report(loaded[0], env, "--html", str(path)) == 0
+    return path
+
+
 def test_terminal_summary_shows_true_percentiles(
     loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -111,14 +123,10 @@ def test_report_before_any_load_is_a_usage_error(
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
-def test_a_headless_browser_renders_the_charts(
-    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_headless_browser_renders_the_charts(html_report: Path, tmp_path: Path) -> None:
     from matplotlib import image
 
-    root, _ = loaded
-    page, shot = tmp_path / "report.html", tmp_path / "report.png"
-    assert report(root, monkeypatch, "--html", str(page)) == 0
+    page, shot = html_report, tmp_path / "report.png"
     command = [
         str(CHROMIUM),
         "--headless",
@@ -164,12 +172,10 @@ def test_first_seen_times_give_no_response_percentiles(
 
 
 def test_html_report_states_its_coverage_defines_columns_and_clips_outliers(
-    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    loaded: tuple[Path, dict[str, list[float]]], html_report: Path
 ) -> None:
-    root, truth = loaded
-    path = tmp_path / "report.html"
-    assert report(root, monkeypatch, "--html", str(path)) == 0
-    page = path.read_text(encoding="utf-8")
+    _, truth = loaded
+    page = html_report.read_text(encoding="utf-8")
     stamp = r"2026-\d\d-\d\dT\d\d:\d\d:\d\dZ"  # chatsync's one timestamp format
     assert re.search(rf"Messages from {stamp} to {stamp}; last load at 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", page)
     assert "<dt>abandoned</dt><dd>share of conversations whose last message is the user&#x27;s</dd>" in page
@@ -203,13 +209,11 @@ def test_terminal_shows_chatbot_kpis_from_ground_truth(
 
 
 def test_owlbot_bots_show_their_names_from_check_token(
-    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    loaded: tuple[Path, dict[str, list[float]]], html_report: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    root, _ = loaded
-    path = tmp_path / "report.html"
-    assert report(root, monkeypatch, "--html", str(path)) == 0
-    out, page = capsys.readouterr().out, path.read_text(encoding="utf-8")
+    assert report(loaded[0], monkeypatch) == 0
+    out, page = capsys.readouterr().out, html_report.read_text(encoding="utf-8")
     owlbots = CHATBOT_TRUTH["owlbot_names"]
     assert owlbots and all(owlbots.values()), "the simulator names every OwlBot bot"
     for bot_id, name in owlbots.items():
@@ -245,12 +249,10 @@ def test_legends_sit_beside_the_plot_never_over_it(loaded: tuple[Path, dict[str,
 
 
 def test_the_response_chart_names_its_same_second_peak(
-    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    loaded: tuple[Path, dict[str, list[float]]], html_report: Path
 ) -> None:
-    root, truth = loaded
-    path = tmp_path / "report.html"
-    assert report(root, monkeypatch, "--html", str(path)) == 0
+    _, truth = loaded
     every = [v for values in truth.values() for v in values]
     share = sum(1 for v in every if v < 1) / len(every)
     assert share > 0.05, "the simulator's instant replies"
-    assert f"{share:.0%} of replies came within the same second" in path.read_text(encoding="utf-8")
+    assert f"{share:.0%} of replies came within the same second" in html_report.read_text(encoding="utf-8")
