@@ -6,6 +6,11 @@ None of the four providers documents its limits, so this is the shape real APIs 
 ``X-RateLimit-Reset`` (whole seconds until the bucket is full); ``ietf`` sends the draft's
 ``RateLimit: limit=…, remaining=…, reset=…`` and ``RateLimit-Policy: <burst>;w=<burst/rate>``;
 ``none`` sends none. A refusal also carries ``Retry-After``: whole seconds until a token, at least 1.
+
+A second, independent model, ``25/s,window=10``, is a fixed window (GitHub's shape): 250 requests per
+10-second window aligned to the epoch, refused until the next window. Its ``x`` headers send
+``X-RateLimit-Reset`` as the epoch second the window ends, its ``ietf`` ones the seconds until then;
+``Retry-After`` is the whole seconds until then, at least 1.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from dataclasses import dataclass, field
 
 from .options import HEADER_STYLES
 
-_SPEC = re.compile(r"^\s*([0-9.]+)\s*/\s*(s|sec|second|m|min|minute)\s*(?:,\s*burst\s*=\s*([0-9.]+))?\s*$")
+_SPEC = re.compile(
+    r"^\s*([0-9.]+)\s*/\s*(s|sec|second|m|min|minute)\s*"
+    r"(?:,\s*burst\s*=\s*([0-9.]+))?\s*(?:,\s*window\s*=\s*([0-9.]+))?\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -28,18 +36,23 @@ class RateLimit:
     rate: float
     burst: float
     headers: str = "x"
+    window: float | None = None  # seconds of a fixed window; None: a token bucket
 
     @classmethod
     def parse(cls, spec: str, headers: str = "x") -> RateLimit:
-        """``25/s``, ``1500/min`` or ``25/s,burst=50`` (the burst defaults to one second's worth)."""
+        """``25/s``, ``1500/min``, ``25/s,burst=50`` (burst: one second's worth by default), ``25/s,window=10``."""
         match = _SPEC.match(spec)
-        if match is None or float(match.group(1)) <= 0:
-            raise ValueError(f"not a rate limit: {spec!r} (e.g. 25/s, 1500/min, 25/s,burst=50)")
+        if match is None or float(match.group(1)) <= 0 or (match.group(4) and float(match.group(4)) <= 0):
+            raise ValueError(f"not a rate limit: {spec!r} (e.g. 25/s, 1500/min, 25/s,burst=50, 25/s,window=10)")
         if headers not in HEADER_STYLES:
             raise ValueError(f"rate-limit headers must be one of {HEADER_STYLES}")
         per_second = float(match.group(1)) / (60 if match.group(2).startswith("m") else 1)
         burst = float(match.group(3)) if match.group(3) else max(1.0, per_second)
-        return cls(per_second, burst, headers)
+        return cls(per_second, burst, headers, float(match.group(4)) if match.group(4) else None)
+
+    def buckets(self) -> KeyBuckets | KeyWindows:
+        """The per-key state this limit keeps."""
+        return KeyWindows(self) if self.window else KeyBuckets(self)
 
 
 @dataclass
@@ -80,5 +93,46 @@ class KeyBuckets:
             return {
                 "RateLimit": f"limit={limit}, remaining={remaining}, reset={reset}",
                 "RateLimit-Policy": f"{limit};w={window:g}",
+            }
+        return {}
+
+
+@dataclass
+class KeyWindows:
+    """Fixed windows per key: ``rate * window`` requests in each, counted from the window's start."""
+
+    limit: RateLimit
+    _counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # key → (window index, requests)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key: str) -> tuple[bool, dict[str, str]]:
+        """Counts a request for ``key``: whether the request may proceed, and the headers to send."""
+        assert self.limit.window is not None
+        now, window = time.time(), self.limit.window
+        allowance = max(1, int(self.limit.rate * window))
+        index = int(now // window)
+        with self._lock:
+            seen, used = self._counts.get(key, (index, 0))
+            used = used if seen == index else 0
+            allowed = used < allowance
+            used += allowed
+            self._counts[key] = (index, used)
+        ends = (index + 1) * window
+        headers = self._headers(allowance, allowance - used, ends, now)
+        if not allowed:
+            headers["Retry-After"] = str(max(1, math.ceil(ends - now)))
+        return allowed, headers
+
+    def _headers(self, allowance: int, remaining: int, ends: float, now: float) -> dict[str, str]:
+        if self.limit.headers == "x":
+            return {
+                "X-RateLimit-Limit": str(allowance),
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": str(math.ceil(ends)),  # an epoch second, as GitHub sends it
+            }
+        if self.limit.headers == "ietf":
+            return {
+                "RateLimit": f"limit={allowance}, remaining={remaining}, reset={math.ceil(ends - now)}",
+                "RateLimit-Policy": f"{allowance};w={self.limit.window:g}",
             }
         return {}

@@ -26,7 +26,7 @@ from . import chatnode, example_ai, feedloop, owlbot
 from .base import ProviderContext, SimRequest, SimResponse, SimulatorSettings, TruthConversation, TruthMessage
 from .corpus import Corpus
 from .faults import FaultInjector, FaultSpec
-from .ratelimit import KeyBuckets, RateLimit
+from .ratelimit import RateLimit
 from .tamper import Tamper, Tampered, concerns
 from .tamper import apply as apply_tamper
 
@@ -89,7 +89,7 @@ class Simulator:
         self.hooks: list[Any] = []  # JSON bodies posted to /_hooks/… (alerts), in order
         self.tampers: list[Tamper] = []
         self.buckets = (
-            KeyBuckets(RateLimit.parse(self.settings.rate_limit, self.settings.rate_limit_headers))
+            RateLimit.parse(self.settings.rate_limit, self.settings.rate_limit_headers).buckets()
             if self.settings.rate_limit
             else None
         )

@@ -65,7 +65,7 @@ EXAMPLES = {
     "insights": "chatsync insights                 # what changed since the last run\n"
     "  chatsync insights --refit --json  # re-cluster topics from scratch (ids kept where topics survive)",
     "explore": "chatsync explore                  # http://127.0.0.1:8765/ in your browser\n"
-    "  chatsync explore --host 0.0.0.0 --token \"$(openssl rand -hex 16)\"",
+    '  chatsync explore --host 0.0.0.0 --token "$(openssl rand -hex 16)"',
     "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
     "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
     "demo": "chatsync demo --dir demo",
@@ -206,9 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--faults", default="", help="e.g. 429=0.05,503=0.02,reset=0.01,truncate=0.01")
     simulate.add_argument("--latency-ms", type=int, default=0, help="added to every provider response")
     simulate.add_argument("--feedloop-shape", default="role_content", choices=FEEDLOOP_SHAPES)
-    simulate.add_argument("--rate-limit", metavar="RATE", help="per API key, e.g. 25/s or 1500/min or 25/s,burst=50")
     simulate.add_argument(
-        "--rate-limit-headers", default="x", choices=HEADER_STYLES, help="x: X-RateLimit-*; ietf: RateLimit(-Policy)"
+        "--rate-limit",
+        metavar="RATE",
+        help="per API key: a token bucket (25/s, 1500/min, 25/s,burst=50) or fixed windows (25/s,window=10)",
+    )
+    simulate.add_argument(
+        "--rate-limit-headers",
+        default="x",
+        choices=HEADER_STYLES,
+        help="x: X-RateLimit-*; ietf: RateLimit(-Policy); none: only Retry-After on a 429",
     )
     simulate.add_argument(
         "--truth", metavar="PATH", help="write the planted truth (intent, language, close, outcome) as JSON lines; exit"
@@ -306,5 +313,3 @@ def target_of(args: argparse.Namespace, **overrides: str) -> Target:
         duckdb_path=args.warehouse,
         **overrides,
     )
-
-

@@ -1,17 +1,24 @@
-"""Pacing requests to a provider's rate limit, before it refuses them.
+"""Pacing requests to a provider's rate limit, before it refuses them, with nothing configured.
 
 One token bucket per provider, base URL and API key, shared by every worker thread of the process
 (so by every worker of a run). It starts from ``[sources.<provider>] requests_per_second`` and
-``burst`` when configured, and adapts from the responses:
+``burst`` when configured; otherwise it is unlimited until the provider says something, and then
+learns the limit from the responses:
 
-- ``RateLimit-Policy: 25;w=1`` (the IETF draft) sets the rate and burst when none is configured;
-- ``X-RateLimit-Remaining`` / ``RateLimit-Remaining`` (or the draft's combined ``RateLimit``
-  field) caps the tokens at what the server says remain; at zero, ``limit / reset`` (``…-Reset``
-  in seconds, or an epoch time) becomes the rate when nothing else says it;
-- a 429 that carries a signal (a positive ``Retry-After``, rate-limit headers, or a configured
-  rate) halves the rate (at most once a second) and holds every worker until ``Retry-After``;
-  the rate then grows back by a tenth of its ceiling per second (additive increase), and without
-  a ceiling the limit is dropped after 30 s without a refusal.
+- **The provider's budget is the truth.** ``X-RateLimit-Remaining`` / ``RateLimit-Remaining`` (or
+  the draft's combined ``RateLimit`` field) caps the tokens at what remains, less the requests in
+  flight. The sustainable rate is ``limit / window``: the window is ``RateLimit-Policy``'s ``w``, or
+  else the longest ``…-Reset`` seen (a token bucket's reset when empty, a fixed window's length).
+- **Reset: seconds or an epoch time, decided by size.** A ``…-Reset`` above 1,000,000,000 is an
+  epoch second (GitHub's form), anything else is seconds from now (the IETF draft's form).
+- **Fixed windows are learned from a refusal.** A 429 that says the budget is gone marks the
+  provider as windowed: from then on the remaining budget is spread over the time to the reset, and
+  at zero every worker waits for the reset. This holds for the rest of the process: a token bucket
+  taken for a window still gets its burst back at the reset it announces.
+- **``Retry-After`` alone:** AIMD with fast recovery. A refusal holds every worker for
+  ``Retry-After`` and sets the rate to 70% of the rate that was refused (the rate served over the
+  last second when nothing was paced); it then climbs back to 92% of it within two seconds, and
+  probes above it by 1% a second. Without a ceiling the limit is dropped after 30 s without a refusal.
 
 A 429 with no such signal (``Retry-After: 0``, no headers) is left to the retry's own back-off of
 that one request. Waits end at once on SIGINT or SIGTERM.
@@ -31,8 +38,12 @@ from typing import Final
 from dlt.common.runtime import signals
 
 MIN_RATE: Final = 0.5  # requests per second: the floor of a decrease
-DECREASE: Final = 0.5  # multiplicative decrease on a refusal
+DECREASE: Final = 0.7  # a refusal sets the rate to this share of the rate refused
+PLATEAU: Final = 0.92  # recovery climbs back to this share of the rate refused ...
+RECOVERY_RAMP: Final = 2.0  # ... within these seconds after the hold
+PROBE_PER_SECOND: Final = 0.01  # then probes above it by this share a second
 RECOVERY_SECONDS: Final = 30.0  # without a ceiling: drop the limit after this long without a refusal
+MIN_SPREAD_SECONDS: Final = 0.05  # a reset closer than this spreads the budget over this long
 MAX_WAIT_SLICE: Final = 0.25  # a wait is cut in slices so a signal or a header can end it early
 EPOCH_THRESHOLD: Final = 1_000_000_000  # a reset above this is an epoch time, not seconds
 
@@ -99,7 +110,7 @@ def parse_headers(headers: Mapping[str, str]) -> RateHeaders:
 
 
 class RateLimiter:
-    """A token bucket with AIMD adaptation, shared by every worker of a run.
+    """A token bucket shared by every worker of a run, learning the provider's limit from its answers.
 
     Args:
         rate: Requests per second; None: unlimited until the provider says otherwise.
@@ -108,17 +119,21 @@ class RateLimiter:
 
     def __init__(self, rate: float | None = None, burst: float | None = None) -> None:
         self.configured = rate
-        self.ceiling = rate
-        self.rate = rate
+        self.ceiling = rate  # the sustainable rate: configured, or learned from the headers
+        self.rate = rate  # the pace now; None: unlimited
         self.burst = float(burst or max(1.0, rate or 1.0))
         self.tokens = self.burst
         self.refused = 0
+        self.windowed = False  # learned: the budget comes back only at the announced reset
+        self._window = 0.0  # the longest reset seen, seconds
+        self._budget_seen: float | None = None  # when the provider last said what remains
+        self._probe: tuple[float, float] | None = None  # AIMD: (the rate refused, when recovery starts)
         self._updated = time.monotonic()
         self._paused_until = 0.0
         self._last_decrease = float("-inf")
         self._last_refusal = float("-inf")
         self._in_flight = 0
-        self._recent: deque[float] = deque(maxlen=256)
+        self._served: deque[float] = deque(maxlen=4096)
         self._lock = threading.Lock()
 
     # --- pacing ------------------------------------------------------------------------------
@@ -136,7 +151,7 @@ class RateLimiter:
     def _take(self, now: float) -> float:
         if now < self._paused_until:
             return self._paused_until - now
-        self._grow(now)
+        self._recover(now)
         if self.rate is not None:
             self.tokens = min(self.burst, self.tokens + (now - self._updated) * self.rate)
         self._updated = now
@@ -145,20 +160,23 @@ class RateLimiter:
         if self.rate is not None:
             self.tokens -= 1
         self._in_flight += 1
-        self._recent.append(now)
         return 0.0
 
-    def _grow(self, now: float) -> None:
-        """Additive increase towards the ceiling; without one, the limit lapses after a quiet spell."""
-        if self.rate is None:
+    def _recover(self, now: float) -> None:
+        """After a refusal: back to 97% of the refused rate within two seconds, then probe 1% a second."""
+        if self._probe is None:
             return
-        if self.ceiling is None:
-            if now - self._last_refusal > RECOVERY_SECONDS:
-                self.rate = None
-            else:
-                self.rate += 0.1 * self.rate * max(0.0, now - self._updated)
+        refused_at, since = self._probe
+        if now - self._last_refusal > RECOVERY_SECONDS and self.configured is None and self.ceiling is None:
+            self.rate, self._probe = None, None  # the limit has lapsed
             return
-        self.rate = min(self.ceiling, self.rate + 0.1 * self.ceiling * max(0.0, now - self._updated))
+        elapsed = max(0.0, now - since)
+        if elapsed < RECOVERY_RAMP:
+            target = refused_at * (DECREASE + (PLATEAU - DECREASE) * elapsed / RECOVERY_RAMP)
+        else:
+            target = refused_at * (PLATEAU + PROBE_PER_SECOND * (elapsed - RECOVERY_RAMP))
+        cap = self.configured if self.configured is not None else float("inf")
+        self.rate = min(cap, max(self.rate or 0.0, target))
 
     def release(self) -> None:
         """A request that got no response (a dropped connection): no longer in flight."""
@@ -173,57 +191,84 @@ class RateLimiter:
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
             self._learn_policy(said)
+            if said.remaining is not None:
+                self._learn_window(now, said)
             if status == 429:
                 self._refused(now, said)
-            elif said.remaining is not None:
+            else:
+                self._served.append(now)
+            if said.remaining is not None:
                 self._sync(now, said)
 
     def _learn_policy(self, said: RateHeaders) -> None:
         if self.configured is not None or said.limit is None or said.window is None or said.window <= 0:
             return
-        policy_rate = said.limit / said.window
-        if self.ceiling != policy_rate:
-            self.ceiling = policy_rate
-            self.rate = policy_rate if self.rate is None else min(self.rate, policy_rate)
-            self.burst = max(1.0, said.limit)
+        self._set_ceiling(said.limit / said.window, said.limit)
+
+    def _set_ceiling(self, ceiling: float, limit: float) -> None:
+        if self.ceiling != ceiling:
+            self.ceiling = ceiling
+            self.burst = max(1.0, limit)
             self.tokens = min(self.tokens, self.burst)
+        if self._probe is None:
+            self.rate = ceiling
+
+    def _learn_window(self, now: float, said: RateHeaders) -> None:
+        """The window is the longest reset seen: a token bucket's when empty, a fixed window's length."""
+        assert said.remaining is not None
+        if said.reset is not None and said.window is None:
+            self._window = max(self._window, said.reset)
+            if self.configured is None and said.limit and self._window > 0:
+                self._set_ceiling(said.limit / self._window, said.limit)
 
     def _sync(self, now: float, said: RateHeaders) -> None:
-        """The server's count of what remains wins over ours; at zero, the limit is learned from the reset.
-
-        With nothing configured and no policy, ``limit / reset`` at zero remaining is the rate that
-        refills the bucket by the reset (a token bucket's refill rate, or a fixed window's remainder
-        spread to its end): never faster than the server allows.
-        """
+        """The provider's count of what remains wins over ours; when windowed it is spread to the reset."""
         assert said.remaining is not None
-        if said.remaining <= 0 and said.reset and said.limit and self.configured is None and said.window is None:
-            learned = said.limit / said.reset
-            if self.ceiling is None or learned > self.ceiling:
-                self.ceiling, self.burst = learned, max(1.0, said.limit)
-            self.rate = self.ceiling if self.rate is None else min(self.rate, self.ceiling)
-        if self.rate is not None:
-            self.tokens = min(self.tokens, said.remaining - self._in_flight)
-        elif said.remaining <= 0 and said.reset:
+        available = said.remaining - self._in_flight
+        # the first count is taken whole (the burst we may spend); later ones only lower ours, since
+        # answers overtake each other and an older count would spend tokens already gone
+        self.tokens = min(self.burst, available if self._budget_seen is None else min(self.tokens, available))
+        self._budget_seen = now
+        if not self.windowed or said.reset is None:
+            return
+        if said.remaining <= 0:
             self._paused_until = max(self._paused_until, now + said.reset)
+        elif self._probe is None:
+            spread = said.remaining / max(said.reset, MIN_SPREAD_SECONDS)
+            self.rate = max(spread, self.ceiling or 0.0)
 
     def _refused(self, now: float, said: RateHeaders) -> None:
         self.refused += 1
-        signal = (said.retry_after or 0) > 0 or said.any or self.configured is not None
-        if not signal:
+        if said.remaining is not None:
+            self._refused_with_budget(now, said)
+            return
+        if not ((said.retry_after or 0) > 0 or self.configured is not None):
             return  # no sign of a rate limit: the retry's back-off handles this one request
         self._last_refusal = now
         if now - self._last_decrease >= 1.0:  # one decrease per second, however many refusals
             self._last_decrease = now
-            base = self.rate if self.rate is not None else self._measured_rate(now)
-            floor = MIN_RATE if self.ceiling is None else max(MIN_RATE, self.ceiling / 8)
-            self.rate = max(floor, base * DECREASE)
+            refused_at = self._served_rate(now) if self.rate is None else self.rate
+            wait = said.retry_after if said.retry_after and said.retry_after > 0 else 1 / max(refused_at, MIN_RATE)
+            self._probe = (max(MIN_RATE, refused_at), now + wait)
+            self.rate = max(MIN_RATE, refused_at * DECREASE)
             self.tokens = 0.0
-        wait = said.retry_after if said.retry_after and said.retry_after > 0 else 1 / max(self.rate or 1.0, MIN_RATE)
-        self._paused_until = max(self._paused_until, now + wait)
+        self._hold(now, said.retry_after if said.retry_after and said.retry_after > 0 else 1 / (self.rate or 1.0))
 
-    def _measured_rate(self, now: float) -> float:
-        recent = [t for t in self._recent if now - t <= 2.0]
-        return max(MIN_RATE, len(recent) / 2.0)
+    def _refused_with_budget(self, now: float, said: RateHeaders) -> None:
+        """The budget is spent: the provider is windowed; every worker waits for the reset (or ``Retry-After``)."""
+        self._last_refusal = now
+        if said.remaining is not None and said.remaining <= 0 and said.reset:
+            self.windowed = True
+        self.tokens = min(self.tokens, 0.0)
+        waits = [w for w in (said.retry_after, said.reset) if w is not None and w > 0]
+        self._hold(now, min(waits) if waits else 1 / (self.ceiling or 1.0))
+
+    def _hold(self, now: float, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, now + seconds)
+
+    def _served_rate(self, now: float) -> float:
+        """Served over the last second, with those in flight: the rate the provider allowed before refusing."""
+        return max(MIN_RATE, float(sum(1 for t in self._served if now - t <= 1.0) + self._in_flight))
 
 
 _LIMITERS: dict[tuple[str, str, str], RateLimiter] = {}

@@ -74,8 +74,8 @@ def test_the_rate_recovers_when_the_provider_stops_refusing(monkeypatch: pytest.
     limiter = RateLimiter(rate=20, burst=20)
     limiter.acquire()
     limiter.observe(429, {"Retry-After": "1"})
-    assert limiter.rate == 10
-    clock[0] += 10  # ten quiet seconds: +2 requests/s each, capped at the configured 20
+    assert limiter.rate == 20 * ratelimit.DECREASE
+    clock[0] += 15  # quiet seconds: recovered, capped at the configured 20
     limiter.acquire()
     assert limiter.rate == 20
 
@@ -101,6 +101,79 @@ def test_an_epoch_reset_and_the_ietf_fields_are_read() -> None:
     assert (limiter.ceiling, limiter.burst) == (30, 30)
 
 
+def test_a_refusal_that_says_the_budget_is_gone_marks_a_fixed_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    limiter = RateLimiter()
+    limiter.acquire()
+    limiter.observe(200, {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "40", "X-RateLimit-Reset": "2"})
+    assert (limiter.ceiling, limiter.windowed) == (25, False), "50 a 2-second window"
+    limiter.acquire()
+    limiter.observe(429, {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1.5"})
+    assert limiter.windowed and limiter.rate == 25, "a spent budget is not a reason to slow down"
+    assert limiter._take(clock[0] + 1.4) > 0 and limiter._take(clock[0] + 1.5) == 0, "every worker waits for the reset"
+    clock[0] += 1.5
+    limiter.observe(200, {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "48", "X-RateLimit-Reset": "0.5"})
+    assert limiter.rate == 48 / 0.5, "what remains is spread over the time to the reset"
+
+
+def test_retry_after_alone_recovers_near_the_refused_rate_within_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    limiter = RateLimiter()
+    for _ in range(30):  # unpaced: 30 answers within a second, then a refusal
+        limiter.acquire()
+        limiter.observe(200, {})
+        clock[0] += 0.01
+    limiter.acquire()
+    limiter.observe(429, {"Retry-After": "1"})
+    assert limiter.rate == pytest.approx(30 * ratelimit.DECREASE)
+    clock[0] += 1 + ratelimit.RECOVERY_RAMP  # the hold, then the ramp
+    limiter._take(clock[0])
+    assert limiter.rate == pytest.approx(30 * ratelimit.PLATEAU)
+    clock[0] += 5
+    limiter._take(clock[0])
+    assert limiter.rate == pytest.approx(30 * (ratelimit.PLATEAU + 5 * ratelimit.PROBE_PER_SECOND)), "then it probes"
+
+
+LEARNED_RATE = 50.0
+
+
+@pytest.mark.parametrize("headers", ["x", "ietf", "none"])
+@pytest.mark.parametrize("model", ["25/s", "25/s,window=2"], ids=["token bucket", "fixed windows"])
+def test_a_learned_limit_keeps_close_to_the_floor_with_few_refusals(model: str, headers: str) -> None:
+    """Eight workers, nothing configured, against two limiter models and every header style."""
+    import requests
+
+    spec = model.replace("25/s", f"{LEARNED_RATE:g}/s")
+    wanted = 150
+    settings = SimulatorSettings(rate_limit=spec, rate_limit_headers=headers)
+    with Simulator(Corpus(seed=3, size=100), settings=settings) as sim:
+        url, key = sim.base_url("owlbot") + "/login/checkToken", settings.api_keys["owlbot"]
+        limiter, lock, served = RateLimiter(), threading.Lock(), Counter[int]()
+
+        def worker() -> None:
+            session = requests.Session()
+            while served[200] < wanted:
+                limiter.acquire()
+                answer = session.post(url, headers={"Authorization": key})
+                limiter.observe(answer.status_code, answer.headers)
+                with lock:
+                    served[answer.status_code] += 1
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        took = time.monotonic() - started
+    floor = served[200] / LEARNED_RATE
+    assert took <= floor * (1.15 if headers != "none" else 1.25), (took, floor, served)
+    refused_at_most = 2 if headers != "none" else 12  # Retry-After alone: the first refusal meets every worker
+    assert served[429] <= refused_at_most, served
+
+
 def test_the_simulator_refuses_past_its_limit_per_key() -> None:
     import requests
 
@@ -116,9 +189,22 @@ def test_the_simulator_refuses_past_its_limit_per_key() -> None:
     assert other.status_code == 400, "another key has its own bucket (and is refused for being wrong)"
 
 
-def test_a_load_paced_to_a_known_limit_is_never_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_simulators_fixed_windows_send_an_epoch_reset() -> None:
+    import requests
+
+    settings = SimulatorSettings(rate_limit="5/s,window=2")
+    with Simulator(Corpus(seed=3, size=100), settings=settings) as sim:
+        url = sim.base_url("owlbot") + "/login/checkToken"
+        while time.time() % 2 > 1.5:  # not at the end of a window
+            time.sleep(0.05)
+        answers = [requests.post(url, headers={"Authorization": settings.api_keys["owlbot"]}) for _ in range(12)]
+    assert Counter(a.status_code for a in answers) == {200: 10, 429: 2}, "ten in a 2-second window"
+    reset = int(answers[0].headers["X-RateLimit-Reset"])
+    assert reset % 2 == 0 and 0 < reset - time.time() <= 2, "the epoch second the window ends"
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 2
+
+
+def test_a_load_paced_to_a_known_limit_is_never_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Simulator(Corpus(seed=11, size=600), settings=SimulatorSettings(rate_limit="10/s,burst=5")) as sim:
         for key, value in simulator_environment(sim).items():
             monkeypatch.setenv(key, value)
