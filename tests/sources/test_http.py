@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from simulator import Simulator
+from simulator import Corpus, Simulator
 from sources.common.http import _has_long_digit_run, environment_settings
 from sources.owlbot.helpers import connect, discover_bots
 
@@ -45,3 +47,26 @@ def test_sessions_made_without_a_proxy_still_reach_the_simulator(
 def test_twenty_digit_runs_are_left_to_the_exact_parser() -> None:
     assert _has_long_digit_run(b'{"id": 123456789012345678901}')
     assert not _has_long_digit_run(b'{"id": 9223372036854775807, "at": "2026-03-01T00:33:47.324000+00:00"}')
+
+
+def test_the_pool_key_of_a_host_is_built_once_and_equals_requests_own(tmp_path: Path) -> None:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    from sources.common.http import PoolKeyCachingAdapter
+
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("")
+    adapter = PoolKeyCachingAdapter()
+    with Simulator(Corpus(seed=3, size=50)) as sim:
+        session = requests.Session()
+        session.mount("http://", adapter)
+        url = sim.base_url("owlbot") + "/login/checkToken"
+        statuses = [session.post(url, headers={"Authorization": "k"}, verify=str(bundle)).status_code for _ in range(5)]
+        request = requests.Request("POST", url).prepare()
+        cached = adapter.build_connection_pool_key_attributes(request, str(bundle))
+        assert cached == HTTPAdapter().build_connection_pool_key_attributes(request, str(bundle))
+    assert statuses == [400] * 5, "answered (and refused for the wrong key) through the cached pool"
+    assert len(adapter._keys) == 1, "one host, one bundle: one key, built once"
+    cached[1]["ca_certs"] = "changed"
+    assert adapter.build_connection_pool_key_attributes(request, str(bundle))[1]["ca_certs"] == str(bundle)
