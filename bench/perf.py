@@ -167,11 +167,13 @@ class Bench:
         extra = ["--ids-file", self.ids(provider), "--workdir", str(workdir)]
         return self.child("bench.chatsync_run", provider, scenario, "chatsync", *extra, workers=workers)
 
-    def process(self, provider: str, scenario: str, tool: str, command: list[str], env: dict[str, str]) -> Measured:
+    def process(
+        self, provider: str, scenario: str, tool: str, command: list[str], env: dict[str, str], cwd: Path | None = None
+    ) -> Measured:
         """One whole process, timed from outside: interpreter start, imports, the load, exit."""
         served, sim_cpu = self.stats()
         started = time.perf_counter()
-        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        child = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
         if os.waitstatus_to_exitcode(status) != 0:
@@ -230,13 +232,26 @@ def whole_process_runs(bench: Bench, providers: list[str], size: int) -> None:
         baseline.messages = _count(root / "lean.duckdb", "messages")
         run = [sys.executable, "-m", "pipelines.cli", "-q", "run", "--provider", provider]
         run += ["--warehouse", str(root / "chatsync.duckdb"), "--pipelines-dir", str(root / "pipelines")]
-        measured = bench.process(provider, scenario, "chatsync run", run, _run_environment(bench, provider, ids))
+        env = _run_environment(bench, provider, ids, root)
+        measured = bench.process(provider, scenario, "chatsync run", run, env, cwd=root)
         measured.messages = _count(root / "chatsync.duckdb", "chat_history.messages")
         measured.baseline = baseline
 
 
-def _run_environment(bench: Bench, provider: str, ids_file: str) -> dict[str, str]:
+def _run_environment(bench: Bench, provider: str, ids_file: str, project: Path) -> dict[str, str]:
+    """The environment of a ``chatsync run`` in ``project``: a copy of this project's config, the ids in its secrets.
+
+    The ids go into ``.dlt/secrets.toml``: 100k conversation ids are more than one environment
+    variable may hold.
+    """
     section = f"SOURCES__{provider.upper()}__"
+    (project / ".dlt").mkdir(exist_ok=True)
+    repo = Path(__file__).resolve().parents[1]
+    (project / ".dlt" / "config.toml").write_text((repo / ".dlt" / "config.toml").read_text())
+    setting = {"example_ai": "conversation_ids", "feedloop": "conversation_ids", "chatnode": "bot_ids"}.get(provider)
+    if setting:
+        ids = Path(ids_file).read_text()
+        (project / ".dlt" / "secrets.toml").write_text(f"[sources.{provider}]\n{setting} = {ids}\n")
     env = dict(os.environ)
     env.update(
         {
@@ -245,12 +260,10 @@ def _run_environment(bench: Bench, provider: str, ids_file: str) -> dict[str, st
             section + "MAX_WORKERS": str(bench.workers),
             "CHATSYNC__PII_KEY": "bench-key-not-secret",
             "INSIGHTS__ENABLED": "false",
-            "DLT_PROJECT_DIR": str(Path(__file__).resolve().parents[1]),
+            "DLT_PROJECT_DIR": str(project),
+            "PYTHONPATH": str(repo),
         }
     )
-    setting = {"example_ai": "CONVERSATION_IDS", "feedloop": "CONVERSATION_IDS", "chatnode": "BOT_IDS"}.get(provider)
-    if setting:
-        env[section + setting] = Path(ids_file).read_text()
     return env
 
 
