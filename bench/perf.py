@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -583,7 +584,17 @@ def write_results(
         *(f"| {c.figure} | {c.target} | {c.measured} | {_met(c.met)} |" for c in checks),
         "",
     ]
-    path.write_text("\n".join(lines))
+    path.write_text("\n".join(lines) + _kept_sections(path))
+
+
+def _kept_sections(path: Path) -> str:
+    """The sections other benches write into the same file (``<!-- name:begin -->`` … ``:end -->``)."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    kept = re.findall(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", text, flags=re.S)
+    blocks = [re.search(rf"<!-- {name}:begin -->.*?<!-- {name}:end -->", text, flags=re.S) for name in kept]
+    return "".join("\n" + block.group(0) + "\n" for block in blocks if block)
 
 
 def _cpu_model() -> str:

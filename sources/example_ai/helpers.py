@@ -68,7 +68,13 @@ class ConversationRead:
 
     conversation_id: str
     records: list[dict[str, Any]] = field(default_factory=list)
+    stamps: list[datetime] = field(default_factory=list)  # each record's created_at, parsed once
     duplicates: int = 0
+
+    def add(self, record: dict[str, Any], stamp: datetime) -> None:
+        """Keeps a record with its parsed timestamp."""
+        self.records.append(record)
+        self.stamps.append(stamp)
 
     def progress(
         self, previous: Progress | None, move_cursor: bool = True, guard: FutureGuard | None = None
@@ -85,7 +91,7 @@ class ConversationRead:
         """
         if not self.records:
             return previous
-        stamps = [parse_timestamp(r["created_at"]) for r in self.records]
+        stamps = self.stamps
         where = f"conversation {self.conversation_id}"
         latest = guard.latest(stamps, where) if guard else max(stamps)
         if previous is None:
@@ -162,7 +168,7 @@ def read_conversation(
             if identity in seen or identity in skip_ids or not window.admits(stamp):
                 continue
             seen.add(identity)
-            read.records.append(record)
+            read.add(record, stamp)
         if reached_floor:
             break
     return read
@@ -178,7 +184,7 @@ def _checked(record: Any, conversation_id: str) -> tuple[str, datetime]:
 def to_message_rows(read: ConversationRead, bot_id: str) -> tuple[list[dict[str, Any]], Counter[str]]:
     """Canonical message rows, plus counts of what had to be normalised (undocumented role, text)."""
     rows, anomalies = [], Counter[str]()
-    for record in read.records:
+    for record, stamp in zip(read.records, read.stamps, strict=True):
         role = ROLES.get(str(record.get("sender_type", "")), "unknown")
         anomalies[UNKNOWN_ROLE] += role == "unknown"
         text, dropped = text_or_none(record.get("text"))
@@ -192,7 +198,7 @@ def to_message_rows(read: ConversationRead, bot_id: str) -> tuple[list[dict[str,
                 message_id=str(record_id(record["id"])),
                 role=role,
                 content=text,
-                created_at=parse_timestamp(record["created_at"]),
+                created_at=stamp,
                 sender_id=record_id(record.get("sender_id")),
                 raw=record,
                 model=model,
