@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean reliability bench bench-1m bench-insights bench-explore dagster test-airflow postgres postgres-stop docs docs-build docs-reference
+.PHONY: install demo test lint clean reliability bench bench-1m bench-insights bench-explore bench-merge dagster test-airflow postgres postgres-stop docs docs-build docs-reference
 
 install: $(STAMP)
 
@@ -61,6 +61,11 @@ bench: install
 # The 1M-message full load of every provider against the baseline (~30 min); writes bench/RESULTS-1M.md.
 bench-1m: install
 	$(BIN)/python -m bench.perf --sizes 1000000 --skip no-op audit 1% fan-out --results bench/RESULTS-1M.md
+
+# dlt's merge strategies on chatsync's largest table, DuckDB and a real PostgreSQL (~2 min); writes its
+# section of bench/RESULTS.md. Options: BENCH_ARGS="--rows 1000000 --destinations duckdb"
+bench-merge: install
+	$(BIN)/python -m bench.merge $(BENCH_ARGS)
 
 # Insights at scale: the full fit at ~100k conversations (~900k messages) and the incremental refresh
 # after 1,000 new ones, each its own process (~10 min); writes its section of bench/RESULTS.md.
