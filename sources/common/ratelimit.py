@@ -163,7 +163,7 @@ class RateLimiter:
         return 0.0
 
     def _recover(self, now: float) -> None:
-        """After a refusal: back to 97% of the refused rate within two seconds, then probe 1% a second."""
+        """After a refusal: back to ``PLATEAU`` of the refused rate within ``RECOVERY_RAMP``, then probe higher."""
         if self._probe is None:
             return
         refused_at, since = self._probe
@@ -175,8 +175,12 @@ class RateLimiter:
             target = refused_at * (DECREASE + (PLATEAU - DECREASE) * elapsed / RECOVERY_RAMP)
         else:
             target = refused_at * (PLATEAU + PROBE_PER_SECOND * (elapsed - RECOVERY_RAMP))
-        cap = self.configured if self.configured is not None else float("inf")
-        self.rate = min(cap, max(self.rate or 0.0, target))
+        self.rate = self._capped(max(self.rate or 0.0, target))
+
+    def _capped(self, rate: float) -> float:
+        """Never above the configured rate, nor above a ceiling the provider's headers taught."""
+        cap = self.configured if self.configured is not None else self.ceiling
+        return rate if cap is None else min(cap, rate)
 
     def release(self) -> None:
         """A request that got no response (a dropped connection): no longer in flight."""
@@ -236,6 +240,8 @@ class RateLimiter:
         elif self._probe is None:
             spread = said.remaining / max(said.reset, MIN_SPREAD_SECONDS)
             self.rate = max(spread, self.ceiling or 0.0)
+            if self.configured is not None:
+                self.rate = min(self.rate, self.configured)
 
     def _refused(self, now: float, said: RateHeaders) -> None:
         self.refused += 1

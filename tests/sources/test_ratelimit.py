@@ -117,6 +117,21 @@ def test_a_refusal_that_says_the_budget_is_gone_marks_a_fixed_window(monkeypatch
     assert limiter.rate == 48 / 0.5, "what remains is spread over the time to the reset"
 
 
+def test_a_configured_rate_is_never_exceeded_whatever_the_headers_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    limiter = RateLimiter(rate=10, burst=10)
+    limiter.acquire()
+    limiter.observe(429, {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"})
+    clock[0] += 1
+    limiter.observe(200, {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "40", "X-RateLimit-Reset": "0.5"})
+    assert limiter.windowed and limiter.rate == 10, "40 left in half a second is no reason to pass the plan's 10/s"
+    limiter.observe(429, {"Retry-After": "1"})
+    clock[0] += 60
+    limiter._take(clock[0])
+    assert limiter.rate == 10, "nor is a minute of probing"
+
+
 def test_retry_after_alone_recovers_near_the_refused_rate_within_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
     monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
