@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,21 +23,26 @@ from sources.common.ratelimit import RateLimiter, limiter_for, parse_headers
 REPO = Path(__file__).resolve().parents[2]
 
 
+def seconds_for_workers(worker: Callable[[], None], workers: int = 8) -> float:
+    """Runs ``worker`` in that many threads at once; the seconds until all are done."""
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started
+
+
 def test_one_budget_for_every_worker() -> None:
     limiter = RateLimiter(rate=100, burst=10)
-    started = time.monotonic()
 
     def worker() -> None:
         for _ in range(25):
             limiter.acquire()
             limiter.observe(200, {})
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    took = time.monotonic() - started
+    took = seconds_for_workers(worker)
     assert (200 - 10) / 100 * 0.95 <= took < 3.0, took  # 8 workers share 100/s, not 100/s each
 
 
@@ -176,13 +182,7 @@ def test_a_learned_limit_keeps_close_to_the_floor_with_few_refusals(model: str, 
                 with lock:
                     served[answer.status_code] += 1
 
-        started = time.monotonic()
-        threads = [threading.Thread(target=worker) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        took = time.monotonic() - started
+        took = seconds_for_workers(worker)
     floor = served[200] / LEARNED_RATE
     assert took <= floor * (1.15 if headers != "none" else 1.25), (took, floor, served)
     refused_at_most = 2 if headers != "none" else 12  # Retry-After alone: the first refusal meets every worker
