@@ -60,14 +60,17 @@ def _current_rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def provider_environment(provider: str, url: str, key: str, workers: int) -> dict[str, str]:
+    """The ordinary dlt environment variables that point the provider at the simulator (its ids aside)."""
+    section = f"SOURCES__{provider.upper()}__"
+    return {section + "BASE_URL": url, section + "API_KEY": key, section + "MAX_WORKERS": str(workers)}
+
+
 def configure(provider: str, url: str, key: str, ids: str, workers: int) -> None:
     """Points the provider at the simulator through the ordinary dlt environment variables."""
-    section = f"SOURCES__{provider.upper()}__"
-    os.environ[section + "BASE_URL"] = url
-    os.environ[section + "API_KEY"] = key
-    os.environ[section + "MAX_WORKERS"] = str(workers)
+    os.environ.update(provider_environment(provider, url, key, workers))
     if provider in ID_SETTING:
-        os.environ[section + ID_SETTING[provider]] = ids
+        os.environ[f"SOURCES__{provider.upper()}__{ID_SETTING[provider]}"] = ids
     os.environ.setdefault("CHATSYNC__PII_KEY", "bench-key-not-secret")
     os.environ["DLT_PROJECT_DIR"] = str(Path(__file__).resolve().parents[1])
 
@@ -110,8 +113,8 @@ def main() -> None:
                 "cpu_seconds": time.process_time() - cpu,
                 "extract_cpu_seconds": clock.spent.get("extract", [0, 0])[1],
                 "steps": {name: round(wall, 3) for name, (wall, _) in clock.spent.items()},
-        "peak_mb_after": clock.peak_mb_after,
-        "rss_mb_at_start": clock.rss_mb_at_start,
+                "peak_mb_after": clock.peak_mb_after,
+                "rss_mb_at_start": clock.rss_mb_at_start,
                 "messages": outcome.loaded_rows.get("messages", 0),
                 "new_messages": outcome.new_rows.get("messages", 0),
                 "requests": outcome.observer.requests,

@@ -31,7 +31,9 @@ from rich.table import Table
 
 from sources.common.dlt_internals import STAGED_DEDUPLICATED
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
+from .insights import write
+
+BEGIN, END = "<!-- merge:begin -->", "<!-- merge:end -->"
 KEY = ["provider", "conversation_id", "message_id"]
 DISPOSITIONS: dict[str, Any] = {
     "merge: delete-insert (chatsync)": {"disposition": "merge", "strategy": "delete-insert"},
@@ -113,7 +115,7 @@ def measure(names: list[str], rows: int) -> list[tuple[str, str, float, float]]:
 def write_section(results: list[tuple[str, str, float, float]], rows: int) -> None:
     """The ``merge`` section of ``bench/RESULTS.md``."""
     lines = [
-        "<!-- merge:begin -->",
+        BEGIN,
         "## Merge strategies",
         "",
         f"`make bench-merge` on {datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, Python "
@@ -123,15 +125,9 @@ def write_section(results: list[tuple[str, str, float, float]], rows: int) -> No
         "| destination | write disposition | first load s | 1% new s |",
         "|---|---|---|---|",
         *(f"| {name} | {label} | {full:.2f} | {incremental:.2f} |" for name, label, full, incremental in results),
-        "<!-- merge:end -->",
+        END,
     ]
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    section = "\n".join(lines)
-    if "<!-- merge:begin -->" in text:
-        text = re.sub(r"<!-- merge:begin -->.*?<!-- merge:end -->", lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    write("\n".join(lines), BEGIN, END)
 
 
 def main() -> None:

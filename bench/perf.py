@@ -40,6 +40,7 @@ from rich.table import Table
 
 from simulator import Corpus
 
+from .chatsync_run import ID_SETTING, provider_environment
 from .harness import RemoteSimulator, simulator_process
 
 PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
@@ -245,27 +246,21 @@ def _run_environment(bench: Bench, provider: str, ids_file: str, project: Path) 
     The ids go into ``.dlt/secrets.toml``: 100k conversation ids are more than one environment
     variable may hold.
     """
-    section = f"SOURCES__{provider.upper()}__"
     (project / ".dlt").mkdir(exist_ok=True)
     repo = Path(__file__).resolve().parents[1]
     (project / ".dlt" / "config.toml").write_text((repo / ".dlt" / "config.toml").read_text())
-    setting = {"example_ai": "conversation_ids", "feedloop": "conversation_ids", "chatnode": "bot_ids"}.get(provider)
-    if setting:
-        ids = Path(ids_file).read_text()
+    if provider in ID_SETTING:
+        setting, ids = ID_SETTING[provider].lower(), Path(ids_file).read_text()
         (project / ".dlt" / "secrets.toml").write_text(f"[sources.{provider}]\n{setting} = {ids}\n")
-    env = dict(os.environ)
-    env.update(
-        {
-            section + "BASE_URL": bench.sim.base_url(provider),
-            section + "API_KEY": bench.sim.api_keys[provider],
-            section + "MAX_WORKERS": str(bench.workers),
-            "CHATSYNC__PII_KEY": "bench-key-not-secret",
-            "INSIGHTS__ENABLED": "false",
-            "DLT_PROJECT_DIR": str(project),
-            "PYTHONPATH": str(repo),
-        }
-    )
-    return env
+    url, key = bench.sim.base_url(provider), bench.sim.api_keys[provider]
+    return {
+        **os.environ,
+        **provider_environment(provider, url, key, bench.workers),
+        "CHATSYNC__PII_KEY": "bench-key-not-secret",
+        "INSIGHTS__ENABLED": "false",
+        "DLT_PROJECT_DIR": str(project),
+        "PYTHONPATH": str(repo),
+    }
 
 
 def _count(database: Path, table: str) -> int:
@@ -591,10 +586,8 @@ def _kept_sections(path: Path) -> str:
     """The sections other benches write into the same file (``<!-- name:begin -->`` … ``:end -->``)."""
     if not path.exists():
         return ""
-    text = path.read_text()
-    kept = re.findall(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", text, flags=re.S)
-    blocks = [re.search(rf"<!-- {name}:begin -->.*?<!-- {name}:end -->", text, flags=re.S) for name in kept]
-    return "".join("\n" + block.group(0) + "\n" for block in blocks if block)
+    blocks = re.finditer(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", path.read_text(), flags=re.S)
+    return "".join("\n" + block.group(0) + "\n" for block in blocks)
 
 
 def _cpu_model() -> str:
