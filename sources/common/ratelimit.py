@@ -126,7 +126,7 @@ class RateLimiter:
         self.refused = 0
         self.windowed = False  # learned: the budget comes back only at the announced reset
         self._window = 0.0  # the longest reset seen, seconds
-        self._budget_seen: float | None = None  # when the provider last said what remains
+        self._budget_known = False  # whether the provider has said what remains
         self._probe: tuple[float, float] | None = None  # AIMD: (the rate refused, when recovery starts)
         self._updated = time.monotonic()
         self._paused_until = 0.0
@@ -196,7 +196,7 @@ class RateLimiter:
             self._in_flight = max(0, self._in_flight - 1)
             self._learn_policy(said)
             if said.remaining is not None:
-                self._learn_window(now, said)
+                self._learn_window(said)
             if status == 429:
                 self._refused(now, said)
             else:
@@ -217,9 +217,8 @@ class RateLimiter:
         if self._probe is None:
             self.rate = ceiling
 
-    def _learn_window(self, now: float, said: RateHeaders) -> None:
+    def _learn_window(self, said: RateHeaders) -> None:
         """The window is the longest reset seen: a token bucket's when empty, a fixed window's length."""
-        assert said.remaining is not None
         if said.reset is not None and said.window is None:
             self._window = max(self._window, said.reset)
             if self.configured is None and said.limit and self._window > 0:
@@ -231,8 +230,8 @@ class RateLimiter:
         available = said.remaining - self._in_flight
         # the first count is taken whole (the burst we may spend); later ones only lower ours, since
         # answers overtake each other and an older count would spend tokens already gone
-        self.tokens = min(self.burst, available if self._budget_seen is None else min(self.tokens, available))
-        self._budget_seen = now
+        self.tokens = min(self.burst, min(self.tokens, available) if self._budget_known else available)
+        self._budget_known = True
         if not self.windowed or said.reset is None:
             return
         if said.remaining <= 0:
@@ -248,17 +247,17 @@ class RateLimiter:
         if said.remaining is not None:
             self._refused_with_budget(now, said)
             return
-        if not ((said.retry_after or 0) > 0 or self.configured is not None):
+        retry_after = said.retry_after if said.retry_after and said.retry_after > 0 else None
+        if retry_after is None and not said.any and self.configured is None:
             return  # no sign of a rate limit: the retry's back-off handles this one request
         self._last_refusal = now
         if now - self._last_decrease >= 1.0:  # one decrease per second, however many refusals
             self._last_decrease = now
             refused_at = self._served_rate(now) if self.rate is None else self.rate
-            wait = said.retry_after if said.retry_after and said.retry_after > 0 else 1 / max(refused_at, MIN_RATE)
-            self._probe = (max(MIN_RATE, refused_at), now + wait)
+            self._probe = (max(MIN_RATE, refused_at), now + (retry_after or 1 / max(refused_at, MIN_RATE)))
             self.rate = max(MIN_RATE, refused_at * DECREASE)
             self.tokens = 0.0
-        self._hold(now, said.retry_after if said.retry_after and said.retry_after > 0 else 1 / (self.rate or 1.0))
+        self._hold(now, retry_after or 1 / (self.rate or 1.0))
 
     def _refused_with_budget(self, now: float, said: RateHeaders) -> None:
         """The budget is spent: the provider is windowed; every worker waits for the reset (or ``Retry-After``)."""
