@@ -18,6 +18,7 @@ from dlt.pipeline.pipeline import with_runtime_trace
 from dlt.sources.helpers.requests import Client
 from dlt.sources.helpers.requests.retry import DEFAULT_RETRY_EXCEPTIONS, _make_retry, retry_if_status
 from dlt.sources.helpers.requests.session import Session
+from requests.adapters import HTTPAdapter
 from tenacity import Retrying
 
 __all__ = [
@@ -47,9 +48,14 @@ class SessionFinishingClient(Client):
 
     def _make_session(self) -> Session:
         session = Session(**self._session_kwargs)  # type: ignore[arg-type]
-        session.mount("http://", self._adapter)
-        session.mount("https://", self._adapter)
+        adapter = self.make_adapter(self._adapter)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         return self.finish_session(session, _make_retry(**self._retry_kwargs))
+
+    def make_adapter(self, configured: HTTPAdapter) -> HTTPAdapter:
+        """Overridden to mount another adapter than dlt's ``configured`` one."""
+        return configured
 
     @property
     def retry_settings(self) -> Mapping[str, Any]:

@@ -173,12 +173,13 @@ class _RetryingClient(SessionFinishingClient):
         retried = isinstance(exc, tuple(self.retry_settings["exceptions"]))
         return retried and unreachable_reason(exc, self.answered) is None
 
+    def make_adapter(self, configured: HTTPAdapter) -> HTTPAdapter:
+        """One that builds each host's pool key once (``PoolKeyCachingAdapter``)."""
+        return PoolKeyCachingAdapter()
+
     def finish_session(self, session: Session, retry: Retrying) -> Session:
         """Trust in the environment, the CA bundle, the interruptible and paced retry."""
         session.trust_env = self.trust_env
-        adapter = PoolKeyCachingAdapter()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
         if self.ca_bundle:
             session.verify = self.ca_bundle
         retry = retry.copy(

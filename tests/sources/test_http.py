@@ -68,5 +68,7 @@ def test_the_pool_key_of_a_host_is_built_once_and_equals_requests_own(tmp_path: 
         assert cached == HTTPAdapter().build_connection_pool_key_attributes(request, str(bundle))
     assert statuses == [400] * 5, "answered (and refused for the wrong key) through the cached pool"
     assert len(adapter._keys) == 1, "one host, one bundle: one key, built once"
+    chatsync_session = connect("k", "http://127.0.0.1:9/owlbot/api")._retrying.session
+    assert isinstance(chatsync_session.get_adapter("https://x.example"), PoolKeyCachingAdapter), "and chatsync uses it"
     cached[1]["ca_certs"] = "changed"
     assert adapter.build_connection_pool_key_attributes(request, str(bundle))[1]["ca_certs"] == str(bundle)
