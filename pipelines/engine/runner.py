@@ -34,6 +34,7 @@ from .factory import locked_pipeline
 from .failures import describe_failure, root_cause
 from .interrupts import received_signal, stop_on_signals
 from .locking import RunLocked, schema_migration_lock
+from .memory import fewer_collections, release_freed_memory
 from .outcome import ProviderOutcome, RunReport
 from .recovery import (
     deduplicate_resumed_packages,
@@ -44,7 +45,7 @@ from .recovery import (
 )
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
 from .target import Target, describe_warehouse
-from .workspace import StatePaths, key_at, prune_loaded_packages, release_freed_memory
+from .workspace import StatePaths, key_at, prune_loaded_packages
 
 
 def execute(
@@ -83,7 +84,7 @@ def execute(
     register_configured_secrets()  # before anything can print or write one (main does too)
     target = target.resolved()  # once: the lock, the key, the suppressions and the state all follow from it
     paths = target.paths
-    with stop_on_signals():
+    with stop_on_signals(), fewer_collections():
         try:
             with locked_pipeline(target) as pipeline:
                 prepared = prepare_pipeline(pipeline, target, paths, on_repair, report)

@@ -13,10 +13,7 @@ a run from the wrong folder never starts a second, empty state, warehouse and ha
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
-import gc
 import os
 import secrets
 import shutil
@@ -25,7 +22,6 @@ from pathlib import Path
 from typing import Final
 
 import dlt
-import pyarrow
 from dlt.common.runtime import telemetry
 
 from sources.common.errors import ConfigurationError, StorageError
@@ -264,20 +260,3 @@ def free_space_note(folder: Path) -> str:
         return f" ({shutil.disk_usage(folder).free / 1_000_000:,.0f} MB free on {folder})"
     except OSError:
         return ""
-
-
-def release_freed_memory() -> None:
-    """Returns memory freed by Python and Arrow to the operating system, where the allocator allows.
-
-    Called between dlt's steps: extraction's peak (e.g. OwlBot's listing of every session, the
-    Arrow batches) is freed by then but stays in the process, and DuckDB's working memory during
-    the load would come on top of it. glibc's ``malloc_trim`` releases Python's share, Arrow's
-    memory pool its own; elsewhere (macOS, musl) the peak is only higher.
-    """
-    gc.collect()
-    pyarrow.default_memory_pool().release_unused()
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
