@@ -30,6 +30,7 @@ from ..warehouse.ledger import WarehouseLedger
 from ..warehouse.queries import row_counts
 from ..warehouse.suppressions import enforce as enforce_suppressions
 from .destinations import loader_file_format
+from .duckdb_open import kept_open
 from .factory import locked_pipeline
 from .failures import describe_failure, root_cause
 from .interrupts import received_signal, stop_on_signals
@@ -364,7 +365,8 @@ def _extract_normalize_load(
     if target.destination != "duckdb":  # parallel shards: table changes take turns
         with schema_migration_lock(pipeline):
             pipeline.sync_schema()
-    pipeline.load()
+    with kept_open(pipeline):
+        pipeline.load()
     prune_loaded_packages(pipeline.working_dir)
     return loaded, before
 
