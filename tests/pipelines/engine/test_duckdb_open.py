@@ -38,6 +38,6 @@ def test_a_job_closing_its_connection_does_not_close_the_database_while_it_is_ke
         assert client.execute_sql("SELECT COUNT(*) FROM ds.during")[0][0] == 1000
 
 
-def test_without_it_each_job_closing_its_connection_checkpoints_the_file(pipeline: dlt.Pipeline, tmp_path: Path) -> None:
+def test_without_it_a_job_closing_its_connection_checkpoints_the_file(pipeline: dlt.Pipeline, tmp_path: Path) -> None:
     _write(pipeline, "alone")
     assert not (tmp_path / "warehouse.duckdb.wal").exists()
