@@ -11,6 +11,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Final
 
 import dlt
@@ -33,6 +34,8 @@ _ARROW_TYPES: Final = {
     "bool": pa.bool_(),
     "json": pa.string(),  # the JSON text; the column hint makes it JSON in the warehouse
 }
+
+_OWNER: Final = itemgetter("provider", "conversation_id")  # a row's conversation
 
 # Destinations that load Arrow as parquet and read a JSON column from its text faithfully. Elsewhere
 # rows stay dicts: BigQuery, for one, would load that text as a JSON string instead of an object.
@@ -158,20 +161,24 @@ class UniqueRows:
 
     def __init__(self) -> None:
         self._conversations: dict[str, set[tuple[str, str]]] = {table: set() for table in TABLES}
+        self._key_of = {table: itemgetter(*key) for table, (key, _) in TABLES.items()}
 
-    def admit(self, table: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    def admit(self, table: str, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rows of one piece that are not repeats."""
-        key_columns, _ = TABLES[table]
         earlier = self._conversations[table]
+        keys = list(map(self._key_of[table], rows))
+        owners = set(map(_OWNER, rows))
+        if len(set(keys)) == len(keys) and earlier.isdisjoint(owners):  # nearly always: nothing to drop
+            earlier.update(owners)
+            return list(rows)
         kept: list[dict[str, Any]] = []
-        keys: set[tuple[Any, ...]] = set()
-        for row in rows:
-            key = tuple(row[column] for column in key_columns)
-            if key in keys or (row["provider"], row["conversation_id"]) in earlier:
+        seen: set[tuple[Any, ...]] = set()
+        for key, row in zip(keys, rows, strict=True):
+            if key in seen or _OWNER(row) in earlier:
                 continue
-            keys.add(key)
+            seen.add(key)
             kept.append(row)
-        earlier.update((row["provider"], row["conversation_id"]) for row in kept)
+        earlier.update(map(_OWNER, kept))
         return kept
 
 
@@ -225,7 +232,7 @@ def batched(
                 for table in (MESSAGES, KNOWLEDGE_CITATIONS):
                     pending[table] = [r for r in pending[table] if (r["provider"], r["conversation_id"]) not in gone]
         if privacy is not None and piece.table != SYNC_ERRORS:
-            rows = [privacy.apply(piece.table, row) for row in rows]
+            rows = privacy.apply_rows(piece.table, rows)
         pending[piece.table].extend(rows)
     for table, rows in pending.items():
         if rows:

@@ -139,6 +139,15 @@ def _luhn(digits: str) -> bool:
 
 
 _MAX_REMEMBERED_KEYS = 10_000  # records with ever-new keys must not grow memory
+# canonical columns holding a personal-data field, and the field
+_COLUMN_FIELDS: Final = (
+    ("user_id", "user_id"),
+    ("sender_id", "user_id"),
+    ("country", "geo"),
+    ("device_type", "user_agent"),
+)
+# JSON values with nothing inside, tested by exact type: faster than isinstance, and a subclass is walked
+_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 
 
 class PrivacyPolicy:
@@ -219,12 +228,23 @@ class PrivacyPolicy:
         Copy on write: a part with nothing to change is returned as it is, so a record without
         personal data costs a walk, not a copy.
         """
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is dict or (kind is not list and isinstance(value, dict)):
             return self._record_dict(value)
-        if isinstance(value, list):
-            changed = [self.record(item) if isinstance(item, dict | list) else item for item in value]
-            return value if all(new is old for new, old in zip(changed, value, strict=True)) else changed
+        if kind is list or isinstance(value, list):
+            return self._record_list(value)
         return value
+
+    def _record_list(self, value: list[Any]) -> list[Any]:
+        out: list[Any] | None = None  # the copy, made at the first change
+        for index, item in enumerate(value):
+            if type(item) in _LEAVES:
+                continue
+            new = self.record(item)
+            if new is not item:
+                out = list(value) if out is None else out
+                out[index] = new
+        return value if out is None else out
 
     def _record_dict(self, value: dict[Any, Any]) -> dict[Any, Any]:
         keys = tuple(value)
@@ -235,9 +255,19 @@ class PrivacyPolicy:
                 self._plans[keys] = treated
         out: dict[Any, Any] | None = None  # the copy, made at the first change
         for key, item in value.items():
-            if isinstance(item, dict | list) and (new := self.record(item)) is not item:
+            if type(item) in _LEAVES:  # most values: nothing inside to walk
+                continue
+            new = self.record(item)
+            if new is not item:
                 out = dict(value) if out is None else out
                 out[key] = new
+        if treated:
+            out = self._treated(value, out, treated)
+        return value if out is None else out
+
+    def _treated(
+        self, value: dict[Any, Any], out: dict[Any, Any] | None, treated: tuple[tuple[Any, tuple[str, str]], ...]
+    ) -> dict[Any, Any] | None:
         for key, (field, action) in treated:
             if action == "keep":  # as it is, whatever it holds
                 continue
@@ -249,7 +279,7 @@ class PrivacyPolicy:
                 out[key] = coarse
             else:  # drop, or nothing left once coarsened
                 del out[key]
-        return value if out is None else out
+        return out
 
     def _treatment_of(self, key: Any) -> tuple[str, str] | None:
         try:
@@ -302,20 +332,29 @@ class PrivacyPolicy:
 
     def apply(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """One canonical row under the policy: ``raw``, the id columns and, if asked, the text."""
-        if "raw" in row and row["raw"] is not None:
-            row["raw"] = self.record(row["raw"])
-        if "user_id" in row:
-            row["user_id"] = self.column("user_id", row["user_id"])
-        if "sender_id" in row:
-            row["sender_id"] = self.column("user_id", row["sender_id"])
-        if row.get("country") is not None:  # already coarse: keep or coarsen leave it, hash and drop apply
-            row["country"] = self.column("geo", row["country"])
-        if row.get("device_type") is not None:
-            row["device_type"] = self.column("user_agent", row["device_type"])
+        return self.apply_rows(table, [row])[0]
+
+    def apply_rows(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Canonical rows of one table under the policy, in place, a column at a time (see ``apply``).
+
+        A column whose field the policy keeps is not visited at all.
+        """
+        record = self.record
+        for row in rows:
+            raw = row.get("raw")
+            if raw is not None:
+                row["raw"] = record(raw)
+        for column, field in _COLUMN_FIELDS:
+            if self.actions[field] in ("keep", "coarsen"):  # country and device type are coarse already
+                continue
+            for row in rows:
+                if column in row:
+                    row[column] = self.column(field, row[column])
         if self.redact_content and table == "messages":
-            row["content"] = self.redact(row.get("content"))
-            row["raw"] = self.redact_record(row.get("raw"))
-        return row
+            for row in rows:
+                row["content"] = self.redact(row.get("content"))
+                row["raw"] = self.redact_record(row.get("raw"))
+        return rows
 
 
 def _is_coord(key: str) -> bool:
