@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -365,7 +366,7 @@ def _extract_normalize_load(
     if target.destination != "duckdb":  # parallel shards: table changes take turns
         with schema_migration_lock(pipeline):
             pipeline.sync_schema()
-    with kept_open(pipeline):
+    with kept_open(pipeline) if any(loaded.values()) else nullcontext():  # else only state: one job
         pipeline.load()
     prune_loaded_packages(pipeline.working_dir)
     return loaded, before
