@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -15,17 +14,15 @@ import pyarrow
 # A young collection every 50,000 new containers instead of 700, and older ones in proportion.
 # Extraction makes a dozen dicts per message and keeps thousands of rows in its batches, so with
 # Python's defaults the collector walks those batches again and again: about a quarter of the row
-# path's CPU (bench/RESULTS.md). The rows hold no reference cycles, so nothing waits longer to be freed.
+# path's CPU (docs/performance.md). The rows hold no reference cycles, so nothing waits longer to be freed.
 RUN_THRESHOLDS: Final = (50_000, 20, 20)
-KEEP_DEFAULTS_ENV: Final = "CHATSYNC_DEFAULT_GC"  # set to 1 to keep Python's thresholds (for comparison)
 
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Runs the block with ``RUN_THRESHOLDS``, then restores the collector's thresholds as they were."""
     before = gc.get_threshold()
-    if os.environ.get(KEEP_DEFAULTS_ENV) != "1":
-        gc.set_threshold(*RUN_THRESHOLDS)
+    gc.set_threshold(*RUN_THRESHOLDS)
     try:
         yield
     finally:
