@@ -46,3 +46,20 @@ def test_an_empty_piece_records_nothing() -> None:
     unique = UniqueRows()
     assert unique.admit(MESSAGES, []) == []
     assert len(unique.admit(MESSAGES, [msg("c1", "m1")])) == 1
+
+
+def test_a_piece_of_several_conversations_loses_only_the_rows_of_one_seen_before() -> None:
+    unique = UniqueRows()
+    unique.admit(MESSAGES, [msg("c1", "m1")])
+    page = [msg("c2", "m1", "new"), msg("c1", "m2", "repeat"), msg("c3", "m1", "new too")]
+    assert [(r["conversation_id"], r["content"]) for r in unique.admit(MESSAGES, page)] == [
+        ("c2", "new"),
+        ("c3", "new too"),
+    ]
+    assert unique.admit(MESSAGES, [msg("c3", "m9")]) == [], "the conversations of that page are recorded too"
+
+
+def test_the_rows_kept_whole_are_a_new_list_the_piece_is_not_changed() -> None:
+    piece = (msg("c1", "m1"), msg("c1", "m2"))
+    kept = UniqueRows().admit(MESSAGES, piece)
+    assert kept == list(piece) and isinstance(kept, list)
