@@ -58,7 +58,7 @@ def project(root: Path, sim: Simulator) -> dict[str, str]:
         "DESTINATION__DUCKDB__CREDENTIALS": str(root / "bench.duckdb"),
         "CHATSYNC__PII_KEY": "bench-key-0123456789",
         "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
-        "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "true",
+        "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "false",
     }
 
 

@@ -21,7 +21,7 @@ def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHATSYNC__PII_KEY", "test-key-that-hashes-personal-data")
     # as .dlt/config.toml sets them (the tests run elsewhere): DuckDB loads take Arrow tables
     monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "false")  # the funnel adds it
     (tmp_path / ".dlt").mkdir(exist_ok=True)  # a chatsync project: commands refuse to run outside one
     monkeypatch.chdir(tmp_path)
 

@@ -38,10 +38,11 @@ RETENTION: Final = {"load.delete_completed_jobs": True, "load.truncate_staging_d
 # A 1M-message OwlBot load peaks at 581 MB with 128 MB (697 MB with 256 MB, 2 GB with DuckDB's
 # default); its load step takes 19 s instead of 17 s (make bench-1m).
 DUCKDB_MEMORY: Final = {"destination.duckdb.credentials.global_config": {"memory_limit": "128MB"}}
-# Arrow items (DuckDB) get dlt's own columns too, as dict items do: which load wrote a row, and a row id
+# Arrow items (DuckDB) get dlt's own columns too, as dict items do: which load wrote a row (dlt's
+# extract adds it), and a row id (chatsync's funnel adds it, so dlt's normalize need not rewrite files)
 ARROW_COLUMNS: Final = {
     "normalize.parquet_normalizer.add_dlt_load_id": True,
-    "normalize.parquet_normalizer.add_dlt_id": True,
+    "normalize.parquet_normalizer.add_dlt_id": False,
 }
 
 
@@ -125,8 +126,8 @@ def configure_dlt_defaults() -> None:
     """chatsync's defaults for dlt's own settings, unless the configuration says otherwise.
 
     Completed load jobs are deleted and staging tables truncated after each load; Arrow items
-    carry ``_dlt_load_id`` and ``_dlt_id`` like dict items; DuckDB works within 128 MB; dlt's
-    anonymous telemetry is off (``[runtime] dlthub_telemetry = true`` turns it on).
+    carry ``_dlt_load_id`` and ``_dlt_id`` like dict items (the row id from chatsync's funnel);
+    DuckDB works within 128 MB; dlt's anonymous telemetry is off (``[runtime] dlthub_telemetry = true`` turns it on).
     """
     if dlt.config.get("runtime.dlthub_telemetry") is None and telemetry.is_telemetry_started():
         telemetry.stop_telemetry()  # started on ``import dlt`` with dlt's default; restarted below without it

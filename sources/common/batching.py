@@ -18,6 +18,9 @@ import dlt
 import orjson
 import pyarrow as pa
 from dlt.common.configuration import resolve_configuration
+from dlt.common.normalizers.utils import generate_dlt_ids
+from dlt.common.schema.typing import C_DLT_ID
+from dlt.common.schema.utils import dlt_id_column
 from dlt.extract.items import DataItemWithMeta
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
 
@@ -42,11 +45,16 @@ _OWNER: Final = itemgetter("provider", "conversation_id")  # a row's conversatio
 ARROW_DESTINATIONS: Final = frozenset({"duckdb"})
 
 
-def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
+def arrow_table(table: str, rows: list[dict[str, Any]], row_ids: bool = False) -> pa.Table:
     """Canonical rows as one Arrow table of the table's columns; ``raw`` becomes JSON text.
 
     dlt writes an Arrow table to parquet as it is, which costs a fraction of normalizing the same
     rows as dicts (measured with ``make bench``).
+
+    Args:
+        table: The canonical table.
+        rows: Its rows.
+        row_ids: Add dlt's ``_dlt_id`` column last, from dlt's own generator (see ``funnel_adds_row_ids``).
     """
     _, columns = TABLES[table]
     fields, arrays = [], []
@@ -57,6 +65,9 @@ def arrow_table(table: str, rows: list[dict[str, Any]]) -> pa.Table:
         kind = _ARROW_TYPES[str(column["data_type"])]
         fields.append(pa.field(name, kind, nullable=column.get("nullable", True)))
         arrays.append(pa.array(values, type=kind))
+    if row_ids:
+        fields.append(pa.field(C_DLT_ID, pa.string(), nullable=False))
+        arrays.append(pa.array(generate_dlt_ids(len(rows)), type=pa.string()))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
@@ -80,22 +91,39 @@ def current_destination() -> str | None:
     return None if destination is None else str(destination.destination_name)
 
 
+def _parquet_normalizer() -> ItemsNormalizerConfiguration:
+    return resolve_configuration(ItemsNormalizerConfiguration(), sections=("normalize", "parquet_normalizer"))
+
+
 def loads_arrow(destination: str | None) -> bool:
     """Whether canonical rows go to ``destination`` (see ``current_destination``) as Arrow tables.
 
-    Only into ``ARROW_DESTINATIONS``, and only when dlt adds ``_dlt_load_id`` and ``_dlt_id`` to
-    Arrow items (``[normalize.parquet_normalizer]``, chatsync's default): without them an Arrow
-    load would not fit a table that dict items created.
+    Only into ``ARROW_DESTINATIONS``, and only when the tables end up with dlt's ``_dlt_load_id``
+    (added by dlt's extract: ``[normalize.parquet_normalizer] add_dlt_load_id``, chatsync's default)
+    and ``_dlt_id`` (see ``funnel_adds_row_ids``): without them an Arrow load would not fit a table
+    that dict items created.
     """
-    if destination not in ARROW_DESTINATIONS:
-        return False
-    dlt_columns = resolve_configuration(ItemsNormalizerConfiguration(), sections=("normalize", "parquet_normalizer"))
-    return bool(dlt_columns.add_dlt_load_id and dlt_columns.add_dlt_id)
+    return destination in ARROW_DESTINATIONS and bool(_parquet_normalizer().add_dlt_load_id)
 
 
-def _with_hints(table: str, rows: Any, as_arrow: bool = False, destination: str | None = None) -> DataItemWithMeta:
+def funnel_adds_row_ids() -> bool:
+    """Whether Arrow tables get ``_dlt_id`` from the funnel rather than from dlt's normalize.
+
+    With dlt's ``add_dlt_id`` off (chatsync's default), the funnel adds the column, declared as
+    dlt declares it, and dlt's normalize imports each parquet file as it is instead of rewriting it
+    to add one column (0.4 s of a 100k-message load, ``docs/performance.md``). With it on, dlt adds it.
+    """
+    return not _parquet_normalizer().add_dlt_id
+
+
+def _with_hints(
+    table: str, rows: Any, as_arrow: bool = False, destination: str | None = None, row_ids: bool = False
+) -> DataItemWithMeta:
     # Per-item table hints: one resource fills both tables, each with only its own columns
     key, columns = TABLES[table]
+    as_table = as_arrow and table != SYNC_ERRORS
+    # declared as dlt's normalize declares it, so a table's hints are the same whoever adds it
+    row_id_column = {C_DLT_ID: dlt_id_column()} if as_table and row_ids else {}
     table_hints: dict[str, Any] = {STAGED_DEDUPLICATED: True}  # see ``UniqueRows``
     if destination == "bigquery":
         columns, layout = bigquery_hints(table)
@@ -104,10 +132,10 @@ def _with_hints(table: str, rows: Any, as_arrow: bool = False, destination: str 
         table_name=table,
         write_disposition=dict(MERGE),  # type: ignore[arg-type]
         primary_key=list(key),
-        columns={name: column.copy() for name, column in columns.items()},
+        columns={name: column.copy() for name, column in columns.items()} | row_id_column,
         additional_table_hints=table_hints,
     )
-    item = arrow_table(table, rows) if as_arrow and table != SYNC_ERRORS else rows
+    item = arrow_table(table, rows, row_ids) if as_table else rows
     return dlt.mark.with_hints(item, hints, create_table_variant=True)
 
 
@@ -210,6 +238,7 @@ def batched(
         The rows with their table's hints.
     """
     pending: dict[str, list[dict[str, Any]]] = {table: [] for table in TABLES}
+    row_ids = as_arrow and funnel_adds_row_ids()
     unique = UniqueRows()
     create_empty: set[str] = set()
     for piece in stream:
@@ -222,7 +251,7 @@ def batched(
         if piece.table != CONVERSATIONS:
             for table, rows in pending.items():
                 if len(rows) >= size:
-                    yield _with_hints(table, rows, as_arrow, destination)
+                    yield _with_hints(table, rows, as_arrow, destination, row_ids)
                     pending[table] = []
         rows = unique.admit(piece.table, piece.rows)
         if suppressed and piece.table != SYNC_ERRORS:
@@ -236,7 +265,7 @@ def batched(
         pending[piece.table].extend(rows)
     for table, rows in pending.items():
         if rows:
-            yield _with_hints(table, rows, as_arrow, destination)
+            yield _with_hints(table, rows, as_arrow, destination, row_ids)
         elif table in create_empty:
             yield _with_hints(table, dlt.mark.materialize_table_schema(), False, destination)
 

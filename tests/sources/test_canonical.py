@@ -71,7 +71,7 @@ def test_a_warehouse_loaded_with_dicts_continues_with_arrow(tmp_path: Path) -> N
 
 
 def test_without_dlt_columns_on_arrow_rows_stay_dicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "false")
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "false")
     pipeline = make_pipeline(tmp_path)
     seen: list[bool] = []
 
@@ -81,9 +81,52 @@ def test_without_dlt_columns_on_arrow_rows_stay_dicts(tmp_path: Path, monkeypatc
         yield {"arrow": seen[-1]}
 
     pipeline.extract(probe())
-    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     pipeline.extract(probe())
     assert seen == [False, True]
+
+
+@pytest.mark.parametrize("dlt_adds_it", [False, True], ids=["the funnel adds _dlt_id", "dlt's normalize adds it"])
+def test_arrow_rows_get_one_unique_dlt_id_whoever_adds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dlt_adds_it: bool
+) -> None:
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", str(dlt_adds_it).lower())
+    pipeline = make_pipeline(tmp_path)
+    rows = [_message(f"m{n}", "text", {"id": n}) for n in range(1, 6)]
+    run_source(pipeline, _source(rows, as_arrow=True))
+    found = query(pipeline, "SELECT COUNT(*), COUNT(DISTINCT _dlt_id), COUNT(_dlt_id) FROM {messages}")
+    assert found == [(5, 5, 5)]
+    column = pipeline.default_schema.get_table("messages")["columns"]["_dlt_id"]
+    assert (column.get("unique"), column.get("row_key"), column.get("nullable")) == (True, True, False)
+
+
+def test_a_warehouse_whose_row_ids_dlt_added_continues_with_the_funnels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = make_pipeline(tmp_path)
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")  # as chatsync loaded before
+    run_source(pipeline, _source([_message("m1", "one", {"id": 1}), _message("m2", "two", {"id": 2})], as_arrow=True))
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "false")
+    edited = [_message("m2", "two, edited", {"id": 2}), _message("m3", "three", {})]
+    run_source(pipeline, _source(edited, as_arrow=True))
+    found = query(pipeline, "SELECT message_id, content, _dlt_id FROM {messages} ORDER BY 1")
+    assert [(m, c) for m, c, _ in found] == [("m1", "one"), ("m2", "two, edited"), ("m3", "three")]
+    assert len({row_id for *_, row_id in found}) == 3 and all(row_id for *_, row_id in found)
+
+
+def _messages_file(pipeline: dlt.Pipeline, load_id: str) -> bytes:
+    jobs = pipeline.get_load_package_info(load_id).jobs["new_jobs"]
+    [path] = [job.file_path for job in jobs if Path(job.file_path).name.startswith("messages.")]
+    return Path(path).read_bytes()
+
+
+def test_with_the_funnel_adding_dlt_id_normalize_imports_files_without_rewriting(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    rows = [_message(f"m{n}", "text", {"id": n}) for n in range(1, 4)]
+    load_id = pipeline.extract(_source(rows, as_arrow=True)).loads_ids[-1]
+    extracted = _messages_file(pipeline, load_id)
+    pipeline.normalize()
+    assert _messages_file(pipeline, load_id) == extracted, "the file loaded is the file extracted, not rewritten"
 
 
 def test_a_repeated_conversation_or_key_in_one_run_loads_once(tmp_path: Path) -> None:
