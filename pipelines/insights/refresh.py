@@ -25,6 +25,7 @@ from typing import Any, Final
 import dlt
 import pyarrow as pa
 
+from sources.common.batching import ROW_ID_HINT, funnel_adds_row_ids, with_row_ids
 from sources.common.tables import (
     CONVERSATION_INSIGHT_COLUMNS,
     CONVERSATION_INSIGHTS,
@@ -266,12 +267,15 @@ def insights_source(
     model: list[dict[str, Any]] | None,
 ) -> Iterator[Any]:
     """The insights tables as dlt resources."""
+    insights, columns = as_arrow(changed, CONVERSATION_INSIGHT_COLUMNS), _columns(CONVERSATION_INSIGHT_COLUMNS)
+    if funnel_adds_row_ids():  # dlt's normalize does not add _dlt_id to Arrow tables (.dlt/config.toml)
+        insights, columns = with_row_ids(insights), columns | ROW_ID_HINT
     yield dlt.resource(
-        _once(as_arrow(changed, CONVERSATION_INSIGHT_COLUMNS)),
+        _once(insights),
         name=CONVERSATION_INSIGHTS,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=["provider", "conversation_id"],
-        columns=_columns(CONVERSATION_INSIGHT_COLUMNS),
+        columns=columns,
     )
     replaced = [(TOPICS, topics, TOPIC_COLUMNS), (KNOWLEDGE_GAPS, gaps, KNOWLEDGE_GAP_COLUMNS)]
     if model is not None:

@@ -40,6 +40,9 @@ _ARROW_TYPES: Final = {
 
 _OWNER: Final = itemgetter("provider", "conversation_id")  # a row's conversation
 
+# ``_dlt_id`` as dlt's normalize declares it, so a table's hints are the same whoever adds the column
+ROW_ID_HINT: Final = {C_DLT_ID: dlt_id_column()}
+
 # Destinations that load Arrow as parquet and read a JSON column from its text faithfully. Elsewhere
 # rows stay dicts: BigQuery, for one, would load that text as a JSON string instead of an object.
 ARROW_DESTINATIONS: Final = frozenset({"duckdb"})
@@ -65,10 +68,17 @@ def arrow_table(table: str, rows: list[dict[str, Any]], row_ids: bool = False) -
         kind = _ARROW_TYPES[str(column["data_type"])]
         fields.append(pa.field(name, kind, nullable=column.get("nullable", True)))
         arrays.append(pa.array(values, type=kind))
-    if row_ids:
-        fields.append(pa.field(C_DLT_ID, pa.string(), nullable=False))
-        arrays.append(pa.array(generate_dlt_ids(len(rows)), type=pa.string()))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    built = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return with_row_ids(built) if row_ids else built
+
+
+def with_row_ids(table: pa.Table) -> pa.Table:
+    """``table`` with dlt's ``_dlt_id`` column last, from dlt's own generator (see ``funnel_adds_row_ids``).
+
+    Declare the column with ``ROW_ID_HINT``, as dlt's normalize would.
+    """
+    ids = pa.array(generate_dlt_ids(table.num_rows), type=pa.string())
+    return table.append_column(pa.field(C_DLT_ID, pa.string(), nullable=False), ids)
 
 
 class _JsonAsTextNotice(logging.Filter):
@@ -122,8 +132,7 @@ def _with_hints(
     # Per-item table hints: one resource fills both tables, each with only its own columns
     key, columns = TABLES[table]
     as_table = as_arrow and table != SYNC_ERRORS
-    # declared as dlt's normalize declares it, so a table's hints are the same whoever adds it
-    row_id_column = {C_DLT_ID: dlt_id_column()} if as_table and row_ids else {}
+    row_id_column = ROW_ID_HINT if as_table and row_ids else {}
     table_hints: dict[str, Any] = {STAGED_DEDUPLICATED: True}  # see ``UniqueRows``
     if destination == "bigquery":
         columns, layout = bigquery_hints(table)

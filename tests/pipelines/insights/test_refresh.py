@@ -117,3 +117,28 @@ def test_json_output(sim: object, configured: Path, capsys: pytest.CaptureFixtur
     summary = json.loads(capsys.readouterr().out)
     assert summary["recomputed"] == 0, "the run computed them already"
     assert summary["conversations"] == sum(summary["outcomes"].values()) > 0
+
+
+class _LoadedBefore(Loaded):
+    """A warehouse as chatsync loaded it before the funnel added ``_dlt_id``: dlt's normalize added it."""
+
+    dlt_adds_row_ids = True
+
+    def environment(self) -> dict[str, str]:
+        adds = "true" if self.dlt_adds_row_ids else "false"
+        return {**super().environment(), "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": adds}
+
+
+def test_a_warehouse_whose_row_ids_dlt_added_keeps_loading_and_refreshing_insights(tmp_path: Path) -> None:
+    from simulator import Corpus, Simulator
+
+    with Simulator(Corpus(seed=3, size=3_000)) as sim:
+        loaded = _LoadedBefore(tmp_path, sim)
+        assert loaded.chatsync("run") == 0
+        loaded.dlt_adds_row_ids = False
+        sim.corpus.advance(timedelta(days=1))
+        assert loaded.chatsync("run") == 0
+        for table in ("messages", "conversations", "conversation_insights"):
+            rows, ids = loaded.rows(f"SELECT COUNT(*), COUNT(DISTINCT _dlt_id) FROM chat_history.{table}")[0]
+            assert rows > 0 and ids == rows, table
+        assert set(_topics(loaded)) == set(loaded.truth())
