@@ -43,7 +43,7 @@ from pipelines.orchestrators.dagster.definitions import build_definitions
 from pipelines.orchestrators.dagster.settings import OrchestrationSettings
 from pipelines.orchestrators.dagster.translator import shard_key
 from pipelines.orchestrators.shards import Shard, plan_shards
-from simulator import Corpus, Simulator, SimulatorSettings
+from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from tests.pipelines.orchestrators.orchestrated import configure, truth_counts, warehouse_counts
 
 
@@ -381,7 +381,9 @@ def test_a_cli_run_during_a_dagster_materialisation_is_skipped_with_75(
 ) -> None:
     """One writer per DuckDB file, whoever it runs for: the CLI and Dagster's shards refuse each other."""
     warehouse = tmp_path / "w.duckdb"
-    with Simulator(Corpus(seed=11, size=600), settings=SimulatorSettings(latency_ms=60)) as sim:
+    # every answer takes 4 s while the CLI runs, so the shard (3 requests in turn at least) holds the
+    # lock longer than the CLI takes to start on a busy machine; lifted once the CLI has exited
+    with Simulator(Corpus(seed=11, size=600), faults=FaultSpec(slow=1.0, slow_ms=4000)) as sim:
         configure(sim, monkeypatch, warehouse)
         defs = definitions()
         shard = next(s for s in plan_shards() if s.provider == "owlbot")
@@ -404,6 +406,7 @@ def test_a_cli_run_during_a_dagster_materialisation_is_skipped_with_75(
                 timeout=120,
                 cwd=tmp_path,
             )
+            sim.set_faults(FaultSpec())
             dagster.join(timeout=300)
         assert cli.returncode == 75, cli.stderr
         assert f"skipped: another chatsync run holds the warehouse lock of duckdb {warehouse}" in cli.stderr
