@@ -1,4 +1,7 @@
-"""Fixtures: a real simulator on a free loopback port and an isolated dlt environment."""
+"""Fixtures: a real simulator on a free loopback port, an isolated dlt environment, and the shared worlds.
+
+A world (``tests/worlds.py``) is a warehouse built once per test run; tests that write get a private copy.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,37 @@ from pathlib import Path
 import pytest
 
 from simulator import Corpus, Simulator
+from tests.worlds import (
+    DOCS,
+    EXPLORE,
+    PARITY,
+    PLANTED,
+    SMALL,
+    TEST_ENVIRONMENT,
+    VIEWS_WORLD,
+    EngineLoaded,
+    Loaded,
+    Parity,
+    Recipe,
+    chatsync_world,
+    engine_world,
+    postgres_world,
+    private_copy,
+    served,
+)
 
 
 @pytest.fixture(autouse=True)
 def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keeps tests away from ~/.dlt and the repo's secrets; retries fast but real."""
+    """Keeps tests away from ~/.dlt and the repo's secrets; retries fast but real; insights off.
+
+    Insights cost an import of scikit-learn and a topic fit per run: the tests about them turn them on
+    (``INSIGHTS__ENABLED=true``, as every world does).
+    """
+    for key, value in TEST_ENVIRONMENT.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("INSIGHTS__ENABLED", "false")
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
-    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.01")
-    monkeypatch.setenv("RUNTIME__REQUEST_MAX_RETRY_DELAY", "2")
-    monkeypatch.setenv("RUNTIME__REQUEST_MAX_ATTEMPTS", "8")
-    monkeypatch.setenv("RUNTIME__REQUEST_TIMEOUT", "5")
-    monkeypatch.setenv("CHATSYNC__PII_KEY", "test-key-that-hashes-personal-data")
-    # as .dlt/config.toml sets them (the tests run elsewhere): DuckDB loads take Arrow tables
-    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "false")  # the funnel adds it
     (tmp_path / ".dlt").mkdir(exist_ok=True)  # a chatsync project: commands refuse to run outside one
     monkeypatch.chdir(tmp_path)
 
@@ -54,3 +74,62 @@ def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # dlt needs a host: postgresql://postgres:@/postgres?host=DIR → ...@localhost/postgres?host=DIR
     yield server.get_uri().replace(":@/", ":@localhost/", 1)
     server.cleanup()
+
+
+# --- the worlds ---------------------------------------------------------------------------------------------
+
+
+def _shared(factory: pytest.TempPathFactory, recipe: Recipe) -> Iterator[Loaded]:
+    with served(chatsync_world(factory, recipe), recipe) as loaded:
+        yield loaded
+
+
+def _copied(factory: pytest.TempPathFactory, recipe: Recipe, destination: Path) -> Iterator[Loaded]:
+    with served(private_copy(chatsync_world(factory, recipe), destination), recipe) as loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="session")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """About 2,200 conversations in en, es and zh with planted intents, loaded with insights; read-only."""
+    yield from _shared(tmp_path_factory, PLANTED)
+
+
+@pytest.fixture
+def small(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Loaded]:
+    """About 900 conversations loaded with insights: this test's own copy, with its own simulator."""
+    yield from _copied(tmp_path_factory, SMALL, tmp_path / "small")
+
+
+@pytest.fixture(scope="session")
+def explored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """The explorer's warehouse (~6,000 messages, with insights); read-only."""
+    yield from _shared(tmp_path_factory, EXPLORE)
+
+
+@pytest.fixture
+def explored_copy(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Loaded]:
+    """The explorer's warehouse, this test's own copy."""
+    yield from _copied(tmp_path_factory, EXPLORE, tmp_path / "explore")
+
+
+@pytest.fixture(scope="session")
+def docs_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's path (``chatsync run``, then ``chatsync audit``) into DuckDB; read-only."""
+    return chatsync_world(tmp_path_factory, DOCS) / "warehouse.duckdb"
+
+
+@pytest.fixture
+def views_world(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[EngineLoaded]:
+    """Every provider loaded by the engine with the analytics views (~2,000 messages): this test's copy."""
+    world = engine_world(tmp_path_factory, VIEWS_WORLD)
+    with Simulator(VIEWS_WORLD.corpus()) as sim:
+        yield EngineLoaded(private_copy(world, tmp_path / "views"), sim)
+
+
+@pytest.fixture(scope="session")
+def parity(tmp_path_factory: pytest.TempPathFactory, postgres_uri: str) -> Parity:
+    """The parity world: DuckDB built once per run, PostgreSQL once per worker (each has its own server)."""
+    state = tmp_path_factory.mktemp("parity-postgres-state")
+    template = postgres_world(postgres_uri, PARITY, Parity.dataset, state)
+    return Parity(engine_world(tmp_path_factory, PARITY), template, state)

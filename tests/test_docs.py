@@ -8,11 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
 from pipelines.cli.parser import build_parser
 from pipelines.cli.reference import PAGES, page, subcommands
-from pipelines.cli.simulated import simulator_environment
-from simulator import Corpus, Simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -51,34 +48,13 @@ def sql_examples() -> list[tuple[str, str]]:
     ]
 
 
-pytestmark = pytest.mark.xdist_group("docs")  # one worker builds the demo warehouse, once
-
-
-@pytest.fixture(scope="session")  # not module: xdist may interleave other modules, which would rebuild it
-def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's path: `chatsync run` of every provider against the simulator, into DuckDB."""
-    root = tmp_path_factory.mktemp("demo")
-    (root / ".dlt").mkdir()
-    warehouse = root / "chatsync.duckdb"
-    with pytest.MonkeyPatch.context() as env, Simulator(Corpus(seed=7, size=1_500)) as sim:
-        for key, value in simulator_environment(sim).items():
-            env.setenv(key, value)
-        env.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
-        env.setenv("DLT_DATA_DIR", str(root / "dlt"))
-        env.setenv("CHATSYNC__PII_KEY", "docs-test-key-0123456789")
-        env.chdir(root)
-        assert main(["-q", "run"]) == 0
-        assert main(["-q", "audit"]) == 0
-    return warehouse
-
-
 def test_the_docs_have_sql_examples() -> None:
     assert len(sql_examples()) >= 3
 
 
 @pytest.mark.parametrize(("where", "sql"), sql_examples(), ids=[w for w, _ in sql_examples()])
-def test_every_sql_example_runs_on_the_demo_warehouse(demo_warehouse: Path, where: str, sql: str) -> None:
-    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+def test_every_sql_example_runs_on_the_docs_warehouse(docs_warehouse: Path, where: str, sql: str) -> None:
+    with duckdb.connect(str(docs_warehouse), read_only=True) as con:
         columns = [d[0] for d in con.execute(sql).description]
         rows = con.fetchall()
     if "sync_errors" not in sql:  # a clean load skipped nothing
@@ -90,12 +66,12 @@ def test_every_sql_example_runs_on_the_demo_warehouse(demo_warehouse: Path, wher
         assert all(s is None or 0 <= s < 600 for s in seconds), seconds
 
 
-def test_the_analytics_page_and_the_report_give_the_same_containment(demo_warehouse: Path) -> None:
+def test_the_analytics_page_and_the_report_give_the_same_containment(docs_warehouse: Path) -> None:
     """Both weight by conversation (with a user message); the page's query is the report's figure."""
     from pipelines.report.data import _KPIS
 
     (sql,) = [sql for where, sql in sql_examples() if where.startswith("analytics.md") and "containment" in sql]
-    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+    with duckdb.connect(str(docs_warehouse), read_only=True) as con:
         page_rows = {(p, b): c for p, b, _, c, _ in con.execute(sql).fetchall()}
         con.execute("SET schema = 'chat_history'")
         report_rows = {(p, b): c for p, b, _, c, *_ in con.execute(_KPIS).fetchall()}

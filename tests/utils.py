@@ -12,8 +12,10 @@ import pytest
 
 from pipelines.engine.destinations import loader_file_format
 from simulator import Simulator
+from tests.reference import Conv, Msg
 
 MessageKey = tuple[str, str]
+PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
 
 
 def make_pipeline(tmp_path: Path, name: str = "chat_history") -> dlt.Pipeline:
@@ -169,3 +171,58 @@ def assert_rerun_changes_nothing(
     assert counts.get("messages", 0) == 0 and counts.get("conversations", 0) == 0
     assert load_ids(pipeline) == rows, "not a single row rewritten"
     assert resource_state(pipeline, provider, resource) == state
+
+
+def truth_records(sim: Simulator) -> tuple[list[Msg], dict[tuple[str, str], str | None]]:
+    """Every message of the simulator's truth as ``tests.reference`` takes them, and each conversation's user."""
+    records, users = [], {}
+    for provider in PROVIDERS:
+        truth = sim.truth(provider)
+        for m in truth.messages:
+            sequence = int(m.message_id) if provider == "owlbot" else None if provider == "example_ai" else m.position
+            records.append(
+                Msg(
+                    provider,
+                    m.bot_id if provider != "example_ai" else "default",
+                    m.conversation_id,
+                    str(m.message_id),
+                    m.role,
+                    m.created_at,
+                    sequence,
+                    m.sender_id,
+                    model=m.model,
+                    latency_ms=m.latency_ms,
+                    knowledge_ids=m.knowledge_ids,
+                )
+            )
+        users |= {(provider, c.conversation_id): c.user_id for c in truth.conversations}
+    return records, users
+
+
+def chatbot_truth(sim: Simulator) -> tuple[list[Msg], dict[tuple[str, str], Conv]]:
+    """The ground truth's messages (as ``truth_records``) and the conversations' signals."""
+    records, _ = truth_records(sim)
+    conversations = {
+        (provider, c.conversation_id): Conv(c.user_id, c.handed_off, c.country, c.device_type)
+        for provider in PROVIDERS
+        for c in sim.truth(provider).conversations
+    }
+    return records, conversations
+
+
+def view(pipeline: dlt.Pipeline, name: str, order: str) -> list[tuple[Any, ...]]:
+    """Every row of a table or view, in ``order``."""
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(name)
+        return [tuple(r) for r in client.execute_sql(f"SELECT * FROM {table} ORDER BY {order}") or []]
+
+
+def normalised(value: Any) -> Any:
+    """A value read back from DuckDB or PostgreSQL, in a form both give alike."""
+    if isinstance(value, datetime):
+        return utc(value)
+    if isinstance(value, float):
+        return round(value, 6)
+    if hasattr(value, "is_finite"):  # Decimal
+        return round(float(value), 6)
+    return value

@@ -293,7 +293,10 @@ def test_report_is_refused_while_a_run_holds_the_lock(
     assert main(["report", "--pipelines-dir", str(pipelines_dir)]) == 0
 
 
-def test_one_dlt_trace_covers_every_provider_of_a_run(sim: Simulator, configured: Path, tmp_path: Path) -> None:
+def test_one_dlt_trace_covers_every_provider_of_a_run(
+    sim: Simulator, configured: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSIGHTS__ENABLED", "true")  # the insights refresh is in the run's trace too
     assert main(["run", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0
     pipeline = build_pipeline(Target(pipelines_dir=str(tmp_path / "pipelines")))
     trace = pipeline.last_trace

@@ -1,7 +1,9 @@
 """The explorer in a real headless Chromium (Debian's): search, filter, read, export, and markup that never runs.
 
 Playwright drives Debian's ``chromium`` (``executable_path``): its own browser download cannot be
-reached from here. Screenshots of each page go to ``docs/assets`` for the Explore page of the docs.
+reached from here. Screenshots of each page go to the test's temporary folder, or to the folder
+``CHATSYNC_SCREENSHOTS`` names: ``make docs-screenshots`` sets it to ``docs/assets`` for the Explore page
+of the docs. The suite never writes into the checkout.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ import pytest
 
 from pipelines.explorer.app import create_app
 from pipelines.explorer.warehouse import Warehouse
-from tests.pipelines.insights.conftest import Loaded, load
+from tests.worlds import Loaded
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ASSETS = Path(__file__).resolve().parents[3] / "docs" / "assets"
 FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -38,6 +39,8 @@ if CHROMIUM is None:
         pytest.fail("no chromium found: .ci/run installs Debian's chromium", pytrace=False)
     pytest.skip("needs Debian's chromium (apt-get install chromium; .ci/run installs it)", allow_module_level=True)
 
+pytestmark = pytest.mark.browser
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -45,34 +48,43 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")  # built once per worker, however xdist interleaves
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Loaded]]:
+@pytest.fixture
+def served(explored: Loaded) -> Iterator[tuple[str, Loaded]]:
+    """The explorer on the shared explorer world, served by uvicorn on a free loopback port."""
     import uvicorn
 
-    for loaded in load(tmp_path_factory.mktemp("browser"), seed=5, size=6_000):
-        app = create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(loaded.warehouse)))
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", loaded
-        server.should_exit = True
-        thread.join(timeout=10)
+    app = create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(explored.warehouse)))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", explored
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
-def test_a_reader_searches_filters_reads_and_exports(served: tuple[str, Loaded], tmp_path: Path) -> None:
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the screenshots go: ``CHATSYNC_SCREENSHOTS`` (``make docs-screenshots``), else a temporary folder."""
+    folder = Path(os.environ.get("CHATSYNC_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_reader_searches_filters_reads_and_exports(
+    served: tuple[str, Loaded], screenshots: Path, tmp_path: Path
+) -> None:
     from playwright.sync_api import sync_playwright
 
     url, loaded = served
-    ASSETS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
         page.goto(url + "/")
         assert page.locator("h1").inner_text() == "Overview"
-        page.screenshot(path=str(ASSETS / "explore-overview.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "explore-overview.png"), full_page=True)
 
         page.click("text=Conversations")
         page.fill("input[name=q]", "contrasena")
@@ -84,7 +96,7 @@ def test_a_reader_searches_filters_reads_and_exports(served: tuple[str, Loaded],
         page.click("button[type=submit]")
         assert "outcome=answered" in page.url
         assert page.locator("span.outcome.answered").count() == page.locator("table.list tbody tr").count()
-        page.screenshot(path=str(ASSETS / "explore-conversations.png"))
+        page.screenshot(path=str(screenshots / "explore-conversations.png"))
 
         with page.expect_download() as download:
             page.click("text=Export CSV")
@@ -99,11 +111,13 @@ def test_a_reader_searches_filters_reads_and_exports(served: tuple[str, Loaded],
         assert page.title() != "pwned", "the planted <script> never ran"
         assert page.evaluate("document.title") != "pwned"
         assert "<script>document.title='pwned'</script>" in page.locator("ol.transcript").inner_text()
-        page.screenshot(path=str(ASSETS / "explore-transcript.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "explore-transcript.png"), full_page=True)
 
         page.goto(url + "/topics")
-        page.screenshot(path=str(ASSETS / "explore-topics.png"))
+        page.screenshot(path=str(screenshots / "explore-topics.png"))
         page.goto(url + "/gaps")
         assert page.locator("table.list tbody tr").count() > 0
-        page.screenshot(path=str(ASSETS / "explore-gaps.png"))
+        page.screenshot(path=str(screenshots / "explore-gaps.png"))
         browser.close()
+    for name in ("overview", "conversations", "transcript", "topics", "gaps"):
+        assert (screenshots / f"explore-{name}.png").stat().st_size > 10_000, name

@@ -9,25 +9,21 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from pipelines.engine.target import Target
 from pipelines.explorer.app import create_app
 from pipelines.explorer.warehouse import Warehouse
 from pipelines.insights.refresh import refresh_insights
 from pipelines.insights.settings import InsightsSettings
-from simulator import Corpus, Simulator
-from tests.pipelines.warehouse.test_analytics import load_all
+from tests.worlds import Parity
 
 
-def test_every_page_and_search_on_postgres(postgres_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_uri)
-    with Simulator(Corpus(seed=5, size=3_000)) as sim:
-        pipeline = load_all(sim, Target(destination="postgres", dataset="explore_pg", pipelines_dir=str(tmp_path)))
+def test_every_page_and_search_on_postgres(parity: Parity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline, uri = parity.postgres(tmp_path / "p", "explore_pg", monkeypatch)
     refresh_insights(pipeline, InsightsSettings())
-    client = TestClient(create_app(Warehouse("postgres", "explore_pg", postgres_dsn=postgres_uri)))
+    client = TestClient(create_app(Warehouse("postgres", parity.dataset, postgres_dsn=uri)))
     with pipeline.sql_client() as sql:
-        provider, cid = sql.execute_sql("SELECT provider, conversation_id FROM explore_pg.conversations LIMIT 1")[0]
+        provider, cid = sql.execute_sql("SELECT provider, conversation_id FROM parity.conversations LIMIT 1")[0]
         expected = sql.execute_sql(
-            "SELECT COUNT(DISTINCT provider || conversation_id) FROM explore_pg.messages WHERE content ILIKE %s",
+            "SELECT COUNT(DISTINCT provider || conversation_id) FROM parity.messages WHERE content ILIKE %s",
             "%contraseña%",
         )[0][0]
     for path in ("/", "/conversations", f"/conversations/{provider}/{cid}", "/topics", "/gaps"):

@@ -1,4 +1,4 @@
-"""Every page of ``chatsync explore`` with Starlette's TestClient, on a real DuckDB loaded from the simulator."""
+"""Every page of ``chatsync explore`` with Starlette's TestClient, on a real DuckDB explored from the simulator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import io
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,30 +16,22 @@ from starlette.testclient import TestClient
 from pipelines.explorer.app import CSP, create_app
 from pipelines.explorer.queries import PAGE_SIZE
 from pipelines.explorer.warehouse import Warehouse
-from tests.pipelines.insights.conftest import Loaded, load
+from tests.worlds import Loaded
 
 CONVERSATION_LINK = 'href="/conversations/'
 
-pytestmark = pytest.mark.xdist_group("explore")  # one worker builds the module's warehouse
-
-
-@pytest.fixture(scope="session")  # built once per worker, however xdist interleaves
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    yield from load(tmp_path_factory.mktemp("explore"), seed=5, size=6_000)
-
-
 @pytest.fixture
-def client(loaded: Loaded) -> TestClient:
-    return TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(loaded.warehouse))))
+def client(explored: Loaded) -> TestClient:
+    return TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(explored.warehouse))))
 
 
 def rows_of(csv_text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(csv_text)))
 
 
-def test_every_page_answers(client: TestClient, loaded: Loaded) -> None:
-    provider, cid = loaded.rows("SELECT provider, conversation_id FROM chat_history.conversations LIMIT 1")[0]
-    topic = loaded.rows("SELECT topic_id FROM chat_history.topics ORDER BY conversations DESC LIMIT 1")[0][0]
+def test_every_page_answers(client: TestClient, explored: Loaded) -> None:
+    provider, cid = explored.rows("SELECT provider, conversation_id FROM chat_history.conversations LIMIT 1")[0]
+    topic = explored.rows("SELECT topic_id FROM chat_history.topics ORDER BY conversations DESC LIMIT 1")[0][0]
     for path in ("/", "/conversations", f"/conversations/{provider}/{cid}", "/topics", f"/topics/{topic}", "/gaps"):
         page = client.get(path)
         assert page.status_code == 200, path
@@ -50,8 +41,8 @@ def test_every_page_answers(client: TestClient, loaded: Loaded) -> None:
     assert "Knowledge gaps to fill first" in overview and "/topics/" in overview
 
 
-def test_the_list_pages_through_everything(client: TestClient, loaded: Loaded) -> None:
-    total = loaded.rows("SELECT COUNT(*) FROM chat_history.conversations")[0][0]
+def test_the_list_pages_through_everything(client: TestClient, explored: Loaded) -> None:
+    total = explored.rows("SELECT COUNT(*) FROM chat_history.conversations")[0][0]
     first = client.get("/conversations").text
     assert first.count(CONVERSATION_LINK) == PAGE_SIZE and "older →" in first
     pages = -(-total // PAGE_SIZE)
@@ -60,9 +51,9 @@ def test_the_list_pages_through_everything(client: TestClient, loaded: Loaded) -
     assert "older →" not in last
 
 
-def test_search_ignores_case_and_accents_and_ands_its_words(client: TestClient, loaded: Loaded) -> None:
+def test_search_ignores_case_and_accents_and_ands_its_words(client: TestClient, explored: Loaded) -> None:
     folded = rows_of(client.get("/conversations.csv?q=CONTRASENA").text)
-    expected = loaded.rows(
+    expected = explored.rows(
         "SELECT COUNT(DISTINCT provider || conversation_id) FROM chat_history.messages "
         "WHERE strip_accents(lower(content)) LIKE '%contrasena%'"
     )[0][0]
@@ -71,17 +62,17 @@ def test_search_ignores_case_and_accents_and_ands_its_words(client: TestClient, 
     one = rows_of(client.get("/conversations.csv?q=tarjeta").text)
     assert 0 < len(both) <= len(one)
     for row in both:
-        words = loaded.rows(
+        words = explored.rows(
             "SELECT string_agg(lower(content), ' ') FROM chat_history.messages "
             f"WHERE provider = '{row['provider']}' AND conversation_id = '{row['conversation_id']}'"
         )[0][0]
         assert "tarjeta" in words and "regalo" in words
 
 
-def test_every_filter_selects_what_it_says(client: TestClient, loaded: Loaded) -> None:
+def test_every_filter_selects_what_it_says(client: TestClient, explored: Loaded) -> None:
     insights = {
         (p, c): (t, o, lang)
-        for p, c, t, o, lang in loaded.rows(
+        for p, c, t, o, lang in explored.rows(
             "SELECT provider, conversation_id, topic_id, outcome, language FROM chat_history.conversation_insights"
         )
     }
@@ -100,11 +91,11 @@ def test_every_filter_selects_what_it_says(client: TestClient, loaded: Loaded) -
     assert rows_of(client.get("/conversations.csv?deleted=yes").text) == []
 
 
-def test_the_csv_is_the_whole_result_with_its_columns(client: TestClient, loaded: Loaded) -> None:
+def test_the_csv_is_the_whole_result_with_its_columns(client: TestClient, explored: Loaded) -> None:
     response = client.get("/conversations.csv")
     assert response.headers["content-type"].startswith("text/csv")
     rows = rows_of(response.text)
-    assert len(rows) == loaded.rows("SELECT COUNT(*) FROM chat_history.conversations")[0][0] > PAGE_SIZE
+    assert len(rows) == explored.rows("SELECT COUNT(*) FROM chat_history.conversations")[0][0] > PAGE_SIZE
     assert list(rows[0])[:9] == [
         "provider",
         "bot_id",
@@ -118,12 +109,12 @@ def test_the_csv_is_the_whole_result_with_its_columns(client: TestClient, loaded
     ]
 
 
-def test_a_transcript_shows_every_message_in_order_with_markup_as_text(client: TestClient, loaded: Loaded) -> None:
-    provider, cid = loaded.rows(
+def test_a_transcript_shows_every_message_in_order_with_markup_as_text(client: TestClient, explored: Loaded) -> None:
+    provider, cid = explored.rows(
         "SELECT provider, conversation_id FROM chat_history.messages WHERE content LIKE '%<script>%' LIMIT 1"
     )[0]
     page = client.get(f"/conversations/{provider}/{cid}").text
-    count = loaded.rows(
+    count = explored.rows(
         f"SELECT COUNT(*) FROM chat_history.messages WHERE provider = '{provider}' AND conversation_id = '{cid}'"
     )[0][0]
     assert page.count('<li class="message') == count
@@ -148,12 +139,12 @@ def test_a_transcript_shows_every_message_in_order_with_markup_as_text(client: T
         ("/conversations?provider=%27%3B%20DROP%20TABLE%20messages%3B", 200),
     ],
 )
-def test_bad_input_gets_a_page_never_a_traceback(client: TestClient, loaded: Loaded, path: str, status: int) -> None:
-    before = loaded.rows("SELECT COUNT(*) FROM chat_history.messages")
+def test_bad_input_gets_a_page_never_a_traceback(client: TestClient, explored: Loaded, path: str, status: int) -> None:
+    before = explored.rows("SELECT COUNT(*) FROM chat_history.messages")
     response = client.get(path)
     assert response.status_code == status
     assert "Traceback" not in response.text and "<html" in response.text
-    assert loaded.rows("SELECT COUNT(*) FROM chat_history.messages") == before
+    assert explored.rows("SELECT COUNT(*) FROM chat_history.messages") == before
 
 
 def test_hostile_search_strings_find_nothing_rather_than_everything(client: TestClient) -> None:
@@ -161,8 +152,8 @@ def test_hostile_search_strings_find_nothing_rather_than_everything(client: Test
     assert rows_of(client.get("/conversations.csv?q=_").text) == []
 
 
-def test_a_token_guards_every_request(loaded: Loaded) -> None:
-    guarded = TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(loaded.warehouse)), "s3cret"))
+def test_a_token_guards_every_request(explored: Loaded) -> None:
+    guarded = TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(explored.warehouse)), "s3cret"))
     assert guarded.get("/").status_code == 401
     assert guarded.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert guarded.get("/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
@@ -170,12 +161,15 @@ def test_a_token_guards_every_request(loaded: Loaded) -> None:
     assert guarded.get("/topics").status_code == 200, "the token came back as a cookie"
 
 
-def test_a_page_during_a_write_says_busy_and_retries(client: TestClient, loaded: Loaded) -> None:
+def test_a_page_during_a_write_says_busy_and_retries(explored_copy: Loaded) -> None:
+    """Another process holds the (private) warehouse for writing: the page says busy, then answers."""
+    warehouse = str(explored_copy.warehouse)
+    client = TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=warehouse)))
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            f"import duckdb, time; c = duckdb.connect({str(loaded.warehouse)!r}); print(1, flush=True); time.sleep(8)",
+            f"import duckdb, time; c = duckdb.connect({warehouse!r}); print(1, flush=True); time.sleep(8)",
         ],
         stdout=subprocess.PIPE,
     )
@@ -192,14 +186,14 @@ def test_a_page_during_a_write_says_busy_and_retries(client: TestClient, loaded:
     assert client.get("/conversations").status_code == 200
 
 
-def test_the_explorer_never_writes(client: TestClient, loaded: Loaded) -> None:
-    before = loaded.warehouse.stat().st_mtime_ns
+def test_the_explorer_never_writes(client: TestClient, explored: Loaded) -> None:
+    before = explored.warehouse.stat().st_mtime_ns
     for path in ("/", "/conversations?q=refund", "/conversations.csv", "/topics", "/gaps"):
         assert client.get(path).status_code == 200
-    assert loaded.warehouse.stat().st_mtime_ns == before, "read-only connections leave the file as it was"
+    assert explored.warehouse.stat().st_mtime_ns == before, "read-only connections leave the file as it was"
 
 
-def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(loaded: Loaded, tmp_path: Path) -> None:
+def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(explored: Loaded, tmp_path: Path) -> None:
     import os
     import signal
     import socket
@@ -210,7 +204,7 @@ def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(loaded: Loaded, tmp
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     (tmp_path / ".dlt").mkdir(exist_ok=True)
-    environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(loaded.warehouse)}
+    environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(explored.warehouse)}
     started = time.monotonic()
     server = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "explore", "--port", str(port)],
@@ -234,10 +228,10 @@ def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(loaded: Loaded, tmp
         server.kill()
 
 
-def test_a_public_host_needs_a_token(loaded: Loaded, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_public_host_needs_a_token(explored: Loaded, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipelines.cli import main
 
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(loaded.warehouse))
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(explored.warehouse))
     assert main(["explore", "--host", "0.0.0.0"]) == 2
 
 

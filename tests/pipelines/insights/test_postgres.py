@@ -8,12 +8,10 @@ from typing import Any
 import dlt
 import pytest
 
-from pipelines.engine.target import Target
 from pipelines.insights.refresh import refresh_insights
 from pipelines.insights.settings import InsightsSettings
-from simulator import Corpus, Simulator
-from tests.pipelines.warehouse.test_analytics import load_all
-from tests.pipelines.warehouse.test_postgres import normalised
+from tests.utils import normalised
+from tests.worlds import Parity
 
 TABLES = {
     "conversation_insights": "provider, conversation_id, topic_id, language, sentiment, outcome, question, "
@@ -33,12 +31,10 @@ def rows(pipeline: dlt.Pipeline, table: str) -> list[tuple[Any, ...]]:
 
 
 def test_duckdb_and_postgres_give_the_same_insights(
-    postgres_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    parity: Parity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_uri)
-    with Simulator(Corpus(seed=43, size=3_000)) as sim:
-        duck = load_all(sim, Target(pipelines_dir=str(tmp_path / "d"), duckdb_path=str(tmp_path / "w.duckdb")))
-        pg = load_all(sim, Target(destination="postgres", dataset="insights_parity", pipelines_dir=str(tmp_path / "p")))
+    duck = parity.duckdb(tmp_path / "d")
+    pg, _ = parity.postgres(tmp_path / "p", "insights_parity", monkeypatch)
     settings = InsightsSettings()
     on_duckdb = refresh_insights(duck, settings, file_format="parquet")
     on_postgres = refresh_insights(pg, settings)

@@ -9,8 +9,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.insights.text import clean
-
-from .conftest import Loaded
+from tests.worlds import Loaded
 
 OPENING = (
     "SELECT content FROM (SELECT content, ROW_NUMBER() OVER (ORDER BY created_at, sequence, message_id) AS n "
@@ -50,6 +49,7 @@ def test_redacted_content_stays_redacted_in_insights(
     sim: object, configured: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHATSYNC__REDACT_CONTENT", "true")
+    monkeypatch.setenv("INSIGHTS__ENABLED", "true")
     assert main(["run"]) == 0
     with duckdb.connect(str(configured), read_only=True) as db:
         rows = db.execute(

@@ -7,15 +7,12 @@ from collections import Counter, defaultdict
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from .conftest import Loaded
+from tests.worlds import Loaded
 
 OUTCOMES = ("unanswered", "handed_off", "abandoned")
 INSIGHTS = (
     "SELECT provider, conversation_id, topic_id, language, sentiment, outcome FROM chat_history.conversation_insights"
 )
-
-pytestmark = pytest.mark.xdist_group("planted")  # one worker builds the module's warehouse
-
 
 def purity(labels: list[str], truth: list[str]) -> float:
     """The share of conversations whose topic's most common intent is their own."""

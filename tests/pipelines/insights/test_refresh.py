@@ -11,8 +11,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-
-from .conftest import Loaded
+from tests.worlds import Loaded
 
 TOPICS = "SELECT provider, conversation_id, topic_id FROM chat_history.conversation_insights"
 
@@ -81,8 +80,9 @@ def test_insights_off_leaves_them_out_and_imports_nothing_heavy(
 
 
 def test_a_failed_refresh_is_a_warning_and_keeps_the_load(
-    sim: object, configured: Path, capsys: pytest.CaptureFixture[str]
+    sim: object, configured: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("INSIGHTS__ENABLED", "true")
     assert main(["run", "--provider", "owlbot"]) == 0
     with duckdb.connect(str(configured)) as db:  # something in the way: a view where the table goes
         db.execute("DROP TABLE chat_history.conversation_insights CASCADE")
@@ -108,7 +108,10 @@ def test_configuration_errors_exit_2(sim: object, configured: Path, monkeypatch:
     assert main(["insights"]) == 2
 
 
-def test_json_output(sim: object, configured: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_output(
+    sim: object, configured: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSIGHTS__ENABLED", "true")  # the run computes them, so the command has nothing to do
     assert main(["run", "--provider", "chatnode"]) == 0
     capsys.readouterr()
     assert main(["insights", "--json", "--provider", "chatnode"]) == 0

@@ -132,6 +132,7 @@ def test_incremental_job_loads_every_shard_then_growth(
 ) -> None:
     warehouse = tmp_path / "w.duckdb"
     configure(sim, monkeypatch, warehouse)
+    monkeypatch.setenv("INSIGHTS__ENABLED", "true")  # the job's insights asset is checked below
     defs = definitions()
     with DagsterInstance.ephemeral() as instance:
         first = run_job(defs, INCREMENTAL_JOB, instance)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,8 @@ from pipelines.engine.target import Target
 from pipelines.report.data import percentiles
 from simulator import Corpus, Simulator
 from tests import reference
-from tests.pipelines.warehouse.test_analytics import load_all, truth_records
-from tests.pipelines.warehouse.test_bot_analytics import truth as chatbot_truth
+from tests.utils import chatbot_truth, truth_records
+from tests.worlds import VIEWS_WORLD, engine_world, load_all, private_copy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HEIGHT = 6000  # tall enough for the whole report, the chatbot charts at its end included
@@ -33,19 +31,17 @@ NEW_CHARTS = (
 
 
 @pytest.fixture(scope="module")
-def loaded() -> Iterator[tuple[Path, dict[str, list[float]]]]:
-    """A warehouse with every provider loaded, and the true response times per provider."""
-    root = Path(tempfile.mkdtemp(prefix="chatsync-report-"))
-    with Simulator(Corpus(seed=51, size=1_500)) as sim:
-        load_all(sim, Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "w.duckdb")))
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[float]]]:
+    """A copy of the views world (every provider loaded), and the true response times per provider."""
+    root = private_copy(engine_world(tmp_path_factory, VIEWS_WORLD), tmp_path_factory.mktemp("report") / "world")
+    with Simulator(VIEWS_WORLD.corpus()) as sim:
         records, _ = truth_records(sim)
         CHATBOT_TRUTH["records"], CHATBOT_TRUTH["conversations"] = chatbot_truth(sim)
         CHATBOT_TRUTH["owlbot_names"] = {c.bot_id: c.bot_name for c in sim.truth("owlbot").conversations}
     truth: dict[str, list[float]] = {}
     for (provider, _, _), seconds in reference.response_times(records).items():
         truth.setdefault(provider, []).append(seconds)
-    yield root, truth
-    shutil.rmtree(root, ignore_errors=True)
+    return root, truth
 
 
 def report(root: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:

@@ -12,20 +12,15 @@ import pytest
 import sqlglot
 
 from pipelines.engine.destinations import make_destination
-from pipelines.engine.factory import build_pipeline
-from pipelines.engine.runner import load_providers
-from pipelines.engine.target import Target
 from pipelines.warehouse import analytics
 from pipelines.warehouse.analytics import DIALECTS, TABLES, VIEWS, refresh_views, transpile_view, view_statements
-from simulator import Corpus, Simulator
 from sources.common.batching import batched
 from sources.common.rows import TableRows, as_conversations, as_messages, conversation_row, message_row
 from tests import reference
-from tests.reference import Msg
-from tests.utils import make_pipeline, run_source, utc
+from tests.utils import make_pipeline, run_source, truth_records, utc, view
+from tests.worlds import EngineLoaded
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
 
 
 def at(seconds: float) -> datetime:
@@ -135,54 +130,9 @@ def test_edge_cases_have_defined_results(tmp_path: Path) -> None:
     assert got["burst"]["duration_seconds"] == 20.0
 
 
-def truth_records(sim: Simulator) -> tuple[list[Msg], dict[tuple[str, str], str | None]]:
-    records, users = [], {}
-    for provider in PROVIDERS:
-        truth = sim.truth(provider)
-        for m in truth.messages:
-            sequence = int(m.message_id) if provider == "owlbot" else None if provider == "example_ai" else m.position
-            records.append(
-                Msg(
-                    provider,
-                    m.bot_id if provider != "example_ai" else "default",
-                    m.conversation_id,
-                    str(m.message_id),
-                    m.role,
-                    m.created_at,
-                    sequence,
-                    m.sender_id,
-                    model=m.model,
-                    latency_ms=m.latency_ms,
-                    knowledge_ids=m.knowledge_ids,
-                )
-            )
-        users |= {(provider, c.conversation_id): c.user_id for c in truth.conversations}
-    return records, users
-
-
-def view(pipeline: dlt.Pipeline, name: str, order: str) -> list[tuple[Any, ...]]:
-    with pipeline.sql_client() as client:
-        table = client.make_qualified_table_name(name)
-        return [tuple(r) for r in client.execute_sql(f"SELECT * FROM {table} ORDER BY {order}") or []]
-
-
-def load_all(sim: Simulator, target: Target) -> dlt.Pipeline:
-    from pipelines.cli.simulated import simulator_environment
-
-    pipeline = build_pipeline(target)
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in simulator_environment(sim).items():
-            env.setenv(key, value)
-        outcomes = load_providers(pipeline, PROVIDERS, target)
-    assert [o.error for o in outcomes] == [None] * len(PROVIDERS)
-    assert refresh_views(pipeline) == list(VIEWS)
-    return pipeline
-
-
-def test_views_match_an_independent_computation_from_ground_truth(tmp_path: Path) -> None:
-    with Simulator(Corpus(seed=31, size=1_200)) as sim:
-        pipeline = load_all(sim, Target(pipelines_dir=str(tmp_path), duckdb_path=str(tmp_path / "w.duckdb")))
-        records, users = truth_records(sim)
+def test_views_match_an_independent_computation_from_ground_truth(views_world: EngineLoaded) -> None:
+    pipeline = views_world.pipeline()
+    records, users = truth_records(views_world.sim)
 
     expected_replies = reference.response_times(records)
     got_replies = {(r[0], r[2], r[3]): r[7] for r in view(pipeline, "response_times", "1, 3, 4")}

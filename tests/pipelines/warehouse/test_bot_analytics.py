@@ -10,9 +10,7 @@ from typing import Any
 import dlt
 import pytest
 
-from pipelines.engine.target import Target
 from pipelines.warehouse.analytics import VIEWS, refresh_views
-from simulator import Corpus, Simulator
 from sources.common.batching import batched
 from sources.common.rows import (
     TableRows,
@@ -24,9 +22,8 @@ from sources.common.rows import (
     message_row,
 )
 from tests import reference
-from tests.pipelines.warehouse.test_analytics import PROVIDERS, load_all, truth_records, view
-from tests.reference import Conv, Msg
-from tests.utils import make_pipeline, run_source, utc
+from tests.utils import chatbot_truth, make_pipeline, run_source, utc, view
+from tests.worlds import EngineLoaded
 
 DAY1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)
@@ -312,17 +309,6 @@ def test_views_exist_before_any_provider_sends_citations(tmp_path: Path) -> None
     assert kb == [None, None]
 
 
-def truth(sim: Simulator) -> tuple[list[Msg], dict[tuple[str, str], Conv]]:
-    """The ground truth's messages (as ``truth_records``) and the conversations' signals."""
-    records, _ = truth_records(sim)
-    conversations = {
-        (provider, c.conversation_id): Conv(c.user_id, c.handed_off, c.country, c.device_type)
-        for provider in PROVIDERS
-        for c in sim.truth(provider).conversations
-    }
-    return records, conversations
-
-
 def close(got: Any, want: Any) -> bool:
     if isinstance(want, float) and got is not None:
         return bool(got == pytest.approx(want, abs=1e-6))
@@ -339,10 +325,9 @@ def assert_view(got: list[dict[str, Any]], key: tuple[str, ...], want: dict[Any,
             assert close(rows[k][column], value), (k, column, rows[k][column], value)
 
 
-def test_every_view_against_an_independent_computation_from_ground_truth(tmp_path: Path) -> None:
-    with Simulator(Corpus(seed=31, size=2_000)) as sim:
-        pipeline = load_all(sim, Target(pipelines_dir=str(tmp_path), duckdb_path=str(tmp_path / "w.duckdb")))
-        records, conversations = truth(sim)
+def test_every_view_against_an_independent_computation_from_ground_truth(views_world: EngineLoaded) -> None:
+    pipeline = views_world.pipeline()
+    records, conversations = chatbot_truth(views_world.sim)
     outcomes = reference.conversation_outcomes(records, conversations)
     assert any(o["handed_off"] for o in outcomes.values() if o["handoff_at"]), "OwlBot hands off by agent messages"
     assert any(o["handed_off"] and o["handoff_at"] is None for o in outcomes.values()), "ChatNode by its flag"

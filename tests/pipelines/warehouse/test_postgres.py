@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import dlt
 import pytest
 
-from pipelines.engine.target import Target
 from pipelines.warehouse.analytics import VIEWS
-from simulator import Corpus, Simulator
-from tests.pipelines.warehouse.test_analytics import load_all, view
-from tests.utils import utc
+from tests.utils import normalised, view
+from tests.worlds import Parity
 
 ORDER = {
     "messages": "provider, conversation_id, message_id",
@@ -39,16 +36,6 @@ COLUMNS = {
 }
 
 
-def normalised(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return utc(value)
-    if isinstance(value, float):
-        return round(value, 6)
-    if hasattr(value, "is_finite"):  # Decimal
-        return round(float(value), 6)
-    return value
-
-
 def rows(pipeline: dlt.Pipeline, name: str) -> list[tuple[Any, ...]]:
     if name in COLUMNS:
         with pipeline.sql_client() as client:
@@ -62,13 +49,9 @@ def rows(pipeline: dlt.Pipeline, name: str) -> list[tuple[Any, ...]]:
     return result
 
 
-def test_duckdb_and_postgres_agree_row_for_row(
-    postgres_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres_uri)
-    with Simulator(Corpus(seed=41, size=1_200)) as sim:
-        duck = load_all(sim, Target(pipelines_dir=str(tmp_path / "d"), duckdb_path=str(tmp_path / "w.duckdb")))
-        pg = load_all(sim, Target(destination="postgres", pipelines_dir=str(tmp_path / "p")))
+def test_duckdb_and_postgres_agree_row_for_row(parity: Parity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    duck = parity.duckdb(tmp_path / "d")
+    pg, _ = parity.postgres(tmp_path / "p", "rows_parity", monkeypatch)
     assert pg.destination.destination_name == "postgres"
     for name in (*COLUMNS, *VIEWS):
         in_duckdb, in_postgres = rows(duck, name), rows(pg, name)
