@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test lint clean reliability bench bench-1m bench-insights bench-explore bench-merge dagster test-airflow postgres postgres-stop docs docs-build docs-reference
+.PHONY: install demo test test-slow test-all docs-screenshots lint clean reliability bench bench-1m bench-insights bench-explore bench-merge dagster test-airflow postgres postgres-stop docs docs-build docs-reference
 
 install: $(STAMP)
 
@@ -19,10 +19,23 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/chatsync demo
 
-# Two workers: the suite takes about half as long on these 2-core machines; tests sharing a
-# module's warehouse stay on one worker (xdist_group), so it is built once.
+# Tiers by pytest marker (pyproject.toml): make test runs every test not marked slow (under 5 minutes),
+# make test-slow the slow scenarios (kills, storms, Dagster jobs, insights quality), make test-all both.
+# Two workers: about half the time on these 2-core machines; the shared warehouses (tests/worlds.py)
+# are built once per run between them.
+PYTEST := $(BIN)/pytest -n 2 --dist loadgroup
 test: install
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(PYTEST) -m "not slow"
+
+test-slow: install
+	$(PYTEST) -m slow
+
+test-all: install
+	$(PYTEST)
+
+# The Explore page's screenshots: the browser test, writing into docs/assets (the suite writes to a temporary folder).
+docs-screenshots: install
+	CHATSYNC_SCREENSHOTS=$(CURDIR)/docs/assets $(BIN)/pytest -p no:cacheprovider tests/pipelines/explorer/test_browser.py
 
 # The Airflow DAG in an environment of its own (.venv-airflow): Airflow beside dlt slows every dlt start.
 AIRFLOW_VENV := .venv-airflow
@@ -35,10 +48,12 @@ $(AIRFLOW_VENV)/.install-stamp: pyproject.toml
 test-airflow: $(AIRFLOW_VENV)/.install-stamp
 	$(AIRFLOW_VENV)/bin/pytest tests/pipelines/orchestrators/test_airflow.py
 
+# Lint, not tests: ruff, mypy, the import contracts, and Dagster's own check of the definitions.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy sources pipelines
 	$(BIN)/lint-imports
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dg check defs
 
 clean:
 	rm -rf $(VENV) .venv-airflow demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -31,6 +31,21 @@ from tests.worlds import (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test that uses the real PostgreSQL ``postgres`` (``-m postgres`` selects them).
+
+    The tests on the parity world run on one xdist worker: each worker has a PostgreSQL server of its
+    own, so that world's PostgreSQL side is built once per worker that asks for it.
+    """
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "postgres_uri" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if "parity" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("parity"))
+
+
 @pytest.fixture(autouse=True)
 def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keeps tests away from ~/.dlt and the repo's secrets; retries fast but real; insights off.

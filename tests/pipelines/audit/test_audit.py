@@ -67,6 +67,7 @@ def _named(report: dict[str, Any], provider: str) -> set[str]:
     return {v["conversation_id"] for v in report["providers"][provider]["not_complete"] if v["kind"] == "incomplete"}
 
 
+@pytest.mark.slow
 def test_audit_finds_names_and_repairs_damage(
     sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,6 +168,7 @@ def _damage_one_feedloop(warehouse: Path) -> None:
     _delete(warehouse, "feedloop", str(cid), [str(mid)])
 
 
+@pytest.mark.slow
 def test_a_quick_audit_costs_no_more_requests_than_a_no_op_run(
     sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

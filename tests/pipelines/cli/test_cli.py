@@ -150,6 +150,7 @@ def test_backfill_command(sim: Simulator, tmp_path: Path, monkeypatch: pytest.Mo
     assert main(["backfill", "--provider", "example_ai", "--since", "2026-03-05", "--until", "2026-03-01"]) == 2
 
 
+@pytest.mark.slow
 def test_demo_fills_both_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--dir", str(tmp_path / "demo"), "--size", "800"]) == 0
     warehouse = tmp_path / "demo" / "chatsync.duckdb"
@@ -163,6 +164,7 @@ def test_demo_fills_both_tables(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert sum(item["messages"] for item in found.values()) == count(warehouse, "messages")
 
 
+@pytest.mark.slow
 def test_run_loads_all_four_providers(
     sim: Simulator,
     configured: Path,
@@ -347,6 +349,7 @@ def test_warehouse_names_a_duckdb_file_only(capsys: pytest.CaptureFixture[str]) 
     assert "--warehouse names a DuckDB file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_reset_forgets_one_provider_only_and_the_next_run_re_reads_it(
     sim: Simulator,
     configured: Path,

@@ -59,6 +59,7 @@ def run(*args: str) -> int:
     return main(["-q", "run", *(a for p in LOADED for a in ("--provider", p)), *args])
 
 
+@pytest.mark.slow
 def test_alternating_duckdb_and_postgres_with_growth_leaves_both_exact(
     postgres_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -97,6 +98,7 @@ def test_a_second_dataset_gets_cursors_of_its_own(tmp_path: Path, monkeypatch: p
         assert_exact(Target(), sim)
 
 
+@pytest.mark.slow
 def test_local_cursors_the_warehouse_never_committed_are_not_trusted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

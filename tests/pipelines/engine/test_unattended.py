@@ -116,6 +116,7 @@ def _pending_package(sim: Simulator, tmp_path: Path, source: object, normalize: 
     return Path(pipeline.working_dir)
 
 
+@pytest.mark.slow
 def test_a_package_broken_by_a_kill_is_repaired_and_its_data_extracted_again(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,6 +134,7 @@ def test_a_package_broken_by_a_kill_is_repaired_and_its_data_extracted_again(
     assert "repaired" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_kill_inside_normalize_commit_is_repaired(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -147,6 +149,7 @@ def test_a_kill_inside_normalize_commit_is_repaired(
     assert exact(sim, configured)
 
 
+@pytest.mark.slow
 def test_pending_packages_never_hide_a_provider(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -173,6 +176,7 @@ def _started_run(sim: Simulator, tmp_path: Path, warehouse: Path) -> subprocess.
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
 def test_a_signal_stops_the_run_promptly_and_the_next_run_continues_exactly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int, name: str
@@ -236,6 +240,7 @@ def test_a_provider_that_is_down_fails_once_not_per_conversation(
     assert len(asked) < conversations, "it stopped asking"
 
 
+@pytest.mark.slow
 def test_a_fault_storm_loses_and_duplicates_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -256,6 +261,7 @@ def test_a_fault_storm_loses_and_duplicates_nothing(
         assert exact(sim, warehouse)
 
 
+@pytest.mark.slow
 def test_an_empty_package_folder_left_by_an_overlap_does_not_jam_the_pipeline(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -235,6 +235,7 @@ def test_a_public_host_needs_a_token(explored: Loaded, monkeypatch: pytest.Monke
     assert main(["explore", "--host", "0.0.0.0"]) == 2
 
 
+@pytest.mark.slow
 def test_a_run_succeeds_while_the_explorer_is_open_and_read(sim: object, configured: Path, tmp_path: Path) -> None:
     """The explorer in its own process, a page every 50 ms throughout a load: the load succeeds."""
     import os

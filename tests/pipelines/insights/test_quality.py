@@ -9,6 +9,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from tests.worlds import Loaded
 
+# the planted world (~2,200 conversations with insights) takes ~20 s to build: the slow tier
+pytestmark = pytest.mark.slow
+
 OUTCOMES = ("unanswered", "handed_off", "abandoned")
 INSIGHTS = (
     "SELECT provider, conversation_id, topic_id, language, sentiment, outcome FROM chat_history.conversation_insights"

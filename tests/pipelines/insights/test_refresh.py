@@ -132,6 +132,7 @@ class _LoadedBefore(Loaded):
         return {**super().environment(), "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": adds}
 
 
+@pytest.mark.slow
 def test_a_warehouse_whose_row_ids_dlt_added_keeps_loading_and_refreshing_insights(tmp_path: Path) -> None:
     from simulator import Corpus, Simulator
 

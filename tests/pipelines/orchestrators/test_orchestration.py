@@ -127,6 +127,7 @@ def test_definitions_group_by_provider_and_pool_duckdb_writers(
     assert {postgres.get_assets_def(shard_key(s)).op.pool for s in shards} == {None}
 
 
+@pytest.mark.slow
 def test_incremental_job_loads_every_shard_then_growth(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -159,6 +160,7 @@ def test_incremental_job_loads_every_shard_then_growth(
     assert insights == conversations, "the insights asset covered every conversation, after the growth too"
 
 
+@pytest.mark.slow
 def test_partitioned_backfill_loads_exactly_those_days_and_leaves_cursors(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -229,6 +231,7 @@ def step_interval(instance: DagsterInstance, result: Any) -> tuple[float, float]
     return min(started), max(ended)
 
 
+@pytest.mark.slow
 def test_two_shards_of_one_provider_materialise_concurrently_into_duckdb(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -280,6 +283,7 @@ def test_two_shards_of_one_provider_load_in_parallel_into_postgres(
         assert Counter({(p, c): n for p, c, n in rows or []}) == truth_counts(sim, ("owlbot",))
 
 
+@pytest.mark.slow
 def test_a_failing_shard_fails_alone_with_its_one_line_cause(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     corpus = Corpus(seed=11, size=600)
     forbidden = corpus.bots["chatnode"][0].bot_id
@@ -304,6 +308,7 @@ def test_a_failing_shard_fails_alone_with_its_one_line_cause(monkeypatch: pytest
     )
 
 
+@pytest.mark.slow
 def test_dagster_validates_the_definitions_module(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -377,6 +382,7 @@ def test_reset_forgets_one_shards_state_and_the_next_run_reads_it_again(
     assert warehouse_counts(warehouse) == truth_counts(sim, ("example_ai",)), "re-read, merged: no duplicate"
 
 
+@pytest.mark.slow
 def test_a_cli_run_during_a_dagster_materialisation_is_skipped_with_75(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -415,6 +421,7 @@ def test_a_cli_run_during_a_dagster_materialisation_is_skipped_with_75(
         assert result and result[0].success
 
 
+@pytest.mark.slow
 def test_the_completeness_check_fails_on_the_shard_whose_warehouse_lost_messages(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

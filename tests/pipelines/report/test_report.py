@@ -118,6 +118,7 @@ def test_report_before_any_load_is_a_usage_error(
     assert "nothing loaded yet" in capsys.readouterr().err
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (.ci/run installs it)")
 def test_a_headless_browser_renders_the_charts(html_report: Path, tmp_path: Path) -> None:
     from matplotlib import image

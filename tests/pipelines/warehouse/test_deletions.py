@@ -36,6 +36,7 @@ def _one_loaded_each(sim: Simulator, skip: int = 0) -> dict[str, str]:
     return {p: sim.corpus.conversation_ids(p)[skip] for p in PROVIDERS}
 
 
+@pytest.mark.slow
 def test_a_deleted_conversation_is_flagged_once_then_unflagged_when_it_returns(
     sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -70,6 +71,7 @@ def test_a_deleted_conversation_is_flagged_once_then_unflagged_when_it_returns(
     assert _marked(configured) == {p: set() for p in PROVIDERS}
 
 
+@pytest.mark.slow
 def test_drop_policy_deletes_the_rows(sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["run"]) == 0
     doomed = _one_loaded_each(sim, skip=1)
@@ -110,6 +112,7 @@ def _message_ids(warehouse: Path, provider: str, cid: str) -> list[str]:
     return [str(m) for (m,) in _rows(warehouse, sql)]
 
 
+@pytest.mark.slow
 def test_messages_gone_at_the_provider_are_flagged_by_a_whole_read(sim: Simulator, configured: Path) -> None:
     assert main(["run"]) == 0
     feedloop = next(c for c in sim.corpus.conversations("feedloop") if len(sim.corpus.visible_messages(c)) >= 4)
@@ -126,6 +129,7 @@ def test_messages_gone_at_the_provider_are_flagged_by_a_whole_read(sim: Simulato
     assert _deleted_messages(configured, "owlbot") == {(owlbot.external_id, gone_owlbot)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", ["flag", "drop"])
 def test_a_restored_conversation_comes_back_on_the_next_normal_run(
     sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch, policy: str

@@ -123,6 +123,7 @@ def scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
     }
 
 
+@pytest.mark.slow
 def test_nothing_secret_or_personal_is_written_or_printed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,6 +168,7 @@ def test_a_key_echoed_in_any_json_spelling_never_reaches_a_row_or_a_file(
     assert count_rows(warehouse, raw) > 0, "the echo was there, and masked"
 
 
+@pytest.mark.slow
 def test_the_scan_finds_personal_data_when_the_policy_keeps_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -177,6 +179,7 @@ def test_the_scan_finds_personal_data_when_the_policy_keeps_it(
     assert kinds == {"ip", "user_agent", "email", "phone", "name"}
 
 
+@pytest.mark.slow
 def test_the_scan_finds_an_echoed_key_when_payloads_are_not_scrubbed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
