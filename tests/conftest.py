@@ -30,20 +30,31 @@ from tests.worlds import (
     served,
 )
 
+# The world each fixture hands out: its tests run on one xdist worker (--dist loadgroup), so that the
+# other worker runs other tests meanwhile instead of waiting for the world to be built. The parity
+# world's PostgreSQL side is built per worker (each has its server): one worker builds it once.
+WORLD_OF_FIXTURE = {
+    "planted": PLANTED.name,
+    "small": SMALL.name,
+    "explored": EXPLORE.name,
+    "explored_copy": EXPLORE.name,
+    "docs_warehouse": DOCS.name,
+    "views_world": VIEWS_WORLD.name,
+    "report_world": VIEWS_WORLD.name,
+    "parity": PARITY.name,
+}
+
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks every test that uses the real PostgreSQL ``postgres`` (``-m postgres`` selects them).
-
-    The tests on the parity world run on one xdist worker: each worker has a PostgreSQL server of its
-    own, so that world's PostgreSQL side is built once per worker that asks for it.
-    """
+    """Marks every test that uses the real PostgreSQL ``postgres``; groups the tests of each world."""
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "postgres_uri" in fixtures:
             item.add_marker(pytest.mark.postgres)
-        if "parity" in fixtures:
-            item.add_marker(pytest.mark.xdist_group("parity"))
+        worlds = sorted({WORLD_OF_FIXTURE[f] for f in fixtures if f in WORLD_OF_FIXTURE})
+        if worlds:
+            item.add_marker(pytest.mark.xdist_group("+".join(worlds)))
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,7 @@ def _poll(warehouse: Path, seconds: float) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_run_succeeds_while_a_reader_polls_every_50_ms(
     sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

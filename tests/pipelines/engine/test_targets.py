@@ -85,6 +85,7 @@ def test_alternating_duckdb_and_postgres_with_growth_leaves_both_exact(
     assert pg.state_name == "chat_history__postgres__alternation"
 
 
+@pytest.mark.slow
 def test_a_second_dataset_gets_cursors_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
     with Simulator(Corpus(seed=29, size=400)) as sim:

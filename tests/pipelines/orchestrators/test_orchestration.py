@@ -363,6 +363,7 @@ def test_a_configuration_error_is_not_retried(sim: Simulator, monkeypatch: pytes
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
+@pytest.mark.slow
 def test_reset_forgets_one_shards_state_and_the_next_run_reads_it_again(
     sim: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -22,6 +22,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HEIGHT = 6000  # tall enough for the whole report, the chatbot charts at its end included
 
 
+ReportWorld = tuple[Path, dict[str, list[float]]]  # the copy's folder, the true response times per provider
 CHATBOT_TRUTH: dict[str, Any] = {}  # the loaded corpus' chatbot ground truth (records, conversations)
 NEW_CHARTS = (
     "Containment and handoff per day",
@@ -31,7 +32,7 @@ NEW_CHARTS = (
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[float]]]:
+def report_world(tmp_path_factory: pytest.TempPathFactory) -> ReportWorld:
     """A copy of the views world (every provider loaded), and the true response times per provider."""
     root = private_copy(engine_world(tmp_path_factory, VIEWS_WORLD), tmp_path_factory.mktemp("report") / "world")
     with Simulator(VIEWS_WORLD.corpus()) as sim:
@@ -50,21 +51,21 @@ def report(root: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def html_report(loaded: tuple[Path, dict[str, list[float]]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def html_report(report_world: ReportWorld, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The HTML report of the loaded warehouse, written once for the tests that only read it."""
     folder = tmp_path_factory.mktemp("html")
     (folder / ".dlt").mkdir()  # a chatsync project, as every test's own folder is
     path = folder / "report.html"
     with pytest.MonkeyPatch.context() as env:
         env.chdir(folder)
-        assert report(loaded[0], env, "--html", str(path)) == 0
+        assert report(report_world[0], env, "--html", str(path)) == 0
     return path
 
 
 def test_terminal_summary_shows_true_percentiles(
-    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    report_world: ReportWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root, truth = loaded
+    root, truth = report_world
     assert report(root, monkeypatch) == 0
     out = capsys.readouterr().out
     for title in ("volume per provider and bot", "response time", "busiest 5 days"):
@@ -80,9 +81,9 @@ def test_terminal_summary_shows_true_percentiles(
 
 
 def test_html_report_is_self_contained(
-    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    report_world: ReportWorld, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    root, truth = loaded
+    root, truth = report_world
     path = tmp_path / "out" / "report.html"
     assert report(root, monkeypatch, "--html", str(path)) == 0
     page = path.read_text(encoding="utf-8")
@@ -169,9 +170,9 @@ def test_first_seen_times_give_no_response_percentiles(
 
 
 def test_html_report_states_its_coverage_defines_columns_and_clips_outliers(
-    loaded: tuple[Path, dict[str, list[float]]], html_report: Path
+    report_world: ReportWorld, html_report: Path
 ) -> None:
-    _, truth = loaded
+    _, truth = report_world
     page = html_report.read_text(encoding="utf-8")
     stamp = r"2026-\d\d-\d\dT\d\d:\d\d:\d\dZ"  # chatsync's one timestamp format
     assert re.search(rf"Messages from {stamp} to {stamp}; last load at 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", page)
@@ -181,9 +182,9 @@ def test_html_report_states_its_coverage_defines_columns_and_clips_outliers(
 
 
 def test_terminal_shows_chatbot_kpis_from_ground_truth(
-    loaded: tuple[Path, dict[str, list[float]]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    report_world: ReportWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root, _ = loaded
+    root, _ = report_world
     assert report(root, monkeypatch) == 0
     out = capsys.readouterr().out
     for title in ("chatbot KPIs per bot", "top knowledge-base documents", "model latency", "audience by country"):
@@ -206,10 +207,10 @@ def test_terminal_shows_chatbot_kpis_from_ground_truth(
 
 
 def test_owlbot_bots_show_their_names_from_check_token(
-    loaded: tuple[Path, dict[str, list[float]]], html_report: Path, monkeypatch: pytest.MonkeyPatch,
+    report_world: ReportWorld, html_report: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert report(loaded[0], monkeypatch) == 0
+    assert report(report_world[0], monkeypatch) == 0
     out, page = capsys.readouterr().out, html_report.read_text(encoding="utf-8")
     owlbots = CHATBOT_TRUTH["owlbot_names"]
     assert owlbots and all(owlbots.values()), "the simulator names every OwlBot bot"
@@ -219,7 +220,7 @@ def test_owlbot_bots_show_their_names_from_check_token(
         assert bot_id not in out, "the bare uuid gives way to the name"
 
 
-def test_legends_sit_beside_the_plot_never_over_it(loaded: tuple[Path, dict[str, list[float]]]) -> None:
+def test_legends_sit_beside_the_plot_never_over_it(report_world: ReportWorld) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -229,7 +230,7 @@ def test_legends_sit_beside_the_plot_never_over_it(loaded: tuple[Path, dict[str,
     from pipelines.report import charts
     from pipelines.report.data import collect_report
 
-    root, _ = loaded
+    root, _ = report_world
     with reading_pipeline(Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "w.duckdb"))) as p:
         assert p is not None
         data = collect_report(p)
@@ -246,9 +247,9 @@ def test_legends_sit_beside_the_plot_never_over_it(loaded: tuple[Path, dict[str,
 
 
 def test_the_response_chart_names_its_same_second_peak(
-    loaded: tuple[Path, dict[str, list[float]]], html_report: Path
+    report_world: ReportWorld, html_report: Path
 ) -> None:
-    _, truth = loaded
+    _, truth = report_world
     every = [v for values in truth.values() for v in values]
     share = sum(1 for v in every if v < 1) / len(every)
     assert share > 0.05, "the simulator's instant replies"

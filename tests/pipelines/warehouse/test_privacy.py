@@ -141,7 +141,9 @@ def test_nothing_secret_or_personal_is_written_or_printed(
 SLASHED_KEYS = {provider: f"{key[:8]}/{key[8:16]}+{key[16:]}==" for provider, key in KEYS.items()}
 
 
-@pytest.mark.parametrize("style", ["value", "escaped", "member"])
+@pytest.mark.parametrize(
+    "style", ["value", pytest.param("escaped", marks=pytest.mark.slow), pytest.param("member", marks=pytest.mark.slow)]
+)
 def test_a_key_echoed_in_any_json_spelling_never_reaches_a_row_or_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], style: str
 ) -> None:
@@ -316,6 +318,7 @@ def pg_count(sql: str, *args: Any) -> int:
             return int(client.execute_sql(sql, *args)[0][0])
 
 
+@pytest.mark.slow
 def test_a_user_forgotten_in_duckdb_never_reaches_postgres_and_suppressions_can_be_listed_and_undone(
     sim: Simulator,
     configured: Path,
