@@ -12,11 +12,9 @@ import pytest
 
 from simulator import Corpus, Simulator
 from tests.worlds import (
-    DOCS,
-    EXPLORE,
+    DEMO,
     PARITY,
     PLANTED,
-    SMALL,
     TEST_ENVIRONMENT,
     VIEWS_WORLD,
     EngineLoaded,
@@ -35,10 +33,10 @@ from tests.worlds import (
 # world's PostgreSQL side is built per worker (each has its server): one worker builds it once.
 WORLD_OF_FIXTURE = {
     "planted": PLANTED.name,
-    "small": SMALL.name,
-    "explored": EXPLORE.name,
-    "explored_copy": EXPLORE.name,
-    "docs_warehouse": DOCS.name,
+    "small": "insights",  # the demo world's copies: their own group, so the explorer's tests need not wait
+    "explored": DEMO.name,
+    "explored_copy": DEMO.name,
+    "docs_warehouse": DEMO.name,
     "views_world": VIEWS_WORLD.name,
     "report_world": VIEWS_WORLD.name,
     "parity": PARITY.name,
@@ -123,26 +121,26 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
 
 @pytest.fixture
 def small(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Loaded]:
-    """About 900 conversations loaded with insights: this test's own copy, with its own simulator."""
-    yield from _copied(tmp_path_factory, SMALL, tmp_path / "small")
+    """The demo world (~650 conversations loaded with insights): this test's own copy, with its own simulator."""
+    yield from _copied(tmp_path_factory, DEMO, tmp_path / "small")
 
 
 @pytest.fixture(scope="session")
 def explored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    """The explorer's warehouse (~6,000 messages, with insights); read-only."""
-    yield from _shared(tmp_path_factory, EXPLORE)
+    """The demo world (~6,000 messages, with insights), for the explorer; read-only."""
+    yield from _shared(tmp_path_factory, DEMO)
 
 
 @pytest.fixture
 def explored_copy(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Loaded]:
-    """The explorer's warehouse, this test's own copy."""
-    yield from _copied(tmp_path_factory, EXPLORE, tmp_path / "explore")
+    """The demo world, this test's own copy."""
+    yield from _copied(tmp_path_factory, DEMO, tmp_path / "explore")
 
 
 @pytest.fixture(scope="session")
 def docs_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's path (``chatsync run``, then ``chatsync audit``) into DuckDB; read-only."""
-    return chatsync_world(tmp_path_factory, DOCS) / "warehouse.duckdb"
+    """The demo world's warehouse (``chatsync run``, then ``chatsync audit``, into DuckDB); read-only."""
+    return chatsync_world(tmp_path_factory, DEMO) / "warehouse.duckdb"
 
 
 @pytest.fixture

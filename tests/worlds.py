@@ -64,9 +64,9 @@ class Recipe:
 
 
 PLANTED = Recipe("planted", seed=11, size=20_000)  # ~2,200 conversations in en, es and zh: insights quality
-SMALL = Recipe("small", seed=3, size=8_000)  # ~900 conversations, for insights tests that change them
-EXPLORE = Recipe("explore", seed=5, size=6_000)  # the explorer's pages and its browser test
-DOCS = Recipe("docs", seed=7, size=1_500, audited=True)  # the demo's path: the docs' SQL examples run on it
+# the demo's path (run with insights, then audit), ~650 conversations: the explorer's pages, the docs' SQL
+# examples, and (copied) the insights tests that change a warehouse
+DEMO = Recipe("demo", seed=5, size=6_000, audited=True)
 VIEWS_WORLD = Recipe("views", seed=31, size=2_000)  # analytics views and the report against ground truth
 PARITY = Recipe("parity", seed=43, size=3_000)  # the same corpus in DuckDB and PostgreSQL
 

@@ -170,7 +170,9 @@ def test_retry_after_alone_recovers_near_the_refused_rate_within_seconds(monkeyp
 LEARNED_RATE = 50.0
 
 
-@pytest.mark.parametrize("headers", ["x", "ietf", "none"])
+@pytest.mark.parametrize(
+    "headers", ["x", pytest.param("ietf", marks=pytest.mark.slow), pytest.param("none", marks=pytest.mark.slow)]
+)
 @pytest.mark.parametrize("model", ["25/s", "25/s,window=2"], ids=["token bucket", "fixed windows"])
 def test_a_learned_limit_keeps_close_to_the_floor_with_few_refusals(model: str, headers: str) -> None:
     """Eight workers, nothing configured, against two limiter models and every header style."""

@@ -299,6 +299,7 @@ def test_report_is_refused_while_a_run_holds_the_lock(
     assert main(["report", "--pipelines-dir", str(pipelines_dir)]) == 0
 
 
+@pytest.mark.slow
 def test_one_dlt_trace_covers_every_provider_of_a_run(
     sim: Simulator, configured: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

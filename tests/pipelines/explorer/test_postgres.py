@@ -16,6 +16,7 @@ from pipelines.insights.settings import InsightsSettings
 from tests.worlds import Parity
 
 
+@pytest.mark.slow
 def test_every_page_and_search_on_postgres(parity: Parity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pipeline, uri = parity.postgres(tmp_path / "p", "explore_pg", monkeypatch)
     refresh_insights(pipeline, InsightsSettings())

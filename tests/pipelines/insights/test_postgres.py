@@ -30,6 +30,7 @@ def rows(pipeline: dlt.Pipeline, table: str) -> list[tuple[Any, ...]]:
     return sorted((tuple(normalised(v) for v in row) for row in found), key=repr)
 
 
+@pytest.mark.slow
 def test_duckdb_and_postgres_give_the_same_insights(
     parity: Parity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,6 +49,7 @@ def test_refit_keeps_the_ids_of_topics_that_survive(small: Loaded) -> None:
     assert _topics(small) == after, "a run with nothing new changes nothing"
 
 
+@pytest.mark.slow
 def test_a_fresh_checkout_on_the_same_warehouse_gets_the_same_ids(small: Loaded, tmp_path: Path) -> None:
     """The model lives in the warehouse: another project folder and state assign the same topics."""
     model = small.rows("SELECT DISTINCT topic_id FROM chat_history.topic_model")

@@ -49,6 +49,7 @@ def rows(pipeline: dlt.Pipeline, name: str) -> list[tuple[Any, ...]]:
     return result
 
 
+@pytest.mark.slow
 def test_duckdb_and_postgres_agree_row_for_row(parity: Parity, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     duck = parity.duckdb(tmp_path / "d")
     pg, _ = parity.postgres(tmp_path / "p", "rows_parity", monkeypatch)
