@@ -43,16 +43,17 @@ WORLD_OF_FIXTURE = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks every test that uses the real PostgreSQL ``postgres``; groups the tests of each world."""
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        if "postgres_uri" in fixtures:
-            item.add_marker(pytest.mark.postgres)
-        worlds = sorted({WORLD_OF_FIXTURE[f] for f in fixtures if f in WORLD_OF_FIXTURE})
-        if worlds:
-            item.add_marker(pytest.mark.xdist_group("+".join(worlds)))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Marks a test that uses the real PostgreSQL ``postgres``; groups the tests of each world.
+
+    Done as each test is collected: xdist reads the groups in its own ``pytest_collection_modifyitems``.
+    """
+    fixtures = getattr(item, "fixturenames", ())
+    if "postgres_uri" in fixtures:
+        item.add_marker(pytest.mark.postgres)
+    worlds = sorted({WORLD_OF_FIXTURE[f] for f in fixtures if f in WORLD_OF_FIXTURE})
+    if worlds:
+        item.add_marker(pytest.mark.xdist_group("+".join(worlds)))
 
 
 @pytest.fixture(autouse=True)

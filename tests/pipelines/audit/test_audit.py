@@ -107,6 +107,7 @@ def test_audit_finds_names_and_repairs_damage(
     assert ("repair", "summary", 4) in kinds
 
 
+@pytest.mark.slow
 def test_repair_moves_no_cursor(sim: Simulator, configured: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--provider", "example_ai", "--provider", "feedloop"]) == 0
     state = _state_files(configured.parent)

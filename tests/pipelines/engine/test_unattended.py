@@ -67,6 +67,7 @@ def lock_held_by_child(lock_path: Path) -> Iterator[subprocess.Popen[str]]:
         child.wait()
 
 
+@pytest.mark.slow
 def test_a_second_run_is_refused_naming_the_holder_and_a_dead_holder_never_blocks(
     sim: Simulator, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -31,7 +31,7 @@ NEW_CHARTS = (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: xdist may interleave other modules, which would copy it again
 def report_world(tmp_path_factory: pytest.TempPathFactory) -> ReportWorld:
     """A copy of the views world (every provider loaded), and the true response times per provider."""
     root = private_copy(engine_world(tmp_path_factory, VIEWS_WORLD), tmp_path_factory.mktemp("report") / "world")
@@ -50,7 +50,7 @@ def report(root: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
     return main(["report", "--pipelines-dir", str(root / "pipelines"), *extra])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def html_report(report_world: ReportWorld, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The HTML report of the loaded warehouse, written once for the tests that only read it."""
     folder = tmp_path_factory.mktemp("html")
