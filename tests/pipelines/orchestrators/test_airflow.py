@@ -42,6 +42,7 @@ def test_the_dag_loads_every_shard_exactly_and_then_what_is_new(
 ) -> None:
     warehouse = tmp_path / "w.duckdb"
     configure(sim, monkeypatch, warehouse)
+    monkeypatch.setenv("INSIGHTS__ENABLED", "true")  # the DAG's insights task is checked below
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "chatsync_dag.py").write_text(DAG_FILE, encoding="utf-8")
