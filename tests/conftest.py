@@ -15,7 +15,6 @@ from tests.worlds import (
     DEMO,
     PARITY,
     PLANTED,
-    TEST_ENVIRONMENT,
     VIEWS_WORLD,
     EngineLoaded,
     Loaded,
@@ -26,6 +25,7 @@ from tests.worlds import (
     postgres_world,
     private_copy,
     served,
+    world_environment,
 )
 
 # The world each fixture hands out: its tests run on one xdist worker (--dist loadgroup), so that the
@@ -33,10 +33,8 @@ from tests.worlds import (
 # world's PostgreSQL side is built per worker (each has its server): one worker builds it once.
 WORLD_OF_FIXTURE = {
     "planted": PLANTED.name,
-    "small": "insights",  # the demo world's copies: their own group, so the explorer's tests need not wait
-    "explored": DEMO.name,
-    "explored_copy": DEMO.name,
-    "docs_warehouse": DEMO.name,
+    "demo": DEMO.name,
+    "demo_copy": "demo-copies",  # a group of their own: the two groups' tests run side by side once it is built
     "views_world": VIEWS_WORLD.name,
     "report_world": VIEWS_WORLD.name,
     "parity": PARITY.name,
@@ -63,10 +61,8 @@ def isolated_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     Insights cost an import of scikit-learn and a topic fit per run: the tests about them turn them on
     (``INSIGHTS__ENABLED=true``, as every world does).
     """
-    for key, value in TEST_ENVIRONMENT.items():
+    for key, value in {**world_environment(tmp_path), "INSIGHTS__ENABLED": "false"}.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("INSIGHTS__ENABLED", "false")
-    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
     (tmp_path / ".dlt").mkdir(exist_ok=True)  # a chatsync project: commands refuse to run outside one
     monkeypatch.chdir(tmp_path)
 
@@ -120,28 +116,16 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     yield from _shared(tmp_path_factory, PLANTED)
 
 
-@pytest.fixture
-def small(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Loaded]:
-    """The demo world (~650 conversations loaded with insights): this test's own copy, with its own simulator."""
-    yield from _copied(tmp_path_factory, DEMO, tmp_path / "small")
-
-
 @pytest.fixture(scope="session")
-def explored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    """The demo world (~6,000 messages, with insights), for the explorer; read-only."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """The demo's path (``chatsync run`` with insights, then ``audit``; ~650 conversations); read-only."""
     yield from _shared(tmp_path_factory, DEMO)
 
 
 @pytest.fixture
-def explored_copy(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Loaded]:
-    """The demo world, this test's own copy."""
-    yield from _copied(tmp_path_factory, DEMO, tmp_path / "explore")
-
-
-@pytest.fixture(scope="session")
-def docs_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo world's warehouse (``chatsync run``, then ``chatsync audit``, into DuckDB); read-only."""
-    return chatsync_world(tmp_path_factory, DEMO) / "warehouse.duckdb"
+def demo_copy(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Loaded]:
+    """The demo world: this test's own copy, with its own simulator."""
+    yield from _copied(tmp_path_factory, DEMO, tmp_path / "demo")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.cli.parser import build_parser
 from pipelines.cli.reference import PAGES, page, subcommands
+from tests.worlds import Loaded
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -53,8 +54,8 @@ def test_the_docs_have_sql_examples() -> None:
 
 
 @pytest.mark.parametrize(("where", "sql"), sql_examples(), ids=[w for w, _ in sql_examples()])
-def test_every_sql_example_runs_on_the_docs_warehouse(docs_warehouse: Path, where: str, sql: str) -> None:
-    with duckdb.connect(str(docs_warehouse), read_only=True) as con:
+def test_every_sql_example_runs_on_the_demo_warehouse(demo: Loaded, where: str, sql: str) -> None:
+    with duckdb.connect(str(demo.warehouse), read_only=True) as con:
         columns = [d[0] for d in con.execute(sql).description]
         rows = con.fetchall()
     if "sync_errors" not in sql:  # a clean load skipped nothing
@@ -66,12 +67,12 @@ def test_every_sql_example_runs_on_the_docs_warehouse(docs_warehouse: Path, wher
         assert all(s is None or 0 <= s < 600 for s in seconds), seconds
 
 
-def test_the_analytics_page_and_the_report_give_the_same_containment(docs_warehouse: Path) -> None:
+def test_the_analytics_page_and_the_report_give_the_same_containment(demo: Loaded) -> None:
     """Both weight by conversation (with a user message); the page's query is the report's figure."""
     from pipelines.report.data import _KPIS
 
     (sql,) = [sql for where, sql in sql_examples() if where.startswith("analytics.md") and "containment" in sql]
-    with duckdb.connect(str(docs_warehouse), read_only=True) as con:
+    with duckdb.connect(str(demo.warehouse), read_only=True) as con:
         page_rows = {(p, b): c for p, b, _, c, _ in con.execute(sql).fetchall()}
         con.execute("SET schema = 'chat_history'")
         report_rows = {(p, b): c for p, b, _, c, *_ in con.execute(_KPIS).fetchall()}

@@ -8,38 +8,26 @@ from pathlib import Path
 
 import duckdb
 
-from tests.worlds import Loaded, database_uri, postgres_copy
+from tests.worlds import Loaded, database_uri, postgres_copy, postgres_sql
 
 
-def test_a_private_copy_is_the_world_and_changes_only_itself(explored: Loaded, small: Loaded) -> None:
+def test_a_private_copy_is_the_world_and_changes_only_itself(demo: Loaded, demo_copy: Loaded) -> None:
     count = "SELECT COUNT(*) FROM chat_history.messages"
-    assert small.rows(count) == explored.rows(count), "a copy holds what the world holds"
-    with duckdb.connect(str(small.warehouse)) as db:
+    assert demo_copy.rows(count) == demo.rows(count), "a copy holds what the world holds"
+    with duckdb.connect(str(demo_copy.warehouse)) as db:
         db.execute("DELETE FROM chat_history.messages")
-    assert small.rows(count) == [(0,)]
-    assert explored.rows(count)[0][0] > 1000, "the world itself is untouched"
+    assert demo_copy.rows(count) == [(0,)]
+    assert demo.rows(count)[0][0] > 1000, "the world itself is untouched"
 
 
 def test_a_postgres_copy_is_made_from_the_template_and_changes_only_itself(postgres_uri: str) -> None:
-    import psycopg2
-
-    def run(uri: str, sql: str) -> list[tuple[object, ...]]:
-        with psycopg2.connect(uri.replace("localhost/", "/", 1)) as connection, connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchall() if cursor.description else []
-
-    admin = psycopg2.connect(postgres_uri.replace("localhost/", "/", 1))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS world_probe")
-        cursor.execute("CREATE DATABASE world_probe")
-    admin.close()
+    postgres_sql(postgres_uri, "DROP DATABASE IF EXISTS world_probe", "CREATE DATABASE world_probe")
     template = database_uri(postgres_uri, "world_probe")
-    run(template, "CREATE TABLE t AS SELECT 1 AS one")
+    postgres_sql(template, "CREATE TABLE t AS SELECT 1 AS one")
     copy = postgres_copy(template, "probe_copy")
-    run(copy, "INSERT INTO t VALUES (2)")
-    assert run(copy, "SELECT one FROM t ORDER BY one") == [(1,), (2,)]
-    assert run(template, "SELECT one FROM t") == [(1,)], "the template is untouched"
+    postgres_sql(copy, "INSERT INTO t VALUES (2)")
+    assert postgres_sql(copy, "SELECT one FROM t ORDER BY one") == [(1,), (2,)]
+    assert postgres_sql(template, "SELECT one FROM t") == [(1,)], "the template is untouched"
 
 
 GROUPED = '''

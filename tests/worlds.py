@@ -32,8 +32,8 @@ from pipelines.engine.target import Target
 from pipelines.warehouse.analytics import VIEWS, refresh_views
 from simulator import Corpus, Simulator
 from simulator.truth import ConversationTruth, corpus_truth
+from tests.utils import PROVIDERS
 
-PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
 BUILT = ".built"  # written last: a world without it was interrupted and is built again
 
 # What the autouse fixture sets for each test, for worlds built outside any one test; insights on,
@@ -48,6 +48,20 @@ TEST_ENVIRONMENT = {
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID": "false",
     "INSIGHTS__ENABLED": "true",
 }
+
+
+@contextmanager
+def environment_set(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in the environment for the block, as it was after."""
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in values.items():
+            env.setenv(key, value)
+        yield
+
+
+def world_environment(root: Path) -> dict[str, str]:
+    """The tests' settings (``TEST_ENVIRONMENT``) with dlt's data kept in the world's folder ``root``."""
+    return {**TEST_ENVIRONMENT, "DLT_DATA_DIR": str(root / "dlt-data")}
 
 
 @dataclass(frozen=True)
@@ -85,17 +99,14 @@ class Loaded:
     def environment(self) -> dict[str, str]:
         """What a chatsync command needs to load this warehouse from this simulator."""
         return {
-            **TEST_ENVIRONMENT,
+            **world_environment(self.root),
             **simulator_environment(self.sim),
             "DESTINATION__DUCKDB__CREDENTIALS": str(self.warehouse),
-            "DLT_DATA_DIR": str(self.root / "dlt-data"),
         }
 
     def chatsync(self, *args: str) -> int:
         """Runs a chatsync command against this warehouse, its state kept in ``root``."""
-        with pytest.MonkeyPatch.context() as patch:
-            for key, value in self.environment().items():
-                patch.setenv(key, value)
+        with environment_set(self.environment()), pytest.MonkeyPatch.context() as patch:
             patch.chdir(self.root)
             return main([*args, "--pipelines-dir", str(self.root / "pipelines")])
 
@@ -113,16 +124,6 @@ def shared_folder(factory: pytest.TempPathFactory) -> Path:
     return own.parent if os.environ.get("PYTEST_XDIST_WORKER") else own
 
 
-@contextmanager
-def world_settings(root: Path) -> Iterator[None]:
-    """The tests' settings (``TEST_ENVIRONMENT``) and dlt's data in ``root``, whichever test asked first."""
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in TEST_ENVIRONMENT.items():
-            env.setenv(key, value)
-        env.setenv("DLT_DATA_DIR", str(root / "dlt-data"))
-        yield
-
-
 def build_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
     """The folder of world ``name``, which ``build`` fills the first time any worker of this run asks."""
     root = shared_folder(factory) / "worlds" / name
@@ -131,7 +132,7 @@ def build_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
         if not (root / BUILT).exists():
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir()
-            with world_settings(root):
+            with environment_set(world_environment(root)):  # the same whichever test asked first
                 build(root)
             (root / BUILT).touch()
     return root
@@ -170,9 +171,7 @@ def private_copy(world: Path, destination: Path) -> Path:
 def load_all(sim: Simulator, target: Target) -> dlt.Pipeline:
     """Loads every provider of ``sim`` through the engine into ``target``, then makes the analytics views."""
     pipeline = build_pipeline(target)
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in simulator_environment(sim).items():
-            env.setenv(key, value)
+    with environment_set(simulator_environment(sim)):
         outcomes = load_providers(pipeline, PROVIDERS, target)
     assert [o.error for o in outcomes] == [None] * len(PROVIDERS)
     assert refresh_views(pipeline) == list(VIEWS)
@@ -218,15 +217,17 @@ def database_uri(server_uri: str, database: str) -> str:
     return f"{address.rsplit('/', 1)[0]}/{database}?{query}"
 
 
-def _admin(server_uri: str, *statements: str) -> None:
+def postgres_sql(uri: str, *statements: str) -> list[tuple[Any, ...]]:
+    """Runs ``statements`` on the database of ``uri`` (autocommit); returns the rows of the last one."""
     import psycopg2
 
-    connection = psycopg2.connect(server_uri.replace("localhost/", "/", 1))
+    connection = psycopg2.connect(uri.replace("localhost/", "/", 1))  # psycopg2 takes the socket folder as host
     connection.autocommit = True  # CREATE DATABASE runs outside a transaction
     try:
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else []
     finally:
         connection.close()
 
@@ -237,10 +238,10 @@ def postgres_world(server_uri: str, recipe: Recipe, dataset: str, folder: Path) 
     The database then serves as a template (``postgres_copy``); its local pipeline state is in ``folder``.
     """
     database = f"world_{recipe.name}"
-    _admin(server_uri, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}")
+    postgres_sql(server_uri, f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}")
     uri = database_uri(server_uri, database)
-    with world_settings(folder), pytest.MonkeyPatch.context() as env, Simulator(recipe.corpus()) as sim:
-        env.setenv("DESTINATION__POSTGRES__CREDENTIALS", uri)
+    environment = {**world_environment(folder), "DESTINATION__POSTGRES__CREDENTIALS": uri}
+    with environment_set(environment), Simulator(recipe.corpus()) as sim:
         load_all(sim, Target(destination="postgres", dataset=dataset, pipelines_dir=str(folder)))
     return uri
 
@@ -249,7 +250,7 @@ def postgres_copy(template_uri: str, name: str) -> str:
     """A new database made from the template database of ``template_uri``; returns its URI."""
     template = template_uri.partition("?")[0].rsplit("/", 1)[1]
     server_uri = database_uri(template_uri, "postgres")
-    _admin(
+    postgres_sql(
         server_uri,
         # a template must have no other session: none should be left, this makes sure
         f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{template}'",

@@ -49,18 +49,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(explored: Loaded) -> Iterator[tuple[str, Loaded]]:
+def served(demo: Loaded) -> Iterator[tuple[str, Loaded]]:
     """The explorer on the shared explorer world, served by uvicorn on a free loopback port."""
     import uvicorn
 
-    app = create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(explored.warehouse)))
+    app = create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(demo.warehouse)))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", explored
+    yield f"http://127.0.0.1:{port}", demo
     server.should_exit = True
     thread.join(timeout=10)
 

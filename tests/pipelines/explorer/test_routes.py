@@ -1,4 +1,4 @@
-"""Every page of ``chatsync explore`` with Starlette's TestClient, on a real DuckDB explored from the simulator."""
+"""Every page of ``chatsync explore`` with Starlette's TestClient, on a real DuckDB demo from the simulator."""
 
 from __future__ import annotations
 
@@ -21,17 +21,17 @@ from tests.worlds import Loaded
 CONVERSATION_LINK = 'href="/conversations/'
 
 @pytest.fixture
-def client(explored: Loaded) -> TestClient:
-    return TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(explored.warehouse))))
+def client(demo: Loaded) -> TestClient:
+    return TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(demo.warehouse))))
 
 
 def rows_of(csv_text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(csv_text)))
 
 
-def test_every_page_answers(client: TestClient, explored: Loaded) -> None:
-    provider, cid = explored.rows("SELECT provider, conversation_id FROM chat_history.conversations LIMIT 1")[0]
-    topic = explored.rows("SELECT topic_id FROM chat_history.topics ORDER BY conversations DESC LIMIT 1")[0][0]
+def test_every_page_answers(client: TestClient, demo: Loaded) -> None:
+    provider, cid = demo.rows("SELECT provider, conversation_id FROM chat_history.conversations LIMIT 1")[0]
+    topic = demo.rows("SELECT topic_id FROM chat_history.topics ORDER BY conversations DESC LIMIT 1")[0][0]
     for path in ("/", "/conversations", f"/conversations/{provider}/{cid}", "/topics", f"/topics/{topic}", "/gaps"):
         page = client.get(path)
         assert page.status_code == 200, path
@@ -41,8 +41,8 @@ def test_every_page_answers(client: TestClient, explored: Loaded) -> None:
     assert "Knowledge gaps to fill first" in overview and "/topics/" in overview
 
 
-def test_the_list_pages_through_everything(client: TestClient, explored: Loaded) -> None:
-    total = explored.rows("SELECT COUNT(*) FROM chat_history.conversations")[0][0]
+def test_the_list_pages_through_everything(client: TestClient, demo: Loaded) -> None:
+    total = demo.rows("SELECT COUNT(*) FROM chat_history.conversations")[0][0]
     first = client.get("/conversations").text
     assert first.count(CONVERSATION_LINK) == PAGE_SIZE and "older →" in first
     pages = -(-total // PAGE_SIZE)
@@ -51,9 +51,9 @@ def test_the_list_pages_through_everything(client: TestClient, explored: Loaded)
     assert "older →" not in last
 
 
-def test_search_ignores_case_and_accents_and_ands_its_words(client: TestClient, explored: Loaded) -> None:
+def test_search_ignores_case_and_accents_and_ands_its_words(client: TestClient, demo: Loaded) -> None:
     folded = rows_of(client.get("/conversations.csv?q=CONTRASENA").text)
-    expected = explored.rows(
+    expected = demo.rows(
         "SELECT COUNT(DISTINCT provider || conversation_id) FROM chat_history.messages "
         "WHERE strip_accents(lower(content)) LIKE '%contrasena%'"
     )[0][0]
@@ -62,17 +62,17 @@ def test_search_ignores_case_and_accents_and_ands_its_words(client: TestClient, 
     one = rows_of(client.get("/conversations.csv?q=tarjeta").text)
     assert 0 < len(both) <= len(one)
     for row in both:
-        words = explored.rows(
+        words = demo.rows(
             "SELECT string_agg(lower(content), ' ') FROM chat_history.messages "
             f"WHERE provider = '{row['provider']}' AND conversation_id = '{row['conversation_id']}'"
         )[0][0]
         assert "tarjeta" in words and "regalo" in words
 
 
-def test_every_filter_selects_what_it_says(client: TestClient, explored: Loaded) -> None:
+def test_every_filter_selects_what_it_says(client: TestClient, demo: Loaded) -> None:
     insights = {
         (p, c): (t, o, lang)
-        for p, c, t, o, lang in explored.rows(
+        for p, c, t, o, lang in demo.rows(
             "SELECT provider, conversation_id, topic_id, outcome, language FROM chat_history.conversation_insights"
         )
     }
@@ -91,11 +91,11 @@ def test_every_filter_selects_what_it_says(client: TestClient, explored: Loaded)
     assert rows_of(client.get("/conversations.csv?deleted=yes").text) == []
 
 
-def test_the_csv_is_the_whole_result_with_its_columns(client: TestClient, explored: Loaded) -> None:
+def test_the_csv_is_the_whole_result_with_its_columns(client: TestClient, demo: Loaded) -> None:
     response = client.get("/conversations.csv")
     assert response.headers["content-type"].startswith("text/csv")
     rows = rows_of(response.text)
-    assert len(rows) == explored.rows("SELECT COUNT(*) FROM chat_history.conversations")[0][0] > PAGE_SIZE
+    assert len(rows) == demo.rows("SELECT COUNT(*) FROM chat_history.conversations")[0][0] > PAGE_SIZE
     assert list(rows[0])[:9] == [
         "provider",
         "bot_id",
@@ -109,12 +109,12 @@ def test_the_csv_is_the_whole_result_with_its_columns(client: TestClient, explor
     ]
 
 
-def test_a_transcript_shows_every_message_in_order_with_markup_as_text(client: TestClient, explored: Loaded) -> None:
-    provider, cid = explored.rows(
+def test_a_transcript_shows_every_message_in_order_with_markup_as_text(client: TestClient, demo: Loaded) -> None:
+    provider, cid = demo.rows(
         "SELECT provider, conversation_id FROM chat_history.messages WHERE content LIKE '%<script>%' LIMIT 1"
     )[0]
     page = client.get(f"/conversations/{provider}/{cid}").text
-    count = explored.rows(
+    count = demo.rows(
         f"SELECT COUNT(*) FROM chat_history.messages WHERE provider = '{provider}' AND conversation_id = '{cid}'"
     )[0][0]
     assert page.count('<li class="message') == count
@@ -139,12 +139,12 @@ def test_a_transcript_shows_every_message_in_order_with_markup_as_text(client: T
         ("/conversations?provider=%27%3B%20DROP%20TABLE%20messages%3B", 200),
     ],
 )
-def test_bad_input_gets_a_page_never_a_traceback(client: TestClient, explored: Loaded, path: str, status: int) -> None:
-    before = explored.rows("SELECT COUNT(*) FROM chat_history.messages")
+def test_bad_input_gets_a_page_never_a_traceback(client: TestClient, demo: Loaded, path: str, status: int) -> None:
+    before = demo.rows("SELECT COUNT(*) FROM chat_history.messages")
     response = client.get(path)
     assert response.status_code == status
     assert "Traceback" not in response.text and "<html" in response.text
-    assert explored.rows("SELECT COUNT(*) FROM chat_history.messages") == before
+    assert demo.rows("SELECT COUNT(*) FROM chat_history.messages") == before
 
 
 def test_hostile_search_strings_find_nothing_rather_than_everything(client: TestClient) -> None:
@@ -152,8 +152,8 @@ def test_hostile_search_strings_find_nothing_rather_than_everything(client: Test
     assert rows_of(client.get("/conversations.csv?q=_").text) == []
 
 
-def test_a_token_guards_every_request(explored: Loaded) -> None:
-    guarded = TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(explored.warehouse)), "s3cret"))
+def test_a_token_guards_every_request(demo: Loaded) -> None:
+    guarded = TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=str(demo.warehouse)), "s3cret"))
     assert guarded.get("/").status_code == 401
     assert guarded.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert guarded.get("/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
@@ -161,9 +161,9 @@ def test_a_token_guards_every_request(explored: Loaded) -> None:
     assert guarded.get("/topics").status_code == 200, "the token came back as a cookie"
 
 
-def test_a_page_during_a_write_says_busy_and_retries(explored_copy: Loaded) -> None:
+def test_a_page_during_a_write_says_busy_and_retries(demo_copy: Loaded) -> None:
     """Another process holds the (private) warehouse for writing: the page says busy, then answers."""
-    warehouse = str(explored_copy.warehouse)
+    warehouse = str(demo_copy.warehouse)
     client = TestClient(create_app(Warehouse("duckdb", "chat_history", duckdb_path=warehouse)))
     holder = subprocess.Popen(
         [
@@ -186,14 +186,14 @@ def test_a_page_during_a_write_says_busy_and_retries(explored_copy: Loaded) -> N
     assert client.get("/conversations").status_code == 200
 
 
-def test_the_explorer_never_writes(client: TestClient, explored: Loaded) -> None:
-    before = explored.warehouse.stat().st_mtime_ns
+def test_the_explorer_never_writes(client: TestClient, demo: Loaded) -> None:
+    before = demo.warehouse.stat().st_mtime_ns
     for path in ("/", "/conversations?q=refund", "/conversations.csv", "/topics", "/gaps"):
         assert client.get(path).status_code == 200
-    assert explored.warehouse.stat().st_mtime_ns == before, "read-only connections leave the file as it was"
+    assert demo.warehouse.stat().st_mtime_ns == before, "read-only connections leave the file as it was"
 
 
-def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(explored: Loaded, tmp_path: Path) -> None:
+def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(demo: Loaded, tmp_path: Path) -> None:
     import os
     import signal
     import socket
@@ -204,7 +204,7 @@ def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(explored: Loaded, t
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     (tmp_path / ".dlt").mkdir(exist_ok=True)
-    environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(explored.warehouse)}
+    environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(demo.warehouse)}
     started = time.monotonic()
     server = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "explore", "--port", str(port)],
@@ -228,10 +228,10 @@ def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(explored: Loaded, t
         server.kill()
 
 
-def test_a_public_host_needs_a_token(explored: Loaded, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_public_host_needs_a_token(demo: Loaded, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipelines.cli import main
 
-    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(explored.warehouse))
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(demo.warehouse))
     assert main(["explore", "--host", "0.0.0.0"]) == 2
 
 

@@ -26,23 +26,23 @@ def _texts_in_insights(loaded: Loaded) -> set[str]:
     return {text for row in [*topics, *gaps, *exemplars] for text in row if text is not None}
 
 
-def test_nothing_of_a_forgotten_conversation_remains(small: Loaded) -> None:
-    provider, doomed = small.rows(
+def test_nothing_of_a_forgotten_conversation_remains(demo_copy: Loaded) -> None:
+    provider, doomed = demo_copy.rows(
         "SELECT example_1_provider, example_1_conversation_id FROM chat_history.knowledge_gaps WHERE rank = 1"
     )[0]
-    assert small.chatsync("forget", "--provider", provider, "--conversation", doomed) == 0
+    assert demo_copy.chatsync("forget", "--provider", provider, "--conversation", doomed) == 0
     gone = f"SELECT COUNT(*) FROM chat_history.conversation_insights WHERE conversation_id = '{doomed}'"
-    assert small.rows(gone) == [(0,)], "forget removes the insights row at once"
+    assert demo_copy.rows(gone) == [(0,)], "forget removes the insights row at once"
 
-    assert small.chatsync("insights") == 0
-    examples = small.rows(
+    assert demo_copy.chatsync("insights") == 0
+    examples = demo_copy.rows(
         "SELECT example_1_conversation_id, example_2_conversation_id, example_3_conversation_id "
         "FROM chat_history.knowledge_gaps"
     )
     assert doomed not in {cid for row in examples for cid in row}
-    live = {q for (q,) in small.rows("SELECT question FROM chat_history.conversation_insights") if q}
+    live = {q for (q,) in demo_copy.rows("SELECT question FROM chat_history.conversation_insights") if q}
     live_features = {clean(q, 2000) for q in live}
-    assert _texts_in_insights(small) <= live | live_features, "every text shown belongs to a live conversation"
+    assert _texts_in_insights(demo_copy) <= live | live_features, "every text shown belongs to a live conversation"
 
 
 def test_redacted_content_stays_redacted_in_insights(

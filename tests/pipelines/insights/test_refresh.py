@@ -21,45 +21,45 @@ def _topics(loaded: Loaded) -> dict[tuple[str, str], str | None]:
 
 
 def test_an_incremental_run_recomputes_what_changed_and_keeps_old_topic_ids(
-    small: Loaded, capsys: pytest.CaptureFixture[str]
+    demo_copy: Loaded, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = _topics(small)
-    computed = dict(small.rows("SELECT conversation_id, computed_at FROM chat_history.conversation_insights"))
-    small.sim.corpus.advance(timedelta(days=1))
+    before = _topics(demo_copy)
+    computed = dict(demo_copy.rows("SELECT conversation_id, computed_at FROM chat_history.conversation_insights"))
+    demo_copy.sim.corpus.advance(timedelta(days=1))
     capsys.readouterr()
-    assert small.chatsync("run") == 0
+    assert demo_copy.chatsync("run") == 0
     line = next(line for line in capsys.readouterr().err.splitlines() if " insights: " in line)
     recomputed = int(line.split(" insights: ")[1].split(" of ")[0].replace(",", ""))
-    after = _topics(small)
-    assert set(after) == set(small.truth())
+    after = _topics(demo_copy)
+    assert set(after) == set(demo_copy.truth())
     assert 0 < recomputed < len(after) / 2, "only new and changed conversations"
     kept = sum(after[key] == topic for key, topic in before.items())
     assert kept / len(before) >= 0.99
-    untouched = dict(small.rows("SELECT conversation_id, computed_at FROM chat_history.conversation_insights"))
+    untouched = dict(demo_copy.rows("SELECT conversation_id, computed_at FROM chat_history.conversation_insights"))
     assert sum(untouched[c] == t for c, t in computed.items()) >= len(computed) - recomputed
 
 
-def test_refit_keeps_the_ids_of_topics_that_survive(small: Loaded) -> None:
-    before = _topics(small)
-    assert small.chatsync("insights", "--refit") == 0
-    after = _topics(small)
+def test_refit_keeps_the_ids_of_topics_that_survive(demo_copy: Loaded) -> None:
+    before = _topics(demo_copy)
+    assert demo_copy.chatsync("insights", "--refit") == 0
+    after = _topics(demo_copy)
     kept = sum(after[key] == topic for key, topic in before.items())
     assert kept / len(before) >= 0.9
-    assert small.chatsync("insights") == 0
-    assert _topics(small) == after, "a run with nothing new changes nothing"
+    assert demo_copy.chatsync("insights") == 0
+    assert _topics(demo_copy) == after, "a run with nothing new changes nothing"
 
 
 @pytest.mark.slow
-def test_a_fresh_checkout_on_the_same_warehouse_gets_the_same_ids(small: Loaded, tmp_path: Path) -> None:
+def test_a_fresh_checkout_on_the_same_warehouse_gets_the_same_ids(demo_copy: Loaded, tmp_path: Path) -> None:
     """The model lives in the warehouse: another project folder and state assign the same topics."""
-    model = small.rows("SELECT DISTINCT topic_id FROM chat_history.topic_model")
-    assert len(model) == len(small.rows("SELECT topic_id FROM chat_history.topics"))
-    before = _topics(small)
-    other = Loaded(tmp_path / "elsewhere", small.sim)
+    model = demo_copy.rows("SELECT DISTINCT topic_id FROM chat_history.topic_model")
+    assert len(model) == len(demo_copy.rows("SELECT topic_id FROM chat_history.topics"))
+    before = _topics(demo_copy)
+    other = Loaded(tmp_path / "elsewhere", demo_copy.sim)
     other.root.mkdir()
     (other.root / ".dlt").mkdir()
-    other.root.joinpath("warehouse.duckdb").write_bytes(small.warehouse.read_bytes())
-    small.sim.corpus.advance(timedelta(days=1))
+    other.root.joinpath("warehouse.duckdb").write_bytes(demo_copy.warehouse.read_bytes())
+    demo_copy.sim.corpus.advance(timedelta(days=1))
     assert other.chatsync("run") == 0
     after = _topics(other)
     assert sum(after[key] == topic for key, topic in before.items()) / len(before) >= 0.99
