@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-LANGUAGES: tuple[tuple[str, float], ...] = (("en", 0.55), ("es", 0.25), ("zh", 0.20))
+LANGUAGES: tuple[tuple[str, float], ...] = (("en", 0.40), ("es", 0.20), ("zh", 0.15), ("de", 0.15), ("ja", 0.10))
 CLOSE_POSITIVE, CLOSE_NEGATIVE = "positive", "negative"
 
 
@@ -25,12 +25,305 @@ class Intent:
     answers: dict[str, tuple[str, ...]]
 
 
+# German and Japanese: the same intents, asked and answered in two more languages (one non-Latin script)
+MORE_QUESTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "order_status": {
+        "de": (
+            "Wo ist meine Bestellung?",
+            "Ich möchte meine Lieferung verfolgen",
+            "Wurde meine Bestellung schon verschickt?",
+            "Wann kommt meine Bestellung an?",
+            "Meine Bestellung ist immer noch nicht da",
+        ),
+        "ja": (
+            "注文した商品はどこですか？",
+            "配送状況を確認したいです",
+            "注文はもう発送されましたか？",
+            "注文はいつ届きますか？",
+            "注文した商品がまだ届きません",
+        ),
+    },
+    "password_reset": {
+        "de": (
+            "Wie setze ich mein Passwort zurück?",
+            "Ich habe mein Passwort vergessen",
+            "Ich komme nicht mehr in mein Konto, neues Passwort bitte",
+            "Passwort ändern",
+            "Mein Passwort funktioniert nicht",
+        ),
+        "ja": (
+            "パスワードをリセットするには？",
+            "パスワードを忘れました",
+            "ログインできません、パスワードを変えたいです",
+            "パスワードを変更したい",
+            "パスワードが使えません",
+        ),
+    },
+    "refund": {
+        "de": (
+            "Kann ich eine Rückerstattung bekommen?",
+            "Ich will mein Geld zurück",
+            "Bitte erstatten Sie meinen Kauf",
+            "Wie beantrage ich eine Erstattung für eine Rücksendung?",
+            "Wann kommt meine Rückerstattung?",
+        ),
+        "ja": (
+            "返金してもらえますか？",
+            "お金を返してほしいです",
+            "返金をお願いします",
+            "返品の返金はどうすればいいですか？",
+            "返金はいつ振り込まれますか？",
+        ),
+    },
+    "opening_hours": {
+        "de": (
+            "Wie sind Ihre Öffnungszeiten?",
+            "Wann haben Sie geöffnet?",
+            "Haben Sie sonntags geöffnet?",
+            "Bis wann haben Sie heute offen?",
+            "Haben Sie an Feiertagen geöffnet?",
+        ),
+        "ja": (
+            "営業時間は何時から何時までですか？",
+            "お店は何時に開きますか？",
+            "日曜日は営業していますか？",
+            "今日は何時に閉まりますか？",
+            "祝日も営業していますか？",
+        ),
+    },
+    "cancel_subscription": {
+        "de": (
+            "Wie kündige ich mein Abo?",
+            "Ich möchte mein Abonnement beenden",
+            "Monatliches Abo kündigen",
+            "Bitte kündigen Sie meine Mitgliedschaft",
+            "Ich will das Abo nicht verlängern",
+        ),
+        "ja": (
+            "サブスクリプションを解約するには？",
+            "定期購読を解約したいです",
+            "月額プランをやめたい",
+            "会員登録を解約してください",
+            "自動更新を止めたいです",
+        ),
+    },
+    "change_address": {
+        "de": (
+            "Ich muss meine Lieferadresse ändern",
+            "Ich bin umgezogen, bitte Adresse aktualisieren",
+            "Kann ich die Adresse meiner Bestellung ändern?",
+            "Die Straße in meiner Bestellung ist falsch",
+            "Lieferadresse aktualisieren",
+        ),
+        "ja": (
+            "配送先の住所を変更したいです",
+            "引っ越したので住所を更新してください",
+            "注文の住所を変更できますか？",
+            "注文の住所が間違っています",
+            "お届け先を変更したい",
+        ),
+    },
+    "pricing": {
+        "de": (
+            "Was kostet der Pro-Tarif?",
+            "Wie sind Ihre Preise?",
+            "Gibt es Rabatt bei jährlicher Zahlung?",
+            "Was kostet es pro Monat?",
+            "Wie teuer ist der Business-Tarif?",
+        ),
+        "ja": (
+            "プロプランの料金はいくらですか？",
+            "料金を教えてください",
+            "年払いの割引はありますか？",
+            "月額はいくらですか？",
+            "ビジネスプランの価格は？",
+        ),
+    },
+    "app_crash": {
+        "de": (
+            "Die App stürzt ab, wenn ich die Einstellungen öffne",
+            "Die Anwendung friert ständig ein",
+            "Die App schließt sich von selbst",
+            "Beim Start der App kommt eine Fehlermeldung",
+            "App stürzt beim Start ab",
+        ),
+        "ja": (
+            "設定を開くとアプリが落ちます",
+            "アプリがすぐフリーズします",
+            "アプリが勝手に終了します",
+            "アプリを起動するとエラーが出ます",
+            "アプリが起動時にクラッシュします",
+        ),
+    },
+    "invoice": {
+        "de": (
+            "Wo kann ich meine Rechnung herunterladen?",
+            "Ich brauche eine Quittung für meinen Kauf",
+            "Schicken Sie mir bitte eine Kopie der Rechnung",
+            "Können Sie mir die Rechnung mit MwSt. mailen?",
+            "Rechnung für den letzten Monat",
+        ),
+        "ja": (
+            "請求書はどこでダウンロードできますか？",
+            "購入の領収書が必要です",
+            "請求書のコピーを送ってください",
+            "インボイスをメールで送れますか？",
+            "先月の請求書がほしい",
+        ),
+    },
+    "payment_failed": {
+        "de": (
+            "Meine Karte wurde abgelehnt",
+            "Die Zahlung ist nicht durchgegangen",
+            "Warum wurde meine Zahlung abgelehnt?",
+            "Beim Bezahlen schlägt der Checkout fehl",
+            "Mir wurde Geld abgebucht, aber die Zahlung ist fehlgeschlagen",
+        ),
+        "ja": (
+            "カードが拒否されました",
+            "支払いができませんでした",
+            "なぜ支払いが拒否されたのですか？",
+            "決済の途中でエラーになります",
+            "引き落とされたのに支払いが失敗しました",
+        ),
+    },
+    "delete_account": {
+        "de": (
+            "Bitte löschen Sie mein Konto",
+            "Entfernen Sie alle meine persönlichen Daten",
+            "Wie lösche ich mein Konto endgültig?",
+            "Löschen Sie alles, was Sie über mich speichern",
+            "Ich möchte mein Konto für immer schließen",
+        ),
+        "ja": (
+            "アカウントを削除してください",
+            "個人データをすべて消してください",
+            "アカウントを完全に削除するには？",
+            "私の情報をすべて削除してほしい",
+            "アカウントを退会したいです",
+        ),
+    },
+    "warranty": {
+        "de": (
+            "Deckt die Garantie Wasserschäden ab?",
+            "Sind Unfallschäden abgedeckt?",
+            "Wie lange ist die Garantie auf Kopfhörer?",
+            "Mein Bildschirm ist gesprungen, ist das Garantie?",
+            "Garantieanspruch für ein kaputtes Ladegerät",
+        ),
+        "ja": (
+            "保証は水濡れも対象ですか？",
+            "保証期間はどのくらいですか？",
+            "画面が割れました、保証で直せますか？",
+            "充電器が壊れたので保証を申請したい",
+            "保証の範囲を教えてください",
+        ),
+    },
+    "international_shipping": {
+        "de": (
+            "Liefern Sie nach Brasilien?",
+            "Versenden Sie ins Ausland?",
+            "Gibt es internationalen Versand?",
+            "Liefern Sie Bestellungen nach Kanada?",
+            "Welche Optionen gibt es für den internationalen Versand?",
+        ),
+        "ja": (
+            "ブラジルへ発送できますか？",
+            "海外発送はしていますか？",
+            "海外への配送はありますか？",
+            "カナダに届けてもらえますか？",
+            "海外発送の送料はいくらですか？",
+        ),
+    },
+    "gift_cards": {
+        "de": (
+            "Kann ich einen Geschenkgutschein kaufen?",
+            "Verkaufen Sie Gutscheine?",
+            "Wie löse ich eine Geschenkkarte ein?",
+            "Mein Gutscheincode funktioniert nicht",
+            "Guthaben meiner Geschenkkarte prüfen",
+        ),
+        "ja": (
+            "ギフトカードは買えますか？",
+            "商品券は販売していますか？",
+            "ギフトカードの使い方は？",
+            "ギフトカードのコードが使えません",
+            "ギフトカードの残高を確認したい",
+        ),
+    },
+}
+MORE_ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "order_status": {
+        "de": (
+            "Ihre Bestellung hat gestern unser Lager verlassen; sie kommt in 2 Tagen an.",
+            "Hier ist der Link zur Sendungsverfolgung.",
+        ),
+        "ja": ("ご注文は昨日出荷されました。2日以内に届きます。", "配送状況の確認リンクはこちらです。"),
+    },
+    "password_reset": {
+        "de": (
+            "Nutzen Sie „Passwort vergessen“ auf der Anmeldeseite.",
+            "Ich habe Ihnen einen Link zum Zurücksetzen geschickt.",
+        ),
+        "ja": ("ログイン画面の「パスワードを忘れた」を押してください。", "リセット用のリンクをメールで送りました。"),
+    },
+    "refund": {
+        "de": (
+            "Erstattungen dauern 5–7 Werktage nach Eingang der Ware.",
+            "Ich habe die Erstattung für Sie eingeleitet.",
+        ),
+        "ja": ("商品到着後5〜7営業日で返金されます。", "返金の手続きを開始しました。"),
+    },
+    "opening_hours": {
+        "de": ("Wir haben Montag bis Samstag von 9 bis 18 Uhr geöffnet.", "Unsere Filialen öffnen um neun."),
+        "ja": ("月曜から土曜の9時から18時まで営業しています。", "店舗は9時に開店します。"),
+    },
+    "cancel_subscription": {
+        "de": ("Sie können unter Konto → Tarif kündigen.", "Ihr Abo ist gekündigt und verlängert sich nicht."),
+        "ja": ("アカウント → プランから解約できます。", "サブスクリプションは解約され、更新されません。"),
+    },
+    "change_address": {
+        "de": (
+            "Ich habe die Adresse Ihrer Bestellung aktualisiert.",
+            "Ändern Sie sie unter Bestellungen → Bearbeiten.",
+        ),
+        "ja": ("ご注文の住所を更新しました。", "発送前なら「注文 → 編集」から変更できます。"),
+    },
+    "pricing": {
+        "de": ("Der Pro-Tarif kostet 12 € im Monat oder 120 € im Jahr.", "Alle Tarife finden Sie auf der Preisseite."),
+        "ja": ("プロプランは月額12ユーロ、年額120ユーロです。", "すべてのプランは料金ページをご覧ください。"),
+    },
+    "app_crash": {
+        "de": ("Bitte aktualisieren Sie auf Version 4.2.1; sie behebt den Absturz.", "Installieren Sie die App neu."),
+        "ja": ("バージョン4.2.1に更新してください。不具合は修正済みです。", "アプリを再インストールしてください。"),
+    },
+    "invoice": {
+        "de": ("Rechnungen finden Sie unter Konto → Abrechnung.", "Ich habe Ihnen die Rechnung gemailt."),
+        "ja": ("請求書はアカウント → 請求から確認できます。", "請求書をメールでお送りしました。"),
+    },
+    "payment_failed": {
+        "de": (
+            "Die Ablehnung kommt von Ihrer Bank; versuchen Sie eine andere Karte.",
+            "Versuchen Sie es mit 3-D Secure erneut.",
+        ),
+        "ja": (
+            "拒否はカード会社によるものです。別のカードをお試しください。",
+            "3-Dセキュアを有効にして再度お試しください。",
+        ),
+    },
+    "delete_account": {
+        "de": ("Ihr Konto wird innerhalb von 30 Tagen gelöscht.", "Unter Konto → Datenschutz → Konto löschen."),
+        "ja": ("アカウントは30日以内に削除されます。", "アカウント → プライバシー → 削除から操作してください。"),
+    },
+}
+
+
 def _intent(name: str, questions: dict[str, tuple[str, ...]], answers: dict[str, tuple[str, ...]]) -> Intent:
-    return Intent(name, False, questions, answers)
+    return Intent(name, False, questions | MORE_QUESTIONS[name], answers | MORE_ANSWERS[name])
 
 
 def _gap(name: str, questions: dict[str, tuple[str, ...]]) -> Intent:
-    return Intent(name, True, questions, {})
+    return Intent(name, True, questions | MORE_QUESTIONS[name], {})
 
 
 INTENTS: tuple[Intent, ...] = (
@@ -416,22 +709,42 @@ FALLBACKS: dict[str, tuple[str, ...]] = {
         "Eso está fuera de lo que puedo ayudar todavía.",
     ),
     "zh": ("抱歉，我不知道这个问题的答案。", "我不太明白，您能换个说法吗？", "这个问题我暂时无法帮助您。"),
+    "de": (
+        "Das kann ich leider nicht beantworten.",
+        "Entschuldigung, das habe ich nicht verstanden. Anders formulieren?",
+        "Dabei kann ich Ihnen noch nicht weiterhelfen.",
+    ),
+    "ja": (
+        "申し訳ありません、その質問にはお答えできません。",
+        "すみません、よく分かりませんでした。言い換えていただけますか？",
+        "その件はまだお手伝いできません。",
+    ),
 }
 FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     "en": ("ok", "And how long does that take?", "Can you explain a bit more?", "Is there anything else I should do?"),
     "es": ("vale", "¿Y cuánto tarda eso?", "¿Puedes explicarlo un poco más?", "¿Tengo que hacer algo más?"),
     "zh": ("好的", "那需要多久？", "能再详细说明一下吗？", "我还需要做什么吗？"),
+    "de": ("ok", "Und wie lange dauert das?", "Können Sie das genauer erklären?", "Muss ich sonst noch etwas tun?"),
+    "ja": ("はい", "どのくらいかかりますか？", "もう少し詳しく教えてください。", "他に何かする必要がありますか？"),
 }
 FOLLOW_UP_REPLIES: dict[str, tuple[str, ...]] = {
     "en": ("Usually within a day.", "Nothing else, you're all set."),
     "es": ("Normalmente en un día.", "Nada más, todo listo."),
     "zh": ("通常一天内完成。", "不需要其他操作了。"),
+    "de": ("Normalerweise innerhalb eines Tages.", "Sonst nichts, alles erledigt."),
+    "ja": ("通常は1日以内です。", "他には何も必要ありません。"),
 }
 CLOSINGS: dict[str, dict[str, tuple[str, ...]]] = {
     CLOSE_POSITIVE: {
         "en": ("Thanks, that was really helpful!", "Great, thank you so much!", "Perfect, that solved it. Love it!"),
         "es": ("¡Gracias, me ayudó mucho!", "¡Perfecto, muchas gracias!", "¡Genial, resuelto!"),
         "zh": ("谢谢，非常有帮助！", "太好了，非常感谢！", "完美，问题解决了！"),
+        "de": ("Danke, das hat mir sehr geholfen!", "Super, vielen Dank!", "Perfekt, Problem gelöst!"),
+        "ja": (
+            "ありがとうございます、とても助かりました！",
+            "素晴らしい、本当にありがとう！",
+            "完璧です、解決しました！",
+        ),
     },
     CLOSE_NEGATIVE: {
         "en": (
@@ -441,21 +754,57 @@ CLOSINGS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "es": ("Esto no sirve, estoy muy decepcionado.", "Pésimo servicio, no me ayudó.", "Horrible, sigo igual."),
         "zh": ("没用，太失望了。", "服务太差了，一点帮助都没有。", "糟糕，我很生气。"),
+        "de": (
+            "Das ist nutzlos, ich bin sehr enttäuscht.",
+            "Schrecklicher Service, das hat gar nicht geholfen.",
+            "Furchtbar. Ich bin wütend.",
+        ),
+        "ja": (
+            "役に立たない、とてもがっかりです。",
+            "ひどい対応で、全く助けになりませんでした。",
+            "最悪です。本当に腹が立ちます。",
+        ),
     },
 }
 CLOSING_REPLIES: dict[str, dict[str, str]] = {
-    CLOSE_POSITIVE: {"en": "You're welcome!", "es": "¡De nada!", "zh": "不客气！"},
-    CLOSE_NEGATIVE: {"en": "I'm sorry to hear that.", "es": "Lamento oír eso.", "zh": "很抱歉听到这个。"},
+    CLOSE_POSITIVE: {
+        "en": "You're welcome!",
+        "es": "¡De nada!",
+        "zh": "不客气！",
+        "de": "Gern geschehen!",
+        "ja": "どういたしまして！",
+    },
+    CLOSE_NEGATIVE: {
+        "en": "I'm sorry to hear that.",
+        "es": "Lamento oír eso.",
+        "zh": "很抱歉听到这个。",
+        "de": "Das tut mir leid.",
+        "ja": "申し訳ございません。",
+    },
 }
 EMAIL_SHARE = 0.03
 MARKUP_SHARE = 0.02
 MARKUP = "Is this <b>safe</b>? <script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
-EMAIL_INTRO: dict[str, str] = {"en": "- my email is", "es": "- mi correo es", "zh": "我的邮箱是"}
-REFERENCE: dict[str, str] = {"en": "Ref. {number}.", "es": "Ref. {number}.", "zh": "编号 {number}。"}
+EMAIL_INTRO: dict[str, str] = {
+    "en": "- my email is",
+    "es": "- mi correo es",
+    "zh": "我的邮箱是",
+    "de": "- meine E-Mail ist",
+    "ja": "メールアドレスは",
+}
+REFERENCE: dict[str, str] = {
+    "en": "Ref. {number}.",
+    "es": "Ref. {number}.",
+    "zh": "编号 {number}。",
+    "de": "Ref. {number}.",
+    "ja": "番号 {number}。",
+}
 _OPENERS: dict[str, tuple[str, ...]] = {
     "en": ("", "", "Hi, ", "Hello! ", "hey "),
     "es": ("", "", "Hola, "),
     "zh": ("", "", "你好，"),
+    "de": ("", "", "Hallo, "),
+    "ja": ("", "", "こんにちは、"),
 }
 
 

@@ -6,6 +6,7 @@ in them: its row is gone, and with it its question from representatives, example
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,13 +15,18 @@ from typing import Any, Final
 
 from .conversations import ConversationInsight
 from .labels import keywords, label
-from .representations import representation_of
-from .topics import EXEMPLARS, UNDECIDED
+from .representations import LEXICAL, pack
+from .topics import ALL_LANGUAGES, OTHER, is_paste
 
 REPRESENTATIVES: Final = 3
 EXAMPLES: Final = 3
+EXAMPLES_PER_LANGUAGE: Final = 2
+EXAMPLE_LANGUAGE_SHARE: Final = 0.05  # a language with this share of a topic gets its own examples
+EXEMPLARS: Final = 25
 WINDOW: Final = timedelta(days=7)
 FAILED: Final = frozenset({"unanswered", "handed_off"})
+OTHER_LABEL: Final = "other: pastes and rare questions"
+UNDECIDED: Final = "und"  # the language of conversations whose language is NULL
 
 
 @dataclass
@@ -28,12 +34,20 @@ class TopicMembers:
     """One topic's conversations, as aggregates need them."""
 
     topic_id: str
-    language: str
     members: list[ConversationInsight] = field(default_factory=list)
 
     def questions(self) -> list[str]:
         """Its conversations' clustered texts."""
         return [m.features for m in self.members if m.features]
+
+    def languages(self) -> Counter[str]:
+        """Its conversations by language (``und``: undecidable)."""
+        return Counter(m.language or UNDECIDED for m in self.members)
+
+    @property
+    def language(self) -> str:
+        """The language most of its conversations are in."""
+        return min(self.languages().items(), key=lambda item: (-item[1], item[0]))[0]
 
 
 def group_by_topic(rows: Iterable[ConversationInsight]) -> dict[str, TopicMembers]:
@@ -41,41 +55,104 @@ def group_by_topic(rows: Iterable[ConversationInsight]) -> dict[str, TopicMember
     topics: dict[str, TopicMembers] = {}
     for row in rows:
         if row.topic_id is not None:
-            language = row.topic_id.rsplit("-", 1)[0]
-            topics.setdefault(row.topic_id, TopicMembers(row.topic_id, language)).members.append(row)
+            topics.setdefault(row.topic_id, TopicMembers(row.topic_id)).members.append(row)
     return topics
 
 
-def topic_rows(topics: dict[str, TopicMembers], computed_at: datetime) -> list[dict[str, Any]]:
-    """One ``topics`` row per topic: label, keywords, counts, sentiment, top questions, first and last seen."""
-    terms: dict[str, list[str]] = {}
+def topic_keywords(topics: dict[str, TopicMembers]) -> dict[str, dict[str, list[str]]]:
+    """Each topic's distinctive words in each of its languages: ``{topic_id: {language: words}}``."""
     by_language: defaultdict[str, dict[str, list[str]]] = defaultdict(dict)
     for topic in topics.values():
-        by_language[topic.language][topic.topic_id] = topic.questions()
+        if topic.topic_id == OTHER:
+            continue
+        for member in topic.members:
+            if member.features:
+                by_language[member.language or UNDECIDED].setdefault(topic.topic_id, []).append(member.features)
+    terms: defaultdict[str, dict[str, list[str]]] = defaultdict(dict)
     for language, questions in by_language.items():
-        terms.update(keywords(questions, None if language == UNDECIDED else language))
-    return [_topic_row(topic, terms.get(topic.topic_id, []), computed_at) for topic in topics.values()]
+        for topic_id, found in keywords(questions, None if language == UNDECIDED else language).items():
+            terms[topic_id][language] = found
+    return terms
 
 
-def _topic_row(topic: TopicMembers, terms: list[str], computed_at: datetime) -> dict[str, Any]:
+def generated_label(topic: TopicMembers, terms: dict[str, list[str]], label_language: str) -> str:
+    """The words that name a topic: in the team's language where the topic has them, else in its own."""
+    if topic.topic_id == OTHER:
+        return OTHER_LABEL
+    for language in (label_language, topic.language, *sorted(terms)):
+        if terms.get(language):
+            return label(terms[language], topic.topic_id)
+    return topic.topic_id
+
+
+def topic_rows(
+    topics: dict[str, TopicMembers], names: dict[str, str], label_language: str, computed_at: datetime
+) -> list[dict[str, Any]]:
+    """One ``topics`` row per topic: name and label, keywords, languages, counts, examples per language.
+
+    Args:
+        topics: Every topic and its members.
+        names: Names people gave topics (``chatsync topics rename``).
+        label_language: The team's language: labels are in it where the topic has questions in it.
+        computed_at: When.
+
+    Returns:
+        The rows.
+    """
+    terms = topic_keywords(topics)
+    return [
+        _topic_row(topic, terms.get(topic.topic_id, {}), names.get(topic.topic_id), label_language, computed_at)
+        for topic in topics.values()
+    ]
+
+
+def _topic_row(
+    topic: TopicMembers, terms: dict[str, list[str]], name: str | None, label_language: str, computed_at: datetime
+) -> dict[str, Any]:
     outcomes = Counter(m.outcome for m in topic.members)
     moods = [m.sentiment for m in topic.members if m.sentiment is not None]
     starts = [m.first_message_at for m in topic.members if m.first_message_at is not None]
     top = _most_asked(topic.members, REPRESENTATIVES)
+    own = terms.get(label_language) or terms.get(topic.language) or []
     return {
         "topic_id": topic.topic_id,
+        "name": name,
+        "label": name or generated_label(topic, terms, label_language),
+        "generated_label": generated_label(topic, terms, label_language),
         "language": topic.language,
-        "label": label(terms, topic.topic_id),
-        "keywords": ", ".join(terms) or None,
+        "languages": _shares(topic.languages()),
+        "keywords": ", ".join(own) or None,
         "conversations": len(topic.members),
         "unanswered": outcomes["unanswered"],
         "handed_off": outcomes["handed_off"],
         "abandoned": outcomes["abandoned"],
         "mean_sentiment": round(sum(moods) / len(moods), 4) if moods else None,
         **{f"question_{n + 1}": (top[n] if n < len(top) else None) for n in range(REPRESENTATIVES)},
+        "examples": json.dumps(examples_by_language(topic.members), ensure_ascii=False),
         "first_seen": min(starts) if starts else None,
         "last_seen": max(starts) if starts else None,
         "computed_at": computed_at,
+    }
+
+
+def _shares(languages: Counter[str]) -> str:
+    """``en 41%, es 22%``: a topic's languages, largest first."""
+    total = sum(languages.values())
+    ranked = sorted(languages.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{language} {round(100 * count / total)}%" for language, count in ranked)
+
+
+def examples_by_language(members: Sequence[ConversationInsight]) -> dict[str, list[str]]:
+    """The most asked questions in each language holding at least ``EXAMPLE_LANGUAGE_SHARE`` of a topic."""
+    by_language: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for member in members:
+        if member.question and member.features and not is_paste(member.features):
+            by_language[member.language or UNDECIDED][member.question] += 1
+    floor = EXAMPLE_LANGUAGE_SHARE * len(members)
+    return {
+        language: [q for q, _ in asked.most_common(EXAMPLES_PER_LANGUAGE)]
+        for language, asked in sorted(by_language.items(), key=lambda item: -sum(item[1].values()))
+        if sum(asked.values()) >= floor
     }
 
 
@@ -92,7 +169,11 @@ def gap_rows(topics: dict[str, TopicMembers], labels: dict[str, str], computed_a
     """
     starts = [m.first_message_at for t in topics.values() for m in t.members if m.first_message_at is not None]
     end = max(starts) if starts else None
-    gaps = [_gap(topic, labels.get(topic.topic_id, topic.topic_id), end) for topic in topics.values()]
+    gaps = [
+        _gap(topic, labels.get(topic.topic_id, topic.topic_id), end)
+        for topic in topics.values()
+        if topic.topic_id != OTHER
+    ]
     ranked = sorted(
         (g for g in gaps if g is not None), key=lambda g: (-g["_failed"], -g["failed_share"], g["topic_id"])
     )
@@ -107,8 +188,7 @@ def _gap(topic: TopicMembers, name: str, end: datetime | None) -> dict[str, Any]
     failed = [m for m in topic.members if m.outcome in FAILED]
     if not failed:
         return None
-    recent = sorted(failed, key=lambda m: (m.first_message_at is None, m.first_message_at), reverse=True)
-    examples = [m for m in recent if m.question][:EXAMPLES]
+    examples = _across_languages([m for m in failed if m.question])[:EXAMPLES]
     row: dict[str, Any] = {
         "topic_id": topic.topic_id,
         "label": name,
@@ -129,6 +209,16 @@ def _gap(topic: TopicMembers, name: str, end: datetime | None) -> dict[str, Any]
     return row
 
 
+def _across_languages(failed: Sequence[ConversationInsight]) -> list[ConversationInsight]:
+    """Failed conversations, newest first, taking each language's newest in turn: examples in several languages."""
+    newest = sorted(failed, key=lambda m: (m.first_message_at is not None, m.first_message_at), reverse=True)
+    by_language: dict[str, list[ConversationInsight]] = {}
+    for member in newest:
+        by_language.setdefault(member.language or UNDECIDED, []).append(member)
+    turns = sorted(by_language.values(), key=lambda found: -len(found))
+    return [found[n] for n in range(max(map(len, turns), default=0)) for found in turns if n < len(found)]
+
+
 def _within(rows: Sequence[ConversationInsight], end: datetime | None, windows_back: int) -> int:
     if end is None:
         return 0
@@ -137,36 +227,58 @@ def _within(rows: Sequence[ConversationInsight], end: datetime | None, windows_b
     return sum(1 for m in rows if m.first_message_at is not None and lower < m.first_message_at <= upper)
 
 
-def model_rows(
-    topics: dict[str, TopicMembers], fitted: dict[str, int], computed_at: datetime, chosen: dict[str, list[str]]
-) -> list[dict[str, Any]]:
-    """The ``topic_model`` rows: per topic, its exemplars (a fit's own, else its most asked texts).
+def model_rows(model: TopicModel, topics: dict[str, TopicMembers], computed_at: datetime) -> list[dict[str, Any]]:
+    """The ``topic_model`` rows: multilingual centroids and language means, lexical topics' exemplars.
 
     Args:
-        topics: Every topic and its members.
-        fitted: Conversations each language was fitted on.
+        model: The model as this run leaves it.
+        topics: Every topic and its members (lexical exemplars are their most asked live questions).
         computed_at: When.
-        chosen: Exemplars chosen by this run's fits, by topic id.
 
     Returns:
         The rows.
     """
     rows = []
-    for topic in topics.values():
-        live = set(topic.questions())
-        exemplars = [t for t in chosen.get(topic.topic_id, []) if t in live]
-        if not exemplars:
-            exemplars = [text for text, _ in Counter(topic.questions()).most_common(EXEMPLARS)]
-        language = None if topic.language == UNDECIDED else topic.language
-        for exemplar in exemplars:
-            rows.append(
-                {
-                    "topic_id": topic.topic_id,
-                    "language": topic.language,
-                    "representation": representation_of(language),
-                    "exemplar": exemplar,
-                    "fitted_conversations": fitted.get(topic.language, len(topic.members)),
-                    "computed_at": computed_at,
-                }
-            )
+    for topic_id, centroid in sorted(model.centroids.items()):
+        rows.append(_model_row(topic_id, ALL_LANGUAGES, "centroid", "", pack(centroid), model.fitted, computed_at))
+    for language, mean in sorted(model.means.items()):
+        rows.append(_model_row(ALL_LANGUAGES, language, "language_mean", "", pack(mean), model.fitted, computed_at))
+    for topic_id, language in sorted(model.lexical.items()):
+        topic = topics.get(topic_id)
+        live = Counter(topic.questions()) if topic is not None else Counter()
+        for exemplar, _ in live.most_common(EXEMPLARS):
+            rows.append(_model_row(topic_id, language, LEXICAL, exemplar, None, model.fitted, computed_at))
     return rows
+
+
+def _model_row(
+    topic_id: str, language: str, representation: str, exemplar: str, vector: str | None, fitted: int, at: datetime
+) -> dict[str, Any]:
+    return {
+        "topic_id": topic_id,
+        "language": language,
+        "representation": representation,
+        "exemplar": exemplar,
+        "vector": vector,
+        "fitted_conversations": fitted,
+        "computed_at": at,
+    }
+
+
+@dataclass
+class TopicModel:
+    """What new conversations are assigned with: centroids and language means (multilingual),
+    and the topics of languages the model does not cover (``{topic_id: language}``)."""
+
+    centroids: dict[str, Any] = field(default_factory=dict)
+    means: dict[str, Any] = field(default_factory=dict)
+    lexical: dict[str, str] = field(default_factory=dict)
+    fitted: int = 0
+
+    @property
+    def legacy(self) -> bool:
+        """A model of per-language topics (ids such as ``en-3``), from before one topic space."""
+        return any("-" in topic for topic in [*self.centroids, *self.lexical])
+
+    def __bool__(self) -> bool:
+        return bool(self.centroids or self.lexical)

@@ -86,6 +86,8 @@ class ConversationInsight:
     assistant_messages: int
     message_count: int
     topic_id: str | None = None
+    model_topic_id: str | None = None
+    question_vector: str | None = None
     outcome: str = "answered"
 
     @classmethod
@@ -193,11 +195,18 @@ def _opening(users: list[tuple[int, Message]], texts: list[str]) -> int | None:
 
 
 def _ends_unreplied(messages: Sequence[Message]) -> bool:
-    """The last message is the user's, and no reply shares its timestamp (a tie's order is unknown)."""
+    """The last message is the user's, and no reply was stamped in the same second (many providers
+    stamp to the second: a tie's order is unknown). The view ``conversation_metrics`` says the same."""
     if not messages or messages[-1].role != "user":
         return False
     last = messages[-1].created_at
-    return last is None or not any(m.role in REPLY_ROLES and m.created_at == last for m in messages)
+    if last is None:
+        return True
+    second = last.replace(microsecond=0)
+    return not any(
+        m.role in REPLY_ROLES and m.created_at is not None and m.created_at.replace(microsecond=0) == second
+        for m in messages
+    )
 
 
 def _cut(text: str | None, limit: int) -> str | None:
@@ -230,6 +239,7 @@ ROW_COLUMNS: Final = (
     "bot_id",
     "conversation_id",
     "topic_id",
+    "model_topic_id",
     "language",
     "sentiment",
     "outcome",
@@ -241,4 +251,5 @@ ROW_COLUMNS: Final = (
     "message_count",
     "fallback",
     "reply_fingerprint",
+    "question_vector",
 )

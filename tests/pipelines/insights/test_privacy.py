@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -22,8 +23,13 @@ def _texts_in_insights(loaded: Loaded) -> set[str]:
     gaps = loaded.rows(
         "SELECT example_1_question, example_2_question, example_3_question FROM chat_history.knowledge_gaps"
     )
-    exemplars = loaded.rows("SELECT exemplar FROM chat_history.topic_model")
-    return {text for row in [*topics, *gaps, *exemplars] for text in row if text is not None}
+    exemplars = loaded.rows("SELECT exemplar FROM chat_history.topic_model WHERE exemplar <> ''")
+    examples = [
+        tuple(q for questions in json.loads(found).values() for q in questions)
+        for (found,) in loaded.rows("SELECT examples FROM chat_history.topics")
+    ]
+    assert any(examples), "topics hold example questions per language"
+    return {text for row in [*topics, *gaps, *exemplars, *examples] for text in row if text is not None}
 
 
 def test_nothing_of_a_forgotten_conversation_remains(demo_copy: Loaded) -> None:
