@@ -24,7 +24,7 @@ import numpy as np
 from .text import normalised
 
 CANNED_MIN_CONVERSATIONS: Final = 5
-CANNED_AGREEMENT: Final = 0.5  # how far a reply's questions agree (see canned_replies)
+CANNED_AGREEMENT: Final = 0.7  # how far a reply's questions agree (see canned_replies)
 SCANNED: Final = 500  # a fallback says so early; a long answer is not read to its end
 
 BUILT_IN: Final[dict[str, tuple[str, ...]]] = {

@@ -37,16 +37,15 @@ FROM daily_activity GROUP BY day, provider ORDER BY day, provider
 
 _SPAN = "SELECT MIN(created_at), MAX(created_at) FROM messages"
 
-_ASKED = "m.user_messages > 0"  # containment and handoff count conversations with a user message
+_ASKED = "o.user_messages > 0"  # containment and handoff count conversations with a user message
 
 _KPIS = f"""
 SELECT o.provider, o.bot_id, COUNT(*) AS conversations,
        AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.contained THEN 1.0 WHEN NOT o.contained THEN 0.0 END END),
        AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.handed_off THEN 1.0 WHEN NOT o.handed_off THEN 0.0 END END),
-       AVG(CASE WHEN m.abandoned THEN 1.0 ELSE 0.0 END),
+       AVG(CASE WHEN o.abandoned THEN 1.0 ELSE 0.0 END),
        COUNT(DISTINCT o.user_key), COUNT(DISTINCT CASE WHEN o.returning_user THEN o.user_key END)
 FROM conversation_outcomes AS o
-JOIN conversation_metrics AS m ON m.provider = o.provider AND m.conversation_id = o.conversation_id
 GROUP BY o.provider, o.bot_id ORDER BY o.provider, o.bot_id
 """
 
@@ -59,7 +58,6 @@ SELECT CAST(o.started_at AT TIME ZONE 'UTC' AS DATE) AS day,
        AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.contained THEN 1.0 WHEN NOT o.contained THEN 0.0 END END),
        AVG(CASE WHEN {_ASKED} THEN CASE WHEN o.handed_off THEN 1.0 WHEN NOT o.handed_off THEN 0.0 END END)
 FROM conversation_outcomes AS o
-JOIN conversation_metrics AS m ON m.provider = o.provider AND m.conversation_id = o.conversation_id
 WHERE o.handed_off IS NOT NULL
 GROUP BY CAST(o.started_at AT TIME ZONE 'UTC' AS DATE)
 ORDER BY CAST(o.started_at AT TIME ZONE 'UTC' AS DATE)

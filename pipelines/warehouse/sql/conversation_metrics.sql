@@ -16,7 +16,8 @@ WITH ordered AS (
         ROW_NUMBER() OVER (
             PARTITION BY provider, conversation_id ORDER BY created_at, sequence, message_id
         ) AS position,
-        COUNT(*) OVER (PARTITION BY provider, conversation_id) AS message_total
+        COUNT(*) OVER (PARTITION BY provider, conversation_id) AS message_total,
+        MAX(created_at) OVER (PARTITION BY provider, conversation_id) AS last_at
     FROM messages
 ),
 first_user AS (
@@ -47,10 +48,8 @@ ranked_replies AS (
     FROM response_times
     WHERE response_seconds IS NOT NULL
 ),
-last_user AS (
-    SELECT provider, conversation_id, DATE_TRUNC('second', created_at) AS second
-    FROM ordered
-    WHERE position = message_total AND role = 'user'
+flagged AS (
+    SELECT provider, conversation_id FROM conversations WHERE handed_off
 ),
 medians AS (
     -- the median is the mean of the one or two middle values: rank * 2 in (n, n + 1, n + 2)
@@ -91,11 +90,14 @@ SELECT
     END AS first_response_seconds,
     MAX(md.median_response_seconds) AS median_response_seconds,
     (
-        MAX(CASE WHEN lu.conversation_id IS NOT NULL THEN 1 ELSE 0 END) = 1
-        AND MAX(CASE WHEN o.role = 'agent' THEN 1 ELSE 0 END) = 0
-        AND MAX(CASE WHEN c.handed_off THEN 1 ELSE 0 END) = 0
+        MAX(CASE WHEN o.position = o.message_total AND o.role = 'user' THEN 1 ELSE 0 END) = 1
+        AND MAX(CASE WHEN o.role = 'agent' OR h.conversation_id IS NOT NULL THEN 1 ELSE 0 END) = 0
         AND MAX(
-            CASE WHEN o.role IN ('assistant', 'agent') AND DATE_TRUNC('second', o.created_at) = lu.second THEN 1 ELSE 0 END
+            CASE
+                WHEN o.role IN ('assistant', 'agent') AND DATE_TRUNC('second', o.created_at) = DATE_TRUNC('second', o.last_at)
+                    THEN 1
+                ELSE 0
+            END
         ) = 0
     ) AS abandoned,
     COALESCE(MAX(r.turns), 0) AS turns
@@ -104,6 +106,5 @@ LEFT JOIN first_user AS fu ON fu.provider = o.provider AND fu.conversation_id = 
 LEFT JOIN first_reply AS fr ON fr.provider = o.provider AND fr.conversation_id = o.conversation_id
 LEFT JOIN reply_counts AS r ON r.provider = o.provider AND r.conversation_id = o.conversation_id
 LEFT JOIN medians AS md ON md.provider = o.provider AND md.conversation_id = o.conversation_id
-LEFT JOIN last_user AS lu ON lu.provider = o.provider AND lu.conversation_id = o.conversation_id
-LEFT JOIN conversations AS c ON c.provider = o.provider AND c.conversation_id = o.conversation_id
+LEFT JOIN flagged AS h ON h.provider = o.provider AND h.conversation_id = o.conversation_id
 GROUP BY o.provider, o.conversation_id

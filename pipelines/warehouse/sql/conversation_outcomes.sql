@@ -5,7 +5,8 @@
 -- and at least one assistant reply. user_key: conversations.user_id, else the sender_id of the first
 -- user message, else NULL. returning_user (Botpress): the same user_key started an earlier
 -- conversation with the same provider and bot. kb_citations (Voiceflow): knowledge-base ids cited,
--- one per id per assistant message; NULL where the provider sends no citations.
+-- one per id per assistant message; NULL where the provider sends no citations. abandoned: as
+-- conversation_metrics (exactly conversation_insights' outcome abandoned); user_messages: as there.
 WITH first_user_messages AS (
     SELECT provider, conversation_id, sender_id
     FROM (
@@ -44,6 +45,8 @@ outcomes AS (
         END AS handed_off,
         h.handoff_at,
         m.assistant_messages,
+        m.abandoned,
+        m.user_messages,
         COALESCE(c.user_id, f.sender_id) AS user_key,
         CASE WHEN s.knowledge THEN COALESCE(k.kb_citations, 0) END AS kb_citations
     FROM conversation_metrics AS m
@@ -68,5 +71,7 @@ SELECT
             PARTITION BY provider, COALESCE(bot_id, ''), user_key ORDER BY started_at NULLS LAST, conversation_id
         ) > 1
     END AS returning_user,
-    kb_citations
+    kb_citations,
+    abandoned,
+    user_messages
 FROM outcomes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 
 import pytest
@@ -32,18 +33,50 @@ def test_every_conversation_has_a_row(planted: Loaded) -> None:
     assert {outcome for *_, outcome in rows} == {"answered", *OUTCOMES}
 
 
-@pytest.mark.parametrize("language", ["en", "es", "zh"])
-def test_topics_recover_the_planted_intents_within_each_language(planted: Loaded, language: str) -> None:
+def _planted_topics(planted: Loaded) -> tuple[list[str], list[str], list[str]]:
+    """Topic, planted intent and language of every conversation whose opening came from the phrasebook."""
     truth = planted.truth()
-    labels, intents = [], []
+    labels, intents, languages = [], [], []
     for provider, cid, topic, *_ in planted.rows(INSIGHTS):
         planted_row = truth[(provider, cid)]
-        if planted_row.language == language and planted_row.planted_question:
+        if planted_row.planted_question:
             labels.append(topic or "none")
             intents.append(planted_row.intent)
-    assert len(labels) > 300
+            languages.append(planted_row.language)
+    return labels, intents, languages
+
+
+def fewest_topics_holding(labels: list[str], intents: list[str], share: float = 0.8) -> list[int]:
+    """Per intent, the fewest topics that together hold ``share`` of its conversations."""
+    per_intent: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for label, intent in zip(labels, intents, strict=True):
+        per_intent[intent][label] += 1
+    fewest = []
+    for topics in per_intent.values():
+        held, count = 0, 0
+        for _, n in topics.most_common():
+            held, count = held + n, count + 1
+            if held >= share * sum(topics.values()):
+                break
+        fewest.append(count)
+    return fewest
+
+
+def test_one_topic_per_question_across_every_language(planted: Loaded) -> None:
+    labels, intents, languages = _planted_topics(planted)
+    assert set(languages) == {"en", "es", "zh", "de", "ja"} and len(labels) > 1500
+    assert adjusted_rand_score(intents, labels) >= 0.8
     assert purity(labels, intents) >= 0.9
-    assert adjusted_rand_score(intents, labels) >= 0.7
+    fewest = fewest_topics_holding(labels, intents)
+    assert sum(fewest) / len(fewest) <= 1.3 and max(fewest) <= 2, fewest
+
+
+@pytest.mark.parametrize("language", ["en", "es", "zh", "de", "ja"])
+def test_topics_recover_the_planted_intents_within_each_language(planted: Loaded, language: str) -> None:
+    labels, intents, languages = _planted_topics(planted)
+    mine = [(label, intent) for label, intent, found in zip(labels, intents, languages, strict=True) if found == language]
+    assert len(mine) > 150
+    assert purity([m[0] for m in mine], [m[1] for m in mine]) >= 0.9
 
 
 @pytest.mark.parametrize("outcome", OUTCOMES)
@@ -57,20 +90,25 @@ def test_outcome_precision_and_recall(planted: Loaded, outcome: str) -> None:
     assert hits / len(expected) >= 0.9, "recall"
 
 
-def test_english_sentiment_has_the_sign_of_the_close(planted: Loaded) -> None:
+@pytest.mark.parametrize("language", ["en", "es", "zh", "de", "ja"])
+def test_sentiment_has_the_sign_of_the_close_in_every_language(planted: Loaded, language: str) -> None:
     truth = planted.truth()
     judged = [
         (sentiment > 0) == (truth[(p, c)].close == "positive")
         for p, c, _, _, sentiment, _ in planted.rows(INSIGHTS)
-        if truth[(p, c)].language == "en" and truth[(p, c)].close and sentiment is not None
+        if truth[(p, c)].language == language and truth[(p, c)].close and sentiment is not None
     ]
-    assert len(judged) > 200
-    assert sum(judged) / len(judged) >= 0.9
+    assert len(judged) > 50
+    assert sum(judged) / len(judged) >= 0.85
 
 
-def test_sentiment_is_null_where_the_language_has_no_model(planted: Loaded) -> None:
-    by_language = Counter(language for *_, language, sentiment, _ in planted.rows(INSIGHTS) if sentiment is not None)
-    assert set(by_language) == {"en"}
+def test_sentiment_is_null_only_where_no_model_covers_the_language(planted: Loaded) -> None:
+    from pipelines.insights.sentiment import has_model
+
+    rows = planted.rows(INSIGHTS)
+    assert not [language for *_, language, sentiment, _ in rows if sentiment is not None and not has_model(language)]
+    covered = [sentiment for *_, language, sentiment, _ in rows if language in {"en", "es", "zh", "de", "ja"}]
+    assert sum(s is None for s in covered) / len(covered) <= 0.02
 
 
 def test_language_is_detected_or_null(planted: Loaded) -> None:
@@ -89,29 +127,52 @@ def test_knowledge_gaps_lead_with_the_questions_the_bot_cannot_answer(planted: L
     truth = planted.truth()
     gaps = planted.rows(
         "SELECT rank, example_1_provider, example_1_conversation_id, example_2_provider, example_2_conversation_id "
-        "FROM chat_history.knowledge_gaps ORDER BY rank LIMIT 5"
+        "FROM chat_history.knowledge_gaps ORDER BY rank LIMIT 3"
     )
-    assert [rank for rank, *_ in gaps] == [1, 2, 3, 4, 5]
+    assert [rank for rank, *_ in gaps] == [1, 2, 3]
     examples = [(row[n], row[n + 1]) for row in gaps for n in (1, 3) if row[n] is not None]
-    gap_intents = sum(truth[key].gap for key in examples)
-    assert gap_intents / len(examples) >= 0.8
+    assert all(truth[key].gap for key in examples)
 
 
-def test_topics_have_labels_and_representative_questions(planted: Loaded) -> None:
+def test_a_gap_intent_s_failed_conversations_are_one_gap_row(planted: Loaded) -> None:
+    """Warranty is one gap whatever the language: its largest gap row holds ≥ 80% of its failures."""
+    truth = planted.truth()
+    failed: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for provider, cid, topic, _, _, outcome in planted.rows(INSIGHTS):
+        row = truth[(provider, cid)]
+        if row.gap and row.planted_question and outcome in ("unanswered", "handed_off"):
+            failed[row.intent][topic] += 1
+    gap_topics = {topic for (topic,) in planted.rows("SELECT topic_id FROM chat_history.knowledge_gaps")}
+    assert len(failed) == 3
+    for intent, topics in failed.items():
+        topic, count = topics.most_common(1)[0]
+        assert topic in gap_topics and count / sum(topics.values()) >= 0.8, intent
+
+
+def test_topics_have_readable_labels_and_examples_per_language(planted: Loaded) -> None:
+    from pipelines.insights.labels import stop_words
+
     topics = planted.rows(
-        "SELECT topic_id, label, keywords, conversations, question_1 FROM chat_history.topics "
+        "SELECT topic_id, label, keywords, conversations, question_1, languages, examples FROM chat_history.topics "
         "ORDER BY conversations DESC"
     )
     counted = planted.rows(
         "SELECT topic_id, COUNT(*) FROM chat_history.conversation_insights WHERE topic_id IS NOT NULL GROUP BY 1"
     )
-    assert {t: n for t, _, _, n, _ in topics} == dict(counted)
-    top = topics[0]
-    assert top[1] and top[1] != top[0] and top[4]
-    english = [label for topic, label, *_ in topics if topic.startswith("en-")]
-    assert any("password" in label for label in english) and any(
-        "refund" in label or "money" in label for label in english
-    )
+    assert {t: n for t, _, _, n, *_ in topics} == dict(counted)
+    english = stop_words("en")
+    for topic, label, _, _, question, languages, examples in topics[:20]:
+        if topic == "other":
+            continue
+        words = label.split(" / ")
+        assert question and all(w.isalpha() and w not in english and "example" not in w for w in words), label
+        shown = json.loads(examples)
+        for part in languages.split(", "):
+            language, share = part.rsplit(" ", 1)
+            if int(share.rstrip("%")) >= 5:
+                assert shown.get(language), (topic, language)
+    labels = [label for _, label, *_ in topics]
+    assert any("password" in label for label in labels) and any("refund" in label for label in labels)
 
 
 def test_topic_daily_adds_up_to_the_insights(planted: Loaded) -> None:
