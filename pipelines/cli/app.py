@@ -36,6 +36,7 @@ from .parser import build_parser
 from .report import report_command
 from .reset import reset_command
 from .status import status_command
+from .topics import topics_command
 
 # commands that bring their own configuration: the simulator, and the demo in its own folder
 OUTSIDE_A_PROJECT = frozenset({"simulate", "demo"})
@@ -65,6 +66,7 @@ COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
     "check": check_command,
     "audit": audit_command,
     "insights": insights_command,
+    "topics": topics_command,
     "explore": _explore,
     "status": status_command,
     "reset": reset_command,

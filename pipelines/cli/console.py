@@ -281,8 +281,6 @@ def print_run_report(report: RunReport, title: str) -> None:
     emit("summary", f"exit {int(report.exit_code())}", exit_code=int(report.exit_code()), providers=report.to_json())
 
 
-
-
 class DltLogHandler(logging.Handler):
     """Sends dlt's log records through chatsync's console or JSON log, one line each, secrets scrubbed.
 

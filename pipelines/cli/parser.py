@@ -36,17 +36,28 @@ def percentage(value: str) -> float:
     return number
 
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
-    """``--destination``, ``--warehouse``, ``--dataset`` and ``--pipelines-dir``: where a command reads or loads."""
-    parser.add_argument("--destination", default="duckdb", choices=SUPPORTED, help="warehouse (default duckdb)")
+def add_target_options(parser: argparse.ArgumentParser, nested: bool = False) -> None:
+    """``--destination``, ``--warehouse``, ``--dataset`` and ``--pipelines-dir``: where a command reads or loads.
+
+    ``nested``: the parser is an action under a command that has them (``chatsync topics rename``):
+    accepted after the action too, and an option left out there does not reset one given before it.
+    """
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if nested else value
+
+    parser.add_argument(
+        "--destination", default=default("duckdb"), choices=SUPPORTED, help="warehouse (default duckdb)"
+    )
     parser.add_argument(
         "--warehouse",
         metavar="PATH",
+        default=default(None),
         help="the DuckDB file (default [destination.duckdb] credentials, else chatsync.duckdb in the project)",
     )
-    parser.add_argument("--dataset", default=DATASET_NAME, help=f"dataset/schema (default {DATASET_NAME})")
+    parser.add_argument("--dataset", default=default(DATASET_NAME), help=f"dataset/schema (default {DATASET_NAME})")
     parser.add_argument(
-        "--pipelines-dir", default=None, help="pipeline state (default .chatsync/pipelines, or DLT_DATA_DIR)"
+        "--pipelines-dir", default=default(None), help="pipeline state (default .chatsync/pipelines, or DLT_DATA_DIR)"
     )
 
 
@@ -62,6 +73,10 @@ EXAMPLES = {
     "  chatsync reset --provider feedloop --conversation 08fc3e54-... --drop-data",
     "audit": "chatsync audit                    # quick: what each API gives cheaply\n"
     "  chatsync audit --full --sample 10 --repair",
+    "topics": "chatsync topics                                   # topics, largest first\n"
+    "  chatsync topics rename t3 'Warranty claims'       # the name every surface shows\n"
+    "  chatsync topics merge t7 t9 --into t3             # one topic; later conversations follow\n"
+    "  chatsync topics reset t3                          # back to the model's topic",
     "insights": "chatsync insights                 # what changed since the last run\n"
     "  chatsync insights --refit --json  # re-cluster topics from scratch (ids kept where topics survive)",
     "explore": "chatsync explore                  # http://127.0.0.1:8765/ in your browser\n"
@@ -116,6 +131,7 @@ COMMAND_CODES: dict[str, tuple[int, ...]] = {
     "check": (0, 1, 2, 130),
     "audit": (0, 1, 2, 4, 75, 130),
     "insights": (0, 1, 2, 75, 130),
+    "topics": (0, 1, 2, 75, 130),
     "explore": (0, 2, 130),
     "status": (0, 2, 130),
     "reset": (0, 1, 2, 75, 130),
@@ -239,6 +255,22 @@ def build_parser() -> argparse.ArgumentParser:
     insights.add_argument("--refit", action="store_true", help="re-cluster topics from scratch, keeping matched ids")
     insights.add_argument("--json", action="store_true", help="one JSON object instead of lines")
     add_target_options(insights)
+
+    topics = add_command(commands, "topics", "list topics; rename, merge or reset them (kept in the warehouse)")
+    topics.add_argument("--json", action="store_true", help="one JSON list instead of a table")
+    add_target_options(topics)
+    actions = topics.add_subparsers(dest="action", metavar="ACTION")
+    rename = actions.add_parser("rename", help="name a topic: every surface shows the name")
+    add_target_options(rename, nested=True)
+    rename.add_argument("topic", metavar="TOPIC_ID")
+    rename.add_argument("name", metavar="NAME")
+    merge = actions.add_parser("merge", help="merge topics into one (later conversations follow)")
+    add_target_options(merge, nested=True)
+    merge.add_argument("topics", metavar="TOPIC_ID", nargs="+")
+    merge.add_argument("--into", required=True, metavar="TOPIC_ID", help="the topic they join")
+    reset = actions.add_parser("reset", help="drop a topic's name and merges")
+    add_target_options(reset, nested=True)
+    reset.add_argument("topic", metavar="TOPIC_ID")
 
     explore = add_command(commands, "explore", "read, search, filter and export conversations in the browser")
     explore.add_argument("--port", type=int, default=8765)

