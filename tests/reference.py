@@ -76,8 +76,22 @@ def response_times(messages: list[Msg]) -> dict[tuple[str, str, str], float | No
     return result
 
 
-def conversation_metrics(messages: list[Msg]) -> dict[tuple[str, str], dict[str, Any]]:
-    """``(provider, conversation) → metrics`` with the columns of ``conversation_metrics``."""
+def _abandoned(items: list[Msg], flagged: bool) -> bool:
+    """The last message is the user's, no reply was stamped in its second, and no human took over."""
+    last = items[-1]
+    if last.role != "user" or flagged or any(m.role == "agent" for m in items):
+        return False
+    second = last.created_at.replace(microsecond=0)
+    return not any(m.role in ("assistant", "agent") and m.created_at.replace(microsecond=0) == second for m in items)
+
+
+def conversation_metrics(
+    messages: list[Msg], flagged: set[tuple[str, str]] | None = None
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """``(provider, conversation) → metrics`` with the columns of ``conversation_metrics``.
+
+    ``flagged``: conversations whose provider set its own handoff flag (never abandoned).
+    """
     replies = response_times(messages)
     result = {}
     for (provider, cid), items in by_conversation(messages).items():
@@ -100,7 +114,7 @@ def conversation_metrics(messages: list[Msg]) -> dict[tuple[str, str], dict[str,
             if first_reply is None or first_user is None or first_reply.observed or items[first_user].observed
             else (first_reply.created_at - items[first_user].created_at).total_seconds(),
             "median_response_seconds": statistics.median(latencies) if latencies else None,
-            "abandoned": roles[-1] == "user",
+            "abandoned": _abandoned(items, (provider, cid) in (flagged or set())),
             "turns": len(replies_here),
         }
     return result
@@ -185,7 +199,7 @@ def bot_daily_kpis(
     messages: list[Msg], conversations: dict[tuple[str, str], Conv]
 ) -> dict[tuple[date, str, str | None], dict[str, Any]]:
     """``(day, provider, bot) → KPIs`` with the columns of ``bot_daily_kpis``."""
-    metrics = conversation_metrics(messages)
+    metrics = conversation_metrics(messages, {key for key, c in conversations.items() if c.handed_off})
     groups: dict[tuple[date, str, str | None], list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     for key, outcome in conversation_outcomes(messages, conversations).items():
         groups[(outcome["started_at"].date(), key[0], outcome["bot_id"])].append((outcome, metrics[key]))
