@@ -125,6 +125,9 @@ class Corpus:
         span_days: How many days of history exist at the initial clock.
         bots_per_provider: Number of bots each provider has.
         epoch: The first moment of history.
+        fixed_answers: Bots answer each question with one fixed text per intent and language (a
+            knowledge-base answer), instead of a personalised one: the case canned-reply detection
+            must not mistake for a fallback.
     """
 
     def __init__(
@@ -134,8 +137,10 @@ class Corpus:
         span_days: float = 14.0,
         bots_per_provider: int = 2,
         epoch: datetime = DEFAULT_EPOCH,
+        fixed_answers: bool = False,
     ) -> None:
         self.seed = seed
+        self.fixed_answers = fixed_answers
         self.epoch_us = _us(epoch)
         span_us = int(span_days * 86_400 * 1_000_000)
         initial_conversations = max(4, round(size / MEAN_MESSAGES_PER_CONVERSATION))
@@ -237,7 +242,7 @@ class Corpus:
 
     def plan(self, conversation: Conversation) -> Plan:
         """What the conversation asks, in which language, and how it closes (the insights' truth)."""
-        return draw_plan(random.Random(stable_hash(self.seed, "plan", conversation.index)))
+        return draw_plan(random.Random(stable_hash(self.seed, "plan", conversation.index)), self.fixed_answers)
 
     def all_messages(self, conversation: Conversation) -> tuple[Message, ...]:
         """Every message the conversation will ever have, visible or not."""

@@ -815,6 +815,7 @@ class Plan:
     intent: Intent
     language: str
     close: str | None  # positive, negative, or no closing message
+    fixed_answers: bool = False  # one answer text per intent and language, no reference number
 
     def opening(self, rng: random.Random) -> str:
         """The opening question: a paraphrase of the intent, sometimes with a greeting, now and then
@@ -829,6 +830,8 @@ class Plan:
         intent's fallback is canned: the same words whatever was asked."""
         if self.intent.gap:
             return rng.choice(FALLBACKS[self.language])
+        if self.fixed_answers:
+            return self.intent.answers[self.language][0]
         reference = REFERENCE[self.language].format(number=rng.randrange(10_000, 100_000))
         return f"{rng.choice(self.intent.answers[self.language])} {reference}"
 
@@ -849,7 +852,7 @@ class Plan:
         return rng.choice(pool[self.language])
 
 
-def draw_plan(rng: random.Random) -> Plan:
+def draw_plan(rng: random.Random, fixed_answers: bool = False) -> Plan:
     """One conversation's plan: intent (a fifth of them gaps), language, and close."""
     intent = rng.choice(INTENTS)
     roll, language = rng.random(), LANGUAGES[-1][0]
@@ -860,4 +863,4 @@ def draw_plan(rng: random.Random) -> Plan:
         roll -= share
     close_roll = rng.random()
     close = CLOSE_POSITIVE if close_roll < 0.3 else CLOSE_NEGATIVE if close_roll < 0.5 else None
-    return Plan(intent, language, close)
+    return Plan(intent, language, close, fixed_answers)

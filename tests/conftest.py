@@ -13,6 +13,7 @@ import pytest
 from simulator import Corpus, Simulator
 from tests.worlds import (
     DEMO,
+    FIXED_ANSWERS,
     PARITY,
     PLANTED,
     VIEWS_WORLD,
@@ -33,6 +34,7 @@ from tests.worlds import (
 # world's PostgreSQL side is built per worker (each has its server): one worker builds it once.
 WORLD_OF_FIXTURE = {
     "planted": PLANTED.name,
+    "fixed_answers": FIXED_ANSWERS.name,
     "demo": DEMO.name,
     "demo_copy": "demo-copies",  # a group of their own: the two groups' tests run side by side once it is built
     "views_world": VIEWS_WORLD.name,
@@ -112,8 +114,14 @@ def _copied(factory: pytest.TempPathFactory, recipe: Recipe, destination: Path) 
 
 @pytest.fixture(scope="session")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    """About 2,200 conversations in en, es and zh with planted intents, loaded with insights; read-only."""
+    """About 2,200 conversations in en, es, zh, de and ja with planted intents, loaded with insights; read-only."""
     yield from _shared(tmp_path_factory, PLANTED)
+
+
+@pytest.fixture(scope="session")
+def fixed_answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """About 1,000 conversations whose bots answer each question with one fixed text; read-only."""
+    yield from _shared(tmp_path_factory, FIXED_ANSWERS)
 
 
 @pytest.fixture(scope="session")

@@ -72,9 +72,10 @@ class Recipe:
     seed: int
     size: int
     audited: bool = False
+    fixed_answers: bool = False
 
     def corpus(self) -> Corpus:
-        return Corpus(seed=self.seed, size=self.size)
+        return Corpus(seed=self.seed, size=self.size, fixed_answers=self.fixed_answers)
 
 
 PLANTED = Recipe("planted", seed=11, size=20_000)  # ~2,200 conversations in en, es and zh: insights quality
@@ -83,6 +84,8 @@ PLANTED = Recipe("planted", seed=11, size=20_000)  # ~2,200 conversations in en,
 DEMO = Recipe("demo", seed=5, size=6_000, audited=True)
 VIEWS_WORLD = Recipe("views", seed=31, size=2_000)  # analytics views and the report against ground truth
 PARITY = Recipe("parity", seed=43, size=3_000)  # the same corpus in DuckDB and PostgreSQL
+# bots that answer each question with one fixed text: canned-reply detection must not call it a fallback
+FIXED_ANSWERS = Recipe("fixed-answers", seed=13, size=9_000, fixed_answers=True)
 
 
 @dataclass

@@ -15,7 +15,7 @@ the phrase's normalised text.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -24,7 +24,8 @@ import numpy as np
 from .text import normalised
 
 CANNED_MIN_CONVERSATIONS: Final = 5
-CANNED_AGREEMENT: Final = 0.7  # how far a reply's questions agree (see canned_replies)
+CANNED_AGREEMENT: Final = 0.12  # how alike the questions of a reply's topics are (see canned_replies)
+TOPIC_SHARE: Final = 0.1  # a topic holding less of a reply's conversations is a stray, not one of its topics
 SCANNED: Final = 500  # a fallback says so early; a long answer is not read to its end
 
 BUILT_IN: Final[dict[str, tuple[str, ...]]] = {
@@ -130,11 +131,12 @@ class FallbackPhrases:
 def canned_replies(first_replies: Iterable[tuple[str | None, str | None, Any]], min_topics: int) -> frozenset[str]:
     """Fingerprints of first replies given to questions far apart in meaning: canned fallbacks.
 
-    A reply is canned when it answers at least ``CANNED_MIN_CONVERSATIONS`` conversations of at
-    least ``min_topics`` topics, and the questions it answered do not point one way: the length of
-    the mean of their (language-centred, unit) vectors is under ``CANNED_AGREEMENT``. The questions
-    one fixed answer serves agree (near 1); a fallback's are scattered over what the bot cannot
-    answer (near 0). The topic bar keeps out answers to one question only.
+    A reply's conversations are grouped by topic; the topics holding at least a tenth of them (and
+    two) are its topics. It is canned when it has at least ``min_topics`` of them and their
+    questions do not mean the same thing: the mean pairwise similarity of the topics' centroids
+    (of language-centred unit vectors) is under ``CANNED_AGREEMENT``. One fixed answer to one
+    question serves the same question even where a fit split it over two topics (their centroids
+    agree); a fallback serves unrelated questions (their centroids are near orthogonal).
 
     Args:
         first_replies: ``(reply fingerprint, topic id, the question's centred unit vector or None)``
@@ -144,20 +146,25 @@ def canned_replies(first_replies: Iterable[tuple[str | None, str | None, Any]], 
     Returns:
         The canned fingerprints.
     """
-    topics: defaultdict[str, set[str]] = defaultdict(set)
-    sums: dict[str, Any] = {}
-    counts: defaultdict[str, int] = defaultdict(int)
+    sums: defaultdict[str, dict[str, Any]] = defaultdict(dict)
+    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for reply, topic, vector in first_replies:
-        if reply is None or topic is None:
+        if reply is None or topic is None or vector is None:
             continue
-        topics[reply].add(topic)
-        if vector is not None:
-            sums[reply] = vector if reply not in sums else sums[reply] + vector
-            counts[reply] += 1
+        found = sums[reply]
+        found[topic] = vector if topic not in found else found[topic] + vector
+        counts[reply][topic] += 1
     canned = set()
-    for reply, found in topics.items():
-        if len(found) < min_topics or counts[reply] < CANNED_MIN_CONVERSATIONS:
+    for reply, topics in counts.items():
+        total = sum(topics.values())
+        if total < CANNED_MIN_CONVERSATIONS:
             continue
-        if float(np.linalg.norm(sums[reply])) / counts[reply] < CANNED_AGREEMENT:
+        held = [t for t, n in topics.items() if n >= max(2, TOPIC_SHARE * total)]
+        if len(held) < min_topics:
+            continue
+        centroids = np.stack([sums[reply][t] / max(float(np.linalg.norm(sums[reply][t])), 1e-9) for t in held])
+        similarity = centroids @ centroids.T
+        pairs = len(held) * (len(held) - 1)
+        if (float(similarity.sum()) - float(np.trace(similarity))) / pairs < CANNED_AGREEMENT:
             canned.add(reply)
     return frozenset(canned)

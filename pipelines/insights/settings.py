@@ -27,8 +27,8 @@ class InsightsSettings:
         min_topic_share: A topic holding less of the conversations folds into its nearest (or ``other``).
         label_language: The team's language: topics are labelled in it where they have questions in it.
         fallback_phrases: The user's own fallback phrases, beside the built-in ones.
-        canned_min_topics: A canned fallback is a first reply given, verbatim, in at least this many topics
-            to questions far apart in meaning.
+        canned_min_topics: A canned fallback is a first reply given, verbatim, in at least this many
+            topics whose questions mean different things.
         feature_chars: How much of a message is featurised (a 100 KB paste is cut).
     """
 

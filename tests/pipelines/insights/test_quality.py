@@ -79,15 +79,26 @@ def test_topics_recover_the_planted_intents_within_each_language(planted: Loaded
     assert purity([m[0] for m in mine], [m[1] for m in mine]) >= 0.9
 
 
-@pytest.mark.parametrize("outcome", OUTCOMES)
-def test_outcome_precision_and_recall(planted: Loaded, outcome: str) -> None:
-    truth = planted.truth()
-    found = {(p, c) for p, c, *_, o in planted.rows(INSIGHTS) if o == outcome}
+def precision_and_recall(world: Loaded, outcome: str) -> tuple[float, float]:
+    truth = world.truth()
+    found = {(p, c) for p, c, *_, o in world.rows(INSIGHTS) if o == outcome}
     expected = {key for key, t in truth.items() if t.outcome == outcome}
     assert len(expected) > 50
     hits = len(found & expected)
-    assert hits / len(found) >= 0.9, "precision"
-    assert hits / len(expected) >= 0.9, "recall"
+    return hits / len(found), hits / len(expected)
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_outcome_precision_and_recall(planted: Loaded, outcome: str) -> None:
+    """Fallbacks come in all five languages, three of them without a built-in phrase list (zh's is short)."""
+    precision, recall = precision_and_recall(planted, outcome)
+    assert precision >= 0.9 and recall >= 0.9, (precision, recall)
+
+
+def test_one_fixed_answer_per_question_is_not_a_fallback(fixed_answers: Loaded) -> None:
+    """A knowledge-base answer repeated verbatim to every paraphrase, in every language, answers."""
+    precision, recall = precision_and_recall(fixed_answers, "unanswered")
+    assert precision >= 0.9 and recall >= 0.9, (precision, recall)
 
 
 @pytest.mark.parametrize("language", ["en", "es", "zh", "de", "ja"])
