@@ -150,15 +150,20 @@ def examples_by_language(members: Sequence[ConversationInsight]) -> dict[str, li
             by_language[member.language or UNDECIDED][member.question] += 1
     floor = EXAMPLE_LANGUAGE_SHARE * len(members)
     return {
-        language: [q for q, _ in asked.most_common(EXAMPLES_PER_LANGUAGE)]
-        for language, asked in sorted(by_language.items(), key=lambda item: -sum(item[1].values()))
+        language: _top(asked, EXAMPLES_PER_LANGUAGE)
+        for language, asked in sorted(by_language.items(), key=lambda item: (-sum(item[1].values()), item[0]))
         if sum(asked.values()) >= floor
     }
 
 
 def _most_asked(members: Sequence[ConversationInsight], count: int) -> list[str]:
     asked = Counter(m.question for m in members if m.question)
-    return [question for question, _ in asked.most_common(count)]
+    return _top(asked, count)
+
+
+def _top(asked: Counter[str], count: int) -> list[str]:
+    """The most asked, ties in text order: the same on every destination, whatever order rows came in."""
+    return [text for text, _ in sorted(asked.items(), key=lambda item: (-item[1], item[0]))[:count]]
 
 
 def gap_rows(topics: dict[str, TopicMembers], labels: dict[str, str], computed_at: datetime) -> list[dict[str, Any]]:
@@ -246,7 +251,7 @@ def model_rows(model: TopicModel, topics: dict[str, TopicMembers], computed_at: 
     for topic_id, language in sorted(model.lexical.items()):
         topic = topics.get(topic_id)
         live = Counter(topic.questions()) if topic is not None else Counter()
-        for exemplar, _ in live.most_common(EXEMPLARS):
+        for exemplar in _top(live, EXEMPLARS):
             rows.append(_model_row(topic_id, language, LEXICAL, exemplar, None, model.fitted, computed_at))
     return rows
 

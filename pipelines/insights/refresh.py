@@ -231,7 +231,7 @@ def _fit_all(state: State, settings: InsightsSettings) -> int:
     numbers = [id_number(row.model_topic_id or "") for row in rows.values()]
     next_number = max([*numbers, *(id_number(t) for t in state.model.centroids)], default=0) + 1
     model = TopicModel(fitted=len(rows))
-    spaced = [key for key, row in rows.items() if _multilingual(row)]
+    spaced = sorted(key for key, row in rows.items() if _multilingual(row))  # the same fit whatever order rows came in
     if spaced:
         members = [rows[key] for key in spaced]
         unit = _vectors(members)
@@ -245,7 +245,7 @@ def _fit_all(state: State, settings: InsightsSettings) -> int:
         for key, number in zip(spaced, found.labels, strict=True):
             _set_topic(state, key, ids[int(number)])
     by_language: defaultdict[str, list[Key]] = defaultdict(list)
-    for key, row in rows.items():
+    for key, row in sorted(rows.items()):
         if row.features and not is_paste(row.features) and representation_of(row.language) == LEXICAL:
             by_language[str(row.language)].append(key)
         elif row.features and is_paste(row.features):

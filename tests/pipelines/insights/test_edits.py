@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from pipelines.insights.representations import representation_of
 from tests.worlds import Loaded
 
 TOPICS = "SELECT topic_id, name, label, generated_label, conversations FROM chat_history.topics"
@@ -20,6 +21,7 @@ def _counts(loaded: Loaded) -> dict[str, int]:
     return {str(topic): int(n) for topic, n in rows if topic is not None}
 
 
+@pytest.mark.slow  # three refreshes and a refit: ~15 s
 def test_rename_merge_and_reset_survive_a_refit(demo_copy: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert demo_copy.chatsync("topics", "--json") == 0
@@ -47,9 +49,7 @@ def test_rename_merge_and_reset_survive_a_refit(demo_copy: Loaded, capsys: pytes
     assert name is None and label == generated != "Warranty claims"
 
 
-def test_an_unknown_topic_exits_2_naming_the_known_ones(
-    demo_copy: Loaded, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_unknown_topic_exits_2_naming_the_known_ones(demo_copy: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert demo_copy.chatsync("topics", "rename", "t999", "Nothing") == 2
     err = capsys.readouterr().err
@@ -63,3 +63,43 @@ def test_a_refit_of_unchanged_data_keeps_every_topic_id(demo_copy: Loaded) -> No
     after = {(p, c): t for p, c, t in demo_copy.rows(ids)}
     kept = sum(after[key] == topic for key, topic in before.items())
     assert kept / len(before) >= 0.95 and after == before
+
+
+LEGACY_MODEL = (
+    "INSERT INTO chat_history.topic_model (topic_id, language, representation, exemplar, fitted_conversations, "
+    "computed_at, _dlt_load_id) SELECT DISTINCT topic_id, COALESCE(language, 'und'), 'embedding', "
+    "question, 600, now(), '1' "
+    "FROM chat_history.conversation_insights WHERE topic_id IS NOT NULL"
+)
+
+
+@pytest.mark.slow  # every question embedded again, then a refit: ~10 s
+def test_an_upgrade_from_per_language_topics_maps_every_old_id(
+    demo_copy: Loaded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A warehouse of the version before one topic space: per-language ids, exemplar model, no vectors."""
+    import duckdb
+
+    with duckdb.connect(str(demo_copy.warehouse)) as db:
+        db.execute(
+            "UPDATE chat_history.conversation_insights SET topic_id = COALESCE(language, 'und') || '-' || "
+            "CAST(1 + hash(topic_id) % 3 AS VARCHAR), model_topic_id = NULL, question_vector = NULL "
+            "WHERE topic_id IS NOT NULL"
+        )
+        db.execute("DELETE FROM chat_history.topic_model")
+        db.execute(LEGACY_MODEL)
+        old_ids = {t for (t,) in db.execute("SELECT DISTINCT topic_id FROM chat_history.topic_model").fetchall()}
+    capsys.readouterr()
+    assert demo_copy.chatsync("insights") == 0
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    assert f"{len(old_ids)} per-language topics of the earlier version mapped" in out
+    aliases = dict(demo_copy.rows("SELECT old_topic_id, topic_id FROM chat_history.topic_aliases"))
+    assert set(aliases) == old_ids
+    now = {t for (t,) in demo_copy.rows("SELECT DISTINCT topic_id FROM chat_history.conversation_insights")}
+    assert set(aliases.values()) <= now and not [t for t in now if t and "-" in t]
+    unembedded = demo_copy.rows(
+        "SELECT language FROM chat_history.conversation_insights "
+        "WHERE question_vector IS NULL AND topic_id IS NOT NULL AND topic_id <> 'other'"
+    )
+    assert all(representation_of(language) == "lexical" for (language,) in unembedded), unembedded

@@ -8,6 +8,7 @@ from typing import Any
 import dlt
 import pytest
 
+from pipelines.insights.edits import edit_row, save_edits
 from pipelines.insights.refresh import refresh_insights
 from pipelines.insights.settings import InsightsSettings
 from tests.utils import normalised
@@ -44,6 +45,20 @@ def test_duckdb_and_postgres_give_the_same_insights(
         assert rows(pg, table) == rows(duck, table), f"{table} differs between DuckDB and Postgres"
     again = refresh_insights(pg, settings)
     assert (again.recomputed, again.topics) == (0, on_postgres.topics), "nothing changed, nothing recomputed"
+
+    # people's edits: the same on both, and they survive a refit
+    largest = [row[0] for row in sorted(rows(pg, "topics"), key=lambda r: -int(r[4])) if row[0] != "other"]
+    first, second = largest[:2]
+    edits = [edit_row(first, name="Warranty claims"), edit_row(second, merged_into=first)]
+    for pipeline, file_format in ((duck, "parquet"), (pg, None)):
+        save_edits(pipeline, edits, file_format)
+        refresh_insights(pipeline, settings, refit=True, file_format=file_format)
+    for table in TABLES:
+        on_pg, on_duck = rows(pg, table), rows(duck, table)
+        differ = sorted(set(on_pg) ^ set(on_duck), key=repr)[:4]
+        assert on_pg == on_duck, f"{table} differs between DuckDB and Postgres after edits: {differ}"
+    labels = {row[0]: row[2] for row in rows(pg, "topics")}
+    assert labels[first] == "Warranty claims" and second not in labels
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])

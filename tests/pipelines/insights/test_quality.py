@@ -18,6 +18,7 @@ INSIGHTS = (
     "SELECT provider, conversation_id, topic_id, language, sentiment, outcome FROM chat_history.conversation_insights"
 )
 
+
 def purity(labels: list[str], truth: list[str]) -> float:
     """The share of conversations whose topic's most common intent is their own."""
     members: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -74,7 +75,9 @@ def test_one_topic_per_question_across_every_language(planted: Loaded) -> None:
 @pytest.mark.parametrize("language", ["en", "es", "zh", "de", "ja"])
 def test_topics_recover_the_planted_intents_within_each_language(planted: Loaded, language: str) -> None:
     labels, intents, languages = _planted_topics(planted)
-    mine = [(label, intent) for label, intent, found in zip(labels, intents, languages, strict=True) if found == language]
+    mine = [
+        (label, intent) for label, intent, found in zip(labels, intents, languages, strict=True) if found == language
+    ]
     assert len(mine) > 150
     assert purity([m[0] for m in mine], [m[1] for m in mine]) >= 0.9
 
