@@ -70,9 +70,17 @@ def save_edits(pipeline: dlt.Pipeline, rows: list[dict[str, Any]], file_format: 
 def topic_edits_source(rows: list[dict[str, Any]]) -> Iterator[Any]:
     """The edits as a dlt resource, merged on ``topic_id``."""
     yield dlt.resource(
-        iter(rows),
+        _once(rows),
         name=TOPIC_EDITS,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=["topic_id"],
-        columns={name: dict(column) for name, column in TOPIC_EDIT_COLUMNS.items()},
+        columns=_columns(),
     )
+
+
+def _once(rows: list[dict[str, Any]]) -> Iterator[Any]:
+    yield rows  # one page: dlt writes it in one go
+
+
+def _columns() -> Any:
+    return {name: dict(column) for name, column in TOPIC_EDIT_COLUMNS.items()}

@@ -32,7 +32,10 @@ def sections(data: ReportData) -> list[Section]:
                 "conversations": "conversations with at least one message",
                 "messages": "messages of every role",
                 "msgs/conv": "messages per conversation, on average",
-                "abandoned": "share of conversations ending on a user message nobody answered (a human's takeover is handed off)",
+                "abandoned": (
+                    "share of conversations ending on a user message nobody answered "
+                    "(a human's takeover is handed off)"
+                ),
             },
         ),
         Section(

@@ -176,7 +176,9 @@ def test_html_report_states_its_coverage_defines_columns_and_clips_outliers(
     page = html_report.read_text(encoding="utf-8")
     stamp = r"2026-\d\d-\d\dT\d\d:\d\d:\d\dZ"  # chatsync's one timestamp format
     assert re.search(rf"Messages from {stamp} to {stamp}; last load at 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", page)
-    abandoned = "share of conversations ending on a user message nobody answered (a human&#x27;s takeover is handed off)"
+    abandoned = (
+        "share of conversations ending on a user message nobody answered (a human&#x27;s takeover is handed off)"
+    )
     assert f"<dt>abandoned</dt><dd>{abandoned}</dd>" in page
     ceiling = percentiles([v for values in truth.values() for v in values])[99]
     assert f"clipped at p99: the last bar holds {ceiling:.0f} s and over" in page
