@@ -81,14 +81,16 @@ def embed_cached(texts: Sequence[str]) -> Vectors:
 
 
 def pack(vector: NDArray[Any]) -> str:
-    """A unit vector as 512 signed bytes, in base64."""
+    """A vector whose components lie in [-1, 1] (unit, or a mean of unit vectors) as 512 signed bytes, in base64."""
     quantised = np.clip(np.rint(np.asarray(vector, dtype=np.float32) * QUANTUM), -127, 127).astype(np.int8)
     return base64.b64encode(quantised.tobytes()).decode("ascii")
 
 
-def unpack(packed: str) -> NDArray[np.float32]:
-    """The unit vector of ``pack``'s text."""
+def unpack(packed: str, unit: bool = True) -> NDArray[np.float32]:
+    """The vector of ``pack``'s text: at unit length, or (``unit=False``, for a mean) as it was packed."""
     vector = np.frombuffer(base64.b64decode(packed), dtype=np.int8).astype(np.float32)
+    if not unit:
+        return vector / QUANTUM
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm else vector
 

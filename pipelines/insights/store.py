@@ -199,7 +199,7 @@ def stored_model(reader: Reader) -> TopicModel:
         if representation == "centroid" and packed is not None:
             model.centroids[str(topic)] = unpack(packed)
         elif representation == "language_mean" and packed is not None:
-            model.means[str(language)] = unpack(packed)
+            model.means[str(language)] = unpack(packed, unit=False)  # a mean is shorter than 1: kept so
         elif representation == LEXICAL and "-" not in str(topic):
             model.lexical[str(topic)] = str(language)
         else:  # a per-language model of an older version: its ids, for mapping them

@@ -51,3 +51,13 @@ def test_a_new_question_after_a_refit_is_a_new_topic_holding_it() -> None:
     kept = sum(a == b for a, b in zip(after[: len(old)], before[: len(old)], strict=True)) / len(old)
     assert kept >= 0.95, "the old conversations keep their ids"
     assert np.isclose(sum(Counter(after).values()), len(old) + len(new))
+
+
+def test_a_stored_language_mean_comes_back_at_its_length() -> None:
+    """New conversations are centred with the stored means: a mean normalised on the way back would shift them all."""
+    from pipelines.insights.representations import pack, unpack
+
+    unit = embed(["Where is my order?", "Track my delivery", "Wann kommt meine Bestellung an?"])
+    mean = unit.mean(axis=0)
+    assert np.linalg.norm(unpack(pack(mean), unit=False) - mean) < 0.02
+    assert abs(float(np.linalg.norm(unpack(pack(unit[0])))) - 1) < 1e-6
