@@ -33,7 +33,9 @@ MULTILINGUAL: Final = "multilingual"
 LEXICAL: Final = "lexical"
 DIMENSIONS: Final = 512
 SVD_DIMENSIONS: Final = 100
-QUANTUM: Final = 127.0  # a unit vector's components stored as int8: 512 bytes a question
+# a vector's components stored as int8 (512 bytes a question), scaled so ±0.25 spans the range: the
+# model's unit vectors have no component beyond ±0.15 (1/127 would leave a typical ±0.044 six steps)
+QUANTUM: Final = 127.0 / 0.25
 
 Vectors = NDArray[np.float32]
 
@@ -81,7 +83,7 @@ def embed_cached(texts: Sequence[str]) -> Vectors:
 
 
 def pack(vector: NDArray[Any]) -> str:
-    """A vector whose components lie in [-1, 1] (unit, or a mean of unit vectors) as 512 signed bytes, in base64."""
+    """A unit vector (or a mean of them) as 512 signed bytes, in base64 (components beyond ±0.25 clipped)."""
     quantised = np.clip(np.rint(np.asarray(vector, dtype=np.float32) * QUANTUM), -127, 127).astype(np.int8)
     return base64.b64encode(quantised.tobytes()).decode("ascii")
 
