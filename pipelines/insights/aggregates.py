@@ -26,6 +26,7 @@ EXEMPLARS: Final = 25
 WINDOW: Final = timedelta(days=7)
 FAILED: Final = frozenset({"unanswered", "handed_off"})
 OTHER_LABEL: Final = "other: pastes and rare questions"
+LABEL_KEPT_WITHIN: Final = 0.05  # a topic within 5% of its last size keeps its words on an incremental run
 UNDECIDED: Final = "und"  # the language of conversations whose language is NULL
 
 
@@ -86,7 +87,11 @@ def generated_label(topic: TopicMembers, terms: dict[str, list[str]], label_lang
 
 
 def topic_rows(
-    topics: dict[str, TopicMembers], names: dict[str, str], label_language: str, computed_at: datetime
+    topics: dict[str, TopicMembers],
+    names: dict[str, str],
+    label_language: str,
+    computed_at: datetime,
+    previous: dict[str, tuple[str, str | None, int]] | None = None,
 ) -> list[dict[str, Any]]:
     """One ``topics`` row per topic: name and label, keywords, languages, counts, examples per language.
 
@@ -95,33 +100,49 @@ def topic_rows(
         names: Names people gave topics (``chatsync topics rename``).
         label_language: The team's language: labels are in it where the topic has questions in it.
         computed_at: When.
+        previous: The last refresh's ``{topic_id: (generated label, keywords, conversations)}``: when
+            every topic is within ``LABEL_KEPT_WITHIN`` of its size then, its words are kept (an
+            incremental run need not read every question again). None: words made anew.
 
     Returns:
         The rows.
     """
-    terms = topic_keywords(topics)
+    if previous is not None and all(_kept(topic, previous) for topic in topics.values()):
+        words = {t: (previous[t][0], previous[t][1]) for t in topics}
+    else:
+        terms = topic_keywords(topics)
+        words = {t: _words(topic, terms.get(t, {}), label_language) for t, topic in topics.items()}
     return [
-        _topic_row(topic, terms.get(topic.topic_id, {}), names.get(topic.topic_id), label_language, computed_at)
-        for topic in topics.values()
+        _topic_row(topic, *words[topic.topic_id], names.get(topic.topic_id), computed_at) for topic in topics.values()
     ]
 
 
+def _kept(topic: TopicMembers, previous: dict[str, tuple[str, str | None, int]]) -> bool:
+    before = previous.get(topic.topic_id)
+    return before is not None and abs(len(topic.members) - before[2]) <= LABEL_KEPT_WITHIN * before[2]
+
+
+def _words(topic: TopicMembers, terms: dict[str, list[str]], label_language: str) -> tuple[str, str | None]:
+    """A topic's generated label and its keywords (in the label's language)."""
+    own = terms.get(label_language) or terms.get(topic.language) or []
+    return generated_label(topic, terms, label_language), ", ".join(own) or None
+
+
 def _topic_row(
-    topic: TopicMembers, terms: dict[str, list[str]], name: str | None, label_language: str, computed_at: datetime
+    topic: TopicMembers, generated: str, keywords_shown: str | None, name: str | None, computed_at: datetime
 ) -> dict[str, Any]:
     outcomes = Counter(m.outcome for m in topic.members)
     moods = [m.sentiment for m in topic.members if m.sentiment is not None]
     starts = [m.first_message_at for m in topic.members if m.first_message_at is not None]
     top = _most_asked(topic.members, REPRESENTATIVES)
-    own = terms.get(label_language) or terms.get(topic.language) or []
     return {
         "topic_id": topic.topic_id,
         "name": name,
-        "label": name or generated_label(topic, terms, label_language),
-        "generated_label": generated_label(topic, terms, label_language),
+        "label": name or generated,
+        "generated_label": generated,
         "language": topic.language,
         "languages": _shares(topic.languages()),
-        "keywords": ", ".join(own) or None,
+        "keywords": keywords_shown,
         "conversations": len(topic.members),
         "unanswered": outcomes["unanswered"],
         "handed_off": outcomes["handed_off"],

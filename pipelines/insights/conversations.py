@@ -88,6 +88,7 @@ class ConversationInsight:
     topic_id: str | None = None
     model_topic_id: str | None = None
     question_vector: str | None = None
+    vector_stored: bool = False  # the warehouse holds its vector, not read back until needed
     outcome: str = "answered"
 
     @classmethod
@@ -95,6 +96,7 @@ class ConversationInsight:
         """A stored ``conversation_insights`` row; the outcome's signals are read back from it."""
         outcome = str(row["outcome"])
         values: dict[str, Any] = {name: row.get(name) for name in ROW_COLUMNS}
+        values["vector_stored"] = bool(row.get("vector_stored"))
         return cls(
             **values,
             features=clean(row.get("question"), limit),
@@ -230,8 +232,8 @@ def as_row(insight: ConversationInsight, computed_at: datetime) -> dict[str, Any
 
 
 def stored_columns() -> tuple[str, ...]:
-    """The columns read back from ``conversation_insights``."""
-    return ROW_COLUMNS
+    """The columns read back from ``conversation_insights`` on every run (vectors only when needed)."""
+    return tuple(column for column in ROW_COLUMNS if column != "question_vector")
 
 
 ROW_COLUMNS: Final = (

@@ -47,7 +47,7 @@ from ..warehouse.analytics import destination_dialect
 from ..warehouse.queries import has_tables
 from .aggregates import TopicModel, gap_rows, group_by_topic, model_rows, topic_rows
 from .conversations import ConversationInsight, as_row, judge, stored_columns
-from .fallbacks import FallbackPhrases, canned_replies
+from .fallbacks import CANNED_MIN_CONVERSATIONS, FallbackPhrases, canned_replies
 from .representations import LEXICAL, MULTILINGUAL, embed, lexical, pack, representation_of, unpack
 from .settings import InsightsSettings
 from .store import (
@@ -58,13 +58,16 @@ from .store import (
     stored_edits,
     stored_exemplars,
     stored_insights,
+    stored_labels,
     stored_model,
+    stored_vectors,
 )
 from .topics import OTHER, assign, assign_lexical, centred, fit, id_number, is_paste, language_means, match_ids
 
 YOUNG_MODEL: Final = 200  # a model fitted on fewer conversations is refitted once the warehouse doubles
 SOURCE_NAME: Final = "insights"
 MAX_MERGE_CHAIN: Final = 20  # a merge into a merged topic follows the chain; a circle stops it
+LOAD_EVERY_VECTOR_ABOVE: Final = 2_000  # rows: beyond this, one scan of every vector beats a list of ids
 
 
 @dataclass
@@ -112,6 +115,7 @@ class State:
     model: TopicModel
     exemplars: dict[str, list[str]]
     edits: dict[str, tuple[str | None, str | None]]
+    labels: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)
     aliases: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -144,15 +148,18 @@ def refresh_insights(
     _embed_missing(state)
     young = state.model.fitted < YOUNG_MODEL and len(state.rows) >= 2 * max(state.model.fitted, 1)
     if refit or not state.model or state.model.legacy or young:
+        _load_vectors(pipeline, state, list(state.rows))
         summary.migrated = _fit_all(state, settings)
         summary.refitted = True
     else:
         _assign_new(state)
     _apply_edits(state)
-    _settle_outcomes(state, settings.canned_min_topics)
+    _settle_outcomes(pipeline, state, settings.canned_min_topics)
+    _load_vectors(pipeline, state, list(state.dirty))  # a row written again keeps its vector
     topics = group_by_topic(state.rows.values())
     names = {topic: name for topic, (name, _) in state.edits.items() if name}
-    topic_table = topic_rows(topics, names, settings.label_language, now)
+    previous = None if summary.refitted else state.labels
+    topic_table = topic_rows(topics, names, settings.label_language, now, previous)
     gaps = gap_rows(topics, {t["topic_id"]: t["label"] for t in topic_table}, now)
     changed = [as_row(state.rows[key], now) for key in sorted(state.dirty)]
     same_model = _model_signature(state.model) == before and not summary.refitted
@@ -181,8 +188,9 @@ def _read(
         ]
         stored = stored_insights(reader, stored_columns())
         model, exemplars, edits = stored_model(reader), stored_exemplars(reader), stored_edits(reader)
+        labels = stored_labels(reader)
     rows, dirty = _merge_rows(stored, fresh, settings.feature_chars)
-    return fresh, State(rows, dirty, model, exemplars, edits)
+    return fresh, State(rows, dirty, model, exemplars, edits, labels)
 
 
 def _merge_rows(
@@ -199,6 +207,7 @@ def _merge_rows(
         old = rows.get(key)
         if old is not None and old.features == insight.features:  # the same question keeps its vector and topic
             insight.question_vector, insight.model_topic_id = old.question_vector, old.model_topic_id
+            insight.vector_stored = old.vector_stored
             insight.topic_id = old.topic_id
         rows[key] = insight
         dirty.add(key)
@@ -212,11 +221,37 @@ def _multilingual(row: ConversationInsight) -> bool:
 
 def _embed_missing(state: State) -> None:
     """Embeds the questions that have no vector yet (new ones; every one of a warehouse of an older version)."""
-    missing = [key for key, row in state.rows.items() if _multilingual(row) and row.question_vector is None]
+    missing = [
+        key
+        for key, row in state.rows.items()
+        if _multilingual(row) and row.question_vector is None and not row.vector_stored
+    ]
     vectors = embed([state.rows[key].features for key in missing])
     for key, vector in zip(missing, vectors, strict=True):
         state.rows[key].question_vector = pack(vector)
         state.dirty.add(key)
+
+
+def _load_vectors(pipeline: dlt.Pipeline, state: State, keys: list[Key], fingerprints: list[str] | None = None) -> None:
+    """Reads the stored vectors of these rows (or of rows with these reply fingerprints), where not read yet.
+
+    Vectors are read only when needed: a refit, canned-reply candidates, rows written again. An
+    incremental run on a large warehouse thus reads a small part of them.
+    """
+    needed = [key for key in keys if state.rows[key].vector_stored and state.rows[key].question_vector is None]
+    if not needed:
+        return
+    with pipeline.sql_client() as client:
+        reader = Reader(client, destination_dialect(pipeline), pipeline.dataset_name)
+        if fingerprints is not None:
+            found = stored_vectors(reader, fingerprints=fingerprints)
+        elif len(needed) > LOAD_EVERY_VECTOR_ABOVE:
+            found = stored_vectors(reader)
+        else:
+            found = stored_vectors(reader, conversations=[conversation for _, conversation in needed])
+    for key in needed:
+        if key in found:
+            state.rows[key].question_vector = found[key]
 
 
 def _vectors(rows: list[ConversationInsight]) -> Any:
@@ -347,10 +382,14 @@ def _apply_edits(state: State) -> None:
             state.dirty.add(key)
 
 
-def _settle_outcomes(state: State, min_topics: int) -> None:
+def _settle_outcomes(pipeline: dlt.Pipeline, state: State, min_topics: int) -> None:
     """Finds the canned replies across every row, then settles each outcome; a changed one is written."""
     rows = list(state.rows.values())
-    spaced = [row for row in rows if row.question_vector is not None and row.reply_fingerprint is not None]
+    given = Counter(row.reply_fingerprint for row in rows if row.reply_fingerprint is not None)
+    repeated = {reply for reply, count in given.items() if count >= CANNED_MIN_CONVERSATIONS}
+    candidates = [key for key, row in state.rows.items() if row.reply_fingerprint in repeated]
+    _load_vectors(pipeline, state, candidates, sorted(repeated))
+    spaced = [row for row in rows if row.question_vector is not None and row.reply_fingerprint in repeated]
     unit = centred(_vectors(spaced), [row.language for row in spaced], state.model.means) if spaced else None
     vector_of = {id(row): unit[n] for n, row in enumerate(spaced)} if unit is not None else {}
     canned = canned_replies(((r.reply_fingerprint, r.topic_id, vector_of.get(id(r))) for r in rows), min_topics)
@@ -413,9 +452,7 @@ def insights_source(
     if aliases:
         replaced.append((TOPIC_ALIASES, aliases, TOPIC_ALIAS_COLUMNS))
     for name, rows, columns in replaced:
-        yield dlt.resource(
-            _once(as_arrow(rows, columns)), name=name, write_disposition="replace", columns=_columns(columns)
-        )
+        yield dlt.resource(_once(rows), name=name, write_disposition="replace", columns=_columns(columns))
 
 
 def _once(rows: Any) -> Iterator[Any]:

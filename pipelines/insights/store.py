@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from sqlglot import exp
 
-from sources.common.tables import CONVERSATION_INSIGHTS, TOPIC_EDITS, TOPIC_MODEL
+from sources.common.tables import CONVERSATION_INSIGHTS, TOPIC_EDITS, TOPIC_MODEL, TOPICS
 
 from ..warehouse.analytics import TOPIC_DAILY, live_tables, transpile, view_sql
 from ..warehouse.queries import columns_exist, tables_exist
@@ -178,9 +178,41 @@ def stored_insights(reader: Reader, columns: tuple[str, ...]) -> list[dict[str, 
     if not reader.has(CONVERSATION_INSIGHTS):
         return []
     present = tuple(c for c in columns if c in ROW_COLUMNS_OF_OLD or reader.has_column(CONVERSATION_INSIGHTS, c))
-    sql = f"SELECT {', '.join(present)} FROM conversation_insights"
+    selected = list(present)
+    if reader.has_column(CONVERSATION_INSIGHTS, "question_vector"):  # whether it has one, not the vector
+        selected.append("question_vector IS NOT NULL")
+        present = (*present, "vector_stored")
+    sql = f"SELECT {', '.join(selected)} FROM conversation_insights"
     rows = reader.client.execute_sql(reader.sql(sql)) or []
     return [dict(zip(present, row, strict=True)) for row in rows]
+
+
+def stored_vectors(
+    reader: Reader, fingerprints: Iterable[str] | None = None, conversations: Iterable[str] | None = None
+) -> dict[tuple[str, str], str]:
+    """Stored question vectors: every one, or those of rows with these reply fingerprints or conversation ids.
+
+    Args:
+        reader: The open warehouse.
+        fingerprints: Only rows whose first reply has one of these fingerprints.
+        conversations: Only rows of these conversation ids (any provider).
+
+    Returns:
+        ``{(provider, conversation_id): packed vector}``.
+    """
+    where = ["question_vector IS NOT NULL"]
+    for column, values in (("reply_fingerprint", fingerprints), ("conversation_id", conversations)):
+        if values is not None:
+            chosen = sorted(set(values))
+            if not chosen:
+                return {}
+            where.append(f"{column} IN (" + ", ".join(exp.Literal.string(v).sql() for v in chosen) + ")")
+    sql = f"SELECT provider, conversation_id, question_vector FROM conversation_insights WHERE {' AND '.join(where)}"
+    found: dict[tuple[str, str], str] = {}
+    with reader.client.execute_query(reader.sql(sql)) as cursor:
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            found.update({(str(p), str(c)): str(v) for p, c, v in rows})
+    return found
 
 
 def stored_model(reader: Reader) -> TopicModel:
@@ -205,6 +237,18 @@ def stored_model(reader: Reader) -> TopicModel:
         else:  # a per-language model of an older version: its ids, for mapping them
             model.lexical[str(topic)] = str(language)
     return model
+
+
+def stored_labels(reader: Reader) -> dict[str, tuple[str, str | None, int]]:
+    """The generated label, keywords and size of each topic as the last refresh left them."""
+    if not reader.has(TOPICS) or not reader.has_column(TOPICS, "generated_label"):
+        return {}
+    sql = "SELECT topic_id, generated_label, keywords, conversations FROM topics"
+    return {
+        str(topic): (str(label), None if words is None else str(words), int(count))
+        for topic, label, words, count in reader.client.execute_sql(reader.sql(sql)) or []
+        if label is not None
+    }
 
 
 def stored_exemplars(reader: Reader) -> dict[str, list[str]]:

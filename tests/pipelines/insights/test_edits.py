@@ -67,8 +67,8 @@ def test_a_refit_of_unchanged_data_keeps_every_topic_id(demo_copy: Loaded) -> No
 
 LEGACY_MODEL = (
     "INSERT INTO chat_history.topic_model (topic_id, language, representation, exemplar, fitted_conversations, "
-    "computed_at, _dlt_load_id) SELECT DISTINCT topic_id, COALESCE(language, 'und'), 'embedding', "
-    "question, 600, now(), '1' "
+    "computed_at, _dlt_load_id, _dlt_id) SELECT DISTINCT topic_id, COALESCE(language, 'und'), 'embedding', "
+    "question, 600, now(), '1', md5(topic_id || question) "
     "FROM chat_history.conversation_insights WHERE topic_id IS NOT NULL"
 )
 
