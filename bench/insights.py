@@ -100,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         load_seconds, _ = load(root, environment)
         full = insights(root, environment)
         quality = measure_quality(root / "bench.duckdb", sim)
+        rate = embedding_rate()
+        quality.append(
+            f"| distinct questions embedded per second, one core | (≈ 1,100) | {rate:,.0f}: a first fit of "
+            f"{full['summary']['conversations']:,} all-distinct questions would spend "
+            f"{full['summary']['conversations'] / rate:.0f} s embedding, once (vectors are stored) |"
+        )
         conversations = full["summary"]["conversations"]
         incremental: dict[str, Any] = {}
         arrival = timedelta(days=14) / max(conversations, 1)
@@ -139,12 +145,23 @@ def measure_quality(warehouse: Path, sim: Simulator) -> list[str]:
             "SELECT provider, conversation_id, topic_id, outcome FROM chat_history.conversation_insights"
         ).fetchall()
     lines = []
-    for language in ("en", "es", "zh"):
+    pairs = [(t or "none", truth[(p, c)].intent) for p, c, t, _ in rows if _planted(truth, p, c, None)]
+    labels, intents = [a for a, _ in pairs], [b for _, b in pairs]
+    fewest = _fewest(labels, intents)
+    lines.append(
+        f"| topics, all languages together ({len(pairs):,} conversations) | purity ≥ 0.9, ARI ≥ 0.8 "
+        f"| {_purity(labels, intents):.2f}, {adjusted_rand_score(intents, labels):.2f} |"
+    )
+    lines.append(
+        f"| fewest topics holding 80% of an intent: mean, worst | ≤ 1.3, ≤ 2 | {sum(fewest) / len(fewest):.2f}, "
+        f"{max(fewest)} |"
+    )
+    for language in ("en", "es", "zh", "de", "ja"):
         pairs = [(t or "none", truth[(p, c)].intent) for p, c, t, _ in rows if _planted(truth, p, c, language)]
         labels, intents = [a for a, _ in pairs], [b for _, b in pairs]
         lines.append(
-            f"| topics, {language} ({len(pairs):,} conversations) | purity ≥ 0.9, ARI ≥ 0.7 "
-            f"| {_purity(labels, intents):.2f}, {adjusted_rand_score(intents, labels):.2f} |"
+            f"| topics, {language} ({len(pairs):,} conversations) | purity ≥ 0.9 "
+            f"| {_purity(labels, intents):.2f} (ARI {adjusted_rand_score(intents, labels):.2f}) |"
         )
     for outcome in ("unanswered", "handed_off", "abandoned"):
         found = {(p, c) for p, c, _, o in rows if o == outcome}
@@ -157,9 +174,43 @@ def measure_quality(warehouse: Path, sim: Simulator) -> list[str]:
     return lines
 
 
-def _planted(truth: dict[tuple[str, str], Any], provider: str, conversation: str, language: str) -> bool:
+def _planted(truth: dict[tuple[str, str], Any], provider: str, conversation: str, language: str | None) -> bool:
     planted = truth.get((provider, conversation))
-    return planted is not None and planted.planted_question and planted.language == language
+    return planted is not None and planted.planted_question and (language is None or planted.language == language)
+
+
+def _fewest(labels: list[str], intents: list[str]) -> list[int]:
+    """Per intent, the fewest topics that together hold 80% of its conversations."""
+    per_intent: dict[str, dict[str, int]] = {}
+    for label, intent in zip(labels, intents, strict=True):
+        per_intent.setdefault(intent, {})
+        per_intent[intent][label] = per_intent[intent].get(label, 0) + 1
+    fewest = []
+    for topics in per_intent.values():
+        held, count, total = 0, 0, sum(topics.values())
+        for n in sorted(topics.values(), reverse=True):
+            held, count = held + n, count + 1
+            if held >= 0.8 * total:
+                break
+        fewest.append(count)
+    return fewest
+
+
+def embedding_rate(count: int = 5_000) -> float:
+    """Distinct questions embedded per second on one core (the simulator's phrasebook repeats itself;
+    real questions are mostly distinct, so this is what a first fit of real data spends per question)."""
+    from pipelines.insights.representations import embed
+    from simulator.intents import INTENTS
+
+    phrases = [q for intent in INTENTS for found in intent.questions.values() for q in found]
+    texts = [
+        f"{phrases[n % len(phrases)]} ({n // len(phrases)} {phrases[(n * 7) % len(phrases)][:12]})"
+        for n in range(count)
+    ]
+    embed(texts[:50])  # the model's load, paid once per process
+    started = time.perf_counter()
+    embed(texts[50:])
+    return (count - 50) / (time.perf_counter() - started)
 
 
 def _purity(labels: list[str], intents: list[str]) -> float:
@@ -170,9 +221,7 @@ def _purity(labels: list[str], intents: list[str]) -> float:
     return sum(max(found.values()) for found in members.values()) / max(len(labels), 1)
 
 
-def table(
-    size: int, load_seconds: float, full: dict[str, Any], incremental: dict[str, Any], quality: list[str]
-) -> str:
+def table(size: int, load_seconds: float, full: dict[str, Any], incremental: dict[str, Any], quality: list[str]) -> str:
     """The Markdown section: the machine, the date, each figure against its target."""
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     when = datetime.now(UTC).strftime("%Y-%m-%d")

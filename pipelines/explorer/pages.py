@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from collections import defaultdict
 from typing import Any, Final
 
@@ -85,17 +87,23 @@ def topics(warehouse: Warehouse, connection: Any) -> list[dict[str, Any]]:
     """Every topic, largest first, with its last 7 days against the 7 before (by the data's newest day)."""
     if "topics" not in warehouse.tables(connection):
         return []
+    present = warehouse.columns(connection, "topics")
+    columns = (*TOPIC_COLUMNS, *(c for c in TOPIC_ACROSS_LANGUAGES if c in present))
     rows = warehouse.rows(
         connection,
-        f"SELECT {', '.join(TOPIC_COLUMNS)} FROM {warehouse.table('topics')} ORDER BY conversations DESC, topic_id",
+        f"SELECT {', '.join(columns)} FROM {warehouse.table('topics')} ORDER BY conversations DESC, topic_id",
     )
-    found = _dicts(TOPIC_COLUMNS, rows)
+    found = _dicts(columns, rows)
+    for topic in found:
+        topic["examples"] = json.loads(topic["examples"]) if topic.get("examples") else {}
     daily = warehouse.rows(connection, f"SELECT topic_id, day, conversations FROM {warehouse.table('topic_daily')}")
     counts = weekly(daily)
     for topic in found:
         topic["last_7"], topic["previous_7"] = counts.get(topic["topic_id"], (0, 0))
     return found
 
+
+TOPIC_ACROSS_LANGUAGES: Final = ("languages", "examples")  # since topics span languages
 
 GAP_COLUMNS: Final = (
     "rank",

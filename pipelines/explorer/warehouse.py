@@ -67,6 +67,11 @@ class Warehouse:
             cursor.execute(sql, list(params))
             return [tuple(row) for row in cursor.fetchall()]
 
+    def columns(self, connection: Any, table: str) -> frozenset[str]:
+        """The columns of one table of the dataset (a warehouse of an older version may lack some)."""
+        sql = "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+        return frozenset(str(name) for (name,) in self.rows(connection, sql, [self.dataset, table]))
+
     def tables(self, connection: Any) -> frozenset[str]:
         """The tables and views of the dataset."""
         sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
