@@ -175,4 +175,3 @@ class Guard(BaseHTTPMiddleware):
         if header.lower().startswith("bearer "):
             return header[7:].strip()
         return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
-
