@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from .fallbacks import FallbackPhrases
 from .language import detect
-from .sentiment import sentiment
+from .sentiment import VADER_LANGUAGES, sentiment, sentiments
 from .text import clean, fingerprint, has_words, normalised
 
 OUTCOMES: Final = ("answered", "unanswered", "handed_off", "abandoned")
@@ -89,6 +89,7 @@ class ConversationInsight:
     model_topic_id: str | None = None
     question_vector: str | None = None
     vector_stored: bool = False  # the warehouse holds its vector, not read back until needed
+    user_texts: tuple[str, ...] = ()  # kept until ``score_sentiments`` scores them in one batch
     outcome: str = "answered"
 
     @classmethod
@@ -162,7 +163,7 @@ def judge(
         question=question,
         features=features,
         language=language,
-        sentiment=sentiment(user_texts, language),
+        sentiment=sentiment(user_texts, language) if language in VADER_LANGUAGES else None,
         handed_off=flagged_handoff or any(m.role == "agent" for m in messages),
         abandoned=_ends_unreplied(messages),
         fallback=_fallback(reply_text, phrases),
@@ -173,8 +174,17 @@ def judge(
         assistant_messages=sum(m.role == "assistant" for m in messages),
         message_count=len(messages),
     )
+    if language not in VADER_LANGUAGES:
+        insight.user_texts = tuple(user_texts)  # scored with the other conversations' (score_sentiments)
     insight.settle(frozenset())  # canned replies are known only across conversations: settled again later
     return insight
+
+
+def score_sentiments(insights: Sequence[ConversationInsight]) -> None:
+    """Scores the sentiment of judged conversations whose language the multilingual model covers, in one batch."""
+    pending = [insight for insight in insights if insight.user_texts]
+    for insight, score in zip(pending, sentiments([(i.user_texts, i.language) for i in pending]), strict=True):
+        insight.sentiment, insight.user_texts = score, ()
 
 
 def _fallback(reply: str | None, phrases: FallbackPhrases) -> str | None:

@@ -46,7 +46,7 @@ from sources.common.tables import (
 from ..warehouse.analytics import destination_dialect
 from ..warehouse.queries import has_tables
 from .aggregates import TopicModel, gap_rows, group_by_topic, model_rows, topic_rows
-from .conversations import ConversationInsight, as_row, judge, stored_columns
+from .conversations import ConversationInsight, as_row, judge, score_sentiments, stored_columns
 from .fallbacks import CANNED_MIN_CONVERSATIONS, FallbackPhrases, canned_replies
 from .representations import LEXICAL, MULTILINGUAL, embed, lexical, pack, representation_of, unpack
 from .settings import InsightsSettings
@@ -186,6 +186,7 @@ def _read(
             judge(key, messages, flagged, phrases, settings.feature_chars)
             for key, flagged, messages in changed_conversations(reader, providers, settings.feature_chars, refit)
         ]
+        score_sentiments(fresh)
         stored = stored_insights(reader, stored_columns())
         model, exemplars, edits = stored_model(reader), stored_exemplars(reader), stored_edits(reader)
         labels = stored_labels(reader)

@@ -52,12 +52,6 @@ def _encoder() -> Any:
     return USE(threads=1)
 
 
-@functools.lru_cache(maxsize=65_536)
-def _embedded(text: str) -> str:
-    """One text's vector, packed; cached, since short messages ("thanks!", "ok") recur."""
-    return pack(np.asarray(_encoder().encode([text]), dtype=np.float32)[0])
-
-
 def embed(texts: Sequence[str]) -> Vectors:
     """Unit multilingual vectors of ``texts`` (one row each; each distinct text embedded once).
 
@@ -73,13 +67,6 @@ def embed(texts: Sequence[str]) -> Vectors:
     unique = np.asarray(normalize(np.asarray(_encoder().encode(distinct), dtype=np.float32)), dtype=np.float32)
     position = {text: n for n, text in enumerate(distinct)}
     return unique[[position[text] for text in texts]]
-
-
-def embed_cached(texts: Sequence[str]) -> Vectors:
-    """Like ``embed``, through a per-process cache of single texts (for short, recurring messages)."""
-    if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return np.stack([unpack(_embedded(text)) for text in texts])
 
 
 def pack(vector: NDArray[Any]) -> str:

@@ -115,9 +115,13 @@ def test_a_reader_searches_filters_reads_and_exports(
 
         page.goto(url + "/topics")
         page.screenshot(path=str(screenshots / "explore-topics.png"))
+        page.click("table.list tbody tr:first-child a")  # the largest topic: one question, every language
+        assert page.locator("h2", has_text="In each language").count() == 1
+        assert page.locator("li span.id").count() >= 3, "examples in at least three languages"
+        page.screenshot(path=str(screenshots / "explore-topic.png"), full_page=True)
         page.goto(url + "/gaps")
         assert page.locator("table.list tbody tr").count() > 0
         page.screenshot(path=str(screenshots / "explore-gaps.png"))
         browser.close()
-    for name in ("overview", "conversations", "transcript", "topics", "gaps"):
+    for name in ("overview", "conversations", "transcript", "topics", "topic", "gaps"):
         assert (screenshots / f"explore-{name}.png").stat().st_size > 10_000, name
