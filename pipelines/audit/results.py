@@ -15,7 +15,6 @@ from .verdicts import COMPLETE, Verdict
 SUMMARY: Final = "summary"
 
 
-
 def summary_row(provider: str, mode: str, at: datetime, verdicts: list[Verdict], requests: int) -> dict[str, Any]:
     """The provider's summary row."""
     kinds = [v.kind for v in verdicts]

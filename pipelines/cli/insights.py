@@ -10,8 +10,9 @@ from sources.common.errors import ConfigurationError
 
 from ..engine.destinations import loader_file_format
 from ..engine.exit_codes import ExitCode
-from ..engine.factory import locked_pipeline
+from ..engine.factory import build_pipeline, locked_pipeline
 from ..engine.failures import describe_failure
+from ..engine.target import insights_target
 from ..insights.settings import InsightsSettings
 from ..warehouse.queries import has_tables
 from .console import emit, say_error, stdout
@@ -33,12 +34,13 @@ def insights_command(args: argparse.Namespace) -> int:
             raise ConfigurationError(f"nothing loaded yet in dataset {target.dataset!r}: run `chatsync run` first")
         from ..insights.refresh import refresh_insights  # heavy: scikit-learn and the models
 
+        writer = build_pipeline(insights_target(target))  # under the lock taken above: its own small state
         try:
             summary = refresh_insights(
-                pipeline, settings, args.provider, args.refit, loader_file_format(target.destination)
+                writer, settings, args.provider, args.refit, loader_file_format(target.destination)
             )
         except Exception as exc:
-            pipeline.abort_packages()
+            writer.abort_packages()
             say_error(describe_failure("insights", exc))
             return ExitCode.FAILED
     if args.json:  # asked for: printed under -q too

@@ -11,8 +11,9 @@ from sources.common.errors import ConfigurationError
 
 from ..engine.destinations import loader_file_format
 from ..engine.exit_codes import ExitCode
-from ..engine.factory import locked_pipeline
+from ..engine.factory import build_pipeline, locked_pipeline
 from ..engine.failures import describe_failure
+from ..engine.target import insights_target
 from ..insights.edits import check_known, edit_row, save_edits, topic_list
 from ..insights.settings import InsightsSettings
 from .console import emit, say_error, stdout
@@ -37,13 +38,14 @@ def topics_command(args: argparse.Namespace) -> int:
         edits = _edits(args, known)
         from ..insights.refresh import refresh_insights  # heavy: scikit-learn and the models
 
+        writer = build_pipeline(insights_target(target))  # under the lock taken above: its own small state
         try:
-            save_edits(pipeline, edits, loader_file_format(target.destination))
+            save_edits(writer, edits, loader_file_format(target.destination))
             summary = refresh_insights(
-                pipeline, InsightsSettings.from_config(), file_format=loader_file_format(target.destination)
+                writer, InsightsSettings.from_config(), file_format=loader_file_format(target.destination)
             )
         except Exception as exc:
-            pipeline.abort_packages()
+            writer.abort_packages()
             say_error(describe_failure("topics", exc))
             return ExitCode.FAILED
     emit("topics", _said(args))

@@ -32,7 +32,7 @@ from ..warehouse.queries import row_counts
 from ..warehouse.suppressions import enforce as enforce_suppressions
 from .destinations import loader_file_format
 from .duckdb_open import kept_open
-from .factory import locked_pipeline
+from .factory import build_pipeline, locked_pipeline
 from .failures import describe_failure, root_cause
 from .interrupts import received_signal, stop_on_signals
 from .locking import RunLocked, schema_migration_lock
@@ -46,7 +46,7 @@ from .recovery import (
     rows_by_table,
 )
 from .registry import PROVIDERS, is_placeholder, register_configured_secrets
-from .target import Target, describe_warehouse
+from .target import Target, describe_warehouse, insights_target
 from .workspace import StatePaths, key_at, prune_loaded_packages
 
 
@@ -420,6 +420,7 @@ def refresh_insights_after_load(pipeline: dlt.Pipeline, target: Target, report: 
             return
         from ..insights.refresh import refresh_insights  # heavy: only when insights run
 
+        pipeline = build_pipeline(insights_target(target))  # under this run's lock: its own small state
         summary = refresh_insights(pipeline, settings, file_format=loader_file_format(target.destination))
         report.insights = summary.describe()
     except Exception as exc:

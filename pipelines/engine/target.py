@@ -83,6 +83,12 @@ class Target:
         return replace(self, pipelines_dir=default_pipelines_dir(self.pipelines_dir), duckdb_path=duckdb_path)
 
 
+def insights_target(target: Target) -> Target:
+    """The pipeline insights write through: its own state, so a write never decodes the loads' state
+    (the cursors of every conversation: ~6 s at 100k conversations)."""
+    return replace(target, pipeline_name=f"{PIPELINE_NAME}__insights")
+
+
 def configured_duckdb_path() -> str:
     """The DuckDB file from dlt config, else ``chatsync.duckdb`` in the working directory."""
     configured = dlt.secrets.get("destination.duckdb.credentials", str)

@@ -42,10 +42,10 @@ from ..audit.audit import audit
 from ..engine.exit_codes import ExitCode
 from ..engine.factory import build_pipeline, hold_warehouse_lock
 from ..engine.registry import PROVIDERS
-from ..engine.target import PIPELINE_NAME, Target
+from ..engine.target import PIPELINE_NAME, Target, insights_target
 from ..warehouse.analytics import refresh_views
 from ..warehouse.ledger import WarehouseLedger
-from .insights import insights_target, refresh_insights_of
+from .insights import refresh_insights_of
 from .shards import orchestration_schedule, orchestration_target, plan_shards, setting
 
 TASK_RETRIES = 2

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import dlt
 
 from ..engine.destinations import loader_file_format
-from ..engine.target import PIPELINE_NAME, Target
+from ..engine.target import Target
 from ..insights.settings import InsightsSettings
-
-
-def insights_target(target: Target) -> Target:
-    """The pipeline the orchestrators' insights step writes through (its own state and lock)."""
-    return replace(target, pipeline_name=f"{PIPELINE_NAME}__insights")
 
 
 def refresh_insights_of(target: Target, pipeline: dlt.Pipeline) -> str | None:

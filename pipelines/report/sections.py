@@ -33,8 +33,7 @@ def sections(data: ReportData) -> list[Section]:
                 "messages": "messages of every role",
                 "msgs/conv": "messages per conversation, on average",
                 "abandoned": (
-                    "share of conversations ending on a user message nobody answered "
-                    "(a human's takeover is handed off)"
+                    "share of conversations ending on a user message nobody answered (a human's takeover is handed off)"
                 ),
             },
         ),

@@ -81,8 +81,7 @@ def _table(name: str, columns: TTableSchemaColumns) -> str:
         [
             f"## `{name}`",
             "",
-            f"{TABLE_MEANINGS[name].capitalize()}. "
-            + (f"Key: `({', '.join(key)})`." if key else _unkeyed(name)),
+            f"{TABLE_MEANINGS[name].capitalize()}. " + (f"Key: `({', '.join(key)})`." if key else _unkeyed(name)),
             "",
             "| column | type | key | null | meaning |",
             "|---|---|---|---|---|",

@@ -27,9 +27,9 @@ from sources.common.secrets import scrub
 from ...engine.factory import build_pipeline, locked_pipeline
 from ...engine.locking import RunLocked
 from ...engine.registry import PROVIDERS
-from ...engine.target import PIPELINE_NAME
+from ...engine.target import PIPELINE_NAME, insights_target
 from ...warehouse.analytics import VIEWS, refresh_views
-from ..insights import insights_target, refresh_insights_of
+from ..insights import refresh_insights_of
 from ..shards import (
     ID_SETTINGS,
     Shard,

@@ -212,3 +212,20 @@ def test_the_report_shows_what_users_ask(planted: Loaded, capsys: pytest.Capture
     from pipelines.report.asked import trend
 
     assert (trend(14, 10), trend(5, 10), trend(3, 0), trend(0, 0), trend(10, 10)) == ("+40%", "-50%", "new", "=", "=")
+
+
+def test_abandoned_means_one_thing_in_the_views_and_the_insights(planted: Loaded) -> None:
+    """Conversation by conversation: the view, the insights row and the simulator's truth agree."""
+    truth = planted.truth()
+    rows = planted.rows(
+        "SELECT m.provider, m.conversation_id, m.abandoned, i.outcome FROM chat_history.conversation_metrics AS m "
+        "JOIN chat_history.conversation_insights AS i USING (provider, conversation_id)"
+    )
+    assert len(rows) == len(truth)
+    assert [key for *key, view, outcome in rows if view != (outcome == "abandoned")] == []
+    assert [key for *key, view, _ in rows if view != (truth[tuple(key)].outcome == "abandoned")] == []
+    rates = planted.rows(
+        "SELECT SUM(CASE WHEN abandoned THEN 1 ELSE 0 END) FROM chat_history.conversation_outcomes "
+        "WHERE abandoned AND handed_off"
+    )
+    assert rates == [(None,)] or rates == [(0,)], "a conversation a human took over is never abandoned"
