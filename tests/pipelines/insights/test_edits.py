@@ -56,6 +56,7 @@ def test_an_unknown_topic_exits_2_naming_the_known_ones(demo_copy: Loaded, capsy
     assert "no topic t999" in err and "known topics: t" in err
 
 
+@pytest.mark.slow  # a refit of the demo world: ~8 s
 def test_a_refit_of_unchanged_data_keeps_every_topic_id(demo_copy: Loaded) -> None:
     ids = "SELECT provider, conversation_id, topic_id FROM chat_history.conversation_insights"
     before = {(p, c): t for p, c, t in demo_copy.rows(ids)}
