@@ -61,3 +61,12 @@ def test_a_stored_language_mean_comes_back_at_its_length() -> None:
     mean = unit.mean(axis=0)
     assert np.linalg.norm(unpack(pack(mean), unit=False) - mean) < 0.02
     assert abs(float(np.linalg.norm(unpack(pack(unit[0])))) - 1) < 1e-6
+
+
+def test_the_summary_reads_as_a_sentence_for_any_count() -> None:
+    from pipelines.insights.refresh import InsightsSummary
+
+    one = InsightsSummary(recomputed=1, conversations=1, topics=1, gaps=1, seconds=0.1).describe()
+    assert one == "1 of 1 conversation recomputed, 1 topic, 1 knowledge gap (0.1 s)"
+    many = InsightsSummary(recomputed=0, conversations=2_000, topics=0, gaps=2, migrated=3, seconds=2).describe()
+    assert many.startswith("0 of 2,000 conversations recomputed, 0 topics, 2 knowledge gaps; 3 per-language topics")
