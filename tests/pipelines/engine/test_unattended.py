@@ -25,7 +25,7 @@ from pipelines.cli import main
 from pipelines.cli.simulated import simulator_environment
 from pipelines.engine.factory import build_pipeline
 from pipelines.engine.locking import ADVISORY_CLASS
-from pipelines.engine.target import Target
+from pipelines.engine.target import Target, insights_target
 from pipelines.warehouse.ledger import WarehouseLedger
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from sources.common.source_run import SourceRun
@@ -304,10 +304,13 @@ def test_report_is_refused_while_a_run_holds_the_lock(
 def test_one_dlt_trace_covers_every_provider_of_a_run(
     sim: Simulator, configured: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("INSIGHTS__ENABLED", "true")  # the insights refresh is in the run's trace too
+    monkeypatch.setenv("INSIGHTS__ENABLED", "true")  # the insights refresh has a trace of its own
     assert main(["run", "--pipelines-dir", str(tmp_path / "pipelines")]) == 0
-    pipeline = build_pipeline(Target(pipelines_dir=str(tmp_path / "pipelines")))
-    trace = pipeline.last_trace
+    target = Target(pipelines_dir=str(tmp_path / "pipelines"))
+    trace = build_pipeline(target).last_trace
     steps = [step.step for step in trace.steps]
-    loads = len(PROVIDERS) + 1  # and the insights refresh's own
+    loads = len(PROVIDERS)
     assert steps.count("extract") == loads and steps.count("load") >= loads, steps
+    # insights write through their own pipeline (a small state): one extract, normalize and load
+    insights = [step.step for step in build_pipeline(insights_target(target)).last_trace.steps]
+    assert insights.count("extract") == 1 and insights.count("load") == 1, insights
