@@ -265,3 +265,5 @@ ROW_COLUMNS: Final = (
     "reply_fingerprint",
     "question_vector",
 )
+# columns of conversation_insights added since its first version: a warehouse of an older version lacks them
+ADDED_COLUMNS: Final = frozenset({"model_topic_id", "question_vector"})

@@ -19,30 +19,10 @@ from sources.common.tables import CONVERSATION_INSIGHTS, TOPIC_EDITS, TOPIC_MODE
 from ..warehouse.analytics import TOPIC_DAILY, live_tables, transpile, view_sql
 from ..warehouse.queries import columns_exist, tables_exist
 from .aggregates import TopicModel
-from .conversations import Message
+from .conversations import ADDED_COLUMNS, Message
 from .representations import LEXICAL, unpack
 
 FETCH_ROWS: Final = 10_000
-# the columns every version of conversation_insights has had; later ones are asked for first
-ROW_COLUMNS_OF_OLD: Final = frozenset(
-    {
-        "provider",
-        "bot_id",
-        "conversation_id",
-        "topic_id",
-        "language",
-        "sentiment",
-        "outcome",
-        "question",
-        "first_message_at",
-        "last_message_at",
-        "user_messages",
-        "assistant_messages",
-        "message_count",
-        "fallback",
-        "reply_fingerprint",
-    }
-)
 
 _COUNTED: Final = """
 WITH counted AS (
@@ -177,7 +157,7 @@ def stored_insights(reader: Reader, columns: tuple[str, ...]) -> list[dict[str, 
     """Every stored insights row, as ``{column: value}`` (columns a warehouse of an older version lacks: None)."""
     if not reader.has(CONVERSATION_INSIGHTS):
         return []
-    present = tuple(c for c in columns if c in ROW_COLUMNS_OF_OLD or reader.has_column(CONVERSATION_INSIGHTS, c))
+    present = tuple(c for c in columns if c not in ADDED_COLUMNS or reader.has_column(CONVERSATION_INSIGHTS, c))
     selected = list(present)
     if reader.has_column(CONVERSATION_INSIGHTS, "question_vector"):  # whether it has one, not the vector
         selected.append("question_vector IS NOT NULL")
@@ -232,9 +212,7 @@ def stored_model(reader: Reader) -> TopicModel:
             model.centroids[str(topic)] = unpack(packed)
         elif representation == "language_mean" and packed is not None:
             model.means[str(language)] = unpack(packed, unit=False)  # a mean is shorter than 1: kept so
-        elif representation == LEXICAL and "-" not in str(topic):
-            model.lexical[str(topic)] = str(language)
-        else:  # a per-language model of an older version: its ids, for mapping them
+        else:  # a lexical topic, or one of a per-language model of an older version (its id has a dash)
             model.lexical[str(topic)] = str(language)
     return model
 
