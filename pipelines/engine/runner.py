@@ -27,6 +27,7 @@ from sources.common.source_run import SourceRun
 from ..insights.settings import InsightsSettings
 from ..warehouse.analytics import refresh_views
 from ..warehouse.deletions import apply_deletions, delete_policy
+from ..warehouse.starts import fill_missing_starts
 from ..warehouse.ledger import WarehouseLedger
 from ..warehouse.queries import row_counts
 from ..warehouse.suppressions import enforce as enforce_suppressions
@@ -312,6 +313,7 @@ def load_provider(
         policy = delete_policy()
         outcome.loaded_rows, before = _extract_normalize_load(pipeline, source, target, observer)
         apply_deletions(pipeline, provider, observer.deletions, policy)
+        fill_missing_starts(pipeline, provider)
         for line in describe_deletions(provider, observer.deletions, where_to_set(provider, "conversation_ids")):
             observer.note(line)
         after = row_counts(pipeline) if before is not None else {}

@@ -202,13 +202,15 @@ def _emit(
     if new:
         observer.on_rows("conversations", 1)
         raw = {"convo_id": convo_id}
+        # Feedloop sends no start: a new conversation's whole history was read, so its first message is.
+        times = [row["created_at"] for row in rows if row["created_at"] is not None]
         yield as_conversations(
             [
                 conversation_row(
                     provider=PROVIDER,
                     bot_id=None,
                     conversation_id=convo_id,
-                    started_at=None,
+                    started_at=min(times) if times else first_seen,
                     user_id=None,
                     reported_message_count=None,
                     raw=raw,
