@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from typing import Any, Final
 
-from ..insights.trend import weekly
+from ..warehouse.windows import weekly
 from .queries import (
     LIST_COLUMNS,
     PAGE_SIZE,

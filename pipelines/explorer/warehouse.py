@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ..warehouse.read_model import ReadModel
+
 SAFE_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -59,8 +61,14 @@ class Warehouse:
         finally:
             connection.close()
 
+    @contextmanager
+    def read(self) -> Iterator[ReadModel]:
+        """The read model on a read-only connection for one request (see ``connect``)."""
+        with self.connect() as connection:
+            yield ReadModel(ConnectionReader(self, connection))
+
     def rows(self, connection: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Runs a parameterised query (``%s`` placeholders) on an open connection."""
+        """Runs a parameterised query (``%s`` or, on DuckDB, ``?`` placeholders) on an open connection."""
         if self.dialect == "duckdb":
             return [tuple(row) for row in connection.execute(sql.replace("%s", "?"), list(params)).fetchall()]
         with connection.cursor() as cursor:
@@ -76,3 +84,33 @@ class Warehouse:
         """The tables and views of the dataset."""
         sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
         return frozenset(str(name) for (name,) in self.rows(connection, sql, [self.dataset]))
+
+
+@dataclass
+class ConnectionReader:
+    """The read model's ``Reader`` on one open connection of the explorer."""
+
+    warehouse: Warehouse
+    connection: Any
+
+    @property
+    def dialect(self) -> str:
+        """DuckDB or Postgres."""
+        return self.warehouse.dialect
+
+    @property
+    def dataset(self) -> str:
+        """The dataset (schema)."""
+        return self.warehouse.dataset
+
+    def execute(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Rows of transpiled SQL."""
+        return self.warehouse.rows(self.connection, sql, params)
+
+    def tables(self) -> frozenset[str]:
+        """The dataset's tables and views."""
+        return self.warehouse.tables(self.connection)
+
+    def columns(self, table: str) -> frozenset[str]:
+        """One table's columns."""
+        return self.warehouse.columns(self.connection, table)

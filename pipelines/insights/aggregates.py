@@ -10,20 +10,20 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Final
 
 from .conversations import ConversationInsight
 from .labels import keywords, label
 from .representations import LEXICAL, pack
 from .topics import ALL_LANGUAGES, OTHER, is_paste
+from ..warehouse.windows import as_date, week_back
 
 REPRESENTATIVES: Final = 3
 EXAMPLES: Final = 3
 EXAMPLES_PER_LANGUAGE: Final = 2
 EXAMPLE_LANGUAGE_SHARE: Final = 0.05  # a language with this share of a topic gets its own examples
 EXEMPLARS: Final = 25
-WINDOW: Final = timedelta(days=7)
 FAILED: Final = frozenset({"unanswered", "handed_off"})
 OTHER_LABEL: Final = "other: pastes and rare questions"
 LABEL_KEPT_WITHIN: Final = 0.05  # a topic within 5% of its last size keeps its words on an incremental run
@@ -190,11 +190,11 @@ def _top(asked: Counter[str], count: int) -> list[str]:
 def gap_rows(topics: dict[str, TopicMembers], labels: dict[str, str], computed_at: datetime) -> list[dict[str, Any]]:
     """One ``knowledge_gaps`` row per topic with failed conversations, ranked: 1 is the gap to fill first.
 
-    The 7-day windows end at the newest conversation in the warehouse (the data's clock, not the
-    wall clock), so a backfill of last year still shows its trend.
+    The 7-day windows are whole UTC days ending at the newest conversation's day (``trend.week_back``,
+    as the topics' trend counts them): the data's clock, so a backfill of last year still shows its trend.
     """
     starts = [m.first_message_at for t in topics.values() for m in t.members if m.first_message_at is not None]
-    end = max(starts) if starts else None
+    end = as_date(max(starts)) if starts else None
     gaps = [
         _gap(topic, labels.get(topic.topic_id, topic.topic_id), end)
         for topic in topics.values()
@@ -210,7 +210,7 @@ def gap_rows(topics: dict[str, TopicMembers], labels: dict[str, str], computed_a
     return rows
 
 
-def _gap(topic: TopicMembers, name: str, end: datetime | None) -> dict[str, Any] | None:
+def _gap(topic: TopicMembers, name: str, end: date | None) -> dict[str, Any] | None:
     failed = [m for m in topic.members if m.outcome in FAILED]
     if not failed:
         return None
@@ -245,12 +245,11 @@ def _across_languages(failed: Sequence[ConversationInsight]) -> list[Conversatio
     return [found[n] for n in range(max(map(len, turns), default=0)) for found in turns if n < len(found)]
 
 
-def _within(rows: Sequence[ConversationInsight], end: datetime | None, windows_back: int) -> int:
+def _within(rows: Sequence[ConversationInsight], end: date | None, windows_back: int) -> int:
     if end is None:
         return 0
-    upper = end - WINDOW * windows_back
-    lower = upper - WINDOW
-    return sum(1 for m in rows if m.first_message_at is not None and lower < m.first_message_at <= upper)
+    days = (as_date(m.first_message_at) for m in rows if m.first_message_at is not None)
+    return sum(1 for day in days if week_back(day, end) == windows_back)
 
 
 def model_rows(model: TopicModel, topics: dict[str, TopicMembers], computed_at: datetime) -> list[dict[str, Any]]:

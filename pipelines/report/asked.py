@@ -9,63 +9,37 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..insights.trend import weekly
+from ..warehouse.read_model import NO_SENTIMENT, OUTCOMES, SENTIMENT_BINS, ReadModel, sentiment_word
 from .table import Section, share
 
 BotLabel = Callable[[str, str | None], str]
 
 TOP: Final = 10
 EXAMPLE_CHARS: Final = 70
-SENTIMENT_BINS: Final = (
-    ("very negative", -1.01, -0.5),
-    ("negative", -0.5, -0.05),
-    ("neutral", -0.05, 0.05),
-    ("positive", 0.05, 0.5),
-    ("very positive", 0.5, 1.01),
-)
-OUTCOMES: Final = ("answered", "unanswered", "handed_off", "abandoned")
-
-_TOPICS = (
-    "SELECT topic_id, label, conversations, unanswered, handed_off FROM topics ORDER BY conversations DESC, topic_id"
-)
-_DAILY = "SELECT topic_id, day, conversations FROM topic_daily"
-_GAPS = (
-    "SELECT rank, label, unanswered + handed_off, failed_share, change, example_1_question, example_2_question "
-    "FROM knowledge_gaps ORDER BY rank"
-)
-_OUTCOMES = "SELECT provider, bot_id, outcome, COUNT(*) FROM conversation_insights GROUP BY provider, bot_id, outcome"
-_SENTIMENT = "SELECT sentiment FROM conversation_insights"
 
 
 @dataclass
 class AskedFigures:
-    """The figures of "What users ask"."""
+    """The figures of "What users ask", as the read model gives them (the explorer shows the same)."""
 
-    topics: list[tuple[str, str, int, int, int]] = field(default_factory=list)
-    weekly: dict[str, tuple[int, int]] = field(default_factory=dict)  # topic → (last 7 days, previous 7)
-    gaps: list[tuple[int, str, int, float, int, str | None, str | None]] = field(default_factory=list)
+    topics: list[dict[str, Any]] = field(default_factory=list)  # ReadModel.topics
+    gaps: list[dict[str, Any]] = field(default_factory=list)  # ReadModel.gaps
     outcomes: dict[tuple[str, str | None], dict[str, int]] = field(default_factory=dict)
-    sentiment: dict[str, int] = field(default_factory=dict)  # bin → conversations; "no model" too
+    sentiment: dict[str, int] = field(default_factory=dict)  # word → conversations; NO_SENTIMENT too
+    days: dict[str, list[tuple[Any, int, int]]] = field(default_factory=dict)  # top topics' (day, conv., failed)
 
 
-def collect_asked(run: Any) -> AskedFigures:
-    """Reads the figures with ``run`` (canonical SQL → rows) from the insights tables."""
-    figures = AskedFigures()
-    figures.topics = [(t, lbl, int(n), int(u), int(h)) for t, lbl, n, u, h in run(_TOPICS)]
-    figures.weekly = weekly(run(_DAILY))
-    figures.gaps = [(int(r), lbl, int(f), float(s), int(c), a, b) for r, lbl, f, s, c, a, b in run(_GAPS)]
-    for provider, bot, outcome, count in run(_OUTCOMES):
-        figures.outcomes.setdefault((provider, bot), {})[str(outcome)] = int(count)
-    for (value,) in run(_SENTIMENT):
-        name = "no model (language)" if value is None else _bin(float(value))
+def collect_asked(model: ReadModel) -> AskedFigures:
+    """Reads the figures from the insights tables through the read model."""
+    figures = AskedFigures(topics=model.topics(), gaps=model.gaps(), outcomes=model.outcomes_by_bot())
+    for value in model.sentiments():
+        name = sentiment_word(value)
         figures.sentiment[name] = figures.sentiment.get(name, 0) + 1
+    figures.days = {t["topic_id"]: model.topic_days(t["topic_id"]) for t in figures.topics[:TREND_TOPICS]}
     return figures
 
 
-def _bin(value: float) -> str:
-    return next(
-        name for name, low, high in SENTIMENT_BINS if low < value <= high or (name == "neutral" and value == low)
-    )
+TREND_TOPICS: Final = 5  # topics drawn in the report's topic-trend chart
 
 
 def trend(last: int, previous: int) -> str:
@@ -97,18 +71,25 @@ def asked_sections(figures: AskedFigures | None, bot: BotLabel) -> list[Section]
 
 def _topics(figures: AskedFigures) -> Section:
     rows = []
-    for topic, label, conversations, unanswered, handed_off in figures.topics[:TOP]:
-        last, previous = figures.weekly.get(topic, (0, 0))
-        failed = (unanswered + handed_off) / conversations if conversations else None
-        rows.append([label, topic, f"{conversations:,}", f"{last:,}", trend(last, previous), share(failed)])
+    for t in figures.topics[:TOP]:
+        rows.append(
+            [
+                t["label"] or t["topic_id"],
+                t["topic_id"],
+                f"{t['conversations']:,}",
+                f"{t['last_7']:,}",
+                trend(t["last_7"], t["previous_7"]),
+                share(t["failed_share"] if t["conversations"] else None),
+            ]
+        )
     return Section(
         "what users ask: top topics",
         ["topic", "id", "conversations", "last 7 days", "trend", "failed"],
         rows,
         2,
         {
-            "topic": "the topic's most distinctive terms",
-            "last 7 days": "conversations in the 7 days up to the newest one loaded",
+            "topic": "the topic's name, or its most distinctive words",
+            "last 7 days": "conversations in the 7 UTC days up to the newest day with a conversation",
             "trend": "the last 7 days against the 7 before",
             "failed": "unanswered (the bot fell back) or handed to a human",
         },
@@ -117,8 +98,16 @@ def _topics(figures: AskedFigures) -> Section:
 
 def _gaps(figures: AskedFigures) -> Section:
     rows = [
-        [str(rank), label, _cut(first), _cut(second), f"{failed:,}", share(failed_share), f"{change:+,}"]
-        for rank, label, failed, failed_share, change, first, second in figures.gaps[:TOP]
+        [
+            str(g["rank"]),
+            g["label"],
+            _cut(g["example_1_question"]),
+            _cut(g["example_2_question"]),
+            f"{g['failed']:,}",
+            share(float(g["failed_share"])),
+            f"{int(g['change']):+,}",
+        ]
+        for g in figures.gaps[:TOP]
     ]
     return Section(
         "what users ask: knowledge gaps to fill first",
@@ -153,7 +142,7 @@ def _outcomes(figures: AskedFigures, bot: BotLabel) -> Section:
 
 def _sentiment(figures: AskedFigures) -> Section:
     total = sum(figures.sentiment.values())
-    names = [name for name, _, _ in SENTIMENT_BINS] + ["no model (language)"]
+    names = [name for name, _, _ in SENTIMENT_BINS] + [NO_SENTIMENT]
     rows = [
         [name, f"{figures.sentiment.get(name, 0):,}", share(figures.sentiment.get(name, 0) / total)] for name in names
     ]
@@ -162,5 +151,5 @@ def _sentiment(figures: AskedFigures) -> Section:
         ["sentiment", "conversations", "share"],
         rows,
         1,
-        {"no model (language)": "languages without a sentiment model (English only today): NULL, never a guess"},
+        {NO_SENTIMENT: "languages no sentiment model covers: NULL, never a guess"},
     )

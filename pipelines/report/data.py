@@ -13,17 +13,16 @@ import dlt
 from sources.common.timeutil import utc_stamp
 
 from ..warehouse.analytics import destination_dialect, transpile
-from ..warehouse.queries import columns_exist, tables_exist
+from ..warehouse.read_model import DltReader, ReadModel, bot_label
 from .asked import AskedFigures, collect_asked
 
 PERCENTILES: Final = (50, 90, 99)
 
 BUSIEST_DAYS: Final = 5
 
-_VOLUME = """
-SELECT provider, bot_id, COUNT(*) AS conversations, SUM(message_count) AS messages,
-       SUM(CASE WHEN abandoned THEN 1 ELSE 0 END) AS abandoned
-FROM conversation_metrics GROUP BY provider, bot_id ORDER BY provider, bot_id
+_ABANDONED = """
+SELECT provider, bot_id, SUM(CASE WHEN abandoned THEN 1 ELSE 0 END) AS abandoned
+FROM conversation_metrics GROUP BY provider, bot_id
 """
 
 _RESPONSES = "SELECT provider, response_seconds FROM response_times WHERE response_seconds IS NOT NULL"
@@ -149,19 +148,6 @@ def _day(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
 
 
-def bot_label(names: dict[tuple[str, str], str], provider: str, bot_id: str | None) -> str:
-    """``Support (977cdc75)`` for a named bot (its name, then the start of its id), else the id, else ``—``."""
-    if bot_id is None:
-        return "—"
-    name = names.get((provider, bot_id))
-    return f"{name} ({bot_id[:8]})" if name else bot_id
-
-
-_BOT_NAMES = """
-SELECT provider, bot_id, MAX(bot_name) FROM conversations WHERE bot_name IS NOT NULL GROUP BY provider, bot_id
-"""
-
-
 def collect_report(pipeline: dlt.Pipeline) -> ReportData:
     """Reads every figure of the report from the pipeline's dataset.
 
@@ -178,7 +164,18 @@ def collect_report(pipeline: dlt.Pipeline) -> ReportData:
         def run(sql: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in client.execute_sql(transpile(sql, dialect, dataset)) or []]
 
-        data.volume = [(p, b, int(c), int(m), int(u)) for p, b, c, m, u in run(_VOLUME)]
+        model = ReadModel(DltReader(client, dialect, dataset))
+        abandoned = {(p, b): int(n or 0) for p, b, n in run(_ABANDONED)}
+        data.volume = [
+            (
+                v["provider"],
+                v["bot_id"],
+                int(v["conversations"]),
+                int(v["messages"]),
+                abandoned.get((v["provider"], v["bot_id"]), 0),
+            )
+            for v in model.bots()
+        ]
         for provider, seconds in run(_RESPONSES):
             data.response_seconds.setdefault(provider, []).append(float(seconds))
         for provider, count in run(_LENGTHS):
@@ -192,13 +189,10 @@ def collect_report(pipeline: dlt.Pipeline) -> ReportData:
             data.hours.setdefault(provider, {})[int(hour)] = int(messages)
         ((data.first_message, data.last_message),) = run(_SPAN) or [(None, None)]
         _collect_chatbot_figures(data, run)
-        if columns_exist(client, {"conversations": "bot_name"}):  # warehouses loaded before it have none
-            data.bot_names = {(str(p), str(b)): str(n) for p, b, n in run(_BOT_NAMES)}
-        if tables_exist(client, ["topics", "knowledge_gaps", "conversation_insights", "topic_daily"]):
-            data.asked = collect_asked(run)
-        loads = client.make_qualified_table_name("_dlt_loads")
-        found = client.execute_sql(f"SELECT MAX(inserted_at) FROM {loads} WHERE status = 0") or [[None]]
-        data.last_load = found[0][0]
+        data.bot_names = model.bot_names()
+        if model.has_insights:
+            data.asked = collect_asked(model)
+        data.last_load = model.last_load()
     return data
 
 

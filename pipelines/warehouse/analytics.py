@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from sources.common.tables import CANONICAL_COLUMNS as _COLUMNS
-from sources.common.tables import INSIGHT_TABLES
+from sources.common.tables import INSIGHT_TABLES, SYNC_ERRORS
 
 from .queries import columns_exist, has_tables, tables_exist
 
@@ -61,8 +61,13 @@ def _seconds_between(node: exp.Expr, dialect: str) -> exp.Expr:
     return node
 
 
+# Tables the read model also reads (``read_model``): dlt's load log and the open sync errors.
+READ_TABLES: Final = ("_dlt_loads", SYNC_ERRORS)
+
+
 def _qualify(node: exp.Expr, dataset: str) -> exp.Expr:
-    if isinstance(node, exp.Table) and not node.db and node.name in (*TABLES, *VIEWS, *INSIGHT_TABLES, TOPIC_DAILY):
+    known = (*TABLES, *VIEWS, *INSIGHT_TABLES, TOPIC_DAILY, *READ_TABLES)
+    if isinstance(node, exp.Table) and not node.db and node.name in known:
         node.set("db", exp.to_identifier(dataset, quoted=True))
         node.set("this", exp.to_identifier(node.name, quoted=True))
     return node
@@ -184,9 +189,12 @@ def live_tables(client: Any) -> frozenset[str]:
 
     A warehouse made before ``deleted_at`` existed has none to leave out until a load adds the column.
     """
-    if dlt.config.get("chatsync.views_include_deleted", bool):
-        return frozenset()
-    if not columns_exist(client, dict.fromkeys(DELETABLE, "deleted_at")):
+    return live_rule(columns_exist(client, dict.fromkeys(DELETABLE, "deleted_at")))
+
+
+def live_rule(deletions_flagged: bool) -> frozenset[str]:
+    """The tables read without deleted rows, given whether ``DELETABLE`` have ``deleted_at``: one rule for all."""
+    if dlt.config.get("chatsync.views_include_deleted", bool) or not deletions_flagged:
         return frozenset()
     return frozenset(_LIVE_ROWS)
 

@@ -1,4 +1,4 @@
-"""Every conversation has a start: ``conversations.started_at`` filled from its first message where the provider sends none.
+"""Every conversation has a start: ``started_at`` from its first message where the provider sends none.
 
 A provider that sends no start (Feedloop), or a warehouse loaded before chatsync derived one, leaves
 ``started_at`` NULL; the views, the explorer and any SQL user sort and filter conversations by it.

@@ -1,4 +1,4 @@
-"""The 7-day trend of topics from ``topic_daily`` rows (cheap to import: no model, no scikit-learn)."""
+"""The one meaning of "last 7 days": whole UTC days up to the newest day with a conversation (the data's clock)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,16 @@ def as_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def week_back(day: date, end: date) -> int | None:
+    """0 for the 7 UTC days up to ``end`` (its day included), 1 for the 7 before, None for older or later days.
+
+    The one definition of "last 7 days" (the topics' trend, the knowledge gaps' counts, the report and
+    the explorer): whole UTC days, ending at the newest day with a conversation, the data's clock.
+    """
+    age = (end - day).days
+    return None if age < 0 or age >= 2 * WEEK_DAYS else age // WEEK_DAYS
 
 
 def weekly(rows: Iterable[tuple[Any, Any, Any]]) -> dict[str, tuple[int, int]]:
@@ -32,6 +42,6 @@ def weekly(rows: Iterable[tuple[Any, Any, Any]]) -> dict[str, tuple[int, int]]:
     counts: dict[str, tuple[int, int]] = {}
     for topic, day, count in found:
         last, previous = counts.get(topic, (0, 0))
-        age = (end - day).days
-        counts[topic] = (last + count * (age < WEEK_DAYS), previous + count * (WEEK_DAYS <= age < 2 * WEEK_DAYS))
+        back = week_back(day, end)
+        counts[topic] = (last + count * (back == 0), previous + count * (back == 1))
     return counts
