@@ -27,9 +27,9 @@ from sources.common.source_run import SourceRun
 from ..insights.settings import InsightsSettings
 from ..warehouse.analytics import refresh_views
 from ..warehouse.deletions import apply_deletions, delete_policy
-from ..warehouse.starts import fill_missing_starts
 from ..warehouse.ledger import WarehouseLedger
 from ..warehouse.queries import row_counts
+from ..warehouse.starts import fill_missing_starts
 from ..warehouse.suppressions import enforce as enforce_suppressions
 from .destinations import loader_file_format
 from .duckdb_open import kept_open

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ..warehouse.read_model import ReadModel
@@ -76,9 +76,18 @@ class Warehouse:
             return [tuple(row) for row in cursor.fetchall()]
 
     def columns(self, connection: Any, table: str) -> frozenset[str]:
-        """The columns of one table of the dataset (a warehouse of an older version may lack some)."""
-        sql = "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
-        return frozenset(str(name) for (name,) in self.rows(connection, sql, [self.dataset, table]))
+        """The columns of one table of the dataset (a warehouse of an older version may lack some).
+
+        Read from an empty select's description: DuckDB's ``information_schema.columns`` takes ~50 ms.
+        """
+        sql = f"SELECT * FROM {self.table(table)} WHERE 1 = 0"
+        if self.dialect == "duckdb":
+            description = connection.execute(sql).description
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                description = cursor.description
+        return frozenset(str(column[0]) for column in description or [])
 
     def tables(self, connection: Any) -> frozenset[str]:
         """The tables and views of the dataset."""
@@ -88,10 +97,12 @@ class Warehouse:
 
 @dataclass
 class ConnectionReader:
-    """The read model's ``Reader`` on one open connection of the explorer."""
+    """The read model's ``Reader`` on one open connection of the explorer (tables and columns asked once)."""
 
     warehouse: Warehouse
     connection: Any
+    _tables: frozenset[str] | None = None
+    _columns: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def dialect(self) -> str:
@@ -109,8 +120,13 @@ class ConnectionReader:
 
     def tables(self) -> frozenset[str]:
         """The dataset's tables and views."""
-        return self.warehouse.tables(self.connection)
+        if self._tables is None:
+            self._tables = self.warehouse.tables(self.connection)
+        return self._tables
 
     def columns(self, table: str) -> frozenset[str]:
-        """One table's columns."""
-        return self.warehouse.columns(self.connection, table)
+        """One table's columns; none for a table that does not exist."""
+        if table not in self._columns:
+            present = table in self.tables()
+            self._columns[table] = self.warehouse.columns(self.connection, table) if present else frozenset()
+        return self._columns[table]

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
+from ..warehouse.windows import as_date, week_back
 from .conversations import ConversationInsight
 from .labels import keywords, label
 from .representations import LEXICAL, pack
 from .topics import ALL_LANGUAGES, OTHER, is_paste
-from ..warehouse.windows import as_date, week_back
 
 REPRESENTATIVES: Final = 3
 EXAMPLES: Final = 3

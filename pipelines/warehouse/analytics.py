@@ -93,14 +93,21 @@ def _stand_in_for(node: exp.Expr, missing: frozenset[str]) -> exp.Expr:
 
 # What the views read of each table: what the provider still holds (``deleted_at`` NULL, and for
 # messages and citations, their conversation's too).
+# A left join to the (few) deleted conversations, not NOT EXISTS: DuckDB runs that as a join over every
+# message before any filter of the query (a search over 1M messages took 330 ms instead of 190 ms).
 _OF_LIVE_CONVERSATION: Final = (
-    "NOT EXISTS (SELECT 1 FROM conversations AS gone WHERE gone.provider = t.provider "
-    "AND gone.conversation_id = t.conversation_id AND gone.deleted_at IS NOT NULL)"
+    "LEFT JOIN (SELECT provider, conversation_id FROM conversations WHERE deleted_at IS NOT NULL) AS gone "
+    "ON gone.provider = t.provider AND gone.conversation_id = t.conversation_id"
 )
 _LIVE_ROWS: Final = {
     "conversations": "SELECT * FROM conversations AS t WHERE t.deleted_at IS NULL",
-    "messages": f"SELECT * FROM messages AS t WHERE t.deleted_at IS NULL AND {_OF_LIVE_CONVERSATION}",
-    "knowledge_citations": f"SELECT * FROM knowledge_citations AS t WHERE {_OF_LIVE_CONVERSATION}",
+    "messages": (
+        f"SELECT t.* FROM messages AS t {_OF_LIVE_CONVERSATION} "
+        "WHERE t.deleted_at IS NULL AND gone.conversation_id IS NULL"
+    ),
+    "knowledge_citations": (
+        f"SELECT t.* FROM knowledge_citations AS t {_OF_LIVE_CONVERSATION} WHERE gone.conversation_id IS NULL"
+    ),
 }
 DELETABLE: Final = ("conversations", "messages")  # the tables with a deleted_at column
 

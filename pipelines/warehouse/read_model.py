@@ -39,6 +39,7 @@ OUTCOME_NAMES: Final = {
     "failed": "failed (unanswered or handed off)",
 }
 INSIGHTS: Final = "conversation_insights"
+SNIPPET_SOURCE: Final = 1_000
 SENTIMENT_BINS: Final = (
     ("very negative", -1.01, -0.5),
     ("negative", -0.5, -0.05),
@@ -145,14 +146,23 @@ LIST_COLUMNS: Final = (
     "question",
     "language",
     "deleted_at",
+    "matches",
+    "matched",
 )
 
 
 class Reader(Protocol):
     """Where the read model runs its SQL: a connection on one warehouse and dataset."""
 
-    dialect: str
-    dataset: str
+    @property
+    def dialect(self) -> str:
+        """``duckdb``, ``postgres`` or ``bigquery``."""
+        ...
+
+    @property
+    def dataset(self) -> str:
+        """The dataset (schema)."""
+        ...
 
     def execute(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` (``%s`` or ``?`` placeholders, as the dialect's driver takes them)."""
@@ -269,6 +279,22 @@ class ReadModel:
     def named(self, name: str, *params: Any) -> list[tuple[Any, ...]]:
         """The rows of one of ``QUERIES``."""
         return self.run(QUERIES[name], *params)
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """What changes whenever the warehouse does: a load of any pipeline of the dataset (data, insights,
+        topic edits), or rows deleted or flagged outside a load (``forget``, deletions)."""
+        parts = []
+        if self.has("_dlt_loads"):
+            parts.append("(SELECT MAX(inserted_at) FROM _dlt_loads)")
+        for table in ("conversations", "messages"):
+            if self.has(table):
+                parts.append(f"(SELECT COUNT(*) FROM {table})")
+                if "deleted_at" in self.reader.columns(table):
+                    parts.append(f"(SELECT MAX(deleted_at) FROM {table})")
+        if not parts:
+            return ()
+        everything = ReadModel(self.reader, include_deleted=True)  # raw counts: a deletion flag changes a max
+        return tuple(everything.run(f"SELECT {', '.join(parts)}")[0])
 
     # --- figures ----------------------------------------------------------------------------------------
 
@@ -401,16 +427,19 @@ class ReadModel:
         if not self.has("messages", "conversations"):
             return ConversationPage([], 0, "")
         base, params = self._selected(query)
-        order = "c.started_at DESC NULLS LAST, c.provider, c.conversation_id"
-        if query.sort == "relevance" and query.search.words:
-            order = "hit.matches DESC, " + order
-        sql = f"{base} ORDER BY {order}"
+        # the total beside each row: one pass over the messages for the page and its count
+        sql = f"SELECT *, COUNT(*) OVER () AS total FROM ({base}) AS s ORDER BY {_order(query)}"
         page_params = list(params)
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             page_params += [limit, offset]
-        rows = [dict(zip(LIST_COLUMNS, row, strict=True)) for row in self.run(sql, *page_params)]
-        total = len(rows) if limit is None else self._count(base, params)
+        found = self.run(sql, *page_params)
+        rows = [dict(zip(LIST_COLUMNS, row[:-1], strict=True)) for row in found]
+        for row in rows:
+            matched = row.pop("matched")
+            row["snippet"] = query.search.snippet(str(matched)) if matched else None
+        # a page beyond the end has no row to carry the total: it is counted alone
+        total = int(found[0][-1]) if found else (self._count(base, params) if offset else 0)
         return ConversationPage(rows, total, _shown(self.sql(sql), page_params))
 
     def _count(self, base: str, params: list[Any]) -> int:
@@ -441,25 +470,33 @@ class ReadModel:
             joins.append(f"JOIN ({hits}) AS hit ON {on}")
             params += hit_params
         where, where_params = _where(query, insights)
-        sql = f"SELECT {columns}, c.deleted_at FROM conversations AS c {' '.join(joins)} WHERE {where}"
+        matches = "hit.matches, hit.matched" if query.search.words else "0, NULL"
+        sql = (
+            f"SELECT {columns}, c.deleted_at, {matches} "
+            f"FROM conversations AS c {' '.join(joins)} WHERE {where}"
+        )
         return sql, params + where_params
 
-    def snippets(self, search: Search, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str, str]]:
-        """For each listed conversation, the first message matching the search, cut around the match."""
-        if not search.words or not keys:
-            return {}
-        wanted = " OR ".join("(provider = ? AND conversation_id = ?)" for _ in keys)
+    def neighbours(
+        self, query: ConversationQuery, provider: str, conversation_id: str
+    ) -> tuple[tuple[str, str] | None, tuple[str, str] | None, int | None]:
+        """The conversations before and after one in the list ``query`` selects, and its position (from 1)."""
+        base, params = self._selected(query)
+        order = _order(query)
         sql = (
-            f"SELECT provider, conversation_id, content FROM messages WHERE ({wanted}) "
-            "AND regexp_matches(content, ?) ORDER BY provider, conversation_id, created_at, sequence, message_id"
+            "SELECT previous_provider, previous_id, next_provider, next_id, position FROM ("
+            f"SELECT provider, conversation_id, LAG(provider) OVER (ORDER BY {order}) AS previous_provider, "
+            f"LAG(conversation_id) OVER (ORDER BY {order}) AS previous_id, "
+            f"LEAD(provider) OVER (ORDER BY {order}) AS next_provider, "
+            f"LEAD(conversation_id) OVER (ORDER BY {order}) AS next_id, "
+            f"ROW_NUMBER() OVER (ORDER BY {order}) AS position FROM ({base}) AS s"
+            ") AS around WHERE provider = ? AND conversation_id = ?"
         )
-        params = [v for key in keys for v in key] + [search.any_word]
-        found: dict[tuple[str, str], tuple[str, str, str]] = {}
-        for provider, conversation_id, content in self.run(sql, *params):
-            key = (str(provider), str(conversation_id))
-            if key not in found and (cut := search.snippet(str(content or ""))) is not None:
-                found[key] = cut
-        return found
+        rows = self.run(sql, *params, provider, conversation_id)
+        if not rows:
+            return None, None, None
+        pp, pc, np_, nc, position = rows[0]
+        return (pp, pc) if pc is not None else None, (np_, nc) if nc is not None else None, int(position)
 
     def transcript(self, provider: str, conversation_id: str) -> dict[str, Any] | None:
         """One conversation (deleted ones too, marked): its row, messages with citations, insights; None if unknown."""
@@ -497,11 +534,22 @@ class ReadModel:
         }
 
 
+def _order(query: ConversationQuery) -> str:
+    """The list's order over its selected columns: newest first, or most matching messages first."""
+    newest = "started_at DESC NULLS LAST, provider, conversation_id"
+    return f"matches DESC, {newest}" if query.sort == "relevance" and query.search.words else newest
+
+
 def _hits(search: Search) -> tuple[str, list[Any]]:
-    """Conversations holding every word (each somewhere in its messages), with how many messages match any."""
+    """Conversations holding every word (each somewhere in its messages), how many messages match any, and one.
+
+    The one shown (``matched``, the snippet's source: its first ``SNIPPET_SOURCE`` characters) is the first
+    in text order, not in time: no second pass over the messages (aggregating whole texts doubles a search).
+    """
     having = " AND ".join("bool_or(regexp_matches(content, ?))" for _ in search.words)
     sql = (
-        "SELECT provider, conversation_id, COUNT(*) AS matches FROM messages WHERE regexp_matches(content, ?) "
+        f"SELECT provider, conversation_id, COUNT(*) AS matches, MIN(LEFT(content, {SNIPPET_SOURCE})) AS matched "
+        "FROM messages WHERE regexp_matches(content, ?) "
         f"GROUP BY provider, conversation_id HAVING {having}"
     )
     return sql, [search.any_word, *search.patterns]

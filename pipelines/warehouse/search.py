@@ -75,13 +75,15 @@ class Search:
     @property
     def any_word(self) -> str:
         """One pattern matching a message holding any of the words."""
-        return "|".join(f"({p})" for p in self.patterns)
+        return "|".join(f"(?:{p})" for p in self.patterns)
 
     def snippet(self, text: str) -> tuple[str, str, str] | None:
         """``(before, match, after)`` around the first word found in ``text``, cut to a line; None if none is."""
-        found = re.search(self.any_word, text) if self.words else None
-        if found is None:
+        if not self.words:
             return None
+        found = re.search(self.any_word, text)
+        if found is None:  # the match lies beyond the part of a long message that was read
+            return _flat(text[: 2 * SNIPPET_CONTEXT], left=False) + "…", "", ""
         start, end = found.span()
         before = text[max(0, start - SNIPPET_CONTEXT) : start]
         after = text[end : end + SNIPPET_CONTEXT]
