@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from typing import Any
 
 from sources.common.errors import ConfigurationError
 
@@ -15,6 +16,7 @@ from ..engine.failures import describe_failure
 from ..engine.target import insights_target
 from ..insights.settings import InsightsSettings
 from ..warehouse.queries import has_tables
+from ..warehouse.read_model import pipeline_read_model
 from .console import emit, say_error, stdout
 from .parser import target_of
 
@@ -43,10 +45,17 @@ def insights_command(args: argparse.Namespace) -> int:
             writer.abort_packages()
             say_error(describe_failure("insights", exc))
             return ExitCode.FAILED
-    if args.json:  # asked for: printed under -q too
-        print(json.dumps(asdict(summary), indent=1))
+    if args.json:  # asked for: printed under -q too: the counts, then the topics and gaps as the explorer shows them
+        with pipeline_read_model(build_pipeline(target)) as model:
+            found = {**asdict(summary), "topics": [_topic(t) for t in model.topics()], "gaps": model.gaps()}
+        print(json.dumps(found, indent=1, default=str, ensure_ascii=False))
     else:
         emit("insights", summary.describe())
         mix = ", ".join(f"{count:,} {outcome}" for outcome, count in sorted(summary.outcomes.items()))
         stdout.print(f"outcomes: {mix or 'none'}", highlight=False)
     return ExitCode.OK
+
+
+def _topic(topic: dict[str, Any]) -> dict[str, Any]:
+    """A topic for ``--json``: its figures, without the columns kept for older readers."""
+    return {k: v for k, v in topic.items() if k not in ("question_1", "question_2", "question_3")}

@@ -16,6 +16,9 @@ from ..engine.registry import PROVIDERS
 from ..engine.target import DATASET_NAME, PIPELINE_NAME, Target
 from .version import chatsync_version
 
+EXPLORE_PORT = 8765  # the explorer and the simulator default to different ports: both can run at once
+SIMULATE_PORT = 8766
+
 
 def iso_date(value: str) -> date:
     """A ``YYYY-MM-DD`` argument."""
@@ -82,7 +85,7 @@ EXAMPLES = {
     "explore": "chatsync explore                  # http://127.0.0.1:8765/ in your browser\n"
     '  chatsync explore --host 0.0.0.0 --token "$(openssl rand -hex 16)"',
     "check": "chatsync check                    # run this first, after filling in .dlt/secrets.toml",
-    "simulate": "chatsync simulate --port 8765 --faults 429=0.05,503=0.02",
+    "simulate": "chatsync simulate --port 8766 --faults 429=0.05,503=0.02",
     "demo": "chatsync demo --dir demo",
 }
 
@@ -213,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_target_options(backfill)
 
     simulate = add_command(commands, "simulate", "serve the four provider APIs on loopback")
-    simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument(
+        "--port", type=int, default=SIMULATE_PORT, help=f"default {SIMULATE_PORT}; 0 picks a free port and prints it"
+    )
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--seed", type=int, default=7)
     simulate.add_argument("--size", type=int, default=2_000, help="approximate number of messages")
@@ -273,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("topic", metavar="TOPIC_ID")
 
     explore = add_command(commands, "explore", "read, search, filter and export conversations in the browser")
-    explore.add_argument("--port", type=int, default=8765)
+    explore.add_argument(
+        "--port", type=int, default=EXPLORE_PORT, help=f"default {EXPLORE_PORT}; 0 picks a free port and prints it"
+    )
     explore.add_argument("--host", default="127.0.0.1", help="any other than loopback needs --token")
     explore.add_argument("--token", help="required by every request: ?token=… or Authorization: Bearer …")
     add_target_options(explore)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import shlex
 from datetime import datetime, timedelta
@@ -83,13 +84,21 @@ def _serve(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit or None,
         rate_limit_headers=args.rate_limit_headers,
     )
-    sim = Simulator(
-        _corpus(args),
-        settings=settings,
-        faults=FaultSpec.parse(args.faults, seed=args.seed),
-        host=args.host,
-        port=args.port,
-    )
+    try:
+        sim = Simulator(
+            _corpus(args),
+            settings=settings,
+            faults=FaultSpec.parse(args.faults, seed=args.seed),
+            host=args.host,
+            port=args.port,
+        )
+    except OSError as exc:  # before anything is printed: one line and exit 2, never a traceback
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"port {args.port} on {args.host} is in use (another chatsync simulate or explore?): "
+                "choose another with --port, or --port 0 for a free one"
+            ) from None
+        raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     stdout.print(f"# simulator on {sim.url}  (virtual clock {utc_stamp(sim.corpus.now)})", highlight=False)
     stdout.print("# paste into the shell that runs chatsync (base URLs, test keys, bot and conversation ids):")
     for line in ready_to_paste(sim):

@@ -18,7 +18,7 @@ from ..warehouse.status import warehouse_status
 from .factory import reading_pipeline
 from .outcome import RunReport
 from .registry import PROVIDERS
-from .target import Target
+from .target import Target, require_loaded_duckdb
 from .workspace import describe_os_error
 
 RUNS_SUFFIX = ".runs.json"
@@ -77,6 +77,7 @@ def collect_status(target: Target) -> dict[str, dict[str, Any]]:
 
     Reads only: DuckDB is opened read-only, and nothing is created where nothing exists.
     """
+    require_loaded_duckdb(target)
     runs = read_runs(target)
     with reading_pipeline(target) as pipeline:
         held = warehouse_status(pipeline, PROVIDERS) if pipeline is not None else {}

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import dlt
+
+from sources.common.errors import ConfigurationError
 
 from .destinations import DEFAULT_DUCKDB_FILE
 from .workspace import StatePaths, absolute_duckdb_path, default_pipelines_dir
@@ -81,6 +84,18 @@ class Target:
         if self.destination == "duckdb":
             duckdb_path = absolute_duckdb_path(duckdb_path or configured_duckdb_path())
         return replace(self, pipelines_dir=default_pipelines_dir(self.pipelines_dir), duckdb_path=duckdb_path)
+
+
+def require_loaded_duckdb(target: Target) -> None:
+    """For a command that only reads: the target's DuckDB file must exist (nothing is created).
+
+    Raises:
+        ConfigurationError: No file there: ``no warehouse at …`` (the same line for every such command).
+    """
+    resolved = target.resolved()
+    path = resolved.duckdb_file
+    if path is not None and not Path(path).is_file():
+        raise ConfigurationError(f"no warehouse at {path}: run `chatsync run` first (or name it)")
 
 
 def insights_target(target: Target) -> Target:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import errno
+import socket
 from typing import Any, Final
 
 import dlt
@@ -10,7 +11,7 @@ import dlt
 from sources.common.errors import ConfigurationError
 
 from ..engine.exit_codes import ExitCode
-from ..engine.target import Target
+from ..engine.target import Target, require_loaded_duckdb
 from .app import create_app
 from .warehouse import Warehouse
 
@@ -25,10 +26,8 @@ def warehouse_of(target: Target) -> Warehouse:
     """
     resolved = target.resolved()
     if resolved.destination == "duckdb":
-        path = Path(str(resolved.duckdb_path))
-        if not path.is_file():
-            raise ConfigurationError(f"no warehouse at {path}: run `chatsync run` first (or name it)")
-        return Warehouse("duckdb", resolved.dataset, duckdb_path=str(path))
+        require_loaded_duckdb(resolved)
+        return Warehouse("duckdb", resolved.dataset, duckdb_path=str(resolved.duckdb_path))
     if resolved.destination == "postgres":
         return Warehouse("postgres", resolved.dataset, postgres_dsn=_postgres_dsn())
     raise ConfigurationError(f"chatsync explore reads DuckDB and Postgres, not {resolved.destination}")
@@ -58,12 +57,41 @@ def check_exposure(host: str, token: str | None) -> str | None:
     return f"listening on {host}: anyone who can reach it and has the token can read every conversation"
 
 
+def listening_socket(host: str, port: int, command: str) -> socket.socket:
+    """A socket bound to ``host:port`` (``0``: a free port), before anything is printed.
+
+    Raises:
+        ConfigurationError: The port is in use (another explorer or simulator?) or the host is not this machine's.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port left in TIME_WAIT is free
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"port {port} on {host} is in use (another chatsync {command}?): "
+                "choose another with --port, or --port 0 for a free one"
+            ) from None
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    listener.listen(128)
+    return listener
+
+
 def serve(warehouse: Warehouse, host: str, port: int, token: str | None, say: Any) -> int:
-    """Serves until Ctrl-C; returns 130 then (0 if the server stops by itself)."""
+    """Serves until Ctrl-C; returns 130 then (0 if the server stops by itself).
+
+    Raises:
+        ConfigurationError: The port is in use.
+    """
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(create_app(warehouse, token), host=host, port=port, log_level="warning"))
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    listener = listening_socket(host, port, "explore")
+    bound = int(listener.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(warehouse, token), log_level="warning"))
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}/"
     say(f"chatsync explore on {url}{'?token=…' if token else ''} (Ctrl-C stops it)")
-    server.run()
+    server.run(sockets=[listener])
     return ExitCode.SIGINT if server.should_exit else ExitCode.OK

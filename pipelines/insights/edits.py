@@ -11,35 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import dlt
 
 from sources.common.errors import ConfigurationError
 from sources.common.tables import TOPIC_EDIT_COLUMNS, TOPIC_EDITS, TOPICS
 
-from ..warehouse.analytics import destination_dialect, transpile
-from ..warehouse.queries import tables_exist
+from ..warehouse.read_model import pipeline_read_model
 
 SOURCE_NAME = "topic_edits"
-TOPIC_LIST = (
-    "SELECT t.topic_id, t.label, t.name, t.conversations, t.languages, t.unanswered + t.handed_off AS failed "
-    "FROM topics AS t ORDER BY t.conversations DESC, t.topic_id"
-)
+LISTED: Final = ("topic_id", "label", "name", "conversations", "languages", "failed", "last_7", "previous_7")
 
 
 def topic_list(pipeline: dlt.Pipeline) -> list[dict[str, Any]]:
-    """Every topic of the warehouse, largest first: id, label, name, conversations, languages, failed.
+    """Every topic of the warehouse, largest first, as the read model gives them (the explorer's figures).
 
     Raises:
         ConfigurationError: No insights yet.
     """
-    with pipeline.sql_client() as client:
-        if not tables_exist(client, [TOPICS]):
+    with pipeline_read_model(pipeline) as model:
+        if TOPICS not in model.tables:
             raise ConfigurationError("no topics yet: run `chatsync insights` (or a run with insights) first")
-        sql = transpile(TOPIC_LIST, destination_dialect(pipeline), pipeline.dataset_name)
-        columns = ("topic_id", "label", "name", "conversations", "languages", "failed")
-        return [dict(zip(columns, row, strict=True)) for row in client.execute_sql(sql) or []]
+        return [{k: topic[k] for k in LISTED} for topic in model.topics()]
 
 
 def check_known(topic_ids: list[str], known: list[str]) -> None:

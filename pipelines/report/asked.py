@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import quote
 
 from ..warehouse.read_model import NO_SENTIMENT, OUTCOMES, SENTIMENT_BINS, ReadModel, sentiment_word
 from .table import Section, share
@@ -82,6 +83,7 @@ def _topics(figures: AskedFigures) -> Section:
                 share(t["failed_share"] if t["conversations"] else None),
             ]
         )
+    links = {n: f"/topics/{quote(t['topic_id'], safe='')}" for n, t in enumerate(figures.topics[:TOP])}
     return Section(
         "what users ask: top topics",
         ["topic", "id", "conversations", "last 7 days", "trend", "failed"],
@@ -93,14 +95,15 @@ def _topics(figures: AskedFigures) -> Section:
             "trend": "the last 7 days against the 7 before",
             "failed": "unanswered (the bot fell back) or handed to a human",
         },
+        links,
     )
 
 
 def _gaps(figures: AskedFigures) -> Section:
     rows = [
         [
-            str(g["rank"]),
             g["label"],
+            str(g["rank"]),
             _cut(g["example_1_question"]),
             _cut(g["example_2_question"]),
             f"{g['failed']:,}",
@@ -109,15 +112,20 @@ def _gaps(figures: AskedFigures) -> Section:
         ]
         for g in figures.gaps[:TOP]
     ]
+    links = {
+        n: f"/conversations?topic={quote(g['topic_id'], safe='')}&outcome=failed"
+        for n, g in enumerate(figures.gaps[:TOP])
+    }
     return Section(
         "what users ask: knowledge gaps to fill first",
-        ["#", "topic", "example question", "another", "failed", "of topic", "vs previous 7 days"],
+        ["topic", "#", "example question", "another", "failed", "of topic", "vs previous 7 days"],
         rows,
         4,
         {
             "failed": "conversations of the topic the bot did not answer (fallback) or handed to a human",
             "vs previous 7 days": "failed conversations in the last 7 days minus those in the 7 before",
         },
+        links,
     )
 
 

@@ -44,6 +44,8 @@ def charts(data: ReportData) -> dict[str, str]:
         draw("Model latency per day (p50 solid, p95 dashed)", paint_latency)
     if data.audience:
         draw("Conversations by country and device", paint_audience)
+    if data.asked is not None and data.asked.days:
+        draw("Top topics: conversations per day (UTC)", paint_topic_trend)
     return drawn
 
 
@@ -146,3 +148,16 @@ def paint_audience(axes: Any, data: ReportData) -> None:
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     axes.set_ylabel("conversations")
     legend(axes)
+
+
+def paint_topic_trend(axes: Any, data: ReportData) -> None:
+    """The top topics' conversations per day, one line each, named by their labels."""
+    assert data.asked is not None
+    labels = {t["topic_id"]: t["label"] or t["topic_id"] for t in data.asked.topics}
+    for topic_id, days in data.asked.days.items():
+        if days:
+            axes.plot(
+                [d for d, _, _ in days], [n for _, n, _ in days], marker=".", label=labels.get(topic_id, topic_id)
+            )
+    axes.set_ylabel("conversations")
+    legend(axes, fontsize="small")

@@ -12,8 +12,7 @@ import dlt
 
 from sources.common.timeutil import utc_stamp
 
-from ..warehouse.analytics import destination_dialect, transpile
-from ..warehouse.read_model import DltReader, ReadModel, bot_label
+from ..warehouse.read_model import bot_label, pipeline_read_model
 from .asked import AskedFigures, collect_asked
 
 PERCENTILES: Final = (50, 90, 99)
@@ -157,14 +156,9 @@ def collect_report(pipeline: dlt.Pipeline) -> ReportData:
     Returns:
         The figures.
     """
-    dialect, dataset = destination_dialect(pipeline), pipeline.dataset_name
     data = ReportData()
-    with pipeline.sql_client() as client:
-
-        def run(sql: str) -> list[tuple[Any, ...]]:
-            return [tuple(row) for row in client.execute_sql(transpile(sql, dialect, dataset)) or []]
-
-        model = ReadModel(DltReader(client, dialect, dataset))
+    with pipeline_read_model(pipeline) as model:
+        run = model.run  # the read model's rule for deleted rows on the tables read directly, as the views
         abandoned = {(p, b): int(n or 0) for p, b, n in run(_ABANDONED)}
         data.volume = [
             (

@@ -21,16 +21,23 @@ def _meanings(section: Section) -> str:
 
 
 def _html_table(section: Section) -> str:
-    def cell(index: int, value: str) -> str:
+    def cell(row: int, index: int, value: str) -> str:
         css = ' class="text"' if index < section.text_columns else ""
-        return f"<td{css}>{html.escape(value)}</td>"
+        shown = html.escape(value)
+        if index == 0 and row in section.links:
+            shown = f'<a href="{html.escape(EXPLORE + section.links[row])}">{shown}</a>'
+        return f"<td{css}>{shown}</td>"
 
     head = "".join(f"<th>{html.escape(h)}</th>" for h in section.header)
-    body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in section.rows)
+    body = "".join(
+        "<tr>" + "".join(cell(r, i, c) for i, c in enumerate(row)) + "</tr>" for r, row in enumerate(section.rows)
+    )
     title = html.escape(section.title)
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     return f"<h2>{title}</h2>{table}{_meanings(section)}"
 
+
+EXPLORE = "http://127.0.0.1:8765"  # chatsync explore's default address (pipelines.cli.parser.EXPLORE_PORT)
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1400px;color:#222}
@@ -64,14 +71,11 @@ def kpi_strip(data: ReportData) -> str:
     return f'<h2>chatbot KPIs</h2><div class="strip">{"".join(cards)}</div>' if cards else ""
 
 
-EXPLORE = "http://127.0.0.1:8765"
-
-
 def _explore_links(data: ReportData) -> str:
     """Where to click through: chatsync explore's pages (and how to start it)."""
     if data.empty:
         return ""
-    links = [("conversations", "/conversations"), ("unanswered ones", "/conversations?outcome=unanswered")]
+    links = [("conversations", "/conversations"), ("failed ones", "/conversations?outcome=failed")]
     if data.asked is not None:
         links += [("topics", "/topics"), ("knowledge gaps", "/gaps")]
     anchors = ", ".join(f'<a href="{EXPLORE}{html.escape(path)}">{html.escape(name)}</a>' for name, path in links)

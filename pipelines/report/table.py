@@ -14,6 +14,7 @@ class Section:
     rows: list[list[str]]
     text_columns: int = 1  # leading columns that are text, not numbers
     meanings: dict[str, str] = field(default_factory=dict)  # column → what it means, shown in HTML
+    links: dict[int, str] = field(default_factory=dict)  # row → the explorer page of its first cell (HTML)
 
 
 def share(value: float | None) -> str:

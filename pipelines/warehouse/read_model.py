@@ -16,15 +16,18 @@ Definitions shown to users:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
+import dlt
+
 from sources.common.tables import SYNC_ERRORS
 
-from .analytics import DELETABLE, OPTIONAL_TABLES, live_rule, transpile
+from .analytics import DELETABLE, OPTIONAL_TABLES, destination_dialect, live_rule, transpile
 from .search import Search
 from .windows import as_date, weekly
 
@@ -123,6 +126,7 @@ QUERIES: Final[dict[str, str]] = {
 TOPIC_COLUMNS: Final = (
     "topic_id",
     "label",
+    "name",
     "conversations",
     "unanswered",
     "handed_off",
@@ -200,6 +204,13 @@ class DltReader:
         """One table's columns, asked of the warehouse."""
         sql = "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
         return frozenset(str(name) for (name,) in self.client.execute_sql(sql, self.dataset, table) or [])
+
+
+@contextmanager
+def pipeline_read_model(pipeline: dlt.Pipeline) -> Iterator[ReadModel]:
+    """The read model on a pipeline's dataset, through its SQL client."""
+    with pipeline.sql_client() as client:
+        yield ReadModel(DltReader(client, destination_dialect(pipeline), pipeline.dataset_name))
 
 
 @lru_cache(maxsize=512)

@@ -1,4 +1,8 @@
-"""What the warehouse holds per provider: messages, conversations, their time range, open sync errors."""
+"""What the warehouse holds per provider: conversations, messages, their time range, open sync errors.
+
+Read through the read model, so the counts are the explorer's and the report's: conversations with
+a message, without what the provider deleted (unless ``views_include_deleted``).
+"""
 
 from __future__ import annotations
 
@@ -8,35 +12,28 @@ from typing import Any
 
 import dlt
 
-from sources.common.tables import CONVERSATIONS, MESSAGES, SYNC_ERRORS
 from sources.common.timeutil import utc_stamp
 
-from .queries import query_table
+from .read_model import pipeline_read_model
 
 
 def warehouse_status(pipeline: dlt.Pipeline, providers: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Per provider: messages, conversations, oldest and newest message, open sync errors."""
-    with pipeline.sql_client() as client:
-        if not client.has_dataset():
+    with pipeline_read_model(pipeline) as model:
+        if not model.tables:
             return {}
-        messages = _grouped(client, MESSAGES, "COUNT(*), MIN(created_at), MAX(created_at)")
-        conversations = _grouped(client, CONVERSATIONS, "COUNT(*)")
-        errors = _grouped(client, SYNC_ERRORS, "COUNT(*)", "WHERE resolved_at IS NULL")
+        held = model.providers()
+    empty: dict[str, Any] = {"conversations": 0, "messages": 0, "oldest": None, "newest": None, "errors": 0}
     return {
         provider: {
-            "messages": int(messages.get(provider, (0,))[0]),
-            "conversations": int(conversations.get(provider, (0,))[0]),
-            "oldest_message": _iso(messages.get(provider, (0, None, None))[1]),
-            "newest_message": _iso(messages.get(provider, (0, None, None))[2]),
-            "open_sync_errors": int(errors.get(provider, (0,))[0]),
+            "messages": int(held.get(provider, empty)["messages"]),
+            "conversations": int(held.get(provider, empty)["conversations"]),
+            "oldest_message": _iso(held.get(provider, empty)["oldest"]),
+            "newest_message": _iso(held.get(provider, empty)["newest"]),
+            "open_sync_errors": int(held.get(provider, empty)["errors"]),
         }
         for provider in providers
     }
-
-
-def _grouped(client: Any, table: str, select: str, where: str = "") -> dict[str, tuple[Any, ...]]:
-    rows = query_table(client, table, f"SELECT provider, {select} FROM {{table}} {where} GROUP BY provider") or []
-    return {str(row[0]): tuple(row[1:]) for row in rows}
 
 
 def _iso(value: Any) -> str | None:

@@ -340,8 +340,12 @@ def test_status_shows_the_runs_of_the_warehouse_it_reports_on(
     assert main(["status", "--warehouse", str(first)]) == 0
     assert f"read them in your browser: chatsync explore --warehouse {first}" in capsys.readouterr().out
     assert not configured.exists(), "--warehouse wins over the configured file"
-    assert main(["status", "--json"]) == 0  # the configured file: no run went there
-    assert all(item["last_run"] is None for item in json.loads(capsys.readouterr().out).values())
+    # the configured file: no run went there, so no warehouse: the line and exit status of explore
+    assert main(["status", "--json"]) == 2
+    said = capsys.readouterr().err
+    assert f"no warehouse at {configured}: run `chatsync run` first" in said
+    assert main(["explore"]) == 2
+    assert f"no warehouse at {configured}: run `chatsync run` first" in capsys.readouterr().err
 
 
 def test_warehouse_names_a_duckdb_file_only(capsys: pytest.CaptureFixture[str]) -> None:

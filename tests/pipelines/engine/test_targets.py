@@ -126,6 +126,6 @@ def test_status_reads_the_target_it_is_given_and_creates_nothing(
 ) -> None:
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "w.duckdb"))
     before = sorted(p.name for p in tmp_path.iterdir())
-    assert run_status() == 0
+    assert run_status() == 2, "no warehouse there: a usage error, as explore says"
     assert sorted(p.name for p in tmp_path.iterdir()) == before, "status created files"
-    assert "never" in capsys.readouterr().out
+    assert f"no warehouse at {tmp_path / 'w.duckdb'}" in capsys.readouterr().err

@@ -216,8 +216,7 @@ def test_a_transcript_marks_the_fallback_and_handoff_and_knows_its_place(client:
     marked = client.get(f"/conversations/{unanswered['provider']}/{unanswered['conversation_id']}").text
     assert marked.count("the bot's fallback") == 1
     handed = listed(client, "outcome=handed_off&provider=owlbot")["rows"]
-    if handed:
-        assert "a human took over here" in client.get(handed[0]["link"]).text
+    assert handed and "a human took over here" in client.get(handed[0]["link"]).text
     second = listed(client, "outcome=failed")["rows"][1]
     opened = client.get(second["link"]).text
     assert 'rel="prev"' in opened and 'rel="next"' in opened and "2 in the list" in opened
@@ -227,8 +226,7 @@ def test_a_transcript_marks_the_fallback_and_handoff_and_knows_its_place(client:
     long = demo.rows(
         "SELECT provider, conversation_id FROM chat_history.messages WHERE length(content) > 1200 LIMIT 1"
     )
-    if long:
-        assert "show all" in client.get(f"/conversations/{long[0][0]}/{long[0][1]}").text
+    assert long and "show all" in client.get(f"/conversations/{long[0][0]}/{long[0][1]}").text
 
 
 @pytest.mark.parametrize(
@@ -304,21 +302,20 @@ def test_the_explorer_never_writes(client: TestClient, demo: Loaded) -> None:
     assert demo.warehouse.stat().st_mtime_ns == before, "read-only connections leave the file as it was"
 
 
-def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(demo: Loaded, tmp_path: Path) -> None:
+def test_explore_on_port_0_prints_the_free_port_it_took_and_ctrl_c_stops_it_with_130(
+    demo: Loaded, tmp_path: Path
+) -> None:
     import os
+    import re
     import signal
-    import socket
 
     import requests
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     (tmp_path / ".dlt").mkdir(exist_ok=True)
     environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(demo.warehouse)}
     started = time.monotonic()
     server = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "explore", "--port", str(port)],
+        [sys.executable, "-m", "pipelines.cli", "explore", "--port", "0"],
         cwd=tmp_path,
         env=environment,
         stdout=subprocess.PIPE,
@@ -326,10 +323,12 @@ def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(demo: Loaded, tmp_p
     )
     try:
         assert server.stdout is not None
-        assert f"http://127.0.0.1:{port}/" in server.stdout.readline()
+        printed = re.search(r"http://127\.0\.0\.1:(\d+)/", server.stdout.readline())
+        assert printed and int(printed.group(1)) > 0
+        url = printed.group(0)
         while time.monotonic() - started < 20:
             try:
-                assert requests.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+                assert requests.get(url, timeout=2).status_code == 200
                 break
             except requests.ConnectionError:
                 time.sleep(0.05)
@@ -337,6 +336,26 @@ def test_explore_prints_its_url_and_ctrl_c_stops_it_with_130(demo: Loaded, tmp_p
         assert server.wait(timeout=10) == 130
     finally:
         server.kill()
+
+
+def test_a_port_in_use_is_one_line_and_exit_2_for_explore_and_simulate(
+    demo: Loaded, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from pipelines.cli import main
+
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(demo.warehouse))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        assert main(["explore", "--port", port]) == 2
+        assert main(["simulate", "--port", port]) == 2
+    out = capsys.readouterr()
+    said = out.out + out.err
+    assert said.count(f"port {port} on 127.0.0.1 is in use") == 2 and "Traceback" not in said
+    assert "chatsync explore on" not in said, "no URL printed for a server that never started"
 
 
 def test_a_public_host_needs_a_token(demo: Loaded, monkeypatch: pytest.MonkeyPatch) -> None:
