@@ -113,7 +113,7 @@ def _gaps(figures: AskedFigures) -> Section:
         for g in figures.gaps[:TOP]
     ]
     links = {
-        n: f"/conversations?topic={quote(g['topic_id'], safe='')}&outcome=failed"
+        n: f"/conversations?outcome=failed&topic={quote(g['topic_id'], safe='')}"
         for n, g in enumerate(figures.gaps[:TOP])
     }
     return Section(

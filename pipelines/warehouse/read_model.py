@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final, Protocol
 
@@ -386,11 +386,16 @@ class ReadModel:
         return found
 
     def topic_days(self, topic_id: str) -> list[tuple[date, int, int]]:
-        """One topic's ``(day, conversations, failed)``, oldest first."""
+        """One topic's ``(day, conversations, failed)`` for every UTC day from its first to its last, oldest first."""
         if not self.has_insights:
             return []
         sql = "SELECT day, conversations, unanswered + handed_off FROM topic_daily WHERE topic_id = ? ORDER BY day"
-        return [(as_date(day), int(n), int(f)) for day, n, f in self.run(sql, topic_id)]
+        found = {as_date(day): (int(n), int(f)) for day, n, f in self.run(sql, topic_id)}
+        if not found:
+            return []
+        first, last = min(found), max(found)
+        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        return [(day, *found.get(day, (0, 0))) for day in days]
 
     def gaps(self) -> list[dict[str, Any]]:
         """Knowledge gaps, the one to fill first first, each with ``failed`` and its example conversations."""

@@ -152,7 +152,7 @@ def test_a_gaps_failed_link_lists_as_many_as_it_says(client: TestClient) -> None
     page = client.get("/gaps").text
     assert gaps
     for gap in gaps:
-        link = f"/conversations?topic={gap['topic_id']}&amp;outcome=failed"
+        link = f"/conversations?outcome=failed&amp;topic={gap['topic_id']}"
         assert link in page and f"{gap['failed']} failed" in page
         assert listed(client, f"topic={gap['topic_id']}&outcome=failed")["total"] == gap["failed"]
 
