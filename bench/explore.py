@@ -31,7 +31,9 @@ from .insights import load, project, write
 
 BEGIN, END = "<!-- explore:begin -->", "<!-- explore:end -->"
 ROUNDS = 5
-SEARCHES = ("refund", "contrasena", "gift card")
+SEARCHES = ("refund", "contraseña", "gift card")  # one word, an accented one, two words
+PAGE_TARGET_MS = 500
+SEARCH_TARGET_MS = 300
 
 
 def _free_port() -> int:
@@ -68,12 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     warehouse = _warehouse(args)
+    _with_insights(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as db:
         messages = db.execute("SELECT COUNT(*) FROM chat_history.messages").fetchone()[0]  # type: ignore[index]
         provider, cid, longest = db.execute(
             "SELECT provider, conversation_id, COUNT(*) AS n FROM chat_history.messages "
             "GROUP BY provider, conversation_id ORDER BY n DESC LIMIT 1"
         ).fetchone()  # type: ignore[misc]
+        topic = db.execute("SELECT topic_id FROM chat_history.topics ORDER BY conversations DESC LIMIT 1").fetchone()[0]  # type: ignore[index]
     port = _free_port()
     environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(warehouse)}
     project_dir = Path(tempfile.mkdtemp(prefix="chatsync-explore-project-"))
@@ -89,6 +93,18 @@ def main(argv: list[str] | None = None) -> int:
             "first_page_s": first_page,
             "search_ms": {q: _median_ms(f"http://127.0.0.1:{port}/conversations?q={q}") for q in SEARCHES},
             "transcript_ms": _median_ms(f"http://127.0.0.1:{port}/conversations/{provider}/{cid}"),
+            "pages_ms": {
+                page: _median_ms(f"http://127.0.0.1:{port}{page}")
+                for page in (
+                    "/",
+                    "/conversations",
+                    "/conversations?outcome=failed",
+                    f"/conversations?outcome=failed&topic={topic}",
+                    "/topics",
+                    f"/topics/{topic}",
+                    "/gaps",
+                )
+            },
             "longest": longest,
         }
     finally:
@@ -99,6 +115,35 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         write(section, BEGIN, END)
     return 0
+
+
+def _with_insights(warehouse: Path) -> None:
+    """Runs ``chatsync insights`` on the warehouse once, so topics and gaps have pages to measure."""
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        present = db.execute(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = 'chat_history' AND table_name = 'topics'"
+        ).fetchone()[0]  # type: ignore[index]
+    if present:
+        return
+    project_dir = Path(tempfile.mkdtemp(prefix="chatsync-explore-insights-"))
+    (project_dir / ".dlt").mkdir()
+    environment = {**os.environ, "DESTINATION__DUCKDB__CREDENTIALS": str(warehouse)}
+    print("computing insights first (chatsync insights) ...", flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "-q",
+            "insights",
+            "--pipelines-dir",
+            str(warehouse.parent / "pipelines"),
+        ],
+        cwd=project_dir,
+        env=environment,
+        check=True,
+    )
 
 
 def _first_page(url: str, started: float) -> float:
@@ -117,6 +162,8 @@ def table(figures: dict[str, Any]) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d")
     search = max(figures["search_ms"].values())
     searched = ", ".join(f"`{q}` {ms:.0f} ms" for q, ms in figures["search_ms"].items())
+    slowest = max(figures["pages_ms"].values())
+    pages = ", ".join(f"`{p}` {ms:.0f} ms" for p, ms in figures["pages_ms"].items())
     return "\n".join(
         [
             BEGIN,
@@ -127,8 +174,10 @@ def table(figures: dict[str, Any]) -> str:
             "",
             "| figure | target | measured | met |",
             "|---|---|---|---|",
-            f"| `/conversations?q=…` at {figures['messages']:,} messages | ≤ 300 ms | {searched} "
-            f"| {'yes' if search <= 300 else 'NO'} |",
+            f"| `/conversations?q=…` at {figures['messages']:,} messages | ≤ {SEARCH_TARGET_MS} ms | {searched} "
+            f"| {'yes' if search <= SEARCH_TARGET_MS else 'NO'} |",
+            f"| every other page at {figures['messages']:,} messages | ≤ {PAGE_TARGET_MS} ms | {pages} "
+            f"| {'yes' if slowest <= PAGE_TARGET_MS else 'NO'} |",
             f"| transcript page of the longest conversation ({figures['longest']:,} messages; the simulator "
             f"makes none of 1,000) | ≤ 200 ms | {figures['transcript_ms']:.0f} ms "
             f"| {'yes' if figures['transcript_ms'] <= 200 else 'NO'} |",

@@ -10,14 +10,13 @@ from sources.common.errors import ConfigurationError
 
 from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
+from ..engine.failures import describe_failure
 from ..engine.target import Target
 from ..report.data import collect_report
 from ..report.html import write_html
 from ..report.sections import print_report_data
 from ..warehouse.analytics import refresh_views
-from .console import (
-    stdout,
-)
+from .console import say_error, stdout
 from .parser import target_of
 
 
@@ -51,7 +50,11 @@ def write_report(target: Target, html_path: str | None) -> int:
     with locked_pipeline(target) as pipeline:
         if not refresh_views(pipeline):
             raise ConfigurationError(f"nothing loaded yet in dataset {target.dataset!r}: run `chatsync run` first")
-        data = collect_report(pipeline)
+        try:
+            data = collect_report(pipeline)
+        except Exception as exc:  # the warehouse refused a query (memory, a lost connection): one line, exit 1
+            say_error(describe_failure("report", exc))
+            return ExitCode.FAILED
     print_report_data(data, stdout)
     if html_path:
         written = write_html(data, Path(html_path), target.dataset, datetime.now(UTC))

@@ -30,6 +30,11 @@ class Warehouse:
         if not SAFE_NAME.match(self.dataset):
             raise ValueError(f"dataset {self.dataset!r} is not a plain name")
 
+    @property
+    def placeholder(self) -> str:
+        """The driver's parameter marker: DuckDB's ``?``, psycopg2's ``%s``."""
+        return "?" if self.dialect == "duckdb" else "%s"
+
     def table(self, name: str) -> str:
         """``"dataset"."name"``: both are plain names, checked."""
         assert SAFE_NAME.match(name)
@@ -68,9 +73,9 @@ class Warehouse:
             yield ReadModel(ConnectionReader(self, connection))
 
     def rows(self, connection: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Runs a parameterised query (``%s`` or, on DuckDB, ``?`` placeholders) on an open connection."""
+        """Runs a parameterised query (the read model's SQL: ``?`` on DuckDB, ``%s`` on Postgres)."""
         if self.dialect == "duckdb":
-            return [tuple(row) for row in connection.execute(sql.replace("%s", "?"), list(params)).fetchall()]
+            return [tuple(row) for row in connection.execute(sql, list(params)).fetchall()]
         with connection.cursor() as cursor:
             cursor.execute(sql, list(params))
             return [tuple(row) for row in cursor.fetchall()]
@@ -91,7 +96,7 @@ class Warehouse:
 
     def tables(self, connection: Any) -> frozenset[str]:
         """The tables and views of the dataset."""
-        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+        sql = f"SELECT table_name FROM information_schema.tables WHERE table_schema = {self.placeholder}"
         return frozenset(str(name) for (name,) in self.rows(connection, sql, [self.dataset]))
 
 

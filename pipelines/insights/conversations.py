@@ -21,7 +21,6 @@ from .language import detect
 from .sentiment import VADER_LANGUAGES, sentiment, sentiments
 from .text import clean, fingerprint, has_words, normalised
 
-OUTCOMES: Final = ("answered", "unanswered", "handed_off", "abandoned")
 # a bare greeting opening is skipped for the message after it, which holds the question
 GREETINGS: Final = frozenset(
     {

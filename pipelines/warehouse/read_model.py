@@ -188,9 +188,7 @@ class DltReader:
         self.client, self.dialect, self.dataset = client, dialect, dataset
 
     def execute(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Runs ``sql`` through dlt."""
-        if self.dialect == "duckdb":
-            sql = sql.replace("?", "%s")  # dlt's DuckDB client takes %s and turns it into ?
+        """Runs ``sql`` through dlt (transpiled for DuckDB it holds ``?``, which dlt's DuckDB client passes on)."""
         return [tuple(row) for row in self.client.execute_sql(sql, *params) or []]
 
     def tables(self) -> frozenset[str]:

@@ -16,7 +16,7 @@ from pipelines.report.data import percentiles
 from simulator import Corpus, Simulator
 from tests import reference
 from tests.utils import chatbot_truth, truth_records
-from tests.worlds import VIEWS_WORLD, engine_world, load_all, private_copy
+from tests.worlds import VIEWS_WORLD, Loaded, engine_world, load_all, private_copy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HEIGHT = 6000  # tall enough for the whole report, the chatbot charts at its end included
@@ -257,3 +257,26 @@ def test_the_response_chart_names_its_same_second_peak(
     share = sum(1 for v in every if v < 1) / len(every)
     assert share > 0.05, "the simulator's instant replies"
     assert f"{share:.0%} of replies came within the same second" in html_report.read_text(encoding="utf-8")
+
+
+def test_the_report_of_a_warehouse_with_deletions_fits_duckdbs_memory_and_links_topics(
+    demo_copy: Loaded, tmp_path: Path
+) -> None:
+    """The reported crash: conversations deleted at the provider, then the KPI query ran DuckDB out of its memory.
+
+    Every query of the report now reads the read model's live rows or one view; the report finishes
+    with exit 0, leaves the deleted ones out, and links each top topic and gap to the explorer.
+    """
+    import duckdb
+
+    with duckdb.connect(str(demo_copy.warehouse)) as db:
+        db.execute(
+            "UPDATE chat_history.conversations SET deleted_at = now() WHERE conversation_id IN "
+            "(SELECT conversation_id FROM chat_history.conversations ORDER BY conversation_id LIMIT 4)"
+        )
+    written = tmp_path / "report.html"
+    assert demo_copy.chatsync("report", "--html", str(written)) == 0
+    page = written.read_text(encoding="utf-8")
+    assert "Top topics: conversations per day (UTC)" in page
+    assert re.search(r'<a href="http://127\.0\.0\.1:8765/topics/t\d+">', page), "each top topic opens its page"
+    assert re.search(r'<a href="http://127\.0\.0\.1:8765/conversations\?outcome=failed&amp;topic=t\d+">', page)
