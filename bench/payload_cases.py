@@ -113,8 +113,10 @@ class CaseResult:
     @property
     def outcome(self) -> str:
         """``loaded`` or ``skipped``, as observed."""
-        return SKIPPED if self.exit_code == 3 and any(self.case.detail in line for line in self.error_lines) else (
-            LOADED if self.exit_code == 0 and self.target_rows > 0 else "unexpected"
+        return (
+            SKIPPED
+            if self.exit_code == 3 and any(self.case.detail in line for line in self.error_lines)
+            else (LOADED if self.exit_code == 0 and self.target_rows > 0 else "unexpected")
         )
 
     @property

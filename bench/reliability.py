@@ -122,9 +122,10 @@ class Workspace:
 @contextmanager
 def workspace(size: int, seed: int) -> Iterator[Workspace]:
     """A simulator and an empty workspace for one scenario."""
-    with tempfile.TemporaryDirectory(prefix="chatsync-reliability-") as root, Simulator(
-        Corpus(seed=seed, size=size)
-    ) as sim:
+    with (
+        tempfile.TemporaryDirectory(prefix="chatsync-reliability-") as root,
+        Simulator(Corpus(seed=seed, size=size)) as sim,
+    ):
         yield Workspace(sim, Path(root))
 
 

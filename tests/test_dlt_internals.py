@@ -95,8 +95,10 @@ def test_every_warning_hidden_by_its_text_is_still_worded_so(text: str) -> None:
 def test_nothing_else_in_chatsync_uses_dlt_privately() -> None:
     root = Path(__file__).resolve().parents[1]
     allowed = Path(inspect.getfile(dlt_internals))
-    private = re.compile(r"from dlt[\w.]* import [^\n]*\b_\w|\b_make_retry\b|\b_make_session\b|with_runtime_trace|"
-                         r"x-stage-data-deduplicated\"|\.json = ")
+    private = re.compile(
+        r"from dlt[\w.]* import [^\n]*\b_\w|\b_make_retry\b|\b_make_session\b|with_runtime_trace|"
+        r"x-stage-data-deduplicated\"|\.json = "
+    )
     offenders = [
         str(path.relative_to(root))
         for package in ("sources", "pipelines")

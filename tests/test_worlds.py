@@ -30,14 +30,14 @@ def test_a_postgres_copy_is_made_from_the_template_and_changes_only_itself(postg
     assert postgres_sql(template, "SELECT one FROM t") == [(1,)], "the template is untouched"
 
 
-GROUPED = '''
+GROUPED = """
 import pytest
 
 @pytest.mark.xdist_group("world")
 @pytest.mark.parametrize("n", range(6))
 def test_in_a_world(n):
     pass
-'''
+"""
 
 
 def test_xdist_runs_the_tests_of_a_group_on_one_worker(tmp_path: Path) -> None:
@@ -45,7 +45,10 @@ def test_xdist_runs_the_tests_of_a_group_on_one_worker(tmp_path: Path) -> None:
     (tmp_path / "test_grouped.py").write_text(GROUPED)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout[-2000:]
     workers = {line.split()[0] for line in done.stdout.splitlines() if "PASSED" in line and "in_a_world" in line}

@@ -485,10 +485,7 @@ class ReadModel:
             params += hit_params
         where, where_params = _where(query, insights)
         matches = "hit.matches, hit.matched" if query.search.words else "0, NULL"
-        sql = (
-            f"SELECT {columns}, c.deleted_at, {matches} "
-            f"FROM conversations AS c {' '.join(joins)} WHERE {where}"
-        )
+        sql = f"SELECT {columns}, c.deleted_at, {matches} FROM conversations AS c {' '.join(joins)} WHERE {where}"
         return sql, params + where_params
 
     def neighbours(

@@ -14,8 +14,10 @@ def _history(sim: Simulator, **params: object) -> requests.Response:
 
 
 def test_example_ai_envelope_defaults_and_order(sim: Simulator) -> None:
-    conversation_id = max(sim.corpus.conversation_ids("example_ai"),
-                          key=lambda c: len(sim.corpus.visible_messages(sim.corpus.find("example_ai", c))))
+    conversation_id = max(
+        sim.corpus.conversation_ids("example_ai"),
+        key=lambda c: len(sim.corpus.visible_messages(sim.corpus.find("example_ai", c))),
+    )
     body = _history(sim, conversation_id=conversation_id).json()
     assert body["status"] == "success" and body["message"] == "Chat history retrieved successfully."
     messages = body["data"]["messages"]
@@ -62,8 +64,12 @@ def test_example_ai_documented_errors(sim: Simulator) -> None:
     assert missing.json() == {"status": "error", "message": "Conversation not found: con_nope.", "data": None}
     assert _history(sim, conversation_id=conversation_id, limit=101).status_code == 400
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "sk_test_example_ai"}):
-        denied = requests.get(sim.base_url("example_ai") + "/chat/history",
-                              params={"conversation_id": conversation_id}, headers=headers, timeout=5)
+        denied = requests.get(
+            sim.base_url("example_ai") + "/chat/history",
+            params={"conversation_id": conversation_id},
+            headers=headers,
+            timeout=5,
+        )
         assert denied.status_code == 401
         assert denied.json() == {"status": "error", "message": "Missing or invalid Authorization header.", "data": None}
 
@@ -77,8 +83,18 @@ def test_owlbot_contract(sim: Simulator) -> None:
     bots = requests.post(base + "/login/checkToken", headers=key, timeout=5).json()["chatbot"]
     assert {b["uuid"] for b in bots} == {b.bot_id for b in sim.corpus.bots["owlbot"]}
     sessions = requests.get(f"{base}/chatbot/{bots[0]['uuid']}/conversation", headers=key, timeout=5).json()
-    assert sessions and set(sessions[0]) == {"id", "created_at", "user_agent", "uuid", "visibility", "ip", "geo",
-                                             "chatbot_uuid", "session_uuid", "messagenbr"}
+    assert sessions and set(sessions[0]) == {
+        "id",
+        "created_at",
+        "user_agent",
+        "uuid",
+        "visibility",
+        "ip",
+        "geo",
+        "chatbot_uuid",
+        "session_uuid",
+        "messagenbr",
+    }
     session = sessions[0]
     assert session["created_at"].endswith("+00:00") and len(session["created_at"].split(".")[1]) == 12
     body = requests.get(f"{base}/chatbot/{bots[0]['uuid']}/{session['session_uuid']}", headers=key, timeout=5).json()
@@ -94,7 +110,8 @@ def test_chatnode_contract() -> None:
         base, key = sim.base_url("chatnode"), {"Authorization": "Bearer cn_test_key"}
         bot = sim.corpus.bots["chatnode"][0].bot_id
         assert requests.post(f"{base}/get-conversation-ids/{bot}", timeout=5).json() == {
-            "message": "Bearer token missing or unknown"}
+            "message": "Bearer token missing or unknown"
+        }
         leads = requests.post(f"{base}/get-conversation-ids/{bot}", headers=key, timeout=5).json()
         assert leads and {"session_id", "created_at"} <= set(leads[0])
         ids = [lead["session_id"] for lead in leads[:3]]

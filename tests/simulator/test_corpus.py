@@ -11,9 +11,7 @@ from simulator import Corpus
 
 def _snapshot(corpus: Corpus) -> list[tuple[str, int, str, int]]:
     return [
-        (c.external_id, m.seq, m.content, m.ts_us)
-        for c in corpus.conversations()
-        for m in corpus.visible_messages(c)
+        (c.external_id, m.seq, m.content, m.ts_us) for c in corpus.conversations() for m in corpus.visible_messages(c)
     ]
 
 
@@ -42,8 +40,11 @@ def test_advancing_adds_to_old_conversations_and_creates_new_ones() -> None:
     before = {c.external_id: len(corpus.visible_messages(c)) for c in corpus.conversations()}
     corpus.advance(timedelta(days=3))
     after = {c.external_id: (c, len(corpus.visible_messages(c))) for c in corpus.conversations()}
-    grown_old = [c for cid, (c, n) in after.items() if cid in before and n > before[cid]
-                 and c.started_at < start - timedelta(days=1)]
+    grown_old = [
+        c
+        for cid, (c, n) in after.items()
+        if cid in before and n > before[cid] and c.started_at < start - timedelta(days=1)
+    ]
     assert grown_old, "some conversations started over a day ago gain messages"
     assert len(after) > len(before)
 

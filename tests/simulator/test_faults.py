@@ -48,9 +48,12 @@ def test_reset_truncate_and_invalid_faults() -> None:
         with Simulator(Corpus(size=100), faults=FaultSpec.parse(f"{kind}=1.0")) as sim:
             conversation = sim.corpus.conversation_ids("example_ai")[0]
             try:
-                response = requests.get(sim.base_url("example_ai") + url_path, timeout=5,
-                                        params={"conversation_id": conversation},
-                                        headers={"Authorization": "Bearer sk_test_example_ai"})
+                response = requests.get(
+                    sim.base_url("example_ai") + url_path,
+                    timeout=5,
+                    params={"conversation_id": conversation},
+                    headers={"Authorization": "Bearer sk_test_example_ai"},
+                )
             except requests.exceptions.RequestException:
                 continue  # a truncated body may surface as a broken connection
             with pytest.raises(ValueError):

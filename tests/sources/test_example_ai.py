@@ -92,8 +92,10 @@ def test_ties_at_page_boundaries_are_never_lost(tmp_path: Path) -> None:
 
 
 def test_data_is_exact_under_injected_faults(tmp_path: Path) -> None:
-    spec = FaultSpec.parse("429=0.05,500=0.03,502=0.03,503=0.03,reset=0.03,slow=0.03,truncate=0.03,"
-                           "invalid=0.03,retry_after=0,slow_ms=20", seed=5)
+    spec = FaultSpec.parse(
+        "429=0.05,500=0.03,502=0.03,503=0.03,reset=0.03,slow=0.03,truncate=0.03,invalid=0.03,retry_after=0,slow_ms=20",
+        seed=5,
+    )
     with Simulator(Corpus(seed=13, size=1_500), faults=spec) as sim:
         ids = sim.corpus.conversation_ids(PROVIDER)
         pipeline = make_pipeline(tmp_path)
@@ -190,6 +192,9 @@ def test_ids_may_be_comma_separated_and_errors_name_the_setting(sim: Simulator, 
     pipeline = make_pipeline(tmp_path)
     counts = run_source(pipeline, source(sim, ", ".join(ids[:2])))  # type: ignore[arg-type]
     assert counts["conversations"] == 2
-    with pytest.raises(ConfigurationError, match=r"conversation_ids is empty; set \[sources.example_ai\] "
-                       r"conversation_ids in .dlt/config.toml, or SOURCES__EXAMPLE_AI__CONVERSATION_IDS"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"conversation_ids is empty; set \[sources.example_ai\] "
+        r"conversation_ids in .dlt/config.toml, or SOURCES__EXAMPLE_AI__CONVERSATION_IDS",
+    ):
         source(sim, [])

@@ -57,7 +57,7 @@ def test_bad_credentials_exit_non_zero_with_one_clear_line(
     configure(monkeypatch, sim, tmp_path, key="sk_live_wrong_and_secret")
     assert main(["run"]) == 1
     out = capsys.readouterr()
-    errors = labelled_lines(out.err, 'error')
+    errors = labelled_lines(out.err, "error")
     assert errors == [
         "error: example_ai: credentials rejected (HTTP 401: Missing or invalid Authorization header.); "
         "the key came from the environment variable SOURCES__EXAMPLE_AI__API_KEY"
@@ -74,8 +74,12 @@ def test_bad_credentials_exit_non_zero_with_one_clear_line(
     ],
 )
 def test_an_endpoint_that_cannot_work_fails_fast_naming_url_and_setting(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    base_url: str, reason: str,
+    sim: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    base_url: str,
+    reason: str,
 ) -> None:
     configure(monkeypatch, sim, tmp_path)
     url = base_url.format(sim=sim.url.removeprefix("http://"))
@@ -84,7 +88,7 @@ def test_an_endpoint_that_cannot_work_fails_fast_naming_url_and_setting(
     started = time.monotonic()
     assert main(["run"]) == 1
     assert time.monotonic() - started < 5, "not retried"
-    errors = labelled_lines(capsys.readouterr().err, 'error')
+    errors = labelled_lines(capsys.readouterr().err, "error")
     assert errors == [f"error: example_ai: {url}: {reason}; check sources.example_ai.base_url"]
 
 
@@ -194,7 +198,7 @@ def test_a_forbidden_bot_loads_the_rest_and_exits_one(
         monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(warehouse))
         assert main(["run", "--provider", "chatnode"]) == 1
         assert count(warehouse, "messages") > 0
-    errors = labelled_lines(capsys.readouterr().err, 'error')
+    errors = labelled_lines(capsys.readouterr().err, "error")
     assert errors == [f"error: chatnode: bot {forbidden}: access denied (HTTP 403: Bot access not allowed)"]
 
 
@@ -202,6 +206,7 @@ def test_bigquery_without_its_extra_says_what_to_install(capsys: pytest.CaptureF
     pytest.importorskip("dlt")
     try:
         import google.cloud.bigquery  # noqa: F401
+
         pytest.skip("the BigQuery extra is installed here")
     except ImportError:
         pass
@@ -276,7 +281,10 @@ WRONG_PATHS = {  # a base URL whose path is wrong: the server answers, the API i
 
 @pytest.mark.parametrize("provider", sorted(WRONG_PATHS))
 def test_a_wrong_base_url_path_fails_run_and_check_naming_the_url_and_the_setting(
-    sim: Simulator, configured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    sim: Simulator,
+    configured: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     provider: str,
 ) -> None:
     wrong = WRONG_PATHS[provider](sim.base_url(provider))

@@ -61,7 +61,10 @@ def fill(folder: Path, leave: int = 0) -> None:
 
 
 def test_a_hashing_key_that_a_full_disk_cannot_hold_exits_1_naming_the_path_and_the_space(
-    small_disk: Path, sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    small_disk: Path,
+    sim: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The disk, not the configuration, is at fault: exit 1 (a run that failed), not 2 (usage)."""
@@ -79,7 +82,10 @@ def test_a_hashing_key_that_a_full_disk_cannot_hold_exits_1_naming_the_path_and_
 
 
 def test_a_run_lock_that_a_full_disk_cannot_hold_exits_1_naming_the_path_and_the_space(
-    small_disk: Path, sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    small_disk: Path,
+    sim: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     for key, value in simulator_environment(sim).items():
@@ -94,7 +100,10 @@ def test_a_run_lock_that_a_full_disk_cannot_hold_exits_1_naming_the_path_and_the
 
 
 def test_a_full_disk_under_the_pipelines_folder_names_the_path_and_the_space(
-    small_disk: Path, sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    small_disk: Path,
+    sim: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("CHATSYNC__PII_KEY", "k" * 32)

@@ -70,7 +70,10 @@ def installation(sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("content", ["", "\n", "half a key\n"])
 def test_an_empty_or_malformed_hashing_key_is_refused_with_exit_2(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    sim: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     content: str,
 ) -> None:
     key = installation(sim, tmp_path, monkeypatch)

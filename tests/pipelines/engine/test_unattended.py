@@ -85,7 +85,10 @@ def test_a_second_run_is_refused_naming_the_holder_and_a_dead_holder_never_block
 
 
 def test_postgres_advisory_lock_refuses_a_run_from_another_machine(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_uri: str,
+    sim: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_uri: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     import psycopg2
@@ -236,15 +239,13 @@ def test_a_provider_that_is_down_fails_once_not_per_conversation(
         assert main(["run", "--provider", "example_ai"]) == 1
         conversations = len(sim.corpus.conversation_ids("example_ai"))
         asked = {r.query["conversation_id"] for r in sim.requests}
-    errors = labelled_lines(capsys.readouterr().err, 'error')
+    errors = labelled_lines(capsys.readouterr().err, "error")
     assert len(errors) == 1 and "the provider looks down" in errors[0], errors
     assert len(asked) < conversations, "it stopped asking"
 
 
 @pytest.mark.slow
-def test_a_fault_storm_loses_and_duplicates_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_fault_storm_loses_and_duplicates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     storm = "429=0.08,500=0.06,503=0.06,reset=0.04,truncate=0.03,invalid=0.03,retry_after=0"
     with Simulator(Corpus(seed=17, size=500), faults=FaultSpec.parse(storm, seed=3)) as sim:
         warehouse = tmp_path / "w.duckdb"
@@ -284,7 +285,7 @@ def test_an_unreachable_warehouse_is_one_error_line(
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", "postgresql://loader:pw@127.0.0.1:9/analytics")
     assert main(["run", "--provider", "example_ai", "--destination", "postgres"]) == 1
     err = capsys.readouterr().err
-    errors = labelled_lines(err, 'error')
+    errors = labelled_lines(err, "error")
     assert len(errors) == 1 and errors[0].startswith("error: warehouse: "), err
     assert "Traceback" not in err
 

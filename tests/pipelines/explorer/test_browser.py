@@ -149,7 +149,7 @@ def support_leads_path(url: str, screenshots: Path | None, downloads: Path) -> N
 def test_a_support_lead_goes_from_a_gap_to_its_conversations_and_back_on_duckdb(
     served: tuple[str, Loaded], screenshots: Path, tmp_path: Path
 ) -> None:
-    url, loaded = served
+    url, _ = served
     support_leads_path(url, screenshots, tmp_path)
     for name in ("overview", "gap-conversations", "transcript", "search", "topics", "topic"):
         assert (screenshots / f"explore-{name}.png").stat().st_size > 10_000, name

@@ -95,8 +95,10 @@ def test_definitions_group_by_provider_and_pool_duckdb_writers(
             metadata = node.metadata
             assert metadata["dagster/table_name"] == "chat_history.messages", "the table it loads, not the resource"
             assert metadata["chatsync/tables"].value == [
-                "chat_history.messages", "chat_history.conversations",
-                "chat_history.sync_errors", "chat_history.knowledge_citations",
+                "chat_history.messages",
+                "chat_history.conversations",
+                "chat_history.sync_errors",
+                "chat_history.knowledge_citations",
             ]
             assert metadata["chatsync/pipeline"].value == shard.pipeline_name
             assert not [key for key in metadata if key.startswith("dagster_dlt/")], "nothing the UI cannot show"
@@ -438,9 +440,7 @@ def test_the_completeness_check_fails_on_the_shard_whose_warehouse_lost_messages
             (cid,) = con.execute(
                 "SELECT conversation_id FROM chat_history.messages WHERE provider = 'feedloop' LIMIT 1"
             ).fetchone() or ("",)
-            con.execute(
-                "DELETE FROM chat_history.messages WHERE provider = 'feedloop' AND conversation_id = ?", [cid]
-            )
+            con.execute("DELETE FROM chat_history.messages WHERE provider = 'feedloop' AND conversation_id = ?", [cid])
         damaged = run_job(defs, AUDIT_JOB, instance)
     failed = {e.asset_key.to_user_string() for e in damaged.get_asset_check_evaluations() if not e.passed}
     feedloop = {shard_key(s).to_user_string() for s in plan_shards() if s.provider == "feedloop"}

@@ -210,7 +210,9 @@ def test_terminal_shows_chatbot_kpis_from_ground_truth(
 
 
 def test_owlbot_bots_show_their_names_from_check_token(
-    report_world: ReportWorld, html_report: Path, monkeypatch: pytest.MonkeyPatch,
+    report_world: ReportWorld,
+    html_report: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert report(report_world[0], monkeypatch) == 0
@@ -237,8 +239,15 @@ def test_legends_sit_beside_the_plot_never_over_it(report_world: ReportWorld) ->
     with reading_pipeline(Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "w.duckdb"))) as p:
         assert p is not None
         data = collect_report(p)
-    painters = [charts.paint_daily, charts.paint_responses, charts.paint_lengths, charts.paint_hours,
-                charts.paint_outcomes, charts.paint_latency, charts.paint_audience]
+    painters = [
+        charts.paint_daily,
+        charts.paint_responses,
+        charts.paint_lengths,
+        charts.paint_hours,
+        charts.paint_outcomes,
+        charts.paint_latency,
+        charts.paint_audience,
+    ]
     for paint in painters:
         figure, axes = pyplot.subplots(figsize=(12, 3.6))
         paint(axes, data)
@@ -249,9 +258,7 @@ def test_legends_sit_beside_the_plot_never_over_it(report_world: ReportWorld) ->
         pyplot.close(figure)
 
 
-def test_the_response_chart_names_its_same_second_peak(
-    report_world: ReportWorld, html_report: Path
-) -> None:
+def test_the_response_chart_names_its_same_second_peak(report_world: ReportWorld, html_report: Path) -> None:
     _, truth = report_world
     every = [v for values in truth.values() for v in values]
     share = sum(1 for v in every if v < 1) / len(every)

@@ -29,9 +29,7 @@ def test_a_warehouse_loaded_without_starts_gets_them_on_its_next_run(demo_copy: 
     wiped = "UPDATE chat_history.conversations SET started_at = NULL WHERE provider IN ('feedloop', 'chatnode')"
     with duckdb.connect(str(demo_copy.warehouse)) as db:
         db.execute(wiped)
-        expected = db.execute(
-            "SELECT COUNT(*) FROM chat_history.conversations WHERE started_at IS NULL"
-        ).fetchone()
+        expected = db.execute("SELECT COUNT(*) FROM chat_history.conversations WHERE started_at IS NULL").fetchone()
     assert expected is not None and expected[0] > 100
     assert demo_copy.chatsync("run") == 0  # nothing new at the provider: no reload, the starts are filled in
     rows = {provider: (n, started, first) for provider, n, started, first in demo_copy.rows(_STARTS)}
