@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,6 +47,4 @@ def respond(request: Request, template: str, data: dict[str, Any], status: int =
 
 def transcript_path(provider: str, conversation_id: str) -> str:
     """The transcript's path (the ids quoted)."""
-    from urllib.parse import quote
-
     return f"/conversations/{quote(provider, safe='')}/{quote(conversation_id, safe='')}"
