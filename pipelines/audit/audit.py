@@ -15,25 +15,22 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import dlt
 
-from sources.chatnode.audit import census as chatnode_census
 from sources.common.audit import Census, Choose, every
 from sources.common.batching import Suppressed
 from sources.common.deletions import Deletions
 from sources.common.observer import RunObserver
 from sources.common.privacy import PrivacyPolicy
 from sources.common.tables import CONVERSATIONS, MESSAGES
-from sources.example_ai.audit import census as example_ai_census
-from sources.feedloop.audit import census as feedloop_census
-from sources.owlbot.audit import census as owlbot_census
 
 from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
 from ..engine.failures import describe_failure
 from ..engine.outcome import RunReport
+from ..engine.registry import spec_of
 from ..engine.runner import REPAIR, execute, hashing_key
 from ..engine.target import Target
 from ..warehouse.deletions import apply_deletions, delete_policy
@@ -43,13 +40,6 @@ from .results import record, summary_row, verdict_rows
 from .verdicts import COMPLETE, DELETED, INCOMPLETE, UNREADABLE, Loaded, Verdict, judge
 
 OpenPipeline = Callable[[Target], AbstractContextManager[dlt.Pipeline]]
-
-CENSUS: Final[dict[str, Callable[..., Census]]] = {
-    "example_ai": example_ai_census,
-    "owlbot": owlbot_census,
-    "chatnode": chatnode_census,
-    "feedloop": feedloop_census,
-}
 
 
 @dataclass
@@ -186,7 +176,7 @@ def audit_provider(
     audited, started = ProviderAudit(provider), time.monotonic()
     observer = RunObserver(provider)
     try:
-        census = CENSUS[provider](full=full, choose=choose, observer=observer, **(options or {}))
+        census = spec_of(provider).census(full=full, choose=choose, observer=observer, **(options or {}))
         audited.checked_whole = list(census.chosen) if full else None
         with open_pipeline(target) as pipeline:
             audited.verdicts = _compare(pipeline, census, key, full)

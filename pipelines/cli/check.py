@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Final
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from rich.markup import escape
 
-from sources.chatnode import check as chatnode_check
 from sources.common.errors import ChatsyncError, ConfigurationError
-from sources.common.settings import CheckResult
-from sources.example_ai import check as example_ai_check
-from sources.feedloop import check as feedloop_check
-from sources.owlbot import check as owlbot_check
 
 from ..engine.exit_codes import ExitCode
 from ..engine.failures import describe_failure
-from ..engine.registry import configured_providers
+from ..engine.registry import configured_providers, spec_of
 from .console import say_error, stdout, warn
-
-CHECKS: Final[dict[str, Callable[[], CheckResult]]] = {
-    "example_ai": example_ai_check,
-    "owlbot": owlbot_check,
-    "chatnode": chatnode_check,
-    "feedloop": feedloop_check,
-}
 
 
 def check_provider(provider: str) -> tuple[bool, str, tuple[str, ...]]:
@@ -42,7 +28,7 @@ def check_provider(provider: str) -> tuple[bool, str, tuple[str, ...]]:
         Whether it works, one line saying what was found or what is wrong (secrets masked), and warnings.
     """
     try:
-        result = CHECKS[provider]()
+        result = spec_of(provider).check()
     except (ChatsyncError, ConfigFieldMissingException) as exc:
         return False, describe_failure(provider, exc), ()
     return True, f"{provider}: {result.base_url}: {result.found}", result.warnings

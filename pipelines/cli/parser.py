@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from simulator.options import FEEDLOOP_SHAPES, HEADER_STYLES
 from sources.common.errors import ConfigurationError
+from sources.registry import SPECS
 
 from ..engine.destinations import SUPPORTED
 from ..engine.registry import PROVIDERS
@@ -305,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     forget = add_command(commands, "forget", "erase one end user (or conversation); later runs never load it")
     forget.add_argument("--provider", choices=sorted(PROVIDERS), help="required to erase; filters --list")
     who = forget.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user-id", help="the end user's id as the provider sends it (example_ai, owlbot)")
+    with_users = ", ".join(name for name, spec in SPECS.items() if spec.end_user_ids)
+    who.add_argument("--user-id", help=f"the end user's id as the provider sends it ({with_users})")
     who.add_argument("--conversation", help="one conversation id")
     who.add_argument("--list", action="store_true", help="the suppressions in force: provider, kind, when, hash")
     who.add_argument("--undo", metavar="HASH", help="lift one suppression (its hash, from --list)")

@@ -13,11 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sources.common.provider import Discovery
+from sources.registry import SPECS
+
 from ..warehouse.schema_reference import schema_reference
 from .parser import build_parser
 
 HELP_WIDTH = "100"
-PAGES = {"cli-reference.md": "cli", "schema-reference.md": "schema"}
+PAGES = {"cli-reference.md": "cli", "schema-reference.md": "schema", "providers/index.md": "providers"}
 
 
 @contextmanager
@@ -62,9 +65,39 @@ def cli_reference() -> str:
     return "\n".join(parts) + "\n"
 
 
+def provider_table() -> str:
+    """Every provider of the registry: how it finds what to load, what to configure, its API, its page."""
+    parts = [
+        "# Providers",
+        "",
+        "<!-- Generated from the providers' declarations (`sources/registry.py`) by `make docs-reference`;",
+        "tests/test_docs.py fails when this page and the registry differ. -->",
+        "",
+        "Every provider is declared once, in its package (`sources/<name>/`, its `SPEC`); this table is",
+        "made from those declarations.",
+        "",
+        "| provider | key | finds what to load | configure | forget by user id | API |",
+        "|---|---|---|---|---|---|",
+    ]
+    for spec in SPECS.values():
+        configure = "`api_key`"
+        if spec.ids_setting:
+            listed = spec.discovery in (Discovery.LISTED_BOTS, Discovery.LISTED_CONVERSATIONS)
+            configure += f" (`{spec.ids_setting}` to narrow)" if listed else f", `{spec.ids_setting}`"
+        page_name = spec.name.replace("_", "-")
+        parts.append(
+            f"| [{spec.title}]({page_name}.md) | `{spec.name}` | {spec.discovery.value} | {configure} "
+            f"| {'yes' if spec.end_user_ids else 'no: by conversation'} | {spec.api} |"
+        )
+    return "\n".join(parts) + "\n"
+
+
 def page(name: str) -> str:
     """The generated page ``name`` (a key of ``PAGES``)."""
-    return cli_reference() if PAGES[name] == "cli" else schema_reference()
+    kind = PAGES[name]
+    if kind == "cli":
+        return cli_reference()
+    return schema_reference() if kind == "schema" else provider_table()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,9 @@ from pathlib import Path
 from simulator import Corpus, FaultSpec, Simulator, SimulatorSettings
 from simulator.corpus import DEFAULT_EPOCH
 from sources.common.errors import ConfigurationError
+from sources.common.provider import Discovery
 from sources.common.timeutil import utc_stamp
+from sources.registry import SPECS
 
 from .console import stdout
 from .simulated import simulator_environment
@@ -21,11 +23,15 @@ EXIT_OK = 0
 
 
 def ready_to_paste(sim: Simulator) -> list[str]:
-    """``export`` lines that point every provider at ``sim`` (example-ai and Feedloop with their ids,
-    ChatNode with its bots; OwlBot finds its bots itself, and a comment names them for Dagster's shards)."""
+    """``export`` lines that point every provider at ``sim`` (with the ids it cannot list); for a provider
+    that lists its bots itself, a comment names them, for Dagster's shards by bot."""
     lines = [f"export {key}={shlex.quote(value)}" for key, value in simulator_environment(sim).items()]
-    owlbot_bots = shlex.quote(json.dumps([bot.bot_id for bot in sim.corpus.bots["owlbot"]]))
-    return [*lines, f"# to shard OwlBot by bot under Dagster: export SOURCES__OWLBOT__CHATBOT_IDS={owlbot_bots}"]
+    for spec in SPECS.values():
+        if spec.discovery is Discovery.LISTED_BOTS and spec.ids_setting:
+            bots = shlex.quote(json.dumps([bot.bot_id for bot in sim.corpus.bots[spec.name]]))
+            setting = f"SOURCES__{spec.name.upper()}__{spec.ids_setting.upper()}"
+            lines.append(f"# to shard {spec.title} by bot under Dagster: export {setting}={bots}")
+    return lines
 
 
 # The virtual clock starts here whatever the length of the history, so a long history does not

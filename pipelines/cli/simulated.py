@@ -4,43 +4,31 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from simulator import Simulator
-
-from ..engine.registry import PROVIDERS
-
-
-def _example_ai_config(sim: Simulator) -> dict[str, str]:
-    return {"CONVERSATION_IDS": json.dumps(sim.corpus.conversation_ids("example_ai"))}
+from sources.common.provider import Discovery, ProviderSpec
+from sources.registry import SPECS
 
 
-def _chatnode_config(sim: Simulator) -> dict[str, str]:
-    return {"BOT_IDS": json.dumps([bot.bot_id for bot in sim.corpus.bots["chatnode"]])}
-
-
-def _feedloop_config(sim: Simulator) -> dict[str, str]:
-    return {"CONVERSATION_IDS": json.dumps(sim.corpus.conversation_ids("feedloop"))}
-
-
-# Per provider: configuration beyond base_url and api_key that the simulator must supply.
-# OwlBot needs none: it discovers its bots with checkToken.
-EXTRA_CONFIG: dict[str, Callable[[Simulator], dict[str, str]]] = {
-    "example_ai": _example_ai_config,
-    "chatnode": _chatnode_config,
-    "feedloop": _feedloop_config,
-}
+def extra_config(spec: ProviderSpec, sim: Simulator) -> dict[str, str]:
+    """Configuration beyond base_url and api_key the simulator must supply: the ids a provider cannot list."""
+    if spec.ids_setting is None:
+        return {}
+    if spec.discovery is Discovery.CONFIGURED_CONVERSATIONS:
+        return {spec.ids_setting.upper(): json.dumps(sim.corpus.conversation_ids(spec.name))}
+    if spec.discovery is Discovery.CONFIGURED_BOTS:
+        return {spec.ids_setting.upper(): json.dumps([bot.bot_id for bot in sim.corpus.bots[spec.name]])}
+    return {}  # listed by the API itself
 
 
 def simulator_environment(sim: Simulator) -> dict[str, str]:
     """The ``SOURCES__<P>__…`` variables that point every implemented provider at ``sim``."""
     environment: dict[str, str] = {}
-    for provider in PROVIDERS:
+    for provider, spec in SPECS.items():
         values = {"BASE_URL": sim.base_url(provider), "API_KEY": sim.settings.api_keys[provider]}
-        extra = EXTRA_CONFIG.get(provider)
-        if extra is not None:
-            values |= extra(sim)
+        values |= extra_config(spec, sim)
         environment |= {f"SOURCES__{provider.upper()}__{key}": value for key, value in values.items()}
     return environment
 

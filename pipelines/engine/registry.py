@@ -1,4 +1,4 @@
-"""The providers chatsync knows, by key."""
+"""The providers chatsync knows, by key: each package's declaration, collected by ``sources.registry``."""
 
 from __future__ import annotations
 
@@ -7,20 +7,18 @@ from typing import Any, Final
 
 import dlt
 
-from sources.chatnode import chatnode
+from sources.common.provider import ProviderSpec
 from sources.common.secrets import register
-from sources.example_ai import example_ai
-from sources.feedloop import feedloop
-from sources.owlbot import owlbot
+from sources.registry import SPECS
 
 SourceFactory = Callable[..., Any]
 
-PROVIDERS: Final[dict[str, SourceFactory]] = {
-    "example_ai": example_ai,
-    "owlbot": owlbot,
-    "chatnode": chatnode,
-    "feedloop": feedloop,
-}
+PROVIDERS: Final[dict[str, SourceFactory]] = {name: spec.source for name, spec in SPECS.items()}
+
+
+def spec_of(provider: str) -> ProviderSpec:
+    """The declaration of one provider (``sources.registry``)."""
+    return SPECS[provider]
 
 
 def is_placeholder(value: object) -> bool:
@@ -40,7 +38,7 @@ def unconfigured_providers() -> list[str]:
 
 
 SECRET_SETTINGS: Final = (
-    *(f"sources.{name}.api_key" for name in PROVIDERS),
+    *(setting for spec in SPECS.values() for setting in spec.secret_settings),
     "destination.postgres.credentials",
     "destination.postgres.credentials.password",
     "destination.bigquery.credentials.private_key",

@@ -30,20 +30,16 @@ import dlt
 from sources.common.errors import ConfigurationError
 from sources.common.settings import id_list
 from sources.common.wording import counted
+from sources.registry import SPECS
 
 from ..engine.destinations import SUPPORTED
 from ..engine.registry import PROVIDERS, configured_providers
 from ..engine.target import DATASET_NAME, PIPELINE_NAME, Target
 
-# The setting each provider's ids are passed in.
-ID_SETTINGS: Final = {
-    "example_ai": "conversation_ids",
-    "owlbot": "chatbot_ids",
-    "chatnode": "bot_ids",
-    "feedloop": "conversation_ids",
-}
-PER_BOT: Final = frozenset({"owlbot", "chatnode"})
-# OwlBot without chatbot_ids reads every bot of the account, which only the API can list.
+# The setting each provider's ids are passed in, and those that split by bot (from their declarations).
+ID_SETTINGS: Final = {name: spec.ids_setting for name, spec in SPECS.items() if spec.ids_setting}
+PER_BOT: Final = frozenset(name for name, spec in SPECS.items() if spec.per_bot)
+# A provider that lists its bots, without bot ids configured, reads every bot of the account.
 ALL_BOTS: Final = "all_bots"
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_]")
 DEFAULT_SCHEDULE: Final = "*/15 * * * *"

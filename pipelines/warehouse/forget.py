@@ -20,12 +20,10 @@ import dlt
 from sources.common.errors import ConfigurationError
 from sources.common.privacy import PrivacyPolicy
 from sources.common.tables import CONVERSATIONS, MESSAGES
+from sources.registry import SPECS
 
 from .queries import query_table
 from .suppressions import SuppressionList, delete_conversations, record_in_warehouse
-
-# providers whose records carry an end-user id (in conversations.user_id or messages.sender_id)
-USER_IDS = frozenset({"example_ai", "owlbot"})
 
 
 @dataclass
@@ -109,7 +107,7 @@ def forget(
     """
     policy = PrivacyPolicy.from_config(provider, key)
     erasure = Erasure()
-    if user_id is not None and provider not in USER_IDS:
+    if user_id is not None and not SPECS[provider].end_user_ids:
         raise ConfigurationError(f"{provider} sends no end-user id; forget its conversations with --conversation")
     with pipeline.sql_client() as client:
         if user_id is not None:

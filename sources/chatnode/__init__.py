@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import dlt
 from dlt.common.configuration import with_config
@@ -25,11 +25,13 @@ from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
 from ..common.observer import RunObserver
+from ..common.provider import Discovery, ProviderSpec
 from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.source_run import SourceRun
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from ..common.wording import counted
+from .audit import census
 from .helpers import (
     DUPLICATES,
     BotProgress,
@@ -257,3 +259,16 @@ def check(
     if unknown:
         raise ConfigurationError(f"{PROVIDER}: " + "; ".join(unknown_bot(bot) for bot in unknown))
     return CheckResult(http.base_url, f"key accepted, {len(ids)} bots, {leads:,} conversations")
+
+
+SPEC: Final = ProviderSpec(
+    name=PROVIDER,
+    title="ChatNode",
+    source=chatnode,
+    check=check,
+    census=census,
+    discovery=Discovery.CONFIGURED_BOTS,
+    ids_setting="bot_ids",
+    end_user_ids=False,
+    api="`POST` for a bot's conversation ids (leads), then `POST` for their chats in batches",
+)

@@ -241,7 +241,10 @@ class BotProgress:
         }
 
     def to_reread(
-        self, leads: list[dict[str, Any]], lookback: timedelta, also: set[str] = frozenset()  # type: ignore[assignment]
+        self,
+        leads: list[dict[str, Any]],
+        lookback: timedelta,
+        also: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> list[dict[str, Any]]:
         """Leads that are new, were active within the lookback at the last load, or are in ``also``."""
         if self.horizon is None:

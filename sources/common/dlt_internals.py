@@ -82,6 +82,7 @@ def run_trace(send_state: bool = False) -> Callable[[F], F]:
     decorator: Callable[[F], F] = with_runtime_trace(send_state=send_state)
     return decorator
 
+
 # The table hint with which dlt's merge skips de-duplicating staged rows (no public constant).
 STAGED_DEDUPLICATED: Final = "x-stage-data-deduplicated"
 

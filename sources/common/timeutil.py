@@ -177,9 +177,7 @@ class FutureGuard:
             first = where not in self._warned
             self._warned.add(where)
         if first:
-            self._warn(
-                f"{where}: timestamp {moment.isoformat()} is in the future; loaded, but no cursor moves past it"
-            )
+            self._warn(f"{where}: timestamp {moment.isoformat()} is in the future; loaded, but no cursor moves past it")
         return False
 
     def latest(self, moments: Iterable[datetime], where: str) -> datetime | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import dlt
 from dlt.common.configuration import with_config
@@ -23,11 +23,13 @@ from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
 from ..common.observer import RunObserver
+from ..common.provider import Discovery, ProviderSpec
 from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, missing_ids_warning
 from ..common.source_run import SourceRun
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window, parse_timestamp
 from ..common.wording import counted
+from .audit import census
 from .helpers import (
     DUPLICATES,
     ConversationRead,
@@ -212,3 +214,16 @@ def check(
     missing = tally.settle(len(ids))
     found = f"key accepted, {len(ids) - len(missing)} of {len(ids)} configured conversations exist"
     return CheckResult(http.base_url, found, missing_ids_warning(PROVIDER, "conversation_ids", ids, missing))
+
+
+SPEC: Final = ProviderSpec(
+    name=PROVIDER,
+    title="example-ai",
+    source=example_ai,
+    check=check,
+    census=census,
+    discovery=Discovery.CONFIGURED_CONVERSATIONS,
+    ids_setting="conversation_ids",
+    end_user_ids=True,
+    api="`GET /chat/history` per conversation, newest first, paged back by a timestamp cursor",
+)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import dlt
 from dlt.common.configuration import with_config
@@ -26,11 +26,13 @@ from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
+from ..common.provider import Discovery, ProviderSpec
 from ..common.rows import TableRows, as_conversations, as_messages, conversation_row
 from ..common.settings import CheckResult, id_list, missing_ids_warning
 from ..common.source_run import SourceRun
 from ..common.timeutil import Window
 from ..common.wording import counted
+from .audit import census
 from .helpers import MappedItem, connect, history_digest, map_item, message_key, read_history, to_message_row
 from .settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, PROVIDER
 
@@ -242,3 +244,16 @@ def check(
     exist = len(ids) - len(missing)
     found = f"token accepted, {exist} of {len(ids)} configured conversations exist ({items:,} messages)"
     return CheckResult(http.base_url, found, missing_ids_warning(PROVIDER, "conversation_ids", ids, missing))
+
+
+SPEC: Final = ProviderSpec(
+    name=PROVIDER,
+    title="Feedloop",
+    source=feedloop,
+    check=check,
+    census=census,
+    discovery=Discovery.CONFIGURED_CONVERSATIONS,
+    ids_setting="conversation_ids",
+    end_user_ids=False,
+    api="one `GET` per configured conversation: its whole history, message shape undocumented",
+)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 import dlt
 from dlt.common.configuration import with_config
@@ -27,11 +27,13 @@ from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
+from ..common.provider import Discovery, ProviderSpec
 from ..common.rows import TableRows, as_citations, as_conversations, as_messages, as_owners
 from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.source_run import SourceRun
 from ..common.timeutil import DEFAULT_FUTURE_TOLERANCE_HOURS, FutureGuard, Window
 from ..common.wording import counted
+from .audit import census
 from .helpers import (
     DUPLICATES,
     AwaitingReplies,
@@ -279,3 +281,16 @@ def check(api_key: str = dlt.secrets.value, base_url: str = DEFAULT_BASE_URL, ch
         )
     sessions = sum(len(list_sessions(http, bot).sessions) for bot in wanted)
     return CheckResult(http.base_url, f"key accepted, {len(wanted)} bots, {sessions:,} sessions")
+
+
+SPEC: Final = ProviderSpec(
+    name=PROVIDER,
+    title="OwlBot",
+    source=owlbot,
+    check=check,
+    census=census,
+    discovery=Discovery.LISTED_BOTS,
+    ids_setting="chatbot_ids",
+    end_user_ids=True,
+    api="`checkToken` lists the bots, then sessions per bot and messages per session",
+)
