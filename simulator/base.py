@@ -21,8 +21,10 @@ class SimulatorSettings:
             "owlbot": "owl_test_key",
             "chatnode": "cn_test_key",
             "feedloop": "fl_test_token",
+            "intercom": "ic_test_token",
         }
     )
+    intercom_part_cap: int = 500  # parts GET /conversations/{id} returns at most (Intercom's documented cap)
     feedloop_shape: str = "role_content"
     chatnode_forbidden_bots: frozenset[str] = frozenset()
     chatnode_error_style: str = "message"  # or "detail", as a FastAPI app would answer

@@ -23,6 +23,7 @@ from functools import lru_cache
 from .intents import Plan, draw_plan
 
 PROVIDERS: tuple[str, ...] = ("example_ai", "owlbot", "chatnode", "feedloop")
+ALL_PROVIDERS: tuple[str, ...] = (*PROVIDERS, "intercom")  # Intercom joins a corpus that names it
 DEFAULT_EPOCH = datetime(2026, 3, 1, tzinfo=UTC)
 MEAN_MESSAGES_PER_CONVERSATION = 9.0
 MAX_MESSAGES_PER_CONVERSATION = 900  # OwlBot ids are index * 1000 + seq
@@ -138,8 +139,10 @@ class Corpus:
         bots_per_provider: int = 2,
         epoch: datetime = DEFAULT_EPOCH,
         fixed_answers: bool = False,
+        providers: tuple[str, ...] = PROVIDERS,
     ) -> None:
         self.seed = seed
+        self.providers = providers
         self.fixed_answers = fixed_answers
         self.epoch_us = _us(epoch)
         span_us = int(span_days * 86_400 * 1_000_000)
@@ -147,7 +150,7 @@ class Corpus:
         self._arrival_us = max(1, span_us // initial_conversations)
         self._now_us = self.epoch_us + span_us
         self._lock = threading.RLock()
-        self.bots: dict[str, list[Bot]] = {p: self._make_bots(p, bots_per_provider) for p in PROVIDERS}
+        self.bots: dict[str, list[Bot]] = {p: self._make_bots(p, bots_per_provider) for p in ALL_PROVIDERS}
         self._conversations: list[Conversation] = []
         self._by_external_id: dict[tuple[str, str], int] = {}
         self._deleted: set[int] = set()  # conversations deleted at the provider
@@ -181,11 +184,13 @@ class Corpus:
     def _make_bots(self, provider: str, count: int) -> list[Bot]:
         rng = random.Random(stable_hash(self.seed, "bots", provider))
         bots = []
-        for n in range(count):
+        for n in range(1 if provider == "intercom" else count):  # Intercom: one workspace
             if provider == "owlbot":
                 bot_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             elif provider == "chatnode":
                 bot_id = "bot_" + _token(rng, 10)
+            elif provider == "intercom":  # one workspace, no bots: the source's `bot_id` label
+                bot_id = "intercom"
             else:
                 bot_id = f"{provider}_bot_{n + 1}"
             bots.append(Bot(provider, bot_id, f"{provider.title()} bot {n + 1}"))
@@ -202,7 +207,7 @@ class Corpus:
 
     def _make_conversation(self, index: int) -> Conversation:
         rng = random.Random(stable_hash(self.seed, "conversation", index))
-        provider = PROVIDERS[rng.randrange(len(PROVIDERS))]
+        provider = self.providers[rng.randrange(len(self.providers))]
         bot = rng.choice(self.bots[provider])
         start_us = self.epoch_us + index * self._arrival_us + rng.randrange(self._arrival_us)
         start_us -= start_us % 1_000  # millisecond-aligned starts keep ChatNode ids exact
@@ -221,6 +226,8 @@ class Corpus:
             return "con_" + _token(rng, 9)
         if provider == "chatnode":
             return f"{_token(rng, 7)}-{start_us // 1_000}"
+        if provider == "intercom":
+            return str(rng.randrange(10**11, 10**12))
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
     def _user_id(self, provider: str, rng: random.Random) -> str:

@@ -143,9 +143,7 @@ def _bot_exists(ctx: ProviderContext, bot_id: str) -> bool:
 def _sessions(ctx: ProviderContext, bot_id: str) -> SimResponse:
     if not _bot_exists(ctx, bot_id):
         return _error(404, "Chatbot not found")
-    sessions = [
-        session_record(c, ctx.corpus.visible_messages(c)) for c in ctx.corpus.conversations(PROVIDER, bot_id)
-    ]
+    sessions = [session_record(c, ctx.corpus.visible_messages(c)) for c in ctx.corpus.conversations(PROVIDER, bot_id)]
     return SimResponse(200, sessions)
 
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType, ModuleType
 from typing import Any, Final
 
-from . import chatnode, example_ai, feedloop, owlbot
+from . import chatnode, example_ai, feedloop, intercom, owlbot
 from .base import ProviderContext, SimRequest, SimResponse, SimulatorSettings, TruthConversation, TruthMessage
 from .corpus import Corpus
 from .faults import FaultInjector, FaultSpec
@@ -35,6 +35,7 @@ CONTRACTS: dict[str, ModuleType] = {
     "owlbot": owlbot,
     "chatnode": chatnode,
     "feedloop": feedloop,
+    "intercom": intercom,
 }
 
 
@@ -211,17 +212,19 @@ class Simulator:
         with self._log_lock:
             self.requests.append(record)
 
-    ADMIN_PARAMETERS: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
-        "/_admin/clock": frozenset(),
-        "/_admin/advance": frozenset({"seconds", "minutes", "hours", "days"}),
-        "/_admin/conversations": frozenset({"provider"}),
-        "/_admin/truth": frozenset({"provider"}),
-        "/_admin/requests": frozenset({"since"}),
-        "/_admin/stats": frozenset(),
-        "/_admin/faults": frozenset({"seed", "spec"}),
-        "/_admin/tamper": frozenset(),
-        "/_admin/delete": frozenset({"provider", "conversation", "messages", "restore"}),
-    })
+    ADMIN_PARAMETERS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+        {
+            "/_admin/clock": frozenset(),
+            "/_admin/advance": frozenset({"seconds", "minutes", "hours", "days"}),
+            "/_admin/conversations": frozenset({"provider"}),
+            "/_admin/truth": frozenset({"provider"}),
+            "/_admin/requests": frozenset({"since"}),
+            "/_admin/stats": frozenset(),
+            "/_admin/faults": frozenset({"seed", "spec"}),
+            "/_admin/tamper": frozenset(),
+            "/_admin/delete": frozenset({"provider", "conversation", "messages", "restore"}),
+        }
+    )
     _UNITS: Final[Mapping[str, int]] = MappingProxyType({"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400})
 
     def admin(self, request: SimRequest) -> SimResponse:

@@ -282,5 +282,5 @@ def apply(tamper: Tamper, response: SimResponse) -> Tampered:
     if kind == "deep_json" and _messages(payload, layout, tamper):
         body = tampered.encode()
         deep = b'"deep":' + b"[" * DEEP_LEVELS + b"]" * DEEP_LEVELS + b","
-        return Tampered(tampered, re.sub(rb'\{"', b'{' + deep + b'"', body, count=1) if body.count(b'{"') else body)
+        return Tampered(tampered, re.sub(rb'\{"', b"{" + deep + b'"', body, count=1) if body.count(b'{"') else body)
     return Tampered(tampered)
