@@ -24,9 +24,11 @@ def extra_config(spec: ProviderSpec, sim: Simulator) -> dict[str, str]:
 
 
 def simulator_environment(sim: Simulator) -> dict[str, str]:
-    """The ``SOURCES__<P>__…`` variables that point every implemented provider at ``sim``."""
+    """The ``SOURCES__<P>__…`` variables that point every provider of ``sim``'s corpus at ``sim``."""
     environment: dict[str, str] = {}
     for provider, spec in SPECS.items():
+        if provider not in sim.corpus.providers:
+            continue
         values = {"BASE_URL": sim.base_url(provider), "API_KEY": sim.settings.api_keys[provider]}
         values |= extra_config(spec, sim)
         environment |= {f"SOURCES__{provider.upper()}__{key}": value for key, value in values.items()}

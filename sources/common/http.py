@@ -227,6 +227,9 @@ class ParsedResponse(Response):
         return self.parsed
 
 
+WHOLE_BODY: Final = "<the whole body, one object>"  # a data selector: an API answering with one record
+
+
 class _ShapeCheckingRESTClient(RESTClient):
     """Selects records with a plain dotted path and insists on a list.
 
@@ -237,8 +240,14 @@ class _ShapeCheckingRESTClient(RESTClient):
     provider: str = ""
 
     def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
-        """The list at ``data_selector``; a ``MalformedResponseError`` when there is none."""
-        return select_list(self.provider, response.json(), str(data_selector))
+        """The list at ``data_selector`` (``WHOLE_BODY``: the body, one object); a ``MalformedResponseError``
+        when there is none."""
+        body = response.json()
+        if data_selector == WHOLE_BODY:
+            if not isinstance(body, dict):
+                raise MalformedResponseError(self.provider, "the answer is not a JSON object")
+            return [body]
+        return select_list(self.provider, body, str(data_selector))
 
 
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
@@ -402,6 +411,19 @@ class ProviderHttp:
     def wrong_endpoint(self, url: str | None, why: str) -> WrongEndpointError:
         """The error of a base URL where the API is not: names the URL and the setting."""
         return WrongEndpointError(self.provider, self.base_url, url, why)
+
+    def fetch(
+        self, path: str, *, method: str = "GET", params: dict[str, Any] | None = None, json: Any = None
+    ) -> dict[str, Any]:
+        """One request answered with one JSON object (a record, not a list of them).
+
+        Raises:
+            ProviderError: As ``paginate``; ``MalformedResponseError`` when the answer is not an object.
+        """
+        for page in self.paginate(path, method=method, params=params, json=json, data_selector=WHOLE_BODY):
+            found: dict[str, Any] = page[0]
+            return found
+        raise MalformedResponseError(self.provider, f"{path}: no answer")
 
     def paginate(
         self,

@@ -37,7 +37,7 @@ SUPPRESSION_KEY: Final = ("provider", "kind", "key_hash")
 
 CITATION_KEY: Final = ("provider", "conversation_id", "message_id", "knowledge_id")
 
-ROLES: Final = frozenset({"user", "assistant", "system", "agent", "unknown"})
+ROLES: Final = frozenset({"user", "assistant", "system", "agent", "note", "unknown"})  # note: internal (Intercom)
 
 
 def _text(meaning: str, nullable: bool = True) -> TColumnSchema:
