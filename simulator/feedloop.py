@@ -116,7 +116,8 @@ def truth(
         provider=PROVIDER,
         bot_id=None,
         conversation_id=conversation.external_id,
-        started_at=None,
+        # [SIM] Feedloop sends no start; a correct warehouse holds its first message's time where items carry one
+        started_at=min((r.created_at for r in rows if r.created_at is not None), default=None),
         user_id=None,
         reported_message_count=None,
     )
