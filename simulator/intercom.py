@@ -121,7 +121,7 @@ def _author(conversation: Conversation, message: Message, version: str) -> dict[
                 "is_ai_answer": True,
             }
         return {"type": "bot", "id": "8101", "name": FIN_NAME, "email": "operator@example.intercom.io"}
-    author = {"type": "admin", "id": "4242", "name": AGENT_NAME, "email": "alex@example.com"}
+    author: dict[str, Any] = {"type": "admin", "id": "4242", "name": AGENT_NAME, "email": "alex@example.com"}
     if _at_least(version, "2.14"):
         author |= {"from_ai_agent": False, "is_ai_answer": False}
     return author

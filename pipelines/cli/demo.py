@@ -16,6 +16,7 @@ from rich.table import Table
 
 from simulator import Corpus, Simulator
 from sources.common.timeutil import utc_stamp
+from sources.registry import SPECS
 
 from ..audit.audit import audit
 from ..engine.exit_codes import ExitCode
@@ -47,7 +48,8 @@ def run_demo(directory: str, seed: int = 7, size: int = 5_000) -> int:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     target = Target(pipelines_dir=str(root / "pipelines"), duckdb_path=str(root / "chatsync.duckdb"))
-    with restored_environment(), Simulator(Corpus(seed=seed, size=size)) as sim:
+    corpus = Corpus(seed=seed, size=size, providers=tuple(SPECS))  # every registered provider, Intercom too
+    with restored_environment(), Simulator(corpus) as sim:
         stdout.print(f"[bold]simulator[/] on {sim.url}, virtual clock at {utc_stamp(sim.corpus.now)}")
         configure_for_simulator(sim)
         first = run_with_progress(target, list(PROVIDERS))

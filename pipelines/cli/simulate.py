@@ -69,6 +69,7 @@ def _corpus(args: argparse.Namespace) -> Corpus:
         bots_per_provider=args.bots,
         span_days=args.span_days,
         epoch=history_start(args.span_days),
+        providers=tuple(SPECS),  # every registered provider
     )
 
 
