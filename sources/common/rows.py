@@ -82,6 +82,8 @@ def conversation_row(
     device_type: str | None = None,
     visibility: int | None = None,
     bot_name: str | None = None,
+    provider_verdict: str | None = None,
+    test_conversation: bool | None = None,
 ) -> dict[str, Any]:
     """One ``conversations`` row (arguments as the columns; the last five only where the provider says).
 
@@ -100,6 +102,8 @@ def conversation_row(
         "country": country,
         "device_type": device_type,
         "visibility": visibility,
+        "provider_verdict": provider_verdict,
+        "test_conversation": test_conversation,
         "deleted_at": None,
         "raw": dict(raw),
     }

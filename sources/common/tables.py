@@ -53,7 +53,7 @@ def _typed(data_type: str, meaning: str, nullable: bool = True) -> TColumnSchema
 
 
 # Each column's meaning is its dlt ``description``: the schema reference (docs/schema.md) is made from these.
-PROVIDER_COLUMN: Final = "the provider key: example_ai, owlbot, chatnode or feedloop"
+PROVIDER_COLUMN: Final = "the provider key: example_ai, owlbot, chatnode, feedloop or intercom"
 BOT_COLUMN: Final = "the bot (OwlBot's chatbot uuid, ChatNode's bot id; example-ai's configured label; Feedloop: NULL)"
 CONVERSATION_COLUMN: Final = "the conversation: a session uuid, a lead's session_id or a configured conversation id"
 RAW_COLUMN: Final = "the record as received, as JSON, under the privacy policy (hashes, coarsened values)"
@@ -73,6 +73,11 @@ CONVERSATION_COLUMNS: Final[TTableSchemaColumns] = {
     "country": _text("the end user's country (OwlBot's geo), under the privacy policy's geo treatment"),
     "device_type": _text("mobile, tablet, desktop, bot or other (OwlBot's user agent), under the user_agent treatment"),
     "visibility": _typed("bigint", "OwlBot's session visibility (0, 1 or 2), as sent; its meaning is not documented"),
+    "provider_verdict": _text(
+        "the provider's own verdict on how the conversation ended (Intercom Fin's resolution_state), as sent; "
+        "beside chatsync's outcome, never in place of it"
+    ),
+    "test_conversation": _typed("bool", "a test by the workspace's admins (Intercom's Fin previews); NULL elsewhere"),
     "deleted_at": _timestamp(
         "when a run first saw the provider report the conversation gone (absent from a complete listing, or "
         "its documented not-found answer); NULL while it exists"

@@ -296,6 +296,8 @@ def to_rows(conversation: dict[str, Any], bot_id: str) -> ConversationRows:
         reported_message_count=counted if isinstance(counted, int) else None,
         raw=head,
         handed_off=handoff,
+        provider_verdict=agent.get("resolution_state") if isinstance(agent.get("resolution_state"), str) else None,
+        test_conversation=agent.get("source_type") in PREVIEW_SOURCES if agent else None,
     )
     sources = _dict(agent.get("content_sources"))
     cited = [s.get("url") for s in (sources.get("content_sources") or []) if isinstance(s, dict)] if sources else []
