@@ -31,7 +31,9 @@ from pipelines.engine.runner import load_providers
 from pipelines.engine.target import Target
 from pipelines.warehouse.analytics import VIEWS, refresh_views
 from simulator import Corpus, Simulator
+from simulator.corpus import PROVIDERS as CORPUS_PROVIDERS
 from simulator.truth import ConversationTruth, corpus_truth
+from sources.registry import SPECS
 from tests.utils import PROVIDERS
 
 BUILT = ".built"  # written last: a world without it was interrupted and is built again
@@ -73,15 +75,16 @@ class Recipe:
     size: int
     audited: bool = False
     fixed_answers: bool = False
+    providers: tuple[str, ...] = CORPUS_PROVIDERS  # the four seeds, unless a world names more
 
     def corpus(self) -> Corpus:
-        return Corpus(seed=self.seed, size=self.size, fixed_answers=self.fixed_answers)
+        return Corpus(seed=self.seed, size=self.size, fixed_answers=self.fixed_answers, providers=self.providers)
 
 
 PLANTED = Recipe("planted", seed=11, size=20_000)  # ~2,200 conversations in en, es and zh: insights quality
 # the demo's path (run with insights, then audit), ~650 conversations: the explorer's pages, the docs' SQL
 # examples, and (copied) the insights tests that change a warehouse
-DEMO = Recipe("demo", seed=5, size=6_000, audited=True)
+DEMO = Recipe("demo", seed=5, size=6_000, audited=True, providers=tuple(SPECS))  # as make demo: every provider
 VIEWS_WORLD = Recipe("views", seed=31, size=2_000)  # analytics views and the report against ground truth
 PARITY = Recipe("parity", seed=43, size=3_000)  # the same corpus in DuckDB and PostgreSQL
 # bots that answer each question with one fixed text: canned-reply detection must not call it a fallback

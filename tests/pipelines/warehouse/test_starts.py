@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from sources.registry import SPECS
 from tests.worlds import Loaded
 
 _STARTS = """
@@ -18,7 +19,7 @@ GROUP BY c.provider ORDER BY c.provider
 
 def test_every_loaded_conversation_has_a_start_and_feedloops_is_its_first_message(demo: Loaded) -> None:
     rows = {provider: (n, started, first) for provider, n, started, first in demo.rows(_STARTS)}
-    assert set(rows) == {"chatnode", "example_ai", "feedloop", "owlbot"}
+    assert set(rows) == set(SPECS), "every registered provider is in the demo world"
     for provider, (conversations, with_start, _) in rows.items():
         assert with_start == conversations > 0, provider
     conversations, _, at_first = rows["feedloop"]
