@@ -16,8 +16,10 @@ import dlt
 import sqlglot
 from sqlglot import exp
 
+from sources.common.provider import Signal
 from sources.common.tables import CANONICAL_COLUMNS as _COLUMNS
 from sources.common.tables import INSIGHT_TABLES, SYNC_ERRORS
+from sources.registry import SPECS
 
 from .queries import columns_exist, has_tables, tables_exist
 
@@ -49,8 +51,28 @@ _SECONDS_BETWEEN: Final = {
 
 
 def view_sql(view: str) -> str:
-    """The canonical SQL of one view, as written."""
+    """The canonical SQL of one view, as written (``provider_signals``: made from the providers' declarations)."""
+    if view == SIGNALS_VIEW:
+        return provider_signals_sql()
     return (SQL_DIR / f"{view}.sql").read_text(encoding="utf-8")
+
+
+SIGNALS_VIEW: Final = "provider_signals"
+
+
+def provider_signals_sql() -> str:
+    """Which analytics signals each registered provider sends: one row per provider, from its ``SPEC``.
+
+    A metric built on a signal a provider does not send is NULL for that provider, never a guessed zero.
+    """
+    columns = [signal.value for signal in Signal]
+    rows = [
+        f"SELECT '{name}' AS provider, "
+        + ", ".join(f"{'TRUE' if signal in spec.signals else 'FALSE'} AS {signal.value}" for signal in Signal)
+        for name, spec in SPECS.items()
+    ]
+    header = f"-- generated from sources/registry.py: {', '.join(columns)}\n"
+    return header + "\nUNION ALL\n".join(rows)
 
 
 def _seconds_between(node: exp.Expr, dialect: str) -> exp.Expr:

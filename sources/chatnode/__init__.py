@@ -25,7 +25,7 @@ from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
 from ..common.observer import RunObserver
-from ..common.provider import Discovery, ProviderSpec
+from ..common.provider import Discovery, ProviderSpec, Signal
 from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.source_run import SourceRun
@@ -271,4 +271,5 @@ SPEC: Final = ProviderSpec(
     ids_setting="bot_ids",
     end_user_ids=False,
     api="`POST` for a bot's conversation ids (leads), then `POST` for their chats in batches",
+    signals=frozenset({Signal.HANDOFF}),
 )

@@ -25,6 +25,17 @@ class Discovery(StrEnum):
     LISTED_CONVERSATIONS = "listed conversations"  # the API lists what changed; nothing to configure
 
 
+class Signal(StrEnum):
+    """An analytics signal a provider sends (the ``provider_signals`` view); a metric built on one it
+    does not send is NULL for it, never a guessed zero."""
+
+    HANDOFF = "handoff"  # agent messages or a handoff flag
+    USER_IDS = "user_ids"  # an end-user id per conversation or message
+    KNOWLEDGE = "knowledge"  # knowledge-base ids cited by replies
+    MODEL_LATENCY = "model_latency"  # model and latency per AI message
+    AUDIENCE = "audience"  # country and device of a conversation
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     """One provider: its key, its dlt source, its setup check, its audit census and how it is configured.
@@ -39,6 +50,7 @@ class ProviderSpec:
         ids_setting: The setting listing conversations or bots to load (shards split it); None when none.
         end_user_ids: Whether its records carry an end-user id, so ``forget --user`` can find them.
         api: One line on the API it reads, for the docs' provider table.
+        signals: The analytics signals it sends.
     """
 
     name: str
@@ -50,6 +62,7 @@ class ProviderSpec:
     ids_setting: str | None
     end_user_ids: bool
     api: str
+    signals: frozenset[Signal] = frozenset()
 
     @property
     def per_bot(self) -> bool:

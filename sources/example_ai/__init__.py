@@ -23,7 +23,7 @@ from ..common.fanout import fan_out
 from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors
 from ..common.observer import RunObserver
-from ..common.provider import Discovery, ProviderSpec
+from ..common.provider import Discovery, ProviderSpec, Signal
 from ..common.rows import TableRows, as_conversations, as_messages
 from ..common.settings import CheckResult, id_list, missing_ids_warning
 from ..common.source_run import SourceRun
@@ -226,4 +226,5 @@ SPEC: Final = ProviderSpec(
     ids_setting="conversation_ids",
     end_user_ids=True,
     api="`GET /chat/history` per conversation, newest first, paged back by a timestamp cursor",
+    signals=frozenset({Signal.USER_IDS, Signal.MODEL_LATENCY}),
 )

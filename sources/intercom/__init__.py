@@ -29,7 +29,7 @@ from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, SyncErrors
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
-from ..common.provider import Discovery, ProviderSpec
+from ..common.provider import Discovery, ProviderSpec, Signal
 from ..common.rows import TableRows, as_citations, as_conversations, as_messages
 from ..common.settings import CheckResult
 from ..common.source_run import SourceRun
@@ -227,4 +227,5 @@ SPEC: Final = ProviderSpec(
     ids_setting=None,
     end_user_ids=True,
     api="`POST /conversations/search` by `updated_at`, then `GET /conversations/{id}` (Fin's fields included)",
+    signals=frozenset({Signal.HANDOFF, Signal.USER_IDS, Signal.KNOWLEDGE}),
 )

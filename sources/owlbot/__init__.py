@@ -27,7 +27,7 @@ from ..common.http import ProviderHttp
 from ..common.isolation import CONVERSATION_ERRORS, Breaker, NotFoundTally, SyncErrors, cause_of
 from ..common.ledger import Ledger
 from ..common.observer import RunObserver
-from ..common.provider import Discovery, ProviderSpec
+from ..common.provider import Discovery, ProviderSpec, Signal
 from ..common.rows import TableRows, as_citations, as_conversations, as_messages, as_owners
 from ..common.settings import CheckResult, id_list, where_to_set
 from ..common.source_run import SourceRun
@@ -293,4 +293,5 @@ SPEC: Final = ProviderSpec(
     ids_setting="chatbot_ids",
     end_user_ids=True,
     api="`checkToken` lists the bots, then sessions per bot and messages per session",
+    signals=frozenset({Signal.HANDOFF, Signal.USER_IDS, Signal.KNOWLEDGE, Signal.AUDIENCE}),
 )

@@ -352,5 +352,6 @@ def test_every_view_against_an_independent_computation_from_ground_truth(views_w
         ("chatnode", True, False, False, False, False),
         ("example_ai", False, True, False, True, False),
         ("feedloop", False, False, False, False, False),
+        ("intercom", True, True, True, False, False),  # a human reply or Fin's handoff, contact ids, Fin's sources
         ("owlbot", True, True, True, False, True),
     ]
