@@ -27,7 +27,7 @@ import dlt
 
 from sources.common.tables import SYNC_ERRORS
 
-from .analytics import DELETABLE, OPTIONAL_TABLES, destination_dialect, live_rule, transpile
+from .analytics import DELETABLE, OPTIONAL_TABLES, TESTS, destination_dialect, live_rule, transpile
 from .search import Search
 from .windows import as_date, weekly
 
@@ -268,7 +268,8 @@ class ReadModel:
     def live(self) -> frozenset[str]:
         """The tables read without what the provider deleted (``analytics.live_tables``'s rule)."""
         if self._live is None:
-            self._live = live_rule(all("deleted_at" in self.reader.columns(t) for t in DELETABLE))
+            deletions = all("deleted_at" in self.reader.columns(t) for t in DELETABLE)
+            self._live = live_rule(deletions, TESTS in self.reader.columns("conversations"))
         return self._live
 
     @property

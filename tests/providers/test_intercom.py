@@ -1,0 +1,67 @@
+"""What Intercom adds beyond the contract: Fin's verdict kept, Fin previews left out of every figure by default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli.simulated import simulator_environment
+from pipelines.engine.factory import build_pipeline
+from pipelines.engine.runner import load_providers
+from pipelines.engine.target import Target
+from pipelines.warehouse.analytics import refresh_views
+from pipelines.warehouse.read_model import pipeline_read_model
+from simulator import Corpus, Simulator
+from simulator.intercom import is_preview, resolution_state
+
+pytestmark = pytest.mark.xdist_group("providers")
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Simulator, Target]]:
+    with Simulator(Corpus(seed=17, size=3_000, providers=("intercom",))) as sim:
+        for key, value in simulator_environment(sim).items():
+            monkeypatch.setenv(key, value)
+        target = Target(pipelines_dir=str(tmp_path / "pipelines"), duckdb_path=str(tmp_path / "w.duckdb"))
+        pipeline = build_pipeline(target)
+        assert [o.error for o in load_providers(pipeline, ["intercom"], target)] == [None]
+        refresh_views(pipeline)
+        yield sim, target
+
+
+def test_fins_verdict_is_kept_and_its_previews_are_flagged(loaded: tuple[Simulator, Target]) -> None:
+    sim, target = loaded
+    conversations = list(sim.corpus.conversations("intercom"))
+    expected = {
+        c.external_id: (resolution_state(c, sim.corpus.visible_messages(c), "2.14"), is_preview(c))
+        for c in conversations
+    }
+    with duckdb.connect(str(target.duckdb_path), read_only=True) as db:
+        rows = db.execute(
+            "SELECT conversation_id, provider_verdict, test_conversation FROM chat_history.conversations"
+        ).fetchall()
+    fin = {cid: (verdict, test) for cid, verdict, test in rows}
+    assert {cid: (v, bool(t)) for cid, (v, t) in fin.items()} == {
+        cid: (v, p and v is not None) for cid, (v, p) in expected.items()
+    }
+    assert any(test for _, test in fin.values()), "the corpus holds Fin previews"
+
+
+def test_previews_are_left_out_of_every_figure_unless_asked(
+    loaded: tuple[Simulator, Target], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, target = loaded
+    with duckdb.connect(str(target.duckdb_path), read_only=True) as db:
+        (everything, tests) = db.execute(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE test_conversation) FROM chat_history.conversations"
+        ).fetchone() or (0, 0)
+        (in_views,) = db.execute("SELECT COUNT(*) FROM chat_history.conversation_metrics").fetchone() or (0,)
+    assert tests > 0 and in_views == everything - tests
+    with pipeline_read_model(build_pipeline(target)) as model:
+        assert sum(b["conversations"] for b in model.bots()) == everything - tests
+    monkeypatch.setenv("CHATSYNC__INCLUDE_TEST_CONVERSATIONS", "true")
+    with pipeline_read_model(build_pipeline(target)) as model:
+        assert sum(b["conversations"] for b in model.bots()) == everything
