@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install demo test test-slow test-all docs-screenshots lint clean reliability bench bench-1m bench-insights bench-explore bench-merge dagster test-airflow postgres postgres-stop docs docs-build docs-reference
+.PHONY: install demo test test-slow test-all docs-screenshots lint clean reliability bench bench-1m bench-insights bench-explore bench-intercom bench-merge dagster test-airflow postgres postgres-stop docs docs-build docs-reference
 
 install: $(STAMP)
 
@@ -91,6 +91,11 @@ bench-insights: install
 # BENCH_ARGS="--warehouse PATH" reuses a DuckDB warehouse. Writes its section of bench/RESULTS.md.
 bench-explore: install
 	$(BIN)/python -m bench.explore $(BENCH_ARGS)
+
+# Intercom under its documented rate limit (167 per 10-second window), nothing configured (~2 min);
+# writes its section of bench/RESULTS.md. Options: BENCH_ARGS="--size 4000"
+bench-intercom: install
+	$(BIN)/python -m bench.intercom_limits $(BENCH_ARGS)
 
 # A real PostgreSQL 16 for trying the Postgres destination (docs/postgres.md): data in .chatsync/postgres.
 PG_DIR := $(CURDIR)/.chatsync/postgres
