@@ -114,6 +114,8 @@ class Shard:
 
     def describe(self) -> str:
         """One line for humans: which ids the shard reads."""
+        if self.provider not in ID_SETTINGS:
+            return f"{self.provider}: every conversation its API lists"
         kind = ID_SETTINGS[self.provider].removesuffix("_ids")
         if self.ids is None:
             return f"{self.provider}: every {kind} its configuration names"
@@ -147,6 +149,8 @@ def plan_shards(providers: Iterable[str] | None = None) -> list[Shard]:
 def _provider_shards(provider: str) -> list[Shard]:
     if provider not in PROVIDERS:
         raise ConfigurationError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    if provider not in ID_SETTINGS:  # nothing to split: the API lists what changed, one shard reads it all
+        return [Shard(provider, "all", None)]
     explicit: Any = dlt.config.get(f"chatsync.orchestration.shards.{provider}")
     if explicit:
         return _explicit_shards(provider, explicit)

@@ -45,7 +45,8 @@ def definition_source(shard: Shard) -> DltSource:
 
     The real source is made at run time, from configuration, by the runner.
     """
-    ids = shard.source_options or {ID_SETTINGS[shard.provider]: [DEFINITION_ONLY]}
+    setting = ID_SETTINGS.get(shard.provider)
+    ids = shard.source_options or ({setting: [DEFINITION_ONLY]} if setting else {})
     factory = PROVIDERS[shard.provider]
     source: DltSource = factory(api_key=DEFINITION_ONLY, base_url=f"https://{DEFINITION_ONLY}.invalid", **ids)
     return source

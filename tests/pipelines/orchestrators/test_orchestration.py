@@ -77,6 +77,13 @@ def test_shards_follow_configuration(sim: Simulator, monkeypatch: pytest.MonkeyP
     assert len({s.pipeline_name for s in shards}) == len(shards)
     monkeypatch.setenv("CHATSYNC__ORCHESTRATION__SHARDS__FEEDLOOP", json.dumps({"support": ["a", "b"]}))
     assert [(s.name, s.ids) for s in plan_shards(["feedloop"])] == [("support", ("a", "b"))]
+    # a provider whose API lists what changed (Intercom) has nothing to split: one shard reads it all
+    (listed,) = plan_shards(["intercom"])
+    assert (listed.name, listed.ids, listed.source_options) == ("all", None, {})
+    assert listed.describe() == "intercom: every conversation its API lists"
+    from pipelines.orchestrators.dagster.assets import definition_source
+
+    assert [r for r in definition_source(listed).resources] == ["conversations"]
 
 
 def test_definitions_group_by_provider_and_pool_duckdb_writers(
