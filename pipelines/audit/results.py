@@ -26,6 +26,7 @@ def summary_row(provider: str, mode: str, at: datetime, verdicts: list[Verdict],
         "checked": sum(k != "deleted" for k in kinds),
         "complete": kinds.count(COMPLETE),
         "incomplete": kinds.count("incomplete"),
+        "capped": kinds.count("capped"),
         "deleted": kinds.count("deleted"),
         "requests": requests,
     }

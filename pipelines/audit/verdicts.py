@@ -12,6 +12,7 @@ COMPLETE: Final = "complete"
 INCOMPLETE: Final = "incomplete"
 DELETED: Final = "deleted"  # gone at the provider
 UNREADABLE: Final = "unreadable"  # the provider answered with an error: neither complete nor not
+CAPPED: Final = "capped"  # longer than the API returns; all it returns is loaded (Intercom: 500 parts)
 
 
 @dataclass
@@ -67,9 +68,12 @@ def _quick(cid: str, held: Held, loaded: Loaded) -> Verdict:
         verdict.provider_count, verdict.warehouse_count = held.user_messages, users
         if users != held.user_messages:
             verdict.kind, verdict.detail = INCOMPLETE, f"{users} of {held.user_messages} user messages loaded"
-    elif held.items is not None:  # Feedloop: the whole history's length
+    elif held.items is not None:  # the whole history's length (Feedloop, Intercom)
         verdict.provider_count = held.items
-        if total != held.items:
+        if held.capped and held.readable is not None and total >= held.readable:
+            verdict.kind = CAPPED
+            verdict.detail = f"its API returns {held.readable} of its {held.items} messages; all {total} are loaded"
+        elif total != held.items:
             verdict.kind, verdict.detail = INCOMPLETE, f"{total} of {held.items} messages loaded"
     elif held.newest_id is not None and held.newest_id not in loaded.present:  # example-ai
         verdict.kind, verdict.detail = INCOMPLETE, f"the newest message {held.newest_id} is not loaded"
@@ -85,6 +89,8 @@ def _whole(cid: str, held: Held, rows: list[dict[str, Any]], loaded: Loaded) -> 
     verdict.changed = sorted(m for m in set(theirs) & set(ours) if theirs[m] != ours[m])
     if verdict.missing or verdict.changed:
         verdict.kind = INCOMPLETE
+    elif held.capped:
+        verdict.kind = CAPPED
     parts = [
         f"{len(ids)} {what}"
         for ids, what in (
@@ -95,6 +101,8 @@ def _whole(cid: str, held: Held, rows: list[dict[str, Any]], loaded: Loaded) -> 
         if ids
     ]
     verdict.detail = ", ".join(parts) + f" (of {len(theirs)} at the provider)" if parts else ""
+    if verdict.kind == CAPPED:
+        verdict.detail = f"its API returns {len(theirs)} of its {held.items} messages; all are loaded"
     return verdict
 
 

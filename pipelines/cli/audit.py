@@ -10,7 +10,7 @@ from rich.table import Table
 from sources.common.errors import ConfigurationError
 
 from ..audit.audit import AuditReport, ProviderAudit, audit
-from ..audit.verdicts import COMPLETE, DELETED, INCOMPLETE, UNREADABLE
+from ..audit.verdicts import CAPPED, COMPLETE, DELETED, INCOMPLETE, UNREADABLE
 from ..engine.alerts import alert_on_audit
 from ..engine.registry import configured_providers
 from .console import emit, say_error, stdout
@@ -44,10 +44,19 @@ def audit_command(args: argparse.Namespace) -> int:
 def print_audit(report: AuditReport) -> None:
     """The table, the sample checked, then one line per conversation not complete, and failures."""
     table = Table(title=f"chatsync audit ({report.mode})")
-    for column in ("provider", "checked", "complete", "incomplete", "deleted", "unreadable", "requests", "seconds"):
+    capped = any(a.count(CAPPED) for a in report.audits)  # a column only where an API caps a conversation
+    columns = ("provider", "checked", "complete", *(("capped",) if capped else ()), "incomplete", "deleted")
+    for column in (*columns, "unreadable", "requests", "seconds"):
         table.add_column(column, justify="left" if column == "provider" else "right")
     for a in report.audits:
-        counts = (a.checked, a.count(COMPLETE), a.count(INCOMPLETE), a.count(DELETED), a.count(UNREADABLE))
+        counts = (
+            a.checked,
+            a.count(COMPLETE),
+            *((a.count(CAPPED),) if capped else ()),
+            a.count(INCOMPLETE),
+            a.count(DELETED),
+            a.count(UNREADABLE),
+        )
         table.add_row(a.provider, *(str(n) for n in counts), str(a.requests), f"{a.seconds:.1f}")
     stdout.print(table)
     for a in report.audits:
@@ -63,6 +72,8 @@ def _print_provider(a: ProviderAudit, sample: bool) -> None:
         if v.kind == INCOMPLETE:
             bot = f"bot {v.bot_id}, " if v.bot_id else ""
             emit("incomplete", f"{a.provider}: {bot}conversation {v.conversation_id}: {v.detail}", provider=a.provider)
+        elif v.kind == CAPPED:
+            emit("capped", f"{a.provider}: conversation {v.conversation_id}: {v.detail}", provider=a.provider)
         elif v.kind == UNREADABLE:
             emit("warning", f"{a.provider}: conversation {v.conversation_id} could not be read: {v.detail}")
     if a.error:

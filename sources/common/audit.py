@@ -36,6 +36,8 @@ class Held:
         newest_id: example-ai's newest message id (None for an empty conversation).
         rows: A whole read: the conversation's canonical ``messages`` rows, before the privacy policy.
         error: Why it could not be read (it is then neither complete nor incomplete).
+        readable: The most messages the API returns of one conversation (Intercom: the opening message
+            and 500 parts); a longer one is capped, never complete. None: no cap.
     """
 
     bot_id: str | None = None
@@ -45,6 +47,12 @@ class Held:
     newest_id: str | None = None
     rows: list[dict[str, Any]] | None = None
     error: str | None = None
+    readable: int | None = None
+
+    @property
+    def capped(self) -> bool:
+        """Whether the provider holds more messages than its API returns."""
+        return self.readable is not None and self.items is not None and self.items > self.readable
 
 
 @dataclass

@@ -152,12 +152,15 @@ AUDIT_COLUMNS: Final[TTableSchemaColumns] = {
     "bot_id": _text(BOT_COLUMN),
     "conversation_id": _text("the conversation; NULL on summary rows"),
     "kind": _text(
-        "summary, incomplete, deleted (at the provider) or unreadable (the provider answered an error)", False
+        "summary, incomplete, capped (longer than the API returns; all it returns loaded), deleted (at the provider) "
+        "or unreadable (the provider answered an error)",
+        False,
     ),
     "mode": _text("quick, full, sample or repair", False),
     "checked": _typed("bigint", "summary: conversations checked"),
     "complete": _typed("bigint", "summary: conversations complete"),
     "incomplete": _typed("bigint", "summary: conversations incomplete"),
+    "capped": _typed("bigint", "summary: conversations longer than the provider's API returns, all it returns loaded"),
     "deleted": _typed("bigint", "summary: conversations deleted at the provider"),
     "provider_count": _typed("bigint", "messages the provider holds (or counts)"),
     "warehouse_count": _typed("bigint", "live messages the warehouse holds"),

@@ -11,7 +11,14 @@ from ..common.fanout import fan_out
 from ..common.isolation import CONVERSATION_ERRORS, cause_of
 from ..common.observer import RunObserver
 from .helpers import connect, list_conversations, read_conversation, to_rows
-from .settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_BOT_LABEL, DEFAULT_WORKERS, PROVIDER
+from .settings import (
+    DEFAULT_API_VERSION,
+    DEFAULT_BASE_URL,
+    DEFAULT_BOT_LABEL,
+    DEFAULT_WORKERS,
+    PART_CAP,
+    PROVIDER,
+)
 
 
 @with_config(sections=("sources", PROVIDER))
@@ -24,10 +31,12 @@ def census(
     api_version: str = DEFAULT_API_VERSION,
     bot_id: str = DEFAULT_BOT_LABEL,
     max_workers: int = DEFAULT_WORKERS,
+    max_parts: int = PART_CAP,
 ) -> Census:
     """Every conversation (``GET /conversations``): its ``count_conversation_parts``, which counts the opening
     message too, so it is the number of messages a whole read loads; a search cannot see a deleted
-    conversation, this listing can. With ``full``, the chosen conversations read whole.
+    conversation, this listing can. With ``full``, the chosen conversations read whole. A conversation
+    with more than ``max_parts`` parts (Intercom's documented cap, 500) is capped: the API cannot return it whole.
 
     Returns:
         The census; the listing is complete.
@@ -39,7 +48,8 @@ def census(
         parts = statistics.get("count_conversation_parts") if isinstance(statistics, dict) else None
         listed = contacts.get("contacts") if isinstance(contacts, dict) else None
         owner = str(listed[0]["id"]) if isinstance(listed, list) and listed and isinstance(listed[0], dict) else None
-        found.held[str(record["id"])] = Held(bot_id, owner, items=parts if isinstance(parts, int) else None)
+        items = parts if isinstance(parts, int) else None
+        found.held[str(record["id"])] = Held(bot_id, owner, items=items, readable=max_parts + 1)
     if full:
         found.chosen = choose([cid for cid, held in found.held.items() if held.error is None])
 

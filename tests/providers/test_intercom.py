@@ -65,3 +65,30 @@ def test_previews_are_left_out_of_every_figure_unless_asked(
     monkeypatch.setenv("CHATSYNC__INCLUDE_TEST_CONVERSATIONS", "true")
     with pipeline_read_model(build_pipeline(target)) as model:
         assert sum(b["conversations"] for b in model.bots()) == everything
+
+
+def test_conversations_longer_than_the_api_returns_are_named_capped_never_silently(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the part cap at 3 (Intercom's is 500): the run names the capped conversations, audit calls them capped."""
+    from pipelines.audit.audit import audit
+    from pipelines.audit.verdicts import CAPPED
+    from simulator import SimulatorSettings
+
+    with Simulator(
+        Corpus(seed=17, size=1_500, providers=("intercom",)), settings=SimulatorSettings(intercom_part_cap=3)
+    ) as sim:
+        for key, value in simulator_environment(sim).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("SOURCES__INTERCOM__MAX_PARTS", "3")  # as the simulator caps them here
+        target = Target(pipelines_dir=str(tmp_path / "pipelines"), duckdb_path=str(tmp_path / "w.duckdb"))
+        (outcome,) = load_providers(build_pipeline(target), ["intercom"], target)
+        long = {c.external_id for c in sim.corpus.conversations("intercom") if len(sim.corpus.visible_messages(c)) > 4}
+        assert long and outcome.error is None
+        assert any("longer than the API returns" in line for line in outcome.observer.warnings), (
+            outcome.observer.warnings
+        )
+        for full in (False, True):
+            report = audit(target, ["intercom"], full=full)
+            capped = {v.conversation_id for a in report.audits for v in a.verdicts if v.kind == CAPPED}
+            assert capped == long and report.exit_code() == 0, (full, report)
