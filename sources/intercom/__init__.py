@@ -120,15 +120,16 @@ def conversations(run: IntercomRun, repair: list[str], *, extraction: Extraction
 def _changed(run: IntercomRun, cursor: int, ledger: Ledger, errors: SyncErrors) -> tuple[list[str], int | None]:
     """The conversations to read, and the newest ``updated_at`` seen (the next cursor).
 
-    A backfill searches its window; an incremental run everything from the cursor's second on and
-    skips the conversations of that second the warehouse holds with as many parts.
+    A backfill searches the conversations updated since its start and created before its end (those
+    that can hold a message of the window); an incremental run everything from the cursor's second on,
+    and skips the conversations of that second the warehouse holds with as many parts.
     """
-    since, until = cursor, None
+    since, created_before = cursor, None
     if run.backfill is not None:
         since = int(run.backfill.since.timestamp()) if run.backfill.since else 0
-        until = int(run.backfill.until.timestamp()) if run.backfill.until else None
+        created_before = int(run.backfill.until.timestamp()) if run.backfill.until else None
     found: dict[str, Changed] = {}
-    for changed in _windows(run.http, since, until):
+    for changed in _windows(run.http, since, None, created_before):
         held = found.get(changed.conversation_id)
         if held is None or changed.updated_at >= held.updated_at:
             found[changed.conversation_id] = changed
@@ -143,16 +144,17 @@ def _changed(run: IntercomRun, cursor: int, ledger: Ledger, errors: SyncErrors) 
     return fresh + retried, newest
 
 
-def _windows(http: ProviderHttp, since: int, until: int | None) -> Iterator[Changed]:
-    """Every conversation updated in ``[since, until]``, a window too large for one search split in halves."""
-    upper = until if until is not None else int(time.time()) + 1
-    total = search_total(http, since, upper)
+def _windows(http: ProviderHttp, since: int, until: int | None, created_before: int | None) -> Iterator[Changed]:
+    """Every conversation updated in ``[since, until]`` (``until`` None: open), a window too large for one
+    search split in halves (the last half stays open: a provider's clock may run ahead of this one's)."""
+    total = search_total(http, since, until, created_before)
+    upper = until if until is not None else max(int(time.time()), since + 2)
     if total > MAX_WINDOW_RESULTS and upper - since > 1:
         middle = (since + upper) // 2
-        yield from _windows(http, since, middle)
-        yield from _windows(http, middle + 1, upper)
+        yield from _windows(http, since, middle, created_before)
+        yield from _windows(http, middle + 1, until, created_before)
         return
-    yield from search_changed(http, since, until)
+    yield from search_changed(http, since, until, created_before)
 
 
 def _read(run: IntercomRun, ids: list[str], errors: SyncErrors, breaker: Breaker) -> Iterator[Any]:

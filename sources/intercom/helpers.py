@@ -85,17 +85,16 @@ class Changed:
     parts: int  # statistics.count_conversation_parts: the opening message and every part
 
 
-def search_changed(http: ProviderHttp, since: int, until: int | None = None) -> Iterator[Changed]:
-    """Conversations updated from ``since`` (that second included, as Intercom's ``>`` is) to ``until``.
+def search_changed(
+    http: ProviderHttp, since: int, until: int | None = None, created_before: int | None = None
+) -> Iterator[Changed]:
+    """Conversations updated from ``since`` (that second included, as Intercom's ``>`` is) to ``until``,
+    and, for a backfill, created up to ``created_before``.
 
     The order of results is not relied on (the sort is documented only on the developer site).
     """
-    filters: list[dict[str, Any]] = [{"field": "updated_at", "operator": ">", "value": since}]
-    if until is not None:
-        filters.append({"field": "updated_at", "operator": "<", "value": until})
-    query = filters[0] if len(filters) == 1 else {"operator": "AND", "value": filters}
     body = {
-        "query": query,
+        "query": _query(since, until, created_before),
         "pagination": {"per_page": PER_PAGE},
         "sort": {"field": "updated_at", "order": "ascending"},
     }
@@ -109,18 +108,19 @@ def search_changed(http: ProviderHttp, since: int, until: int | None = None) -> 
             yield _changed(record)
 
 
-def search_total(http: ProviderHttp, since: int, until: int) -> int:
+def _query(since: int, until: int | None, created_before: int | None) -> dict[str, Any]:
+    """The search's filter: ``updated_at`` from ``since`` (to ``until``), ``created_at`` up to ``created_before``."""
+    filters: list[dict[str, Any]] = [{"field": "updated_at", "operator": ">", "value": since}]
+    if until is not None:
+        filters.append({"field": "updated_at", "operator": "<", "value": until})
+    if created_before is not None:
+        filters.append({"field": "created_at", "operator": "<", "value": created_before})
+    return filters[0] if len(filters) == 1 else {"operator": "AND", "value": filters}
+
+
+def search_total(http: ProviderHttp, since: int, until: int | None, created_before: int | None = None) -> int:
     """How many conversations a window holds (one request of one result)."""
-    body = {
-        "query": {
-            "operator": "AND",
-            "value": [
-                {"field": "updated_at", "operator": ">", "value": since},
-                {"field": "updated_at", "operator": "<", "value": until},
-            ],
-        },
-        "pagination": {"per_page": 1},
-    }
+    body = {"query": _query(since, until, created_before), "pagination": {"per_page": 1}}
     total = http.fetch(SEARCH_PATH, method="POST", json=body).get("total_count")
     if not isinstance(total, int):
         raise MalformedResponseError(PROVIDER, "a search answered without total_count")

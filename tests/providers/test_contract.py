@@ -107,3 +107,32 @@ def test_audit_finds_a_conversation_deleted_at_the_provider(alone: tuple[Simulat
             [provider, gone],
         ).fetchone() or (0,)
     assert marked == 1
+
+
+def test_a_backfill_of_one_day_restores_exactly_that_days_messages(
+    alone: tuple[Simulator, Target], provider: str
+) -> None:
+    sim, target = alone
+    _load(target, provider)
+    with duckdb.connect(str(target.duckdb_path)) as db:
+        (day,) = db.execute(
+            "SELECT CAST(created_at AT TIME ZONE 'UTC' AS DATE) AS day FROM chat_history.messages "
+            "WHERE provider = ? AND NOT COALESCE(created_at_observed, FALSE) "
+            "GROUP BY day ORDER BY COUNT(*) DESC LIMIT 1",
+            [provider],
+        ).fetchone() or (None,)
+        assert day is not None
+        (removed,) = db.execute(
+            "SELECT COUNT(*) FROM chat_history.messages WHERE provider = ? "
+            "AND CAST(created_at AT TIME ZONE 'UTC' AS DATE) = ?",
+            [provider, day],
+        ).fetchone() or (0,)
+        db.execute(
+            "DELETE FROM chat_history.messages WHERE provider = ? AND CAST(created_at AT TIME ZONE 'UTC' AS DATE) = ?",
+            [provider, day],
+        )
+    assert removed > 0
+    pipeline = build_pipeline(target)
+    outcomes = load_providers(pipeline, [provider], target, backfill=(day, day + timedelta(days=1)))
+    assert [o.error for o in outcomes] == [None], outcomes
+    assert_exact(pipeline, sim, provider)

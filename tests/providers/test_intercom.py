@@ -92,3 +92,21 @@ def test_conversations_longer_than_the_api_returns_are_named_capped_never_silent
             report = audit(target, ["intercom"], full=full)
             capped = {v.conversation_id for a in report.audits for v in a.verdicts if v.kind == CAPPED}
             assert capped == long and report.exit_code() == 0, (full, report)
+
+
+def test_a_search_window_too_large_is_split_and_nothing_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sources.intercom
+    from tests.utils import assert_exact
+
+    monkeypatch.setattr(sources.intercom, "MAX_WINDOW_RESULTS", 7)  # a few conversations per window
+    with Simulator(Corpus(seed=23, size=1_500, providers=("intercom",))) as sim:
+        for key, value in simulator_environment(sim).items():
+            monkeypatch.setenv(key, value)
+        target = Target(pipelines_dir=str(tmp_path / "pipelines"), duckdb_path=str(tmp_path / "w.duckdb"))
+        pipeline = build_pipeline(target)
+        assert [o.error for o in load_providers(pipeline, ["intercom"], target)] == [None]
+        searches = [r for r in sim.requests_for("intercom") if r.path.endswith("/conversations/search")]
+        assert len(searches) > 10, "the window was split"
+        assert_exact(pipeline, sim, "intercom")
