@@ -42,8 +42,9 @@ from rich.table import Table
 from bench.payload_cases import CASES, labelled_lines, lost_messages, run_case
 from pipelines.cli.simulated import simulator_environment
 from simulator import Corpus, FaultSpec, Simulator
+from sources.registry import SPECS
 
-PROVIDERS = ("example_ai", "owlbot", "chatnode", "feedloop")
+PROVIDERS = tuple(SPECS)  # every registered provider, each with its simulator module
 STORM = "429=0.08,500=0.06,502=0.04,503=0.05,reset=0.05,truncate=0.04,invalid=0.04,retry_after=1"
 KILL_POINTS = {
     "startup": None,
@@ -124,7 +125,7 @@ def workspace(size: int, seed: int) -> Iterator[Workspace]:
     """A simulator and an empty workspace for one scenario."""
     with (
         tempfile.TemporaryDirectory(prefix="chatsync-reliability-") as root,
-        Simulator(Corpus(seed=seed, size=size)) as sim,
+        Simulator(Corpus(seed=seed, size=size, providers=PROVIDERS)) as sim,
     ):
         yield Workspace(sim, Path(root))
 

@@ -13,6 +13,8 @@ Documented (Intercom's REST API reference and its OpenAPI descriptions 2.11 to 2
 - ``GET /conversations/{id}``: the conversation with its opening message in ``source`` (not among the
   parts) and ``conversation_parts.conversation_parts``, at most 500 (``intercom_part_cap``);
   ``statistics.count_conversation_parts`` counts the opening message too (one more than the parts).
+- ``POST /contacts/search`` with the search's filters (e.g. ``email`` ``=``): a ``list`` of contacts in
+  ``data``, cursor paging as the conversations' search.
 - ``GET /conversations``: every conversation, most recently updated first, cursor paging
   (``per_page`` default 20, at most 150, ``starting_after``).
 - Part authors ``user``/``lead`` (the contact), ``bot``, ``admin``; from 2.14 an admin part written by
@@ -285,6 +287,8 @@ def handle(request: SimRequest, ctx: ProviderContext) -> SimResponse:
         return _error(400, "intercom_version_invalid", f"Requested version is not valid; one of {', '.join(VERSIONS)}")
     if request.method == "POST" and request.path == "/conversations/search":
         return _search(request, ctx, version[0])
+    if request.method == "POST" and request.path == "/contacts/search":
+        return _contacts(request, ctx)
     if request.method == "GET" and request.path == "/conversations":
         return _list(request, ctx)
     if request.method == "GET" and request.path.startswith("/conversations/"):
@@ -401,6 +405,29 @@ def _search(request: SimRequest, ctx: ProviderContext, version: str) -> SimRespo
     else:
         found.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
     return SimResponse(200, _paged(found, offset, size))
+
+
+def _contacts(request: SimRequest, ctx: ProviderContext) -> SimResponse:
+    """``POST /contacts/search``: the contacts matching a filter on their fields (``email``, ``id``)."""
+    try:
+        body = request.json()
+        if not isinstance(body, dict) or "query" not in body:
+            raise _BadQuery("the body needs a query")
+        size = _page_size((body.get("pagination") or {}).get("per_page"))
+        offset = _offset((body.get("pagination") or {}).get("starting_after"))
+        contacts = {
+            contact_id(c): {"type": "contact", "id": contact_id(c), "email": contact_email(c), "external_id": c.user_id}
+            for c, _ in _visible(ctx)
+        }
+        found = sorted((r for r in contacts.values() if _matches(r, body["query"])), key=lambda r: r["id"])
+    except _BadQuery as exc:
+        return _error(400, "parameter_invalid", str(exc))
+    except ValueError:
+        return _error(400, "parameter_invalid", "the body is not JSON")
+    page = _paged(found, offset, size)
+    return SimResponse(
+        200, {"type": "list", "data": page["conversations"], "total_count": len(found), "pages": page["pages"]}
+    )
 
 
 def _list(request: SimRequest, ctx: ProviderContext) -> SimResponse:

@@ -10,6 +10,7 @@ from sources.common.errors import ConfigurationError
 
 from ..engine.exit_codes import ExitCode
 from ..engine.factory import locked_pipeline
+from ..engine.registry import spec_of
 from ..engine.runner import hashing_key
 from ..engine.target import describe_warehouse
 from ..warehouse.forget import forget
@@ -30,11 +31,37 @@ def forget_command(args: argparse.Namespace) -> int:
     if args.undo is not None:
         return undo_suppression(args)
     if args.provider is None:
-        raise ConfigurationError("forget needs --provider with --user-id or --conversation")
+        raise ConfigurationError("forget needs --provider with --user-id, --email or --conversation")
+    if args.email is not None:
+        return forget_by_email(args)
     who = "end user" if args.user_id is not None else "conversation"
     value = args.user_id if args.user_id is not None else args.conversation
     if not value.strip():
         raise ConfigurationError(f"forget: the {who} id is empty; nothing recorded")
+    return _erase(args, who, args.user_id, args.conversation)
+
+
+def forget_by_email(args: argparse.Namespace) -> int:
+    """``forget --email``: the provider's API names the end user's ids; each is erased as ``--user-id`` is.
+
+    The address itself is never written anywhere: only the ids' keyed hashes are recorded.
+    """
+    find = spec_of(args.provider).find_users
+    if find is None:
+        raise ConfigurationError(f"{args.provider}: its API cannot look up end users by e-mail; use --user-id")
+    email = args.email.strip()
+    if "@" not in email:
+        raise ConfigurationError("forget: --email needs an e-mail address")
+    ids = find(email)
+    if not ids:
+        stdout.print(f"{args.provider}: no end user with that e-mail address: nothing erased", highlight=False)
+        return ExitCode.OK
+    for user_id in ids:
+        _erase(args, "end user", user_id, None)
+    return ExitCode.OK
+
+
+def _erase(args: argparse.Namespace, who: str, user_id: str | None, conversation_id: str | None) -> int:
     target = target_of(args)
     with locked_pipeline(target) as pipeline:
         key = hashing_key(target.paths, warn)
@@ -42,8 +69,8 @@ def forget_command(args: argparse.Namespace) -> int:
             pipeline,
             args.provider,
             key,
-            user_id=args.user_id,
-            conversation_id=args.conversation,
+            user_id=user_id,
+            conversation_id=conversation_id,
             list_file=target.paths.suppressions_file,
         )
     if erasure.nothing:

@@ -308,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     who = forget.add_mutually_exclusive_group(required=True)
     with_users = ", ".join(name for name, spec in SPECS.items() if spec.end_user_ids)
     who.add_argument("--user-id", help=f"the end user's id as the provider sends it ({with_users})")
+    by_email = ", ".join(name for name, spec in SPECS.items() if spec.find_users is not None)
+    who.add_argument("--email", help=f"the end user's e-mail address, looked up at the provider ({by_email})")
     who.add_argument("--conversation", help="one conversation id")
     who.add_argument("--list", action="store_true", help="the suppressions in force: provider, kind, when, hash")
     who.add_argument("--undo", metavar="HASH", help="lift one suppression (its hash, from --list)")

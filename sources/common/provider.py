@@ -51,6 +51,8 @@ class ProviderSpec:
         end_user_ids: Whether its records carry an end-user id, so ``forget --user`` can find them.
         api: One line on the API it reads, for the docs' provider table.
         signals: The analytics signals it sends.
+        find_users: The end-user ids its API holds for an e-mail address (``forget --email``); None
+            where the API cannot look them up.
     """
 
     name: str
@@ -63,6 +65,7 @@ class ProviderSpec:
     end_user_ids: bool
     api: str
     signals: frozenset[Signal] = frozenset()
+    find_users: Callable[[str], list[str]] | None = None
 
     @property
     def per_bot(self) -> bool:

@@ -42,6 +42,7 @@ from .helpers import (
     Changed,
     ConversationRows,
     connect,
+    contacts_by_email,
     list_conversations,
     read_conversation,
     search_changed,
@@ -212,6 +213,21 @@ def check(
     )
 
 
+@with_config(sections=("sources", PROVIDER))
+def find_users(
+    email: str,
+    api_key: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_version: str = DEFAULT_API_VERSION,
+) -> list[str]:
+    """The contact ids Intercom holds for an e-mail address, for ``chatsync forget --email``.
+
+    Returns:
+        Contact ids (none when no contact has it).
+    """
+    return contacts_by_email(connect(api_key, base_url, api_version), email)
+
+
 def _first_page(http: ProviderHttp) -> Iterator[dict[str, Any]]:
     for n, record in enumerate(list_conversations(http)):
         if n >= 150:
@@ -230,4 +246,5 @@ SPEC: Final = ProviderSpec(
     end_user_ids=True,
     api="`POST /conversations/search` by `updated_at`, then `GET /conversations/{id}` (Fin's fields included)",
     signals=frozenset({Signal.HANDOFF, Signal.USER_IDS, Signal.KNOWLEDGE}),
+    find_users=find_users,
 )

@@ -20,6 +20,7 @@ from ..common.observer import RunObserver
 from ..common.rows import citation_rows, conversation_row, message_row
 from ..common.settings import base_url as checked_url
 from .settings import (
+    CONTACTS_SEARCH_PATH,
     CONVERSATION_PATH,
     HANDOFF_STATES,
     LIST_PATH,
@@ -144,6 +145,16 @@ def read_conversation(http: ProviderHttp, conversation_id: str) -> dict[str, Any
     if found.get("id") is None:
         raise MalformedResponseError(PROVIDER, f"conversation {conversation_id}: the answer is not a conversation")
     return found
+
+
+def contacts_by_email(http: ProviderHttp, email: str) -> list[str]:
+    """The ids of the contacts with this e-mail address (``POST /contacts/search``)."""
+    body = {"query": {"field": "email", "operator": "=", "value": email}, "pagination": {"per_page": PER_PAGE}}
+    paginator = JSONResponseCursorPaginator(
+        cursor_path="pages.next.starting_after", cursor_body_path="pagination.starting_after"
+    )
+    pages = http.paginate(CONTACTS_SEARCH_PATH, method="POST", json=body, paginator=paginator, data_selector="data")
+    return [str(contact["id"]) for page in pages for contact in page if isinstance(contact, dict) and contact.get("id")]
 
 
 def list_conversations(http: ProviderHttp) -> Iterator[dict[str, Any]]:

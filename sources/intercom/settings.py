@@ -9,6 +9,7 @@ OLDEST_API_VERSION: Final = (2, 11)
 SEARCH_PATH: Final = "/conversations/search"
 CONVERSATION_PATH: Final = "/conversations/{conversation_id}"
 LIST_PATH: Final = "/conversations"
+CONTACTS_SEARCH_PATH: Final = "/contacts/search"
 PER_PAGE: Final = 150  # the documented maximum of a search page
 MAX_WINDOW_RESULTS: Final = 150 * 20  # a search window with more results is split in two
 PART_CAP: Final = 500  # GET /conversations/{id} returns at most 500 parts

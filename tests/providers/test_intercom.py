@@ -110,3 +110,31 @@ def test_a_search_window_too_large_is_split_and_nothing_is_lost(
         searches = [r for r in sim.requests_for("intercom") if r.path.endswith("/conversations/search")]
         assert len(searches) > 10, "the window was split"
         assert_exact(pipeline, sim, "intercom")
+
+
+def test_forget_by_email_looks_the_contact_up_at_intercom_and_erases_them(
+    loaded: tuple[Simulator, Target],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipelines.cli import main
+    from simulator.intercom import contact_email, contact_id
+
+    sim, target = loaded
+    conversation = next(iter(sim.corpus.conversations("intercom")))
+    contact, email = contact_id(conversation), contact_email(conversation)
+    (tmp_path / ".dlt").mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    where = ["--warehouse", str(target.duckdb_path), "--pipelines-dir", str(target.pipelines_dir)]
+    sql = "SELECT COUNT(*) FROM chat_history.conversations WHERE provider = 'intercom' AND user_id = ?"
+    with duckdb.connect(str(target.duckdb_path), read_only=True) as db:
+        assert (db.execute(sql, [contact]).fetchone() or (0,))[0] > 0
+    assert main(["forget", "--provider", "intercom", "--email", email, *where]) == 0
+    with duckdb.connect(str(target.duckdb_path), read_only=True) as db:
+        assert (db.execute(sql, [contact]).fetchone() or (1,))[0] == 0
+    said = capsys.readouterr().out
+    assert "erased that end user" in said and email not in said
+    assert main(["forget", "--provider", "intercom", "--email", "nobody@example.org", *where]) == 0
+    assert "no end user with that e-mail address" in capsys.readouterr().out
+    assert main(["forget", "--provider", "feedloop", "--email", email, *where]) == 2
