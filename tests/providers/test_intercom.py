@@ -17,8 +17,6 @@ from pipelines.warehouse.read_model import pipeline_read_model
 from simulator import Corpus, Simulator
 from simulator.intercom import is_preview, resolution_state
 
-pytestmark = pytest.mark.xdist_group("providers")
-
 
 @pytest.fixture
 def loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Simulator, Target]]:
@@ -67,6 +65,7 @@ def test_previews_are_left_out_of_every_figure_unless_asked(
         assert sum(b["conversations"] for b in model.bots()) == everything
 
 
+@pytest.mark.slow
 def test_conversations_longer_than_the_api_returns_are_named_capped_never_silently(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -94,6 +93,7 @@ def test_conversations_longer_than_the_api_returns_are_named_capped_never_silent
             assert capped == long and report.exit_code() == 0, (full, report)
 
 
+@pytest.mark.slow
 def test_a_search_window_too_large_is_split_and_nothing_is_lost(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -112,6 +112,7 @@ def test_a_search_window_too_large_is_split_and_nothing_is_lost(
         assert_exact(pipeline, sim, "intercom")
 
 
+@pytest.mark.slow
 def test_forget_by_email_looks_the_contact_up_at_intercom_and_erases_them(
     loaded: tuple[Simulator, Target],
     tmp_path: Path,
