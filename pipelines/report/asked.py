@@ -28,11 +28,14 @@ class AskedFigures:
     outcomes: dict[tuple[str, str | None], dict[str, int]] = field(default_factory=dict)
     sentiment: dict[str, int] = field(default_factory=dict)  # word → conversations; NO_SENTIMENT too
     days: dict[str, list[tuple[Any, int, int]]] = field(default_factory=dict)  # top topics' (day, conv., failed)
+    verdicts: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # (provider, verdict) → outcomes
 
 
 def collect_asked(model: ReadModel) -> AskedFigures:
     """Reads the figures from the insights tables through the read model."""
-    figures = AskedFigures(topics=model.topics(), gaps=model.gaps(), outcomes=model.outcomes_by_bot())
+    figures = AskedFigures(
+        topics=model.topics(), gaps=model.gaps(), outcomes=model.outcomes_by_bot(), verdicts=model.verdicts()
+    )
     for value in model.sentiments():
         name = sentiment_word(value)
         figures.sentiment[name] = figures.sentiment.get(name, 0) + 1
@@ -67,7 +70,25 @@ def asked_sections(figures: AskedFigures | None, bot: BotLabel) -> list[Section]
     """
     if figures is None or not figures.topics:
         return []
-    return [_topics(figures), _gaps(figures), _outcomes(figures, bot), _sentiment(figures)]
+    verdicts = [_verdicts(figures)] if figures.verdicts else []
+    return [_topics(figures), _gaps(figures), _outcomes(figures, bot), *verdicts, _sentiment(figures)]
+
+
+def _verdicts(figures: AskedFigures) -> Section:
+    rows = [
+        [provider, verdict, f"{sum(counts.values()):,}", *(f"{counts.get(o, 0):,}" for o in OUTCOMES)]
+        for (provider, verdict), counts in sorted(figures.verdicts.items())
+    ]
+    return Section(
+        "what users ask: the provider's own verdict against chatsync's outcome",
+        ["provider", "its verdict", "conversations", "answered", "unanswered", "handed off", "abandoned"],
+        rows,
+        2,
+        {
+            "its verdict": "how the provider's bot judged the conversation (Intercom Fin's resolution_state), as sent",
+            "answered": 'chatsync\'s outcome, as in "how conversations end"',
+        },
+    )
 
 
 def _topics(figures: AskedFigures) -> Section:

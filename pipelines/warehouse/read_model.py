@@ -90,6 +90,13 @@ QUERIES: Final[dict[str, str]] = {
         JOIN conversations AS c ON c.provider = i.provider AND c.conversation_id = i.conversation_id
         GROUP BY i.provider, i.bot_id, i.outcome ORDER BY i.provider, i.bot_id, i.outcome
     """,
+    # the provider's own verdict (Intercom Fin's resolution_state) beside chatsync's outcome
+    "verdicts": f"""
+        SELECT c.provider, c.provider_verdict, i.outcome, COUNT(*) FROM conversations AS c
+        JOIN {INSIGHTS} AS i ON i.provider = c.provider AND i.conversation_id = c.conversation_id
+        WHERE c.provider_verdict IS NOT NULL
+        GROUP BY c.provider, c.provider_verdict, i.outcome ORDER BY c.provider, c.provider_verdict, i.outcome
+    """,
     "sentiments": f"""
         SELECT i.sentiment FROM {INSIGHTS} AS i
         JOIN conversations AS c ON c.provider = i.provider AND c.conversation_id = i.conversation_id
@@ -363,6 +370,15 @@ class ReadModel:
         for provider, bot, outcome, count in self.named("outcomes_by_bot"):
             mix.setdefault((provider, bot), {})[str(outcome)] = int(count)
         return mix
+
+    def verdicts(self) -> dict[tuple[str, str], dict[str, int]]:
+        """``(provider, its verdict) → {chatsync's outcome: conversations}``, where a provider judges its own."""
+        if not self.has_insights or "provider_verdict" not in self.reader.columns("conversations"):
+            return {}
+        found: dict[tuple[str, str], dict[str, int]] = {}
+        for provider, verdict, outcome, count in self.named("verdicts"):
+            found.setdefault((str(provider), str(verdict)), {})[str(outcome)] = int(count)
+        return found
 
     def sentiments(self) -> list[float | None]:
         """Each conversation's sentiment (None where no model covers its language)."""

@@ -206,3 +206,28 @@ def test_the_explorer_and_the_report_show_the_same_numbers(demo: Loaded) -> None
     assert {b["label"] for b in overview["bots"]} >= {report.bot(p, b) for p, b, *_ in report.volume}
     newest = max(date.fromisoformat(b["last_message"][:10]) for b in overview["bots"])
     assert report.last_message is not None and report.last_message.date() == newest
+
+
+def test_the_report_sets_fins_verdict_beside_chatsyncs_outcome(demo: Loaded) -> None:
+    from pipelines.report.asked import asked_sections
+    from pipelines.report.data import collect_report
+
+    pipeline = dlt.pipeline(
+        "read_model_verdicts",
+        destination=dlt.destinations.duckdb(str(demo.warehouse)),
+        dataset_name="chat_history",
+        pipelines_dir=str(demo.root / "verdicts"),
+    )
+    report = collect_report(pipeline)
+    assert report.asked is not None and report.asked.verdicts
+    assert {provider for provider, _ in report.asked.verdicts} == {"intercom"}
+    held = demo.rows(
+        "SELECT c.provider_verdict, i.outcome, COUNT(*) FROM chat_history.conversations AS c "
+        "JOIN chat_history.conversation_insights AS i USING (provider, conversation_id) "
+        "WHERE c.provider_verdict IS NOT NULL AND NOT COALESCE(c.test_conversation, FALSE) GROUP BY 1, 2"
+    )
+    assert {(v, o): n for v, o, n in held} == {
+        (verdict, outcome): n for (_, verdict), counts in report.asked.verdicts.items() for outcome, n in counts.items()
+    }
+    titles = [s.title for s in asked_sections(report.asked, report.bot)]
+    assert "what users ask: the provider's own verdict against chatsync's outcome" in titles
