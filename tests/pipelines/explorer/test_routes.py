@@ -22,7 +22,8 @@ from pipelines.explorer.warehouse import Warehouse
 from tests.worlds import Loaded
 
 LIVE_WITH_MESSAGES = (
-    "SELECT COUNT(*) FROM chat_history.conversations AS c WHERE c.deleted_at IS NULL AND EXISTS "
+    "SELECT COUNT(*) FROM chat_history.conversations AS c WHERE c.deleted_at IS NULL "
+    "AND NOT COALESCE(c.test_conversation, FALSE) AND EXISTS "
     "(SELECT 1 FROM chat_history.messages AS m WHERE m.provider = c.provider AND m.conversation_id = c.conversation_id)"
 )
 
