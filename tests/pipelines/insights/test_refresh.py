@@ -20,6 +20,7 @@ def _topics(loaded: Loaded) -> dict[tuple[str, str], str | None]:
     return {(p, c): t for p, c, t in loaded.rows(TOPICS)}
 
 
+@pytest.mark.slow  # a load, insights, a refit and two more runs on a copy of the demo: about 20 s
 def test_an_incremental_run_recomputes_what_changed_and_keeps_old_topic_ids(
     demo_copy: Loaded, capsys: pytest.CaptureFixture[str]
 ) -> None:
