@@ -71,7 +71,7 @@ def test_every_named_query_and_search_gives_the_same_rows_on_duckdb_and_postgres
         for name, sql in QUERIES.items():
             params = key if sql.count("?") == 2 else ()
             in_duckdb, in_postgres = _plain(on_duckdb.named(name, *params)), _plain(on_postgres.named(name, *params))
-            if name not in ("last_load", "citations", "sync_errors"):
+            if name not in ("last_load", "citations", "sync_errors", "verdicts"):  # verdicts: no Intercom here
                 assert in_duckdb, name
             if name != "last_load":  # the loads happened at different moments
                 assert in_postgres == in_duckdb, f"{name} differs between DuckDB and Postgres"
